@@ -1,0 +1,43 @@
+# Every target installs what it needs into .venv itself, so a fresh clone needs only `make test`
+# or `make run`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test test-fast run lint bench docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[all]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## test: the whole default test suite (what CI runs)
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## test-fast: the inner loop, slow tests left out, stop at the first failure
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x -m 'not slow'
+
+## run: the main job, an optimization on a benchmark problem, printing a result table
+run: $(STAMP)
+	$(PY) -m benchmarks.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check runner trials tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.bench_serial
+	$(PY) -m benchmarks.bench_parallel
+	$(PY) -m benchmarks.bench_loop
+
+docs:
+	@echo "The docs are Markdown in docs/; start at docs/index.md"
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,213 @@
+"""``TrialInfo`` (what to evaluate) and ``TrialValue`` (what came of it): frozen, validated at
+construction, and round-tripping through JSON with ``to_dict``/``from_dict``."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
+
+import attrs
+
+from trials._json import from_jsonable, to_jsonable
+from trials._status import StatusType
+
+__all__ = ["TrialInfo", "TrialValue", "Cost"]
+
+Cost = Union[float, tuple[float, ...]]
+"""One objective's cost, or one cost per objective."""
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r} (type {type(value).__name__})"
+
+
+def _to_config(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            "TrialInfo.config must be a mapping of parameter name to value (a dict or a "
+            f"ConfigSpace Configuration), got {_describe(value)}"
+        )
+    return value
+
+
+def _to_seed(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"TrialInfo.seed must be an int or None, got {_describe(value)}")
+    return int(value)
+
+
+def _to_instance(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"TrialInfo.instance must be a str or None, got {_describe(value)}")
+
+
+def _to_budget(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"TrialInfo.budget must be a number or None, got {_describe(value)}")
+    budget = float(value)
+    if not (math.isfinite(budget) and budget > 0):
+        raise ValueError(f"TrialInfo.budget must be a finite number > 0, got {budget!r}")
+    return budget
+
+
+def _to_info(owner: str) -> Any:
+    def convert(value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{owner}.additional_info must be a mapping, got {_describe(value)}")
+        return dict(value)
+
+    return convert
+
+
+def _to_cost(value: Any) -> Cost:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        costs = []
+        for i, c in enumerate(value):
+            if isinstance(c, bool) or not isinstance(c, numbers.Real):
+                raise TypeError(f"TrialValue.cost[{i}] must be a number, got {_describe(c)}")
+            costs.append(float(c))
+        if not costs:
+            raise ValueError("TrialValue.cost must not be an empty sequence")
+        return tuple(costs)
+    raise TypeError(
+        f"TrialValue.cost must be a number or a sequence of numbers, got {_describe(value)}"
+    )
+
+
+def _to_seconds(name: str) -> Any:
+    def convert(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"TrialValue.{name} must be a number, got {_describe(value)}")
+        return float(value)
+
+    return convert
+
+
+def _to_status(value: Any) -> StatusType:
+    try:
+        return StatusType(value)
+    except ValueError:
+        raise ValueError(
+            f"TrialValue.status must be a StatusType, got {_describe(value)}"
+        ) from None
+
+
+@attrs.frozen(hash=False)
+class TrialInfo:
+    """A trial to evaluate: a configuration plus the instance, seed and budget to evaluate it on."""
+
+    config: Mapping[str, Any] = attrs.field(converter=_to_config, eq=dict)
+    instance: str | None = attrs.field(default=None, converter=_to_instance)
+    seed: int | None = attrs.field(default=None, converter=_to_seed)
+    budget: float | None = attrs.field(default=None, converter=_to_budget)
+    additional_info: dict[str, Any] = attrs.field(
+        factory=dict, converter=_to_info("TrialInfo"), eq=False
+    )
+
+    def __hash__(self) -> int:
+        # Consistent with ``__eq__`` and cheap; the mapping itself is not hashable.
+        return hash((self.instance, self.seed, self.budget, len(self.config)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe builtins; raises ``TypeError`` naming a value that has no JSON encoding."""
+        return {
+            "config": to_jsonable(dict(self.config), where="TrialInfo.config"),
+            "instance": self.instance,
+            "seed": self.seed,
+            "budget": to_jsonable(self.budget),
+            "additional_info": to_jsonable(
+                self.additional_info, where="TrialInfo.additional_info"
+            ),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialInfo:
+        """Rebuild a ``TrialInfo`` from :meth:`to_dict` output (the config comes back a dict)."""
+        return cls(
+            config=from_jsonable(data["config"]),
+            instance=data.get("instance"),
+            seed=data.get("seed"),
+            budget=from_jsonable(data.get("budget")),
+            additional_info=from_jsonable(data.get("additional_info") or {}),
+        )
+
+
+@attrs.frozen(hash=False)
+class TrialValue:
+    """The outcome of one trial: cost(s), status, timing and whatever the target reported."""
+
+    cost: Cost = attrs.field(converter=_to_cost)
+    time: float = attrs.field(default=0.0, converter=_to_seconds("time"))
+    cpu_time: float = attrs.field(default=0.0, converter=_to_seconds("cpu_time"))
+    status: StatusType = attrs.field(default=StatusType.SUCCESS, converter=_to_status)
+    starttime: float = attrs.field(default=0.0, converter=_to_seconds("starttime"))
+    endtime: float = attrs.field(default=0.0, converter=_to_seconds("endtime"))
+    additional_info: dict[str, Any] = attrs.field(
+        factory=dict, converter=_to_info("TrialValue"), eq=False
+    )
+
+    def __eq__(self, other: object) -> bool:
+        # NaN costs compare equal to themselves, so a round trip through JSON gives an equal value.
+        if not isinstance(other, TrialValue):
+            return NotImplemented
+        return (
+            _cost_key(self.cost) == _cost_key(other.cost)
+            and self.time == other.time
+            and self.cpu_time == other.cpu_time
+            and self.status == other.status
+            and self.starttime == other.starttime
+            and self.endtime == other.endtime
+            and _info_key(self.additional_info) == _info_key(other.additional_info)
+        )
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe builtins; what has no JSON encoding in ``additional_info`` becomes its repr."""
+        return {
+            "cost": to_jsonable(self.cost),
+            "time": self.time,
+            "cpu_time": self.cpu_time,
+            "status": self.status.name,
+            "starttime": self.starttime,
+            "endtime": self.endtime,
+            "additional_info": to_jsonable(
+                self.additional_info, strict=False, where="TrialValue.additional_info"
+            ),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialValue:
+        """Rebuild a ``TrialValue`` from :meth:`to_dict` output."""
+        status = data.get("status", "SUCCESS")
+        return cls(
+            cost=from_jsonable(data["cost"]),
+            time=data.get("time", 0.0),
+            cpu_time=data.get("cpu_time", 0.0),
+            status=StatusType[status] if isinstance(status, str) else status,
+            starttime=data.get("starttime", 0.0),
+            endtime=data.get("endtime", 0.0),
+            additional_info=from_jsonable(data.get("additional_info") or {}),
+        )
+
+
+def _cost_key(cost: Cost) -> Any:
+    costs = cost if isinstance(cost, tuple) else (cost,)
+    return tuple("nan" if math.isnan(c) else c for c in costs), isinstance(cost, tuple)
+
+
+def _info_key(info: dict[str, Any]) -> Any:
+    return to_jsonable(info, strict=False)
