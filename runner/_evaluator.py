@@ -1,0 +1,110 @@
+"""The in-process half of ``run_wrapper``: call the target, time it, and turn every exception and
+invalid return into data. This object (target + objectives + limits) is what travels to workers,
+once, never the runner."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from trials import StatusType, TrialInfo, TrialValue
+
+from runner._limits import Limits
+from runner._outcome import InvalidReturn, Objectives, Outcome, normalize_return
+from runner._target import Target
+
+__all__ = ["Evaluator", "RunFn", "crash_info"]
+
+RunFn = Callable[..., Any]
+"""A runner's ``run(config, instance=, budget=, seed=)`` when a subclass overrides it."""
+
+
+def crash_info(exc: BaseException) -> dict[str, Any]:
+    """The ``additional_info`` of a trial whose target raised ``exc``: plain strings only."""
+    return {
+        "error": repr(exc),
+        "error_type": type(exc).__name__,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+
+
+class Evaluator:
+    """Target, objectives and limits: everything a worker needs to evaluate trials."""
+
+    __slots__ = ("target", "objectives", "limits")
+
+    def __init__(self, target: Target, objectives: Objectives, limits: Limits) -> None:
+        self.target = target
+        self.objectives = objectives
+        self.limits = limits
+
+    def __getstate__(self) -> tuple[Target, Objectives, Limits]:
+        return self.target, self.objectives, self.limits
+
+    def __setstate__(self, state: tuple[Target, Objectives, Limits]) -> None:
+        self.target, self.objectives, self.limits = state
+
+    def run(self, config: Mapping[str, Any], instance: str | None, budget: float | None,
+            seed: int | None, shared: Mapping[str, Any]) -> Outcome:
+        """Call the target once and classify what it did; never raises for the target's faults."""
+        try:
+            raw = self.target(config, instance=instance, seed=seed, budget=budget, **shared)
+        except MemoryError as exc:
+            return self._memoryout(exc)
+        except (Exception, SystemExit) as exc:
+            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, crash_info(exc))
+        return self.classify(raw)
+
+    def classify(self, raw: Any) -> Outcome:
+        """Map a return value (any form of the design) to an ``Outcome``."""
+        try:
+            outcome = normalize_return(raw, self.objectives)
+        except InvalidReturn as exc:
+            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None,
+                           {"error": str(exc), "error_type": "InvalidReturn"})
+        if outcome.status != StatusType.SUCCESS:
+            outcome.additional_info.setdefault("error", f"run reported {outcome.status.name}")
+        return outcome
+
+    def _memoryout(self, exc: MemoryError) -> Outcome:
+        info = crash_info(exc)
+        if self.limits.memory is None:
+            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, info)
+        info["error"] = f"memory_limit of {self.limits.memory:g} MB exceeded (MemoryError)"
+        return Outcome(StatusType.MEMORYOUT, self.objectives.crash_cost, None, info)
+
+    def evaluate(self, info: TrialInfo, shared: Mapping[str, Any],
+                 run: RunFn | None = None) -> TrialValue:
+        """Run ``info`` here, timing wall and CPU (own and waited-for children)."""
+        start = time.time()
+        t0 = time.perf_counter()
+        c0 = os.times()
+        if run is None:
+            outcome = self.run(info.config, info.instance, info.budget, info.seed, shared)
+        else:
+            outcome = self._run_override(run, info)
+        wall = time.perf_counter() - t0
+        c1 = os.times()
+        cpu = (c1.user - c0.user + c1.system - c0.system
+               + c1.children_user - c0.children_user + c1.children_system - c0.children_system)
+        return TrialValue(
+            cost=outcome.cost, time=wall, cpu_time=max(0.0, cpu), status=outcome.status,
+            starttime=start, endtime=start + wall, additional_info=outcome.additional_info,
+        )
+
+    def _run_override(self, run: RunFn, info: TrialInfo) -> Outcome:
+        try:
+            raw = run(info.config, instance=info.instance, budget=info.budget, seed=info.seed)
+        except MemoryError as exc:
+            return self._memoryout(exc)
+        except (Exception, SystemExit) as exc:
+            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, crash_info(exc))
+        if isinstance(raw, tuple) and len(raw) == 4 and not isinstance(raw[0], StatusType):
+            try:
+                raw = (StatusType(raw[0]), *raw[1:])
+            except ValueError:
+                pass
+        return self.classify(raw)

@@ -1,0 +1,134 @@
+"""Resource limits: validated once at construction, applied inside the worker process around
+each trial (memory and CPU through ``setrlimit``), and enforced for wall time by the supervisor.
+
+Semantics (docs/limits.md):
+
+* ``memory_limit`` (MB) caps the address space the target may add to its worker process, per
+  process: each child the target starts may add as much again. It is lifted before the result is
+  serialised, so returning a large result is never MEMORYOUT.
+* ``cpu_time_limit`` (s) is the kernel's ``RLIMIT_CPU`` with its one-second granularity; the worker
+  dies of ``SIGXCPU`` and the trial is TIMEOUT naming the CPU-time limit.
+* ``walltime_limit`` (s) is watched by the process that started the worker: at the deadline the
+  worker's process group gets SIGTERM, then SIGKILL after ``grace`` seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import sys
+from typing import Any
+
+import attrs
+
+from runner.errors import LimitError
+
+__all__ = ["Limits", "MIN_MEMORY_MB"]
+
+MIN_MEMORY_MB = 16
+"""Below this a Python trial cannot allocate its own frames; smaller limits are refused."""
+
+
+def _check_limit(name: str, unit: str) -> Any:
+    def convert(value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number of {unit} or None, got {value!r} "
+                            f"(type {type(value).__name__})")
+        value = float(value)
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number of {unit} > 0 or None, got {value!r}")
+        return value
+
+    return convert
+
+
+@attrs.frozen
+class Limits:
+    """Per-trial resource limits; ``None`` means unlimited."""
+
+    walltime: float | None = attrs.field(default=None,
+                                         converter=_check_limit("walltime_limit", "seconds"))
+    cpu_time: float | None = attrs.field(default=None,
+                                         converter=_check_limit("cpu_time_limit", "seconds"))
+    memory: float | None = attrs.field(default=None,
+                                       converter=_check_limit("memory_limit", "megabytes"))
+    grace: float = attrs.field(default=0.5, converter=float)
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.grace <= 10:
+            raise ValueError(f"grace must be between 0 and 10 seconds, got {self.grace!r}")
+        if self.memory is not None and self.memory < MIN_MEMORY_MB:
+            raise LimitError(
+                f"memory_limit={self.memory:g} MB cannot be honoured: a Python trial needs at "
+                f"least {MIN_MEMORY_MB} MB beyond its worker's own size"
+            )
+        if self.memory is not None and not sys.platform.startswith("linux"):
+            raise LimitError(
+                f"memory_limit cannot be enforced on {sys.platform}: it needs Linux's "
+                "RLIMIT_AS; run on Linux or drop the limit"
+            )
+        if self.cpu_time is not None and not _has_rlimits():
+            raise LimitError(
+                f"cpu_time_limit cannot be enforced on {sys.platform}: it needs POSIX "
+                "RLIMIT_CPU; run on Linux or macOS, or drop the limit"
+            )
+
+    @property
+    def any(self) -> bool:
+        """Whether any limit is set (then trials run in a supervised worker process)."""
+        return self.walltime is not None or self.cpu_time is not None or self.memory is not None
+
+    def as_dict(self) -> dict[str, float | None]:
+        """The limits by their constructor names, for ``meta``."""
+        return {"walltime_limit": self.walltime, "cpu_time_limit": self.cpu_time,
+                "memory_limit": self.memory}
+
+
+def _has_rlimits() -> bool:
+    try:
+        import resource
+    except ImportError:
+        return False
+    return hasattr(resource, "RLIMIT_AS") and hasattr(resource, "RLIMIT_CPU")
+
+
+class AppliedLimits:
+    """Sets memory and CPU rlimits in the worker for one trial and lifts them afterwards."""
+
+    def __init__(self, limits: Limits) -> None:
+        import resource
+
+        self._resource = resource
+        self._limits = limits
+        self._as_soft, self._as_hard = resource.getrlimit(resource.RLIMIT_AS)
+        self._cpu_soft, self._cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self) -> AppliedLimits:
+        res, lim = self._resource, self._limits
+        if lim.memory is not None:
+            with open("/proc/self/statm", "rb") as f:
+                vm_now = int(f.read().split()[0]) * self._page
+            cap = vm_now + int(lim.memory * 1024 * 1024)
+            if self._as_hard != res.RLIM_INFINITY:
+                cap = min(cap, self._as_hard)
+            res.setrlimit(res.RLIMIT_AS, (cap, self._as_hard))
+        if lim.cpu_time is not None:
+            t = os.times()
+            used = t.user + t.system
+            # RLIMIT_CPU counts whole seconds: round to the nearest, but always above what is used
+            cap = max(round(used + lim.cpu_time), math.floor(used) + 1)
+            if self._cpu_hard != res.RLIM_INFINITY:
+                cap = min(cap, self._cpu_hard)
+            res.setrlimit(res.RLIMIT_CPU, (cap, self._cpu_hard))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        res, lim = self._resource, self._limits
+        if lim.memory is not None:
+            res.setrlimit(res.RLIMIT_AS, (self._as_soft, self._as_hard))
+        if lim.cpu_time is not None:
+            res.setrlimit(res.RLIMIT_CPU, (self._cpu_soft, self._cpu_hard))

@@ -1,0 +1,36 @@
+"""``SerialRunner``: trials run one at a time in the calling process (in a supervised worker
+process when a limit is set). ``submit_trial`` evaluates the trial before it returns, as SMAC3's
+serial runner does, so ``submit_trial`` then ``iter_results`` gives the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trials import TrialInfo
+
+from runner._books import BookkeepingRunner
+
+__all__ = ["SerialRunner"]
+
+
+class SerialRunner(BookkeepingRunner):
+    """Runs each trial in the caller's thread; one worker, always free between calls."""
+
+    backend = "serial"
+
+    def __init__(self, target: Any = None, **kwargs: Any) -> None:
+        super().__init__(target, **kwargs)
+        if self._limits.any and self._overrides_run is False:
+            self._payload()  # pre-flight: the target must travel to the limited subprocess
+
+    def submit_trial(self, info: TrialInfo) -> None:
+        self._check_submit(info)
+        with self._lock:
+            self._executing += 1
+        try:
+            _, value = self.run_wrapper(info)
+        except BaseException:
+            with self._lock:
+                self._executing -= 1
+            raise
+        self._deliver(info, value)

@@ -1,0 +1,114 @@
+"""``SlotRunner``: a fixed number of worker slots, each served by one driver thread that takes the
+next queued trial, executes it (in a supervised worker process, or inline) and reports it done.
+
+    submit_trial ──> _pending (deque) ──> slot thread i ──> _execute(i, info) ──> _deliver
+                                           (one per worker)   (backend hook)     (_finished)
+
+Trials never share a slot, so a slot's failure (its worker process dying) is that trial's alone.
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+from typing import Any
+
+from trials import TrialInfo, TrialValue
+
+from runner._books import BookkeepingRunner
+
+__all__ = ["SlotRunner", "check_n_workers"]
+
+
+def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
+    """Validate a worker count: a positive int."""
+    if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int, got {n_workers!r} "
+                        f"(type {type(n_workers).__name__})")
+    if n_workers < 1:
+        raise ValueError(f"{name} must be >= 1, got {n_workers}")
+    return int(n_workers)
+
+
+class SlotRunner(BookkeepingRunner):
+    """Base of the process-pool and thread-pool runners: one driver thread per worker slot."""
+
+    def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
+        super().__init__(target, **kwargs)
+        self._capacity = check_n_workers(n_workers)
+        self._work = threading.Condition(self._lock)
+        self._current: list[TrialInfo | None] = [None] * self._capacity
+        self._abandoned: set[int] = set()
+        self._ready = [threading.Event() for _ in range(self._capacity)]
+        self._start_errors: list[BaseException] = []
+        self._threads = [
+            threading.Thread(target=self._slot_loop, args=(i,), daemon=True,
+                             name=f"{type(self).__name__}-slot-{i}")
+            for i in range(self._capacity)
+        ]
+
+    def _start_slots(self) -> None:
+        """Start the slot threads and wait until each has set up; raise the first set-up error.
+        Subclasses call this last in ``__init__``."""
+        for t in self._threads:
+            t.start()
+        for event in self._ready:
+            event.wait()
+        if self._start_errors:
+            self.close()
+            raise self._start_errors[0]
+
+    def submit_trial(self, info: TrialInfo) -> None:
+        self._check_submit(info)
+        with self._lock:
+            self._pending.append(info)
+            self._work.notify()
+
+    def _slot_loop(self, i: int) -> None:
+        try:
+            self._setup_slot(i)
+        except BaseException as exc:
+            self._start_errors.append(exc)
+            return
+        finally:
+            self._ready[i].set()
+        pending, work = self._pending, self._work
+        while True:
+            with work:
+                while not pending and not self._closed:
+                    work.wait()
+                if self._closed:
+                    return
+                info = pending.popleft()
+                self._executing += 1
+                self._current[i] = info
+            value = self._execute(i, info)
+            with self._lock:
+                self._current[i] = None
+                if i in self._abandoned:
+                    return
+            self._deliver(info, value)
+
+    def _setup_slot(self, i: int) -> None:  # noqa: B027 - optional hook
+        """Hook, in slot thread ``i`` before its first trial (e.g. start its worker process)."""
+
+    def _execute(self, i: int, info: TrialInfo) -> TrialValue:
+        raise NotImplementedError
+
+    def _stop_slot(self, i: int) -> None:  # noqa: B027 - optional hook
+        """Hook: make slot ``i``'s running trial end now (kill its worker process)."""
+
+    def _close(self) -> None:
+        with self._work:
+            self._work.notify_all()
+        self._cancel_pending()
+        for i in range(self._capacity):
+            self._stop_slot(i)
+        for t in self._threads:
+            if t.is_alive():
+                t.join(timeout=self._limits.grace + 1.0)
+        with self._lock:  # inline trials that cannot be stopped: reported, then ignored
+            stuck = [(i, info) for i, info in enumerate(self._current) if info is not None]
+            self._abandoned.update(i for i, _ in stuck)
+        for _, info in stuck:
+            self._deliver(info, self._cancelled_value())

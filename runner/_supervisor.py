@@ -1,0 +1,243 @@
+"""``WorkerProcess``: one long-lived, supervised worker process that evaluates trials one at a
+time, and the rules that turn its death into a trial's status.
+
+A trial that exits, is killed, or overruns its wall-time limit costs exactly that trial: the
+worker's process group is killed (SIGTERM, then SIGKILL after ``grace``), the status is decided
+from the evidence (exit code, signal), and a new worker is started before the next trial. Every
+backend that isolates trials (process pool, dask, serial/threads with limits) uses this class.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from typing import Any
+
+from trials import StatusType, TrialInfo, TrialValue
+
+from runner._limits import Limits
+from runner._outcome import Objectives
+from runner.errors import WorkerStartError
+
+__all__ = ["WorkerProcess", "death_value"]
+
+log = logging.getLogger(__name__)
+
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+START_TIMEOUT = 120.0
+"""Seconds a new worker may take to import the target and report ready."""
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def death_value(returncode: int, limits: Limits, crash_cost: Any, start: float) -> TrialValue:
+    """The value of a trial whose worker process died with ``returncode`` (evidence only)."""
+    now = time.time()
+    if returncode < 0 and -returncode == getattr(signal, "SIGXCPU", -1) and limits.cpu_time:
+        status = StatusType.TIMEOUT
+        error = f"cpu_time_limit of {limits.cpu_time:g} s exceeded (killed by SIGXCPU)"
+    elif returncode < 0:
+        status = StatusType.CRASHED
+        error = f"the trial's process was killed by {_signal_name(-returncode)}"
+    else:
+        status = StatusType.CRASHED
+        error = f"the trial's process exited with code {returncode}"
+    return TrialValue(cost=crash_cost, time=now - start, status=status, starttime=start,
+                      endtime=now, additional_info={"error": error, "exitcode": returncode})
+
+
+class WorkerProcess:
+    """A supervised worker; :meth:`run` blocks its caller until the trial's value is decided."""
+
+    def __init__(self, payload: bytes, objectives: Objectives, limits: Limits,
+                 env: Mapping[str, str] | None = None) -> None:
+        self._payload = payload
+        self._crash_cost = objectives.crash_cost
+        self._limits = limits
+        self._env = dict(env) if env else None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._send: Connection | None = None
+        self._recv: Connection | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self.starts = 0
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's pid while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self) -> None:
+        """Start the worker and wait until it has loaded the target (or raise why it could not)."""
+        r_trial, w_trial = os.pipe()
+        r_result, w_result = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [_PACKAGE_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        if self._env:
+            env.update(self._env)
+        args = [sys.executable, "-m", "runner._worker_main", str(r_trial), str(w_result),
+                str(os.getpid())]
+        try:
+            proc = subprocess.Popen(args, pass_fds=(r_trial, w_result), env=env,
+                                    start_new_session=True, stdin=subprocess.DEVNULL)
+        finally:
+            os.close(r_trial)
+            os.close(w_result)
+        send, recv = Connection(w_trial, readable=False), Connection(r_result, writable=False)
+        with self._lock:
+            self._proc, self._send, self._recv = proc, send, recv
+            self.starts += 1
+        try:
+            send.send_bytes(pickle.dumps((list(sys.path), self._payload)))
+            if not recv.poll(START_TIMEOUT):
+                raise WorkerStartError(f"worker did not report ready within {START_TIMEOUT:g} s")
+            message = pickle.loads(recv.recv_bytes())
+        except (EOFError, OSError) as exc:
+            code = proc.wait()
+            self._discard()
+            raise WorkerStartError(f"worker process exited with code {code} while starting "
+                                   f"({exc!r})") from None
+        except WorkerStartError:
+            self._discard()
+            raise
+        if message[0] != "ready":
+            self._discard()
+            raise WorkerStartError(
+                "the worker process could not load the target (is it importable there?):\n"
+                + message[1])
+
+    def run(self, info: TrialInfo) -> TrialValue:
+        """Evaluate one trial in the worker; never raises for what the trial does."""
+        if self._closed:
+            return self._cancelled(time.time())
+        if self._proc is None or self._proc.poll() is not None:
+            self._discard()
+            self.start()
+        assert self._send is not None and self._recv is not None and self._proc is not None
+        start = time.time()
+        try:
+            self._send.send_bytes(pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL))
+            ready = self._recv.poll(self._limits.walltime)
+            if not ready:
+                return self._timeout(start)
+            data = self._recv.recv_bytes()
+        except (EOFError, OSError):
+            return self._died(start)
+        return self._decode(data, start)
+
+    def _decode(self, data: bytes, start: float) -> TrialValue:
+        try:
+            message = pickle.loads(data)
+        except Exception as exc:
+            now = time.time()
+            return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.CRASHED,
+                              starttime=start, endtime=now,
+                              additional_info={"error": f"the result could not be unpickled in "
+                                                        f"the driver: {exc!r}"})
+        if message[0] == "oversize":
+            now = time.time()
+            return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.CRASHED,
+                              starttime=start, endtime=now, additional_info={"error": message[1]})
+        status, cost, wall, cpu, t_start, t_end, extra = message
+        if status in (StatusType.MEMORYOUT, StatusType.TIMEOUT):
+            self.kill()  # a process that hit a limit is not trusted with the next trial
+        return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=t_start,
+                          endtime=t_end, additional_info=extra)
+
+    def _died(self, start: float) -> TrialValue:
+        if self._closed:
+            return self._cancelled(start)
+        proc = self._proc
+        assert proc is not None
+        _signal_group(proc.pid, signal.SIGKILL)  # what it left running; before the pid is reaped
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pipe broke but the process lingers: end it
+            self.kill()
+            code = proc.wait()
+        self._discard()
+        return death_value(code, self._limits, self._crash_cost, start)
+
+    def _timeout(self, start: float) -> TrialValue:
+        self.kill(grace=self._limits.grace)
+        now = time.time()
+        if self._closed:
+            return self._cancelled(start)
+        limit = self._limits.walltime
+        return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.TIMEOUT,
+                          starttime=start, endtime=now,
+                          additional_info={"error": f"walltime_limit of {limit:g} s exceeded"})
+
+    def _cancelled(self, start: float) -> TrialValue:
+        now = time.time()
+        return TrialValue(cost=self._crash_cost, time=max(0.0, now - start),
+                          status=StatusType.CANCELLED, starttime=start, endtime=now,
+                          additional_info={"error": "cancelled: the runner was closed"})
+
+    def kill(self, grace: float = 0.0) -> None:
+        """End the worker and everything it started: SIGTERM, ``grace`` seconds, SIGKILL."""
+        with self._lock:
+            proc = self._proc
+        if proc is None:
+            return
+        descendants = _descendants(proc.pid)
+        if grace > 0 and proc.poll() is None:
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_group(proc.pid, signal.SIGKILL)
+        for child in descendants:
+            try:
+                child.kill()
+            except Exception:
+                pass
+        proc.wait()
+        self._discard()
+
+    def close(self) -> None:
+        """Kill the worker; a trial it was running comes back CANCELLED. Idempotent."""
+        self._closed = True
+        self.kill()
+
+    def _discard(self) -> None:
+        with self._lock:
+            proc, send, recv = self._proc, self._send, self._recv
+            self._proc = self._send = self._recv = None
+        for conn in (send, recv):
+            if conn is not None:
+                try:
+                    conn.close()
+                except OSError:
+                    pass
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _descendants(pid: int) -> list[Any]:
+    try:
+        import psutil
+
+        return list(psutil.Process(pid).children(recursive=True))
+    except Exception:
+        return []

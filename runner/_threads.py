@@ -1,0 +1,45 @@
+"""``ThreadPoolRunner``: trials run on ``n_workers`` threads of this process, for targets that
+release the GIL or wait on I/O. With a limit set, each thread drives its own supervised worker
+process instead (a thread can be neither limited nor killed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trials import TrialInfo, TrialValue
+
+from runner._slots import SlotRunner
+from runner._supervisor import WorkerProcess
+
+__all__ = ["ThreadPoolRunner"]
+
+
+class ThreadPoolRunner(SlotRunner):
+    """Run trials on ``n_workers`` threads. ``close()`` cannot stop a running inline target: its
+    trial is reported CANCELLED and whatever it returns later is dropped."""
+
+    backend = "thread"
+
+    def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
+        self._workers: dict[int, WorkerProcess] = {}
+        super().__init__(target, n_workers=n_workers, **kwargs)
+        if self._limits.any:
+            self._payload()  # pre-flight: the target must travel to the worker processes
+        self._start_slots()
+
+    def _execute(self, i: int, info: TrialInfo) -> TrialValue:
+        if not self._limits.any:
+            return self.run_wrapper(info)[1]
+        worker = self._workers.get(i)
+        if worker is None:
+            worker = self._workers[i] = WorkerProcess(self._payload(), self._objectives,
+                                                      self._limits)
+        return worker.run(info)
+
+    def _stop_slot(self, i: int) -> None:
+        worker = self._workers.get(i)
+        if worker is not None:
+            worker.close()
+
+    def _backend_meta(self) -> dict[str, Any]:
+        return {"n_workers": self._capacity}
