@@ -1,0 +1,134 @@
+"""``AsyncioRunner``: ``async def`` targets run as tasks on an event loop that the runner owns in
+one background thread (no global event-loop policy is touched).
+
+    submit_trial --(call_soon_threadsafe)--> loop thread: start task if below max_concurrency
+                                             task: await target(...) under wait_for(walltime)
+                                             -> _deliver(info, value) -> start the next queued
+
+Wall time is enforced by cancelling the task (TIMEOUT); memory and CPU time cannot be limited
+per coroutine, so asking for them is a ``LimitError`` at construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import time
+from typing import Any
+
+from runner._books import BookkeepingRunner
+from runner._evaluator import crash_info
+from runner._outcome import Outcome
+from runner._slots import check_n_workers
+from runner._target import FunctionTarget
+from runner.errors import LimitError
+from trials import StatusType, TrialInfo, TrialValue
+
+__all__ = ["AsyncioRunner"]
+
+
+def _is_async_callable(fn: Any) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        type(fn).__call__)
+
+
+class AsyncioRunner(BookkeepingRunner):
+    """Run ``async def`` targets, at most ``max_concurrency`` at a time, on a private event loop."""
+
+    backend = "asyncio"
+
+    def __init__(self, target: Any = None, *, max_concurrency: int = 16, **kwargs: Any) -> None:
+        for name in ("memory_limit", "cpu_time_limit"):
+            if kwargs.get(name) is not None:
+                raise LimitError(
+                    f"AsyncioRunner cannot enforce {name}: its trials are coroutines sharing "
+                    "one process; use ProcessPoolRunner (or SerialRunner) for that limit")
+        super().__init__(target, **kwargs)
+        self._capacity = check_n_workers(max_concurrency, "max_concurrency")
+        if self._overrides_run:
+            if not inspect.iscoroutinefunction(type(self).run):
+                raise TypeError("an AsyncioRunner subclass must override run with `async def`")
+        else:
+            fn = self._target.fn if isinstance(self._target, FunctionTarget) else self._target
+            if not _is_async_callable(fn):
+                raise TypeError(
+                    f"AsyncioRunner needs an `async def` target, got {self._target.name!r}, "
+                    "which is synchronous; use ThreadPoolRunner or ProcessPoolRunner for it")
+        self._loop = asyncio.new_event_loop()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="AsyncioRunner-loop")
+        self._thread.start()
+
+    def submit_trial(self, info: TrialInfo) -> None:
+        self._check_submit(info)
+        with self._lock:
+            self._pending.append(info)
+        self._loop.call_soon_threadsafe(self._dispatch)
+
+    def _dispatch(self) -> None:
+        """In the loop thread: start queued trials while below ``max_concurrency``."""
+        while True:
+            with self._lock:
+                if self._closed or not self._pending or self._executing >= self._capacity:
+                    return
+                info = self._pending.popleft()
+                self._executing += 1
+            task = self._loop.create_task(self._run_one(info))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run_one(self, info: TrialInfo) -> None:
+        start = time.time()
+        t0 = time.perf_counter()
+        outcome = await self._outcome(info)
+        wall = time.perf_counter() - t0
+        value = TrialValue(cost=outcome.cost, time=wall, status=outcome.status, starttime=start,
+                           endtime=start + wall, additional_info=outcome.additional_info)
+        self._deliver(info, value)
+        self._dispatch()
+
+    async def _outcome(self, info: TrialInfo) -> Outcome:
+        crash = self._objectives.crash_cost
+        walltime = self._limits.walltime
+        try:
+            if self._overrides_run:
+                coro = self.run(info.config, instance=info.instance, budget=info.budget,
+                                seed=info.seed)
+            else:
+                coro = self._target(info.config, instance=info.instance, seed=info.seed,
+                                    budget=info.budget, **self._shared_data)
+            raw = await (asyncio.wait_for(coro, walltime) if walltime is not None else coro)
+        except asyncio.TimeoutError:
+            return Outcome(StatusType.TIMEOUT, crash, None,
+                           {"error": f"walltime_limit of {walltime:g} s exceeded"})
+        except asyncio.CancelledError:
+            return Outcome(StatusType.CANCELLED, crash, None,
+                           {"error": "cancelled: the runner was closed"})
+        except (Exception, SystemExit) as exc:
+            return Outcome(StatusType.CRASHED, crash, None, crash_info(exc))
+        return self._evaluator.classify(raw)
+
+    def _close(self) -> None:
+        self._cancel_pending()
+
+        async def cancel_all() -> None:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        if self._loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(cancel_all(), self._loop)
+            try:
+                future.result(timeout=self._limits.grace + 5.0)
+            except Exception:
+                pass
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5.0)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def _backend_meta(self) -> dict[str, Any]:
+        return {"max_concurrency": self._capacity}
