@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -15,7 +15,7 @@ from trials._status import StatusType
 
 __all__ = ["TrialInfo", "TrialValue", "Cost"]
 
-Cost = Union[float, tuple[float, ...]]
+Cost: TypeAlias = float | tuple[float, ...]
 """One objective's cost, or one cost per objective."""
 
 
@@ -24,17 +24,24 @@ def _describe(value: Any) -> str:
 
 
 def _to_config(value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(
             "TrialInfo.config must be a mapping of parameter name to value (a dict or a "
             f"ConfigSpace Configuration), got {_describe(value)}"
         )
-    return value
+    for key in value:
+        if type(key) is not str and not isinstance(key, str):
+            raise TypeError(
+                f"TrialInfo.config keys must be parameter names (str), got {_describe(key)}"
+            )
+    # A plain dict is copied so later edits by the caller cannot change a frozen trial; other
+    # mappings (a ConfigSpace Configuration) are kept as they are.
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _to_seed(value: Any) -> int | None:
-    if value is None:
-        return None
+    if value is None or type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"TrialInfo.seed must be an int or None, got {_describe(value)}")
     return int(value)
@@ -49,7 +56,7 @@ def _to_instance(value: Any) -> str | None:
 def _to_budget(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if type(value) is not float and isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"TrialInfo.budget must be a number or None, got {_describe(value)}")
     budget = float(value)
     if not (math.isfinite(budget) and budget > 0):
@@ -57,16 +64,23 @@ def _to_budget(value: Any) -> float | None:
     return budget
 
 
-def _to_info(owner: str) -> Any:
-    def convert(value: Any) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise TypeError(f"{owner}.additional_info must be a mapping, got {_describe(value)}")
-        return dict(value)
+def _to_info(owner: str, value: Any) -> dict[str, Any]:
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise TypeError(f"{owner}.additional_info must be a mapping, got {_describe(value)}")
+    return dict(value)
 
-    return convert
+
+def _to_trial_info_info(value: Any) -> dict[str, Any]:
+    return _to_info("TrialInfo", value)
+
+
+def _to_trial_value_info(value: Any) -> dict[str, Any]:
+    return _to_info("TrialValue", value)
 
 
 def _to_cost(value: Any) -> Cost:
+    if type(value) is float:  # the common case, without the slow ABC checks
+        return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
@@ -83,22 +97,46 @@ def _to_cost(value: Any) -> Cost:
     )
 
 
-def _to_seconds(name: str) -> Any:
-    def convert(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"TrialValue.{name} must be a number, got {_describe(value)}")
-        return float(value)
+def _to_seconds(name: str, value: Any) -> float:
+    if type(value) is float:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"TrialValue.{name} must be a number, got {_describe(value)}")
+    return float(value)
 
-    return convert
+
+def _to_time(value: Any) -> float:
+    return _to_seconds("time", value)
+
+
+def _to_cpu_time(value: Any) -> float:
+    return _to_seconds("cpu_time", value)
+
+
+def _to_starttime(value: Any) -> float:
+    return _to_seconds("starttime", value)
+
+
+def _to_endtime(value: Any) -> float:
+    return _to_seconds("endtime", value)
 
 
 def _to_status(value: Any) -> StatusType:
-    try:
-        return StatusType(value)
-    except ValueError:
-        raise ValueError(
-            f"TrialValue.status must be a StatusType, got {_describe(value)}"
-        ) from None
+    # A name ("SUCCESS") is accepted too: that is how ``to_dict`` writes it.
+    if type(value) is StatusType:
+        return value
+    if isinstance(value, str) and value in StatusType.__members__:
+        return StatusType[value]
+    if not isinstance(value, bool):
+        try:
+            return StatusType(value)
+        except (ValueError, TypeError):
+            pass
+    names = ", ".join(StatusType.__members__)
+    raise ValueError(
+        f"TrialValue.status must be a StatusType (or one of its names: {names}), "
+        f"got {_describe(value)}"
+    )
 
 
 @attrs.frozen(hash=False)
@@ -110,7 +148,7 @@ class TrialInfo:
     seed: int | None = attrs.field(default=None, converter=_to_seed)
     budget: float | None = attrs.field(default=None, converter=_to_budget)
     additional_info: dict[str, Any] = attrs.field(
-        factory=dict, converter=_to_info("TrialInfo"), eq=False
+        factory=dict, converter=_to_trial_info_info, eq=False
     )
 
     def __hash__(self) -> int:
@@ -146,13 +184,13 @@ class TrialValue:
     """The outcome of one trial: cost(s), status, timing and whatever the target reported."""
 
     cost: Cost = attrs.field(converter=_to_cost)
-    time: float = attrs.field(default=0.0, converter=_to_seconds("time"))
-    cpu_time: float = attrs.field(default=0.0, converter=_to_seconds("cpu_time"))
+    time: float = attrs.field(default=0.0, converter=_to_time)
+    cpu_time: float = attrs.field(default=0.0, converter=_to_cpu_time)
     status: StatusType = attrs.field(default=StatusType.SUCCESS, converter=_to_status)
-    starttime: float = attrs.field(default=0.0, converter=_to_seconds("starttime"))
-    endtime: float = attrs.field(default=0.0, converter=_to_seconds("endtime"))
+    starttime: float = attrs.field(default=0.0, converter=_to_starttime)
+    endtime: float = attrs.field(default=0.0, converter=_to_endtime)
     additional_info: dict[str, Any] = attrs.field(
-        factory=dict, converter=_to_info("TrialValue"), eq=False
+        factory=dict, converter=_to_trial_value_info, eq=False
     )
 
     def __eq__(self, other: object) -> bool:
@@ -179,11 +217,11 @@ class TrialValue:
         """JSON-safe builtins; what has no JSON encoding in ``additional_info`` becomes its repr."""
         return {
             "cost": to_jsonable(self.cost),
-            "time": self.time,
-            "cpu_time": self.cpu_time,
+            "time": to_jsonable(self.time),
+            "cpu_time": to_jsonable(self.cpu_time),
             "status": self.status.name,
-            "starttime": self.starttime,
-            "endtime": self.endtime,
+            "starttime": to_jsonable(self.starttime),
+            "endtime": to_jsonable(self.endtime),
             "additional_info": to_jsonable(
                 self.additional_info, strict=False, where="TrialValue.additional_info"
             ),
@@ -192,14 +230,13 @@ class TrialValue:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrialValue:
         """Rebuild a ``TrialValue`` from :meth:`to_dict` output."""
-        status = data.get("status", "SUCCESS")
         return cls(
             cost=from_jsonable(data["cost"]),
-            time=data.get("time", 0.0),
-            cpu_time=data.get("cpu_time", 0.0),
-            status=StatusType[status] if isinstance(status, str) else status,
-            starttime=data.get("starttime", 0.0),
-            endtime=data.get("endtime", 0.0),
+            time=from_jsonable(data.get("time", 0.0)),
+            cpu_time=from_jsonable(data.get("cpu_time", 0.0)),
+            status=data.get("status", "SUCCESS"),
+            starttime=from_jsonable(data.get("starttime", 0.0)),
+            endtime=from_jsonable(data.get("endtime", 0.0)),
             additional_info=from_jsonable(data.get("additional_info") or {}),
         )
 

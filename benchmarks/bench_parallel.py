@@ -1,0 +1,330 @@
+"""Two workers, fed as an optimization loop feeds them (while a worker is free, submit one; wait
+for any; collect): no-op throughput of our runners against the raw executors, SMAC3's
+``DaskParallelRunner`` and adaptive's runner; worker utilization with 20 ms trials; the cost of
+limits; and how soon a trial that overruns its wall-time limit comes back TIMEOUT.
+
+    python -m benchmarks.bench_parallel [--quick] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as cf_wait
+from typing import Any
+
+from benchmarks import _common as c
+from benchmarks._common import Table, drive, drive_executor, interleave, verdict
+
+N_WORKERS = 2
+RAW_PPE = "raw ProcessPoolExecutor(2)"
+RAW_DASK = "raw dask client.submit"
+SMAC_DASK = "SMAC3 DaskParallelRunner"
+PPR = "ProcessPoolRunner(n_workers=2)"
+PPR_LIMITS = "ProcessPoolRunner, walltime 10 + memory 1024"
+
+
+def _configs(n: int) -> list[dict[str, Any]]:
+    return [{"x": i / max(1, n), "n": i % 100} for i in range(n)]
+
+
+def _infos(n: int) -> list[Any]:
+    from trials import TrialInfo
+
+    return [TrialInfo(config=cfg, seed=0) for cfg in _configs(n)]
+
+
+def _smac_infos(n: int) -> list[Any]:
+    from smac.runhistory import TrialInfo as SmacTrialInfo
+
+    return [SmacTrialInfo(config=cfg, seed=0) for cfg in _configs(n)]  # type: ignore[arg-type]
+
+
+def _smac_tfr(target: Callable[..., Any], n: int, **limits: Any) -> Any:
+    from ConfigSpace import ConfigurationSpace, Float
+    from smac import Scenario
+    from smac.runner import TargetFunctionRunner
+
+    space = ConfigurationSpace(seed=0)
+    space.add(Float("x", (0.0, 1.0)))
+    scenario = Scenario(space, deterministic=True, n_trials=n, n_workers=N_WORKERS, **limits)
+    return TargetFunctionRunner(scenario, target)
+
+
+def _time_executor(executor: ProcessPoolExecutor, fn: Callable[..., Any],
+                   args: Sequence[Any]) -> tuple[float, list[Any]]:
+    return drive_executor(lambda a: executor.submit(fn, a),
+                          lambda fs: cf_wait(fs, return_when=FIRST_COMPLETED).done,
+                          args, N_WORKERS)
+
+
+# -- 1. throughput on a process pool ----------------------------------------------------------
+
+
+def bench_process_pool(n: int, repeats: int) -> Table:
+    """No-op trials: ours against the executor it replaces and adaptive's runner on it."""
+    import adaptive
+
+    from runner import ProcessPoolRunner
+
+    configs, infos = _configs(n), _infos(n)
+
+    def run_adaptive(executor: ProcessPoolExecutor) -> float:
+        learner = adaptive.SequenceLearner(c.noop_point, range(n))
+        t0 = time.perf_counter()
+        adaptive.BlockingRunner(learner, goal=lambda lrn: lrn.done(), executor=executor)
+        elapsed = time.perf_counter() - t0
+        if len(learner.data) != n:
+            raise RuntimeError(f"adaptive finished {len(learner.data)} of {n} points")
+        return elapsed
+
+    table = Table(f"Process pool, {N_WORKERS} workers: no-op trials, median of {repeats}")
+    with ProcessPoolExecutor(N_WORKERS) as ex, \
+            ProcessPoolRunner(c.noop, n_workers=N_WORKERS) as ours:
+        runs = interleave({
+            "raw": lambda: _time_executor(ex, c.noop, configs)[0],
+            "ours": lambda: drive(ours, infos)[0],
+            "adaptive": lambda: run_adaptive(ex),
+        }, repeats)
+    table.add(RAW_PPE, n, runs["raw"], note="executor.submit(f, config), wait FIRST_COMPLETED")
+    table.add(PPR, n, runs["ours"], baseline=RAW_PPE)
+    table.add("adaptive BlockingRunner on ProcessPoolExecutor(2)", n, runs["adaptive"],
+              baseline=RAW_PPE, note="SequenceLearner of n no-op points")
+    return table
+
+
+# -- 2. throughput on dask ---------------------------------------------------------------------
+
+
+def _dask_runner_class() -> Any:
+    try:
+        from runner._dask import DaskRunner
+    except ImportError as exc:
+        return exc
+    return DaskRunner
+
+
+def bench_dask(n: int, n_smac: int, repeats: int) -> Table:
+    """No-op trials on a 2-worker LocalCluster (processes, one thread each)."""
+    import distributed
+    from smac.runner import DaskParallelRunner
+
+    table = Table(f"Dask, {N_WORKERS} worker processes x 1 thread: no-op trials, "
+                  f"median of {repeats}")
+    configs, infos, smac_infos = _configs(n), _infos(n), _smac_infos(n_smac)
+    cluster = distributed.LocalCluster(n_workers=N_WORKERS, threads_per_worker=1,
+                                       processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)
+    runners: list[Any] = []
+    try:
+        client = distributed.Client(cluster)
+        smac = DaskParallelRunner(_smac_tfr(c.noop, n_smac), dask_client=client)
+
+        def run_raw() -> float:
+            return drive_executor(
+                lambda cfg: client.submit(c.noop, cfg, pure=False),
+                lambda fs: distributed.wait(fs, return_when="FIRST_COMPLETED").done,
+                configs, N_WORKERS)[0]
+
+        contenders: dict[str, Callable[[], float]] = {
+            "raw": run_raw,
+            "smac": lambda: drive(smac, smac_infos)[0],
+        }
+        dask_runner = _dask_runner_class()
+        if isinstance(dask_runner, Exception):
+            table.skip("DaskRunner", f"runner._dask is not there yet ({dask_runner})")
+        else:
+            own = dask_runner(c.noop, n_workers=N_WORKERS)
+            shared = dask_runner(c.noop, client=client)
+            runners += [own, shared]
+            contenders["ours"] = lambda: drive(own, infos)[0]
+            contenders["ours-shared"] = lambda: drive(shared, infos)[0]
+        runs = interleave(contenders, repeats)
+    finally:
+        for r in runners:
+            r.close()
+        cluster.close()
+    table.add(RAW_DASK, n, runs["raw"], note="client.submit(f, config, pure=False), "
+                                             "distributed.wait FIRST_COMPLETED")
+    if "ours" in runs:
+        table.add("DaskRunner(n_workers=2)", n, runs["ours"], baseline=RAW_DASK,
+                  note="its own LocalCluster")
+        table.add("DaskRunner(client=the same cluster)", n, runs["ours-shared"],
+                  baseline=RAW_DASK)
+    table.add(SMAC_DASK, n_smac, runs["smac"], baseline=RAW_DASK,
+              note="wrapping a TargetFunctionRunner; dask_client=the same cluster")
+    return table
+
+
+# -- 3. utilization with 20 ms trials ----------------------------------------------------------
+
+
+def bench_utilization(n: int) -> list[tuple[str, float, float]]:
+    """(name, utilization %, elapsed s): target time / (workers x wall), 20 ms trials."""
+    from runner import ProcessPoolRunner
+
+    infos, configs = _infos(n), _configs(n)
+    with ProcessPoolRunner(c.sleep_20ms, n_workers=N_WORKERS) as ours:
+        drive(ours, infos[:N_WORKERS * 4])  # warm-up
+        elapsed, values = drive(ours, infos)
+    busy = sum(v.time for v in values)
+    rows = [(PPR, 100 * busy / (N_WORKERS * elapsed), elapsed)]
+    with ProcessPoolExecutor(N_WORKERS) as ex:
+        _time_executor(ex, c.sleep_20ms_timed, configs[:N_WORKERS * 4])
+        elapsed, durations = _time_executor(ex, c.sleep_20ms_timed, configs)
+    rows.append((RAW_PPE, 100 * sum(durations) / (N_WORKERS * elapsed), elapsed))
+    return rows
+
+
+# -- 4. the cost of limits ---------------------------------------------------------------------
+
+
+def bench_limits(n: int, n_smac: int, repeats: int) -> Table:
+    """Walltime and memory limits on: what they add per trial, ours and SMAC3's pynisher."""
+    from runner import ProcessPoolRunner
+
+    infos, smac_infos = _infos(n), _smac_infos(n_smac)
+    smac = _smac_tfr(c.noop, n_smac, trial_walltime_limit=10, trial_memory_limit=1024)
+
+    def run_smac() -> float:
+        t0 = time.perf_counter()
+        for info in smac_infos:
+            smac.submit_trial(info)
+            c.check_success(v for _, v in smac.iter_results())
+        return time.perf_counter() - t0
+
+    table = Table(f"Limits on, no-op trials, median of {repeats}")
+    with ProcessPoolRunner(c.noop, n_workers=N_WORKERS) as plain, \
+            ProcessPoolRunner(c.noop, n_workers=N_WORKERS, walltime_limit=10,
+                              memory_limit=1024) as limited:
+        runs = interleave({
+            "plain": lambda: drive(plain, infos)[0],
+            "limited": lambda: drive(limited, infos)[0],
+            "smac": run_smac,
+        }, repeats)
+    table.add(PPR, n, runs["plain"])
+    table.add(PPR_LIMITS, n, runs["limited"], baseline=PPR)
+    table.add("SMAC3 TargetFunctionRunner, walltime 10 + memory 1024", n_smac, runs["smac"],
+              baseline=PPR, note="pynisher: a process per trial; serial, as SMAC3 runs it "
+                                 "(its dask runner needs non-daemonic workers for pynisher)")
+    return table
+
+
+# -- 5. TIMEOUT latency ------------------------------------------------------------------------
+
+
+def _latency_ours(target: Callable[..., Any]) -> tuple[float, str]:
+    from runner import ProcessPoolRunner
+
+    info = _infos(1)[0]
+    with ProcessPoolRunner(target, n_workers=N_WORKERS, walltime_limit=1) as runner:
+        t0 = time.perf_counter()
+        runner.submit_trial(info)
+        got: list[Any] = []
+        while not got:
+            runner.wait()
+            got = list(runner.iter_results())
+        elapsed = time.perf_counter() - t0
+    return elapsed, got[0][1].status.name
+
+
+def _latency_pynisher(target: Callable[..., Any]) -> tuple[float, str]:
+    import pynisher
+
+    limited = pynisher.limit(target, wall_time=1)
+    t0 = time.perf_counter()
+    try:
+        limited({"x": 0.5})
+    except pynisher.WallTimeoutException:
+        return time.perf_counter() - t0, "WallTimeoutException"
+    raise RuntimeError("pynisher returned a result from a target that never returns")
+
+
+def _latency_smac(target: Callable[..., Any]) -> tuple[float, str]:
+    smac = _smac_tfr(target, 1, trial_walltime_limit=1)
+    info = _smac_infos(1)[0]
+    t0 = time.perf_counter()
+    smac.submit_trial(info)
+    got = list(smac.iter_results())
+    return time.perf_counter() - t0, got[0][1].status.name
+
+
+LatencyRow = tuple[str, list[float], set[str]]
+
+
+def bench_timeout(repeats: int, slow_repeats: int) -> list[LatencyRow]:
+    """Seconds from submit to the TIMEOUT result, walltime limit 1 s, plain and SIGTERM-proof
+    spinners; a fresh, warm runner each time (a timed-out worker is replaced)."""
+    rows: list[LatencyRow] = []
+    for name, fn, reps in [
+        ("ProcessPoolRunner", _latency_ours, repeats),
+        ("pynisher.limit", _latency_pynisher, slow_repeats),
+        ("SMAC3 TargetFunctionRunner", _latency_smac, slow_repeats),
+    ]:
+        for label, target in [("spin", c.spin), ("spin ignoring SIGTERM", c.spin_ignoring_sigterm)]:
+            measured = [fn(target) for _ in range(reps)]
+            rows.append((f"{name}, {label}", [m[0] for m in measured], {m[1] for m in measured}))
+        print(f"  measured {name} timeouts", file=sys.stderr, flush=True)
+    return rows
+
+
+def render_latency(rows: list[LatencyRow]) -> str:
+    width = max(len(name) for name, _, _ in rows)
+    out = ["TIMEOUT latency, walltime limit 1 s: seconds from submit to the result",
+           f"{'name'.ljust(width)}  runs  median     min     max  reported as",
+           "-" * (width + 50)]
+    for name, runs, statuses in rows:
+        out.append(f"{name.ljust(width)}  {len(runs):>4}  {statistics.median(runs):6.2f}  "
+                   f"{min(runs):6.2f}  {max(runs):6.2f}  {', '.join(sorted(statuses))}")
+    return "\n".join(out)
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = c.parse_args(__doc__.splitlines()[0], argv)
+    logging.getLogger("smac").setLevel(logging.ERROR)
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    quick, reps = args.quick, args.repeats
+    print(c.header(f"bench_parallel: {N_WORKERS} workers, fed one trial per free worker"))
+    print()
+    pool = bench_process_pool(1_000 if quick else 5_000, reps)
+    print(pool.render(), end="\n\n")
+    dask = bench_dask(300 if quick else 2_000, 100 if quick else 500, reps)
+    print(dask.render(), end="\n\n")
+    util = bench_utilization(100 if quick else 300)
+    print("Worker utilization, 20 ms trials: target time / (workers x elapsed)")
+    for name, pct, elapsed in util:
+        print(f"  {name}: {pct:.1f}% over {elapsed:.2f} s")
+    print()
+    limits = bench_limits(1_000 if quick else 3_000, 20 if quick else 60, reps)
+    print(limits.render(), end="\n\n")
+    latency = bench_timeout(1 if quick else 3, 1 if quick else 2)
+    print(render_latency(latency), end="\n\n")
+
+    print("Verdicts")
+    print(verdict(f"{PPR} vs {RAW_PPE}", pool.ratio(PPR), 0.8))
+    print(verdict(f"DaskRunner vs {RAW_DASK}", dask.ratio("DaskRunner(n_workers=2)"), 1.0))
+    print(verdict(f"DaskRunner vs {SMAC_DASK}",
+                  dask.ratio("DaskRunner(n_workers=2)", SMAC_DASK), 2.0))
+    print(verdict("ProcessPoolRunner utilization, 20 ms trials", util[0][1], 97.0, unit="%"))
+    plain, limited = limits.get(PPR), limits.get(PPR_LIMITS)
+    extra = None if plain is None or limited is None else (
+        limited.us_per_trial - plain.us_per_trial)
+    print(verdict("ProcessPoolRunner extra cost of walltime + memory limits", extra, 1000.0,
+                  unit="us/trial", higher_is_better=False))
+    for name, runs, _ in latency:
+        if name.startswith("ProcessPoolRunner"):
+            print(verdict(f"{name}: TIMEOUT latency", statistics.median(runs), 1.5, unit="s",
+                          higher_is_better=False))
+    print(c.load_note())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

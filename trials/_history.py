@@ -1,0 +1,136 @@
+"""``History``: the ordered record of finished trials, with the incumbent kept up to date."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from trials._journal import JournalCorruptError, _gc_paused, read_records
+from trials._status import StatusType
+from trials._trial import TrialInfo, TrialValue
+
+__all__ = ["History"]
+
+Pair = tuple[TrialInfo, TrialValue]
+
+
+def _single_cost(value: TrialValue) -> float | None:
+    """The cost a successful single-objective trial competes with, else ``None``."""
+    if value.status is not StatusType.SUCCESS:
+        return None
+    cost = value.cost
+    if isinstance(cost, tuple):
+        if len(cost) != 1:
+            return None
+        cost = cost[0]
+    return None if math.isnan(cost) else cost
+
+
+class History:
+    """Finished trials in the order they finished; ``incumbent`` is maintained in O(1) per append."""
+
+    __slots__ = ("_pairs", "_incumbent", "_incumbent_cost")
+
+    def __init__(self, pairs: Iterable[tuple[TrialInfo, TrialValue]] = ()) -> None:
+        """A history holding ``pairs`` (``(info, value)`` tuples), in order."""
+        self._pairs: list[Pair] = []
+        self._incumbent: Pair | None = None
+        self._incumbent_cost = math.inf
+        for info, value in pairs:
+            self.append(info, value)
+
+    def append(self, info: TrialInfo, value: TrialValue) -> None:
+        """Record that trial ``info`` finished with ``value``."""
+        if not isinstance(info, TrialInfo):
+            raise TypeError(f"info must be a TrialInfo, got {type(info).__name__}")
+        if not isinstance(value, TrialValue):
+            raise TypeError(f"value must be a TrialValue, got {type(value).__name__}")
+        pair = (info, value)
+        self._pairs.append(pair)
+        cost = _single_cost(value)
+        if cost is not None and (self._incumbent is None or cost < self._incumbent_cost):
+            self._incumbent = pair
+            self._incumbent_cost = cost
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __iter__(self) -> Iterator[tuple[TrialInfo, TrialValue]]:
+        return iter(self._pairs)
+
+    def __getitem__(self, index: int) -> tuple[TrialInfo, TrialValue]:
+        return self._pairs[index]
+
+    def __repr__(self) -> str:
+        return f"<History of {len(self._pairs)} trials>"
+
+    @property
+    def incumbent(self) -> tuple[TrialInfo, TrialValue] | None:
+        """The successful single-objective trial of lowest cost (the first on ties), or ``None``.
+
+        A cost given as a one-element tuple counts as single-objective; NaN costs never win.
+        """
+        return self._incumbent
+
+    def pareto_front(self) -> list[tuple[TrialInfo, TrialValue]]:
+        """The successful multi-objective trials no other one dominates (minimisation), in order.
+
+        Trials with equal costs are all kept; costs holding NaN are left out. Raises ``ValueError``
+        if the trials' costs have different numbers of objectives.
+        """
+        candidates: list[tuple[tuple[float, ...], int]] = []
+        lengths: set[int] = set()
+        for index, (_, value) in enumerate(self._pairs):
+            cost = value.cost
+            if value.status is StatusType.SUCCESS and isinstance(cost, tuple):
+                if any(math.isnan(c) for c in cost):
+                    continue
+                candidates.append((cost, index))
+                lengths.add(len(cost))
+        if len(lengths) > 1:
+            raise ValueError(
+                f"the history's costs have different numbers of objectives: {sorted(lengths)}"
+            )
+        # In lexicographic order a point can only be dominated by one before it, so one pass
+        # against the front found so far suffices.
+        candidates.sort()
+        front: list[tuple[tuple[float, ...], int]] = []
+        for cost, index in candidates:
+            if not any(_dominates(other, cost) for other, _ in front):
+                front.append((cost, index))
+        return [self._pairs[index] for _, index in sorted(front, key=lambda item: item[1])]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> History:
+        """The final outcomes (``result`` records with ``final: true``) of the journal at ``path``.
+
+        Reads without taking the journal's lock, so it works while a study is writing it.
+        """
+        history = cls()
+        with _gc_paused():
+            history._replay(read_records(path), os.fspath(path))
+        return history
+
+    def _replay(self, records: list[dict[str, Any]], path: str) -> None:
+        for number, record in enumerate(records):
+            if record.get("type") != "result" or record.get("final") is not True:
+                continue
+            try:
+                info = TrialInfo.from_dict(record["info"])
+                value = TrialValue.from_dict(record["value"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise JournalCorruptError(
+                    f"{path}: line {number + 2} is a result record that cannot be read back: "
+                    f"{_explain(e)}"
+                ) from e
+            self.append(info, value)
+
+
+def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a != b and all(x <= y for x, y in zip(a, b, strict=True))
+
+
+def _explain(error: Exception) -> str:
+    return f"missing field {error}" if isinstance(error, KeyError) else str(error)
