@@ -20,13 +20,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from trials import TrialInfo, TrialValue
-
 from runner._evaluator import Evaluator
 from runner._limits import Limits
 from runner._outcome import Objectives, Outcome
 from runner._target import Target, as_target
 from runner.errors import PreflightError, RunnerClosedError
+from trials import TrialInfo, TrialValue
 
 __all__ = ["AbstractRunner"]
 
@@ -132,6 +131,8 @@ class AbstractRunner(ABC):
 
                 self._local_worker = WorkerProcess(self._payload(), self._objectives,
                                                    self._limits)
+                if self._closed:  # close() ran meanwhile and may not have seen the worker
+                    self._local_worker.close()
             return info, self._local_worker.run(info)
         run = self.run if self._overrides_run else None
         return info, self._evaluator.evaluate(info, self._shared_data, run)

@@ -13,9 +13,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from trials import StatusType, TrialInfo, TrialValue
-
 from runner._base import AbstractRunner
+from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["BookkeepingRunner"]
 

@@ -10,11 +10,10 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trials import StatusType, TrialInfo, TrialValue
-
 from runner._limits import Limits
 from runner._outcome import InvalidReturn, Objectives, Outcome, normalize_return
 from runner._target import Target
+from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["Evaluator", "RunFn", "crash_info"]
 

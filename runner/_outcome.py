@@ -116,7 +116,7 @@ def _costs(value: Any, objectives: Objectives) -> Cost:
             raise InvalidReturn(
                 f"the target returned {len(value)} cost(s) {_describe(value)}; expected {expected}"
             )
-        costs = tuple(_one_cost(v, f"cost of objective {n!r}") for v, n in zip(value, names))
+        costs = tuple(_one_cost(v, f"cost of objective {n!r}") for v, n in zip(value, names, strict=True))
     elif len(names) == 1:
         costs = (_one_cost(value, "the returned cost"),)
     else:

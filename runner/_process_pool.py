@@ -15,10 +15,9 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from trials import TrialInfo, TrialValue
-
 from runner._slots import SlotRunner, check_n_workers
 from runner._supervisor import WorkerProcess
+from trials import TrialInfo, TrialValue
 
 __all__ = ["ProcessPoolRunner"]
 

@@ -19,10 +19,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trials import StatusType
-
 from runner._target import TRIAL_FIELDS, Target
 from runner.errors import PreflightError
+from trials import StatusType
 
 __all__ = ["ScriptTarget", "ScriptFailed", "parse_script_output"]
 
@@ -128,7 +127,7 @@ def _script_result(code: int, stdout: str, stderr_tail: str) -> Any:
     try:
         costs = [float(c) for c in fields["cost"].split(",")]
     except ValueError:
-        raise ScriptFailed(f"script printed a cost that is not a number: {fields['cost']!r}")
+        raise ScriptFailed(f"script printed a cost that is not a number: {fields['cost']!r}") from None
     info: dict[str, Any] = {}
     if "runtime" in fields:
         try:

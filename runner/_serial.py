@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trials import TrialInfo
-
 from runner._books import BookkeepingRunner
+from trials import TrialInfo
 
 __all__ = ["SerialRunner"]
 

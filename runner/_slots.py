@@ -9,15 +9,18 @@ Trials never share a slot, so a slot's failure (its worker process dying) is tha
 
 from __future__ import annotations
 
+import logging
 import numbers
 import threading
+import time
 from typing import Any
 
-from trials import TrialInfo, TrialValue
-
 from runner._books import BookkeepingRunner
+from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["SlotRunner", "check_n_workers"]
+
+log = logging.getLogger(__name__)
 
 
 def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
@@ -82,12 +85,24 @@ class SlotRunner(BookkeepingRunner):
                 info = pending.popleft()
                 self._executing += 1
                 self._current[i] = info
-            value = self._execute(i, info)
+            try:
+                value = self._execute(i, info)
+            except Exception as exc:  # the backend failed, not the target: this trial only
+                log.exception("slot %d could not run a trial", i)
+                value = self._backend_failure(exc)
             with self._lock:
                 self._current[i] = None
                 if i in self._abandoned:
                     return
             self._deliver(info, value)
+
+    def _backend_failure(self, exc: Exception) -> TrialValue:
+        """CRASHED for a trial the backend could not run (e.g. its worker would not restart)."""
+        now = time.time()
+        return TrialValue(cost=self._objectives.crash_cost, status=StatusType.CRASHED,
+                          starttime=now, endtime=now,
+                          additional_info={"error": f"the runner could not run the trial: "
+                                                    f"{exc!r}", "error_type": type(exc).__name__})
 
     def _setup_slot(self, i: int) -> None:  # noqa: B027 - optional hook
         """Hook, in slot thread ``i`` before its first trial (e.g. start its worker process)."""
@@ -98,15 +113,20 @@ class SlotRunner(BookkeepingRunner):
     def _stop_slot(self, i: int) -> None:  # noqa: B027 - optional hook
         """Hook: make slot ``i``'s running trial end now (kill its worker process)."""
 
+    def _close_wait(self) -> float:
+        """Seconds ``close()`` waits for the slot threads to end after ``_stop_slot``."""
+        return self._limits.grace + 1.0
+
     def _close(self) -> None:
         with self._work:
             self._work.notify_all()
         self._cancel_pending()
         for i in range(self._capacity):
             self._stop_slot(i)
+        deadline = time.monotonic() + self._close_wait()  # one deadline for all, not one each
         for t in self._threads:
             if t.is_alive():
-                t.join(timeout=self._limits.grace + 1.0)
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
         with self._lock:  # inline trials that cannot be stopped: reported, then ignored
             stuck = [(i, info) for i, info in enumerate(self._current) if info is not None]
             self._abandoned.update(i for i, _ in stuck)

@@ -21,11 +21,10 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from trials import StatusType, TrialInfo, TrialValue
-
 from runner._limits import Limits
 from runner._outcome import Objectives
 from runner.errors import WorkerStartError
+from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["WorkerProcess", "death_value"]
 
@@ -101,6 +100,10 @@ class WorkerProcess:
         with self._lock:
             self._proc, self._send, self._recv = proc, send, recv
             self.starts += 1
+            closed = self._closed
+        if closed:  # close() ran while we started: it may have missed this process
+            self.kill()
+            return
         try:
             send.send_bytes(pickle.dumps((list(sys.path), self._payload)))
             if not recv.poll(START_TIMEOUT):
@@ -127,16 +130,19 @@ class WorkerProcess:
         if self._proc is None or self._proc.poll() is not None:
             self._discard()
             self.start()
-        assert self._send is not None and self._recv is not None and self._proc is not None
+        with self._lock:  # local references: close() may discard the attributes meanwhile
+            proc, send, recv = self._proc, self._send, self._recv
         start = time.time()
+        if proc is None or send is None or recv is None:
+            return self._cancelled(start)
         try:
-            self._send.send_bytes(pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL))
-            ready = self._recv.poll(self._limits.walltime)
+            send.send_bytes(pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL))
+            ready = recv.poll(self._limits.walltime)
             if not ready:
                 return self._timeout(start)
-            data = self._recv.recv_bytes()
+            data = recv.recv_bytes()
         except (EOFError, OSError):
-            return self._died(start)
+            return self._died(start, proc)
         return self._decode(data, start)
 
     def _decode(self, data: bytes, start: float) -> TrialValue:
@@ -158,11 +164,9 @@ class WorkerProcess:
         return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=t_start,
                           endtime=t_end, additional_info=extra)
 
-    def _died(self, start: float) -> TrialValue:
+    def _died(self, start: float, proc: subprocess.Popen[bytes]) -> TrialValue:
         if self._closed:
             return self._cancelled(start)
-        proc = self._proc
-        assert proc is not None
         _signal_group(proc.pid, signal.SIGKILL)  # what it left running; before the pid is reaped
         try:
             code = proc.wait(timeout=5)
@@ -217,7 +221,7 @@ class WorkerProcess:
 
     def _discard(self) -> None:
         with self._lock:
-            proc, send, recv = self._proc, self._send, self._recv
+            send, recv = self._send, self._recv
             self._proc = self._send = self._recv = None
         for conn in (send, recv):
             if conn is not None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from trials import TrialInfo, TrialValue
-
 from runner._slots import SlotRunner
 from runner._supervisor import WorkerProcess
+from trials import TrialInfo, TrialValue
 
 __all__ = ["ThreadPoolRunner"]
 
@@ -30,16 +29,24 @@ class ThreadPoolRunner(SlotRunner):
     def _execute(self, i: int, info: TrialInfo) -> TrialValue:
         if not self._limits.any:
             return self.run_wrapper(info)[1]
-        worker = self._workers.get(i)
-        if worker is None:
-            worker = self._workers[i] = WorkerProcess(self._payload(), self._objectives,
-                                                      self._limits)
+        with self._lock:  # close() must see every worker it has to kill
+            if self._closed:
+                return self._cancelled_value()
+            worker = self._workers.get(i)
+            if worker is None:
+                worker = self._workers[i] = WorkerProcess(self._payload(), self._objectives,
+                                                          self._limits)
         return worker.run(info)
 
     def _stop_slot(self, i: int) -> None:
-        worker = self._workers.get(i)
+        with self._lock:
+            worker = self._workers.get(i)
         if worker is not None:
             worker.close()
+
+    def _close_wait(self) -> float:
+        # An inline trial cannot be stopped, so waiting for its thread would only delay close().
+        return super()._close_wait() if self._limits.any else 0.05
 
     def _backend_meta(self) -> dict[str, Any]:
         return {"n_workers": self._capacity}

@@ -1,0 +1,114 @@
+"""Project-wide test fixtures: a check that no test leaves child processes behind, and a
+session-scoped dask cluster that tests may share.
+
+The leak check snapshots this process's descendants before each test; after it, every new
+descendant gets a short deadline to exit, then is killed and the test fails naming it.
+Processes that descend from a process that existed before the test (a session-scoped dask
+``LocalCluster`` and the worker processes it starts later) are not the test's, and neither are
+multiprocessing's helper processes (resource tracker, forkserver), which live for the session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psutil
+import pytest
+
+# ``tests/runner`` and ``tests/trials`` would shadow the real packages as namespace packages once
+# pytest puts ``tests/`` on sys.path; a regular package anywhere on the path wins over them.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+LEAK_DEADLINE = 5.0
+"""Seconds a test's child processes get to exit after the test before the test fails."""
+
+_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver",
+            "multiprocessing.semaphore_tracker")
+
+
+def _descendants() -> dict[int, psutil.Process]:
+    try:
+        return {p.pid: p for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        return {}
+
+
+PERSISTENT_PIDS: set[int] = set()
+"""Processes that outlive tests on purpose (a session-scoped cluster), with their descendants.
+A session fixture that starts processes adds their pids here (``persistent_pids`` fixture)."""
+
+
+def _is_ours(proc: psutil.Process, before: set[int]) -> bool:
+    """Whether ``proc`` was started by the test: not a helper, not below an older process."""
+    try:
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if any(h in " ".join(proc.cmdline()) for h in _HELPERS):
+            return False
+        me = os.getpid()
+        pid = proc.pid
+        while pid not in (me, 0, 1):
+            if pid in PERSISTENT_PIDS or (pid != proc.pid and pid in before):
+                return False
+            pid = psutil.Process(pid).ppid()
+    except psutil.Error:
+        return False
+    return True
+
+
+def _describe(proc: psutil.Process) -> str:
+    try:
+        return f"pid {proc.pid}: {' '.join(proc.cmdline())[:160]}"
+    except psutil.Error:
+        return f"pid {proc.pid}"
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    """Fail a test whose child processes outlive it by more than ``LEAK_DEADLINE`` seconds."""
+    before = set(_descendants())
+    yield
+    deadline = time.monotonic() + LEAK_DEADLINE
+    while True:
+        left = [p for pid, p in _descendants().items()
+                if pid not in before and _is_ours(p, before)]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if left:
+        names = [_describe(p) for p in left]
+        for proc in left:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(left, timeout=5)
+        pytest.fail(f"the test left {len(left)} process(es) running: {names}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def persistent_pids() -> set[int]:
+    """The set a session-scoped fixture adds the pids of its long-lived processes to."""
+    return PERSISTENT_PIDS
+
+
+@pytest.fixture(scope="session")
+def dask_client(persistent_pids: set[int]) -> Iterator[Any]:
+    """A ``distributed.Client`` on a 2-worker, 1-thread-each local cluster, shared by the session."""
+    distributed = pytest.importorskip("distributed")
+    before = set(_descendants())
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+    client = distributed.Client(cluster, set_as_default=False)
+    persistent_pids.update(set(_descendants()) - before)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

@@ -1,0 +1,152 @@
+"""Target functions shared by the tests: well-behaved ones and named saboteurs.
+
+All are module-level, so they travel to worker processes by reference. ``ASYNC_TWINS`` maps a
+target to its ``async def`` version for ``AsyncioRunner``; a saboteur whose fault cannot exist in
+a coroutine (``os._exit``, a signal to its own process, a memory or CPU overrun) has none.
+Most take their orders from the config, so one target covers a whole table of cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from runner import testing
+
+__all__ = ["ASYNC_TWINS", "async_twin"]
+
+
+def _mark(config: Any) -> None:
+    """Append this process's pid to ``dir/<id>`` (one line per time the trial ran)."""
+    folder = config.get("dir")
+    if folder is not None:
+        with open(os.path.join(folder, str(config["id"])), "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+
+def act(config: Any) -> Any:
+    """Mark the trial as started, then do ``config["action"]``: ``ok`` (cost = id), ``exit``
+    (``os._exit(3)``), ``kill`` (SIGKILL itself), ``segv`` (read address 0), ``raise``."""
+    _mark(config)
+    action = config.get("action", "ok")
+    if action == "exit":
+        os._exit(3)
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if action == "segv":
+        ctypes.string_at(0)
+    if action == "raise":
+        raise RuntimeError(f"trial {config['id']} raised")
+    if action == "sleep":
+        time.sleep(config.get("s", 60.0))
+    return float(config.get("id", 0))
+
+
+def spin(config: Any) -> Any:
+    """Burn CPU for ``config["s"]`` seconds of wall time."""
+    end = time.monotonic() + config["s"]
+    x = 0
+    while time.monotonic() < end:
+        x += 1
+    return 0.0
+
+
+def allocate(config: Any) -> Any:
+    """Allocate and touch ``config["mb"]`` megabytes, then return 0."""
+    block = bytearray(int(config["mb"] * 2**20))
+    del block
+    return 0.0
+
+
+def big_result(config: Any) -> Any:
+    """Return a ``config["mb"]`` megabyte bytes object in the info dict."""
+    return 0.0, {"blob": b"x" * int(config["mb"] * 2**20)}
+
+
+def whoami(config: Any) -> Any:
+    """Report the pid of the process that evaluated the trial."""
+    return 0.0, {"pid": os.getpid()}
+
+
+def spawn_orphan(config: Any) -> Any:
+    """Start a child that would sleep for a minute, write its pid to ``config["pidfile"]``, and
+    return without waiting for it."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                             stdin=subprocess.DEVNULL)
+    with open(config["pidfile"], "w") as f:
+        f.write(str(child.pid))
+    return 0.0
+
+
+def children_allocate(config: Any) -> Any:
+    """Start ``config["n"]`` Python children that each allocate ``config["mb"]`` MB at once;
+    report how many succeeded."""
+    code = f"b = bytearray({int(config['mb'])} * 2**20)"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(config["n"])]
+    codes = [p.wait() for p in procs]
+    return 0.0, {"ok": sum(c == 0 for c in codes), "codes": codes}
+
+
+class CountingBlob:
+    """A large shared object that counts how often it was unpickled in the current process."""
+
+    loads = 0
+
+    def __init__(self, size: int) -> None:
+        self.data = b"s" * size
+
+    def __getstate__(self) -> bytes:
+        return self.data
+
+    def __setstate__(self, data: bytes) -> None:
+        type(self).loads += 1
+        self.data = data
+
+
+def read_shared(config: Any, blob: CountingBlob) -> Any:
+    """Report the shared blob's size and how often this process unpickled one."""
+    return float(len(blob.data)), {"loads": CountingBlob.loads, "pid": os.getpid()}
+
+
+async def act_async(config: Any) -> Any:
+    """``async`` twin of :func:`act` for the actions a coroutine can take."""
+    _mark(config)
+    action = config.get("action", "ok")
+    if action == "raise":
+        raise RuntimeError(f"trial {config['id']} raised")
+    if action == "sleep":
+        await asyncio.sleep(config.get("s", 60.0))
+    if action not in ("ok", "raise", "sleep"):
+        raise ValueError(f"act_async cannot {action!r}")
+    return float(config.get("id", 0))
+
+
+async def whoami_async(config: Any) -> Any:
+    """``async`` twin of :func:`whoami`."""
+    return whoami(config)
+
+
+async def read_shared_async(config: Any, blob: CountingBlob) -> Any:
+    """``async`` twin of :func:`read_shared`."""
+    return read_shared(config, blob)
+
+
+ASYNC_TWINS = {act: act_async, whoami: whoami_async, read_shared: read_shared_async}
+
+
+def async_twin(target: Any) -> Any:
+    """The ``async`` version of a test target or conformance target, or ``None``."""
+    twin = ASYNC_TWINS.get(target)
+    if twin is None:
+        try:
+            twin = testing.async_twin(target)
+        except KeyError:
+            return None
+    return twin
