@@ -1,0 +1,496 @@
+"""``OptimizationLoop``: drive any ask/tell optimizer through any runner, keeping every worker
+busy, retrying crashed trials, journaling every submission and result before the optimizer is
+told, and resuming from the journal.
+
+One pass of the driver (``_drive``), repeated until it stops asking and nothing is in flight::
+
+    collect:  runner.iter_results() -> journal "result" -> retry? requeue : history + tell
+    goals:    any goal(loop) true -> stop asking (what is in flight still finishes)
+    fill:     free = runner.count_available_workers()
+              requeued trials first (retries, unfinished ones of a resumed study), then
+              optimizer.ask() / ask_batch(free) -> journal "submit" -> runner.submit_trial
+    wait:     runner.wait(timeout) until a result is there
+
+``ask()`` returning ``None`` means "nothing to propose now": the loop asks again after the next
+result is told, and finishes when ``ask()`` returns ``None`` while nothing is in flight (the
+optimizer is exhausted). Results are matched to submissions by the identity of the submitted
+``TrialInfo`` (configurations can repeat, so its value-based equality would not do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Literal
+
+from runner._goals import NTrialsGoal, check_arguments, make_goals
+from runner._loop_journal import LoopJournal, PeriodicSaver
+from runner._timings import TimingBooks, Timings
+from runner.errors import LoopError, RetriesExceededError
+from trials import History, Journal, StatusType, TrialInfo, TrialValue
+
+__all__ = ["OptimizationLoop"]
+
+log = logging.getLogger(__name__)
+
+Status = Literal["running", "cancelled", "failed", "finished"]
+
+_WAIT = 0.1  # seconds per runner.wait: how quickly cancel() and time goals are noticed
+_LOST_AFTER = 2.0  # seconds trials may be missing from a runner that says nothing runs
+
+
+class _Trial:
+    """One trial in flight: its id, the attempt last submitted, the crashes retried so far."""
+
+    __slots__ = ("trial", "attempt", "info", "submitted", "crashes")
+
+    def __init__(self, trial: int, info: TrialInfo, attempt: int = 0) -> None:
+        self.trial = trial
+        self.attempt = attempt
+        self.info = info
+        self.submitted = 0.0
+        self.crashes = 0
+
+
+def _traceback_of(value: TrialValue) -> str:
+    extra = value.additional_info
+    return str(extra.get("traceback") or extra.get("error") or f"status {value.status.name}")
+
+
+class OptimizationLoop:
+    """Ask ``optimizer`` for trials, evaluate them on ``runner``, tell the results, until a goal
+    is met, the optimizer is exhausted, or the loop is cancelled (see docs/loop.md)."""
+
+    def __init__(self, optimizer: Any, runner: Any, *, goal: Callable[[Any], bool] | None = None,
+                 cost_goal: float | None = None, n_trials_goal: int | None = None,
+                 end_time_goal: float | None = None, duration_goal: float | None = None,
+                 retries: int = 0, raise_if_retries_exceeded: bool = True,
+                 journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """Validate everything, open ``journal`` and, if it holds a study, resume it: its
+        finished trials enter ``history`` and are told to ``optimizer`` in the order they
+        finished; its unfinished ones are run first when the loop runs."""
+        check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
+        self._clock = clock
+        self._goals = make_goals(goal, cost_goal, n_trials_goal, end_time_goal, duration_goal,
+                                 clock)
+        self._caps = [g for g in self._goals if isinstance(g, NTrialsGoal)]
+        self.optimizer = optimizer
+        self.runner = runner
+        self.retries = retries
+        self.raise_if_retries_exceeded = raise_if_retries_exceeded
+        self.history = History()
+        self.log: list[tuple[Any, ...]] | None = [] if log else None
+        self._failed: list[TrialInfo] = []
+        self._tracebacks: dict[TrialInfo, str] = {}
+        self._pending: dict[int, _Trial] = {}  # id(submitted TrialInfo) -> trial
+        self._requeue: deque[_Trial] = deque()  # to submit before asking for new trials
+        self._next_id = 0
+        self._n_told = 0  # results told in this session
+        self._n_retried = 0
+        self._exhausted = False  # ask() gave None and nothing was told since
+        self._stop_reason: str | None = None
+        self._state = "new"
+        self._error: BaseException | None = None
+        self._cancel = threading.Event()
+        self._interrupt = False
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0: float | None = None
+        self._t1: float | None = None
+        self._books = TimingBooks()
+        self._journal = LoopJournal(journal) if journal is not None else None
+        if self._journal is not None:
+            try:
+                self._resume()
+            except BaseException:
+                self._journal.close()
+                raise
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def incumbent(self) -> tuple[TrialInfo, TrialValue] | None:
+        """The best successful single-objective trial, or ``None`` (see ``History``)."""
+        return self.history.incumbent
+
+    @property
+    def failed(self) -> list[TrialInfo]:
+        """Trials that crashed on every attempt (a copy)."""
+        return list(self._failed)
+
+    @property
+    def tracebacks(self) -> Mapping[TrialInfo, str]:
+        """The last traceback (or error) of each trial in :attr:`failed` (a read-only view)."""
+        return MappingProxyType(self._tracebacks)
+
+    @property
+    def pending_trials(self) -> list[TrialInfo]:
+        """Trials submitted or waiting to be resubmitted, not yet finished."""
+        return [t.info for t in self._pending.values()] + [t.info for t in self._requeue]
+
+    def status(self) -> Status:
+        """``"running"`` (also before it starts), ``"cancelled"``, ``"failed"`` or ``"finished"``."""
+        state = self._state
+        return "running" if state in ("new", "running") else state  # type: ignore[return-value]
+
+    def elapsed_time(self) -> float:
+        """Seconds since the loop started (until it ended), by its clock; 0 before it starts."""
+        if self._t0 is None:
+            return 0.0
+        end = self._t1 if self._t1 is not None else self._clock()
+        return end - self._t0
+
+    def overhead(self) -> float:
+        """Percent of the worker time not spent in targets:
+        ``100 * (1 - total target time / (workers * elapsed))``, ``workers`` being the most seen
+        at once (free workers plus trials in flight)."""
+        capacity = self._books.workers * self.elapsed_time()
+        if capacity <= 0:
+            return 0.0
+        return 100.0 * (1.0 - self._books.target / capacity)
+
+    def timings(self) -> Timings:
+        """Where the time went so far: optimizer, journal, queue wait, target, transfer, idle."""
+        now = time.time()
+        in_flight = sum(max(0.0, now - t.submitted) for t in list(self._pending.values()))
+        return self._books.snapshot(self.elapsed_time(), in_flight)
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(self, *, progress: bool = False) -> None:
+        """Run in this thread until done; raise what failed the loop. ``progress=True`` shows a
+        live display (rich) while it runs."""
+        if not self._begin():
+            return
+        if progress:
+            from runner._progress import LiveDisplay
+
+            with LiveDisplay(self):
+                self._main()
+        else:
+            self._main()
+        if self._state == "failed":
+            assert self._error is not None
+            raise self._error
+
+    def start(self) -> OptimizationLoop:
+        """Run in a background thread; see :meth:`block_until_done` and :meth:`cancel`."""
+        if self._begin():
+            self._thread = threading.Thread(target=self._main, args=(False,),
+                                            name="OptimizationLoop", daemon=True)
+            self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop asking and stop waiting: trials in flight are marked cancelled in the journal and
+        left to the runner (close the runner to kill them); they run again on resume."""
+        if self._state == "new":
+            self._state = "cancelled"
+            self._done.set()
+            if self._journal is not None:
+                self._journal.close()
+        self._cancel.set()
+
+    def block_until_done(self, timeout: float | None = None) -> None:
+        """Wait for a started loop; raise what failed it. Ctrl-C here interrupts the loop as in
+        :meth:`run` (runner closed, trials in flight marked) and is re-raised."""
+        if self._state == "new":
+            raise LoopError("block_until_done() on a loop that was not started; call start()")
+        try:
+            if not self._done.wait(timeout):
+                raise TimeoutError(f"the loop is still running after timeout={timeout} s")
+        except KeyboardInterrupt:
+            self._interrupt = True
+            self._cancel.set()
+            self._done.wait()
+            raise
+        if self._state == "failed":
+            assert self._error is not None
+            raise self._error
+
+    def live_info_terminal(self, *, refresh_per_second: float = 4.0, block: bool = True) -> Any:
+        """Show a live panel of a started loop (rich). ``block=True``: until the loop is done;
+        ``block=False``: return at once a display that stops itself when the loop is done (or
+        call its ``stop()``)."""
+        from runner._progress import live_info
+
+        return live_info(self, refresh_per_second, block)
+
+    def start_periodic_saving(self, path: str | os.PathLike[str], interval: float = 30.0
+                              ) -> PeriodicSaver:
+        """Write the history to ``path`` every ``interval`` seconds, atomically, in the journal
+        format (``History.load(path)`` reads it), and once more when the loop ends. Returns the
+        saver; ``saver.stop()`` ends it."""
+        saver = PeriodicSaver(self, path, interval)
+        saver.start()
+        return saver
+
+    # -- the driver ----------------------------------------------------------------------
+
+    def _begin(self) -> bool:
+        if self._state == "cancelled" and self._t0 is None:
+            return False  # cancelled before it started
+        if self._state != "new":
+            raise LoopError(f"the loop was already started (status {self.status()!r}); a loop "
+                            "runs once: build a new one (on the same journal to continue)")
+        self._state = "running"
+        self._t0 = self._clock()
+        return True
+
+    def _main(self, reraise_interrupt: bool = True) -> None:
+        restore = _sigterm_as_interrupt()
+        try:
+            self._drive()
+            self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
+        except KeyboardInterrupt:
+            self._on_interrupt()
+            if reraise_interrupt:
+                raise
+        except BaseException as exc:
+            self._error = exc
+            self._end("failed", reason=f"the loop failed: {exc!r}")
+        finally:
+            restore()
+            self._t1 = self._clock()
+            self._done.set()
+
+    def _drive(self) -> None:
+        runner, lost_since = self.runner, None
+        while True:
+            if self._cancel.is_set():
+                if self._interrupt:
+                    raise KeyboardInterrupt
+                self._stop_reason = "cancelled"
+                return
+            running = runner.is_running()
+            collected = self._collect()
+            if self._stop_reason is None:
+                self._check_goals()
+            self._fill()
+            if not self._pending:
+                lost_since = None
+                if not self._requeue and (self._stop_reason is not None or self._exhausted):
+                    return
+                self._cancel.wait(_WAIT / 2)  # no free worker yet (e.g. a cluster starting)
+                continue
+            if running or collected:
+                lost_since = None
+            elif lost_since is None:
+                lost_since = time.monotonic()
+            elif time.monotonic() - lost_since > _LOST_AFTER:
+                raise LoopError(f"{type(runner).__name__} says nothing runs but never returned "
+                                f"trials {sorted(t.trial for t in self._pending.values())}")
+            runner.wait(_WAIT)
+
+    def _collect(self) -> int:
+        n = 0
+        for info, value in self.runner.iter_results():
+            trial = self._pending.pop(id(info), None) or self._match(info)
+            if trial is None:
+                log.warning("ignoring a result the loop did not submit (or already abandoned): "
+                            "%r", info)
+                continue
+            n += 1
+            self._books.result(trial.submitted, time.time(), value)
+            self._on_result(trial, value)
+        return n
+
+    def _match(self, info: TrialInfo) -> _Trial | None:
+        """A runner that returned a copy of the submitted info: match by value, oldest first."""
+        for key, trial in self._pending.items():
+            if trial.info == info:
+                return self._pending.pop(key)
+        return None
+
+    def _on_result(self, trial: _Trial, value: TrialValue) -> None:
+        status, info = value.status, trial.info
+        if status is StatusType.CRASHED and trial.crashes < self.retries:
+            trial.crashes += 1
+            self._n_retried += 1
+            self._journal_result(trial, False, value)
+            self._requeue.append(trial)
+            return
+        if status is StatusType.CANCELLED:  # not run to its end: it stays unfinished
+            log.warning("trial %d came back CANCELLED from the runner; it is not told and runs "
+                        "again on resume", trial.trial)
+            self._journal_result(trial, False, value)
+            return
+        if status is StatusType.CRASHED:
+            tb = _traceback_of(value)
+            self._failed.append(info)
+            self._tracebacks[info] = tb
+            if self.raise_if_retries_exceeded:
+                self._journal_result(trial, False, value)
+                if self._journal is not None:
+                    self._timed_journal(self._journal.failed, trial.trial, trial.attempt, tb)
+                raise RetriesExceededError(
+                    f"trial {trial.trial} crashed on all {trial.attempt} attempt(s) "
+                    f"(retries={self.retries}); pass raise_if_retries_exceeded=False to tell the "
+                    f"optimizer and go on. Its last traceback:\n{tb}", info=info, traceback=tb)
+        self._journal_result(trial, True, value)
+        self.history.append(info, value)
+        self._tell(info, value)
+
+    def _tell(self, info: TrialInfo, value: TrialValue) -> None:
+        t = self._clock()
+        try:
+            self.optimizer.tell(info, value)
+        finally:
+            self._books.optimizer += self._clock() - t
+        self._n_told += 1
+        self._exhausted = False
+        if self.log is not None:
+            self.log.append(("tell", info, value))
+
+    def _check_goals(self) -> None:
+        t = self._clock()
+        try:
+            for goal in self._goals:
+                if goal(self):
+                    self._stop_reason = f"goal met: {goal!r}"
+                    log.info("%s; collecting the %d trials in flight", self._stop_reason,
+                             len(self._pending))
+                    return
+        finally:
+            self._books.optimizer += self._clock() - t
+
+    def _fill(self) -> None:
+        free = self.runner.count_available_workers()
+        in_flight = len(self._pending)
+        if free + in_flight > self._books.workers:
+            self._books.workers = free + in_flight
+        requeue = self._requeue
+        while free > 0 and requeue:
+            self._submit(requeue.popleft())
+            free -= 1
+        if free <= 0 or self._stop_reason is not None or self._exhausted:
+            return
+        for cap in self._caps:
+            free = min(free, cap.remaining(self))
+        if free > 0:
+            for info in self._ask(free):
+                self._submit(_Trial(self._next_id, info))
+                self._next_id += 1
+
+    def _ask(self, n: int) -> list[TrialInfo]:
+        opt = self.optimizer
+        t = self._clock()
+        try:
+            if n > 1 and callable(getattr(opt, "ask_batch", None)):
+                got = list(opt.ask_batch(n) or ())
+                if len(got) < n:
+                    self._exhausted = True
+            else:
+                got = []
+                for _ in range(n):
+                    info = opt.ask()
+                    if info is None:
+                        self._exhausted = True
+                        break
+                    got.append(info)
+        finally:
+            self._books.optimizer += self._clock() - t
+        for info in got:
+            if not isinstance(info, TrialInfo):
+                raise TypeError(f"{type(opt).__name__}.ask() must return a trials.TrialInfo or "
+                                f"None, got {info!r} (type {type(info).__name__})")
+        if self.log is not None:
+            self.log.extend(("ask", info) for info in got)
+            if self._exhausted:
+                self.log.append(("ask", None))
+        return got
+
+    def _submit(self, trial: _Trial) -> None:
+        trial.attempt += 1
+        if self._journal is not None:
+            self._timed_journal(self._journal.submit, trial.trial, trial.attempt, trial.info)
+        trial.submitted = time.time()
+        self._pending[id(trial.info)] = trial
+        try:
+            self.runner.submit_trial(trial.info)
+        except BaseException:
+            del self._pending[id(trial.info)]
+            self._requeue.appendleft(trial)  # unfinished: marked as such when the loop ends
+            trial.attempt -= 1
+            raise
+
+    def _journal_result(self, trial: _Trial, final: bool, value: TrialValue) -> None:
+        if self._journal is not None:
+            self._timed_journal(self._journal.result, trial.trial, trial.attempt, final,
+                                trial.info, value)
+
+    def _timed_journal(self, write: Callable[..., None], *args: Any) -> None:
+        t = self._clock()
+        try:
+            write(*args)
+        finally:
+            self._books.journal += self._clock() - t
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def _end(self, state: str, reason: str | None = None) -> None:
+        """Mark what is still in flight as cancelled in the journal, close it, set ``state``.
+        (Trials waiting to be resubmitted are unfinished in the journal already.)"""
+        if self._journal is not None:
+            reason = reason or ("cancelled" if state == "cancelled" else state)
+            self._journal.end([(t.trial, t.attempt) for t in self._pending.values()], reason)
+        self._state = state
+
+    def _on_interrupt(self) -> None:
+        """Ctrl-C/SIGTERM: close the runner (kills what runs), mark the trials, close the journal."""
+        log.warning("interrupted: closing the runner and marking %d trials in flight",
+                    len(self._pending))
+        try:
+            if callable(getattr(self.runner, "close", None)):
+                self.runner.close()
+        except Exception:
+            log.exception("closing the runner failed")
+        finally:
+            self._end("cancelled", reason="interrupted")
+
+    # -- resume ----------------------------------------------------------------------------
+
+    def _resume(self) -> None:
+        assert self._journal is not None
+        plan = self._journal.resume()
+        for _, info, value in plan.finished:
+            self.history.append(info, value)
+            self._tell(info, value)
+        self._n_told, self._next_id = 0, plan.next_id
+        restore = getattr(self.optimizer, "restore_pending", None)
+        for trial_id, attempt, info in plan.unfinished:
+            if callable(restore):
+                restore(info)  # optional: lets it skip what it proposed before
+            self._requeue.append(_Trial(trial_id, info, attempt))
+        log.info("journal %s: %d finished trials replayed, %d unfinished to run again",
+                 self._journal.path, len(plan.finished), len(plan.unfinished))
+
+    def __repr__(self) -> str:
+        return (f"<OptimizationLoop {self.status()}: {len(self.history)} done, "
+                f"{len(self._pending) + len(self._requeue)} pending, {len(self._failed)} failed>")
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """While the loop runs in the main thread, SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C
+    (unless the program set its own handler); returns what restores the handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    with contextlib.suppress(ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            def handler(signum: int, frame: Any) -> None:
+                raise KeyboardInterrupt("SIGTERM")
+
+            def restore() -> None:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+            signal.signal(signal.SIGTERM, handler)
+            return restore
+    return lambda: None

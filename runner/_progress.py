@@ -1,0 +1,166 @@
+"""A live display of an optimization loop (rich): trials done, pending, failed and retried, the
+best cost, trials per second, elapsed time and overhead, with a bar towards ``n_trials_goal`` or
+``duration_goal``.
+
+On a terminal it redraws in place a few times a second; on anything else (CI logs, a pipe) rich
+prints only the final state when the display stops, so a log is never flooded.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from runner._goals import DurationGoal, NTrialsGoal
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from runner._loop import OptimizationLoop
+
+__all__ = ["LiveDisplay", "live_info", "render_loop"]
+
+
+def _fmt_cost(cost: Any) -> str:
+    if isinstance(cost, tuple):
+        return "(" + ", ".join(f"{c:.6g}" for c in cost) + ")"
+    return f"{cost:.6g}"
+
+
+def _fmt_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes}:{sec:02d}"
+
+
+class _Front:
+    """The Pareto front's size, recomputed at most every few seconds (it costs O(n log n))."""
+
+    def __init__(self) -> None:
+        self.size: int | None = None
+        self.at = -math.inf
+        self.n = -1
+
+    def get(self, loop: OptimizationLoop) -> int | None:
+        n = len(loop.history)
+        if n != self.n and time.monotonic() - self.at > 2.0:
+            try:
+                self.size = len(loop.history.pareto_front())
+            except ValueError:
+                self.size = None
+            self.at, self.n = time.monotonic(), n
+        return self.size
+
+
+def render_loop(loop: OptimizationLoop, front: _Front | None = None) -> RenderableType:
+    """One frame: a bar towards the goal (if it has a count or a duration) and the figures."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    elapsed = loop.elapsed_time()
+    done = len(loop.history)
+    told = loop._n_told
+    rate = told / elapsed if elapsed > 0 else 0.0
+    incumbent = loop.incumbent
+    if incumbent is not None:
+        best = _fmt_cost(incumbent[1].cost)
+    else:
+        size = front.get(loop) if front is not None and done else None
+        best = f"Pareto front of {size}" if size else "-"
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        grid.add_column()
+    grid.add_row("status", f"[bold]{loop.status()}[/]", "elapsed", _fmt_seconds(elapsed))
+    grid.add_row("done", str(done), "pending", str(len(loop.pending_trials)))
+    grid.add_row("failed", str(len(loop._failed)), "retried", str(loop._n_retried))
+    grid.add_row("best cost", best, "trials/s", f"{rate:.1f}")
+    grid.add_row("overhead", f"{loop.overhead():.1f} %", "workers", str(loop._books.workers))
+    parts: list[Any] = []
+    for goal in loop._goals:
+        if isinstance(goal, (NTrialsGoal, DurationGoal)):
+            total: float
+            completed: float
+            if isinstance(goal, NTrialsGoal):
+                total, completed, text = goal.n, min(done, goal.n), f"{done}/{goal.n} trials"
+            else:
+                total, completed = goal.seconds, min(elapsed, goal.seconds)
+                text = f"{_fmt_seconds(elapsed)}/{_fmt_seconds(goal.seconds)}"
+            bar = Table.grid(padding=(0, 1))  # a bar ends no line: give it a row of its own
+            bar.add_row(ProgressBar(total=total, completed=completed, width=40), text)
+            parts.append(bar)
+            break
+    parts.append(grid)
+    return Panel(Group(*parts), title="optimization loop", expand=False)
+
+
+class LiveDisplay:
+    """A rich ``Live`` redrawing :func:`render_loop`; a context manager, or ``start``/``stop``."""
+
+    def __init__(self, loop: OptimizationLoop, *, refresh_per_second: float = 4.0,
+                 console: Console | None = None) -> None:
+        if not refresh_per_second > 0:
+            raise ValueError(f"refresh_per_second must be > 0, got {refresh_per_second!r}")
+        self._loop = loop
+        self._front = _Front()
+        self._refresh = refresh_per_second
+        self._console = console
+        self._live: Any = None
+        self._lock = threading.Lock()
+
+    def __rich__(self) -> RenderableType:
+        return render_loop(self._loop, self._front)
+
+    def start(self) -> LiveDisplay:
+        """Start redrawing (rich's own refresh thread)."""
+        from rich.live import Live
+
+        with self._lock:
+            if self._live is None:
+                self._live = Live(self, console=self._console,
+                                  refresh_per_second=self._refresh, transient=False,
+                                  redirect_stdout=False, redirect_stderr=False)
+                self._live.start()
+        return self
+
+    def stop(self) -> None:
+        """Draw the final state and stop; idempotent."""
+        with self._lock:
+            live, self._live = self._live, None
+        if live is not None:
+            live.stop()
+            if not live.console.is_terminal and not live.console.is_jupyter:
+                live.console.line()  # rich leaves the final frame of a non-terminal unended
+
+    def stop_when_done(self) -> None:
+        """Stop by itself once the loop has ended (a small watcher thread)."""
+        def watch() -> None:
+            self._loop._done.wait()
+            self.stop()
+
+        threading.Thread(target=watch, name="LiveDisplay-watch", daemon=True).start()
+
+    def __enter__(self) -> LiveDisplay:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def live_info(loop: OptimizationLoop, refresh_per_second: float, block: bool) -> LiveDisplay:
+    """What ``loop.live_info_terminal()`` does: a display until the loop is done (``block``), or
+    one returned at once that stops itself when the loop is done."""
+    display = LiveDisplay(loop, refresh_per_second=refresh_per_second).start()
+    if block:
+        try:
+            loop._done.wait()
+        finally:
+            display.stop()
+    else:
+        display.stop_when_done()
+    return display
