@@ -47,11 +47,12 @@ _LOST_AFTER = 2.0  # seconds trials may be missing from a runner that says nothi
 
 
 class _Trial:
-    """One trial in flight: its id, the attempt last submitted, the crashes retried so far."""
+    """One trial in flight: its id, the attempt last submitted (0 for the first run, -1 before
+    it), the crashes retried so far."""
 
     __slots__ = ("trial", "attempt", "info", "submitted", "crashes")
 
-    def __init__(self, trial: int, info: TrialInfo, attempt: int = 0) -> None:
+    def __init__(self, trial: int, info: TrialInfo, attempt: int = -1) -> None:
         self.trial = trial
         self.attempt = attempt
         self.info = info
@@ -150,8 +151,8 @@ class OptimizationLoop:
 
     def overhead(self) -> float:
         """Percent of the worker time not spent in targets:
-        ``100 * (1 - total target time / (workers * elapsed))``, ``workers`` being the most seen
-        at once (free workers plus trials in flight)."""
+        ``100 * (1 - total target time / (workers * elapsed))``, ``workers`` being the most
+        free workers the runner reported (all of them at the start, when nothing runs)."""
         capacity = self._books.workers * self.elapsed_time()
         if capacity <= 0:
             return 0.0
@@ -291,7 +292,8 @@ class OptimizationLoop:
             runner.wait(_WAIT)
 
     def _collect(self) -> int:
-        n = 0
+        """Journal every result ready now, sync once, then history and tell the final ones."""
+        n, finals, error = 0, [], None
         for info, value in self.runner.iter_results():
             trial = self._pending.pop(id(info), None) or self._match(info)
             if trial is None:
@@ -300,7 +302,19 @@ class OptimizationLoop:
                 continue
             n += 1
             self._books.result(trial.submitted, time.time(), value)
-            self._on_result(trial, value)
+            try:
+                if self._on_result(trial, value):
+                    finals.append((trial.info, value))
+            except RetriesExceededError as exc:
+                error = exc
+                break
+        if n and self._journal is not None:
+            self._timed_journal(self._journal.sync)
+        for info, value in finals:
+            self.history.append(info, value)
+            self._tell(info, value)
+        if error is not None:
+            raise error
         return n
 
     def _match(self, info: TrialInfo) -> _Trial | None:
@@ -310,19 +324,20 @@ class OptimizationLoop:
                 return self._pending.pop(key)
         return None
 
-    def _on_result(self, trial: _Trial, value: TrialValue) -> None:
+    def _on_result(self, trial: _Trial, value: TrialValue) -> bool:
+        """Journal one result; whether it is final (to enter history and be told)."""
         status, info = value.status, trial.info
         if status is StatusType.CRASHED and trial.crashes < self.retries:
             trial.crashes += 1
             self._n_retried += 1
             self._journal_result(trial, False, value)
             self._requeue.append(trial)
-            return
+            return False
         if status is StatusType.CANCELLED:  # not run to its end: it stays unfinished
             log.warning("trial %d came back CANCELLED from the runner; it is not told and runs "
                         "again on resume", trial.trial)
             self._journal_result(trial, False, value)
-            return
+            return False
         if status is StatusType.CRASHED:
             tb = _traceback_of(value)
             self._failed.append(info)
@@ -332,12 +347,11 @@ class OptimizationLoop:
                 if self._journal is not None:
                     self._timed_journal(self._journal.failed, trial.trial, trial.attempt, tb)
                 raise RetriesExceededError(
-                    f"trial {trial.trial} crashed on all {trial.attempt} attempt(s) "
+                    f"trial {trial.trial} crashed on all {trial.attempt + 1} attempt(s) "
                     f"(retries={self.retries}); pass raise_if_retries_exceeded=False to tell the "
                     f"optimizer and go on. Its last traceback:\n{tb}", info=info, traceback=tb)
         self._journal_result(trial, True, value)
-        self.history.append(info, value)
-        self._tell(info, value)
+        return True
 
     def _tell(self, info: TrialInfo, value: TrialValue) -> None:
         t = self._clock()
@@ -364,9 +378,8 @@ class OptimizationLoop:
 
     def _fill(self) -> None:
         free = self.runner.count_available_workers()
-        in_flight = len(self._pending)
-        if free + in_flight > self._books.workers:
-            self._books.workers = free + in_flight
+        if free > self._books.workers:  # all of them at the start, when nothing runs yet
+            self._books.workers = free
         requeue = self._requeue
         while free > 0 and requeue:
             self._submit(requeue.popleft())

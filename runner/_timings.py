@@ -27,7 +27,7 @@ class Timings:
     elapsed: float
     """Wall time of the loop so far (by its clock)."""
     workers: int
-    """Most workers seen at once (free workers plus trials in flight)."""
+    """The most free workers the runner reported (all of them at the start)."""
     n_results: int
     """Results collected, retried attempts included."""
     optimizer: float

@@ -84,7 +84,7 @@ def test_sigkill_mid_run_then_resume_runs_nothing_finished_twice(tmp_path):
     assert all(runs[x] <= 2 for x in xs)  # in flight at the kill: at most once more
     resumed = [r for r in read_records(journal) if r["type"] == "submit"
                and r["trial"] in in_flight]
-    assert {r["trial"]: r["attempt"] for r in resumed if r["attempt"] > 1} == {
+    assert {r["trial"]: r["attempt"] for r in resumed if r["attempt"] > 0} == {
         t: a + 1 for t, a in in_flight.items()}
     finals = [r["trial"] for r in read_records(journal) if r["type"] == "result" and r["final"]]
     assert sorted(finals) == list(range(N_TRIALS))
@@ -141,4 +141,4 @@ def test_journal_write_failure_stops_the_loop_and_the_study_resumes(tmp_path):
     loop.run()
     assert len(History.load(journal)) == 10
     resubmits = [r for r in read_records(journal) if r["type"] == "submit" and r["trial"] == 3]
-    assert [r["attempt"] for r in resubmits] == [1, 2]
+    assert [r["attempt"] for r in resubmits] == [0, 1]

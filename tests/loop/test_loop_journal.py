@@ -40,8 +40,8 @@ def test_one_submit_and_one_result_record_per_trial_in_order(tmp_path):
     loop.run()
     records = read_records(journal)
     assert [(r["type"], r["trial"], r["attempt"]) for r in records] == [
-        ("submit", 0, 1), ("result", 0, 1), ("submit", 1, 1), ("result", 1, 1),
-        ("submit", 2, 1), ("result", 2, 1),
+        ("submit", 0, 0), ("result", 0, 0), ("submit", 1, 0), ("result", 1, 0),
+        ("submit", 2, 0), ("result", 2, 0),
     ]
     assert all(r["final"] is True for r in records if r["type"] == "result")
     assert records[3]["value"]["cost"] == 1.0 and records[3]["info"]["config"] == {"i": 1}
@@ -99,7 +99,7 @@ def test_unfinished_submissions_run_again_first_with_the_next_attempt(tmp_path):
     path = tmp_path / "study.jsonl"
     with Journal.open(path) as journal:
         info = TrialInfo({"i": 41})
-        journal.append({"type": "submit", "trial": 0, "attempt": 1, "info": info.to_dict(),
+        journal.append({"type": "submit", "trial": 0, "attempt": 0, "info": info.to_dict(),
                         "time": time.time()})
     opt = ListOptimizer([{"i": 1}, {"i": 2}])
     loop = OptimizationLoop(opt, SerialRunner(square), journal=path)
@@ -109,7 +109,7 @@ def test_unfinished_submissions_run_again_first_with_the_next_attempt(tmp_path):
     assert [i.config["i"] for i, _ in loop.history] == [41, 1, 2]
     records = read_records(path)
     assert [(r["type"], r["trial"], r["attempt"]) for r in records[1:3]] == [
-        ("submit", 0, 2), ("result", 0, 2)]
+        ("submit", 0, 1), ("result", 0, 1)]
     assert {r["trial"] for r in records if r["type"] == "submit"} == {0, 1, 2}
 
 
