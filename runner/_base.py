@@ -188,6 +188,7 @@ class AbstractRunner(ABC):
         if not isinstance(info, TrialInfo):
             raise TypeError(f"submit_trial() takes a trials.TrialInfo, got "
                             f"{type(info).__name__}")
+        self._target.check_trial(info)
 
     def _payload(self) -> bytes:
         """The evaluator, shared data and any ``run`` override, cloudpickled once for workers."""

@@ -53,6 +53,9 @@ class Evaluator:
             raw = self.target(config, instance=instance, seed=seed, budget=budget, **shared)
         except MemoryError as exc:
             return self._memoryout(exc)
+        except InvalidReturn as exc:  # an adapter's verdict (a script's): the message is the error
+            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None,
+                           {"error": str(exc), "error_type": type(exc).__name__})
         except (Exception, SystemExit) as exc:
             return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, crash_info(exc))
         return self.classify(raw)

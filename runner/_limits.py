@@ -6,8 +6,9 @@ Semantics (docs/limits.md):
 * ``memory_limit`` (MB) caps the address space the target may add to its worker process, per
   process: each child the target starts may add as much again. It is lifted before the result is
   serialised, so returning a large result is never MEMORYOUT.
-* ``cpu_time_limit`` (s) is the kernel's ``RLIMIT_CPU`` with its one-second granularity; the worker
-  dies of ``SIGXCPU`` and the trial is TIMEOUT naming the CPU-time limit.
+* ``cpu_time_limit`` (s) is the worker's CPU-time timer (``ITIMER_PROF``): when the trial has used
+  its allowance the worker dies of ``SIGPROF`` and the trial is TIMEOUT naming the CPU-time limit.
+  ``RLIMIT_CPU`` (whole seconds, ``SIGXCPU``) backs it up one to two seconds later.
 * ``walltime_limit`` (s) is watched by the process that started the worker: at the deadline the
   worker's process group gets SIGTERM, then SIGKILL after ``grace`` seconds.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import signal
 import sys
 from typing import Any
 
@@ -92,7 +94,8 @@ def _has_rlimits() -> bool:
         import resource
     except ImportError:
         return False
-    return hasattr(resource, "RLIMIT_AS") and hasattr(resource, "RLIMIT_CPU")
+    return (hasattr(resource, "RLIMIT_AS") and hasattr(resource, "RLIMIT_CPU")
+            and hasattr(signal, "ITIMER_PROF"))
 
 
 class AppliedLimits:
@@ -117,10 +120,13 @@ class AppliedLimits:
                 cap = min(cap, self._as_hard)
             res.setrlimit(res.RLIMIT_AS, (cap, self._as_hard))
         if lim.cpu_time is not None:
+            # Precise: the process CPU-time timer; SIGPROF's default action ends the worker when
+            # the trial has used exactly its allowance (no Python handler involved).
+            signal.setitimer(signal.ITIMER_PROF, lim.cpu_time)
+            # Backstop in whole seconds, never below the allowance: a target that installs its
+            # own SIGPROF handler (a profiler) still dies of SIGXCPU within a second or two.
             t = os.times()
-            used = t.user + t.system
-            # RLIMIT_CPU counts whole seconds: round to the nearest, but always above what is used
-            cap = max(round(used + lim.cpu_time), math.floor(used) + 1)
+            cap = math.ceil(t.user + t.system + lim.cpu_time) + 1
             if self._cpu_hard != res.RLIM_INFINITY:
                 cap = min(cap, self._cpu_hard)
             res.setrlimit(res.RLIMIT_CPU, (cap, self._cpu_hard))
@@ -131,4 +137,5 @@ class AppliedLimits:
         if lim.memory is not None:
             res.setrlimit(res.RLIMIT_AS, (self._as_soft, self._as_hard))
         if lim.cpu_time is not None:
+            signal.setitimer(signal.ITIMER_PROF, 0)
             res.setrlimit(res.RLIMIT_CPU, (self._cpu_soft, self._cpu_hard))

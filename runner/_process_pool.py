@@ -57,11 +57,12 @@ class ProcessPoolRunner(SlotRunner):
     def __init__(self, target: Any = None, *, n_workers: int | None = None,
                  worker_env: WorkerEnv = None, **kwargs: Any) -> None:
         n = (os.cpu_count() or 1) if n_workers is None else check_n_workers(n_workers)
-        self._envs = resolve_worker_env(worker_env, n)
+        envs = resolve_worker_env(worker_env, n)
+        # attributes set before super().__init__ would travel with an overridden run
         super().__init__(target, n_workers=n, **kwargs)
         payload = self._payload()  # pre-flight: the target must survive the trip to workers
         self._workers = [WorkerProcess(payload, self._objectives, self._limits, env)
-                         for env in self._envs]
+                         for env in envs]
         self._start_slots()
 
     def _setup_slot(self, i: int) -> None:

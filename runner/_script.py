@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runner._outcome import InvalidReturn
 from runner._target import TRIAL_FIELDS, Target
 from runner.errors import PreflightError
 from trials import StatusType
@@ -31,7 +32,7 @@ IN_SUPERVISED_WORKER = False
 """Set in a supervised worker: its whole process group is then the trial's, so no new session."""
 
 
-class ScriptFailed(Exception):
+class ScriptFailed(InvalidReturn):
     """The script ran but did not report a valid result; the message carries its evidence."""
 
 
@@ -61,6 +62,11 @@ class ScriptTarget(Target):
             raise PreflightError("shared_data cannot be passed to a script target; "
                                  "pass a file path in the config instead")
 
+    def check_trial(self, info: Any) -> None:
+        """At ``submit_trial``: refuse a config key the protocol cannot pass (``ValueError``)."""
+        for key in info.config:
+            _check_key(key)
+
     def arguments(self, config: Mapping[str, Any], instance: str | None, seed: int | None,
                   budget: float | None) -> list[str]:
         """The argv for one trial; raises ``ValueError`` for a config key the protocol forbids."""
@@ -69,16 +75,7 @@ class ScriptTarget(Target):
             if value is not None:
                 args.append(f"--{key}={value}")
         for key, value in config.items():
-            if key in TRIAL_FIELDS:
-                raise ValueError(
-                    f"config key {key!r} collides with the trial field passed as --{key}= to "
-                    "script targets; rename the parameter"
-                )
-            if not isinstance(key, str) or not _KEY.match(key):
-                raise ValueError(
-                    f"config key {key!r} cannot be passed to a script as --{key}=value; use "
-                    "letters, digits, '_', '.', ':' and '-' only"
-                )
+            _check_key(key)
             args.append(f"--{key}={value}")
         return args
 
@@ -101,6 +98,19 @@ class ScriptTarget(Target):
                 f.seek(max(0, os.path.getsize(err_path) - _STDERR_TAIL))
                 stderr_tail = f.read().decode("utf-8", "replace")
         return _script_result(code, stdout, stderr_tail)
+
+
+def _check_key(key: Any) -> None:
+    if key in TRIAL_FIELDS:
+        raise ValueError(
+            f"config key {key!r} collides with the trial field passed as --{key}= to script "
+            "targets; rename the parameter"
+        )
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise ValueError(
+            f"config key {key!r} cannot be passed to a script as --{key}=value; use letters, "
+            "digits, '_', '.', ':' and '-' only"
+        )
 
 
 def _kill_leftovers(proc: subprocess.Popen[bytes]) -> None:

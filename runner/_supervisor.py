@@ -35,6 +35,10 @@ START_TIMEOUT = 120.0
 """Seconds a new worker may take to import the target and report ready."""
 
 
+_CPU_SIGNALS = {getattr(signal, name) for name in ("SIGPROF", "SIGXCPU") if hasattr(signal, name)}
+"""How a worker dies of its CPU-time limit: the timer (SIGPROF), or RLIMIT_CPU (SIGXCPU)."""
+
+
 def _signal_name(signum: int) -> str:
     try:
         return signal.Signals(signum).name
@@ -45,9 +49,10 @@ def _signal_name(signum: int) -> str:
 def death_value(returncode: int, limits: Limits, crash_cost: Any, start: float) -> TrialValue:
     """The value of a trial whose worker process died with ``returncode`` (evidence only)."""
     now = time.time()
-    if returncode < 0 and -returncode == getattr(signal, "SIGXCPU", -1) and limits.cpu_time:
+    if returncode < 0 and -returncode in _CPU_SIGNALS and limits.cpu_time:
         status = StatusType.TIMEOUT
-        error = f"cpu_time_limit of {limits.cpu_time:g} s exceeded (killed by SIGXCPU)"
+        error = (f"cpu_time_limit of {limits.cpu_time:g} s exceeded (killed by "
+                 f"{_signal_name(-returncode)})")
     elif returncode < 0:
         status = StatusType.CRASHED
         error = f"the trial's process was killed by {_signal_name(-returncode)}"

@@ -34,6 +34,10 @@ class Target(ABC):
     def check(self, shared_data: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
         """Pre-flight check at the runner's construction; raise a clear error if unusable."""
 
+    def check_trial(self, info: Any) -> None:  # noqa: B027 - optional hook
+        """Check one ``TrialInfo`` at ``submit_trial``, before it runs; raise ``ValueError``
+        for a trial this target can never evaluate (so the mistake surfaces at once)."""
+
 
 class FunctionTarget(Target):
     """A plain callable: ``fn(config, **kwargs)`` with the trial fields its signature accepts."""

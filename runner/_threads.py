@@ -20,8 +20,8 @@ class ThreadPoolRunner(SlotRunner):
     backend = "thread"
 
     def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
-        self._workers: dict[int, WorkerProcess] = {}
         super().__init__(target, n_workers=n_workers, **kwargs)
+        self._workers: dict[int, WorkerProcess] = {}
         if self._limits.any:
             self._payload()  # pre-flight: the target must travel to the worker processes
         self._start_slots()

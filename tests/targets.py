@@ -49,11 +49,21 @@ def act(config: Any) -> Any:
 
 
 def spin(config: Any) -> Any:
-    """Burn CPU for ``config["s"]`` seconds of wall time."""
+    """Burn CPU for ``config["s"]`` seconds of wall time; with ``config["progress"]``, keep the
+    CPU seconds used so far in that file (updated every 10 ms)."""
     end = time.monotonic() + config["s"]
-    x = 0
+    path = config.get("progress")
+    out = open(path, "w") if path else None  # noqa: SIM115 - kept open until the trial dies
+    cpu0 = time.process_time()
+    next_write = 0.0
     while time.monotonic() < end:
-        x += 1
+        if out is not None and time.monotonic() >= next_write:
+            out.seek(0)
+            out.write(f"{time.process_time() - cpu0:.4f}\n")
+            out.flush()
+            next_write = time.monotonic() + 0.01
+    if out is not None:
+        out.close()
     return 0.0
 
 
@@ -150,3 +160,49 @@ def async_twin(target: Any) -> Any:
         except KeyError:
             return None
     return twin
+
+
+def ignore_sigterm_and_sleep(config: Any) -> Any:
+    """Ignore SIGTERM, then sleep ``config["s"]`` seconds."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(config["s"])
+    return 0.0
+
+
+def sleep_with_child(config: Any) -> Any:
+    """Start a child sleeping a minute, write both pids to ``config["pidfile"]``, then sleep."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                             stdin=subprocess.DEVNULL)
+    with open(config["pidfile"], "w") as f:
+        f.write(f"{os.getpid()} {child.pid}")
+    time.sleep(config["s"])
+    return 0.0
+
+
+def spin_ignoring_sigprof(config: Any) -> Any:
+    """Ignore SIGPROF (as a profiler's handler would swallow it), then spin like :func:`spin`."""
+    signal.signal(signal.SIGPROF, signal.SIG_IGN)
+    return spin(config)
+
+
+def _refuse_to_load() -> Any:
+    raise RuntimeError("this result cannot be rebuilt")
+
+
+class UnloadableResult:
+    """Pickles fine in the worker, fails to unpickle in the driver."""
+
+    def __reduce__(self) -> Any:
+        return (_refuse_to_load, ())
+
+
+def returns_unloadable(config: Any) -> Any:
+    """Return an info value that cannot be unpickled by the driver."""
+    return 0.0, {"thing": UnloadableResult()}
+
+
+def returns_unpicklable(config: Any) -> Any:
+    """Return an info dict holding a lock (cannot be pickled) next to plain values."""
+    import threading
+
+    return 1.5, {"lock": threading.Lock(), "note": "kept"}

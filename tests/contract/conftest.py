@@ -112,7 +112,9 @@ class MakeRunner:
     def build(self, cls: type[AbstractRunner], target: Any = None,
               **kwargs: Any) -> AbstractRunner:
         """``cls(target, **backend keywords, **kwargs)``, closed after the test."""
-        runner = cls(target, **{**self.kwargs, **kwargs})
+        if target is not None:
+            kwargs["target"] = target
+        runner = cls(**{**self.kwargs, **kwargs})
         self.made.append(runner)
         return runner
 

@@ -43,7 +43,7 @@ def test_cpu_time_limit_is_timeout(make_runner):
         took = time.monotonic() - t0
         assert value.status == StatusType.TIMEOUT, value
         assert "cpu_time_limit of 1 s" in value.additional_info["error"]
-        assert took < 5.0, f"TIMEOUT after {took:.1f} s"
+        assert took < 10.0, f"TIMEOUT after {took:.1f} s"
         runner.submit_trial(TrialInfo({"s": 0.0}))
         [(_, value)] = drain(runner, 1)
         assert value.status == StatusType.SUCCESS, value

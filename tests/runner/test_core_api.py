@@ -1,0 +1,166 @@
+"""The public surface: what imports, what ``__all__`` holds, what ``import runner`` costs, and
+what travels to workers (STYLE habits 2 and 8)."""
+
+from __future__ import annotations
+
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from concurrent.futures import Executor
+
+import cloudpickle
+import pytest
+
+import runner
+from runner import ProcessPoolRunner, SerialRunner, ThreadPoolRunner
+from runner.testing import cost_of, drain
+from trials import TrialInfo
+
+DESIGN_NAMES = {"AbstractRunner", "SerialRunner", "ProcessPoolRunner", "DaskRunner",
+                "ThreadPoolRunner", "AsyncioRunner", "OptimizationLoop", "Target"}
+
+
+def test_design_imports_work():
+    """The imports DESIGN.md shows work as written."""
+    code = ("from trials import StatusType, TrialInfo, TrialValue, History\n"
+            "from runner import AbstractRunner, SerialRunner, ProcessPoolRunner, DaskRunner\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_all_holds_the_design_names():
+    """runner.__all__ holds every public name of DESIGN.md, and each one resolves."""
+    assert DESIGN_NAMES <= set(runner.__all__)
+    for name in runner.__all__:
+        if name in {"DaskRunner", "AsyncioRunner", "OptimizationLoop"}:
+            continue  # resolved lazily; checked in a fresh interpreter below
+        assert getattr(runner, name) is not None
+    assert sorted(dir(runner)) == sorted(runner.__all__)
+
+
+def test_unknown_attribute_is_attribute_error():
+    """A name runner does not have is an AttributeError naming it."""
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        runner.Nope  # noqa: B018
+
+
+def test_import_runner_is_light():
+    """import runner imports neither dask nor distributed and starts no thread or process."""
+    code = ("import sys, threading, psutil\n"
+            "import runner\n"
+            "assert 'distributed' not in sys.modules, 'distributed imported'\n"
+            "assert 'dask' not in sys.modules, 'dask imported'\n"
+            "assert threading.active_count() == 1, threading.enumerate()\n"
+            "assert not psutil.Process().children(), 'a process was started'\n"
+            "runner.ProcessPoolRunner, runner.ThreadPoolRunner\n"
+            "assert 'distributed' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_lazy_backends_resolve():
+    """The lazily loaded names resolve to classes in a fresh interpreter."""
+    code = ("import runner\n"
+            "for name in ('DaskRunner', 'AsyncioRunner', 'OptimizationLoop', "
+            "'ProcessPoolRunner', 'ThreadPoolRunner'):\n"
+            "    assert isinstance(getattr(runner, name), type), name\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_error_hierarchy_is_rooted_in_builtins():
+    """Our errors subclass the builtin a caller would catch."""
+    from runner.errors import (
+        LimitError,
+        PreflightError,
+        RetriesExceededError,
+        RunnerClosedError,
+        RunnerError,
+        WorkerStartError,
+    )
+
+    assert issubclass(RunnerClosedError, RuntimeError) and issubclass(RunnerClosedError, RunnerError)
+    assert issubclass(PreflightError, ValueError)
+    assert issubclass(LimitError, PreflightError)
+    assert issubclass(WorkerStartError, RuntimeError)
+    assert issubclass(RetriesExceededError, RuntimeError)
+
+
+def _walk(obj, seen=None):
+    """Every object reachable through pickle's view of ``obj`` (``__reduce_ex__``)."""
+    seen = set() if seen is None else seen
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        if isinstance(item, (str, bytes, int, float, bool, type(None), type)):
+            continue
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif hasattr(item, "__getstate__"):
+            try:
+                state = item.__getstate__()
+            except TypeError:
+                continue
+            if state is not None:
+                stack.append(state)
+
+
+FORBIDDEN = (type(threading.Lock()), type(threading.RLock()), threading.Condition,
+             threading.Thread, threading.Event, queue.Queue, Executor)
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), [
+    (ProcessPoolRunner, {"n_workers": 1}),
+    (SerialRunner, {"walltime_limit": 5}),
+    (ThreadPoolRunner, {"n_workers": 1, "walltime_limit": 5}),
+])
+def test_payload_is_small_plain_data(cls, kwargs):
+    """The payload sent to workers holds no lock, thread, queue or executor, and stays small."""
+    with cls(cost_of, **kwargs) as r:
+        payload = r._payload()
+        evaluator, shared, override = cloudpickle.loads(payload)
+        assert override is None and shared == {}
+        for item in _walk((evaluator, shared)):
+            assert not isinstance(item, FORBIDDEN), f"payload holds {item!r}"
+            assert not isinstance(item, runner.AbstractRunner), "payload holds the runner"
+        assert len(payload) < 2000, f"payload is {len(payload)} bytes for a small target"
+        assert len(pickle.dumps(TrialInfo({"x": 1.0}))) < 500  # what travels per trial
+
+
+class Scaled(ProcessPoolRunner):
+    """A subclass overriding run; its user state travels, the runner's own state does not."""
+
+    def __init__(self, scale, **kwargs):
+        self.scale = scale
+        super().__init__(**kwargs)
+
+    def run(self, config, instance=None, budget=None, seed=None):
+        return config["x"] * self.scale
+
+
+def test_run_override_payload_holds_only_user_state():
+    """An overridden run travels as a stub with the attributes set before super().__init__."""
+    with Scaled(3.0, n_workers=1) as r:
+        _, _, override = cloudpickle.loads(r._payload())
+        assert override.state.keys() == {"scale", "_evaluator", "_shared_data"}
+        for item in _walk(override.state):
+            assert not isinstance(item, FORBIDDEN), f"payload holds {item!r}"
+        r.submit_trial(TrialInfo({"x": 2.0}))
+        [(_, value)] = drain(r, 1)
+        assert value.cost == 6.0
+
+
+def test_py_typed_is_shipped():
+    """Both packages ship py.typed."""
+    import os
+
+    import trials
+
+    for pkg in (runner, trials):
+        assert os.path.exists(os.path.join(os.path.dirname(pkg.__file__), "py.typed"))
