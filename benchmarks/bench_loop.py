@@ -8,7 +8,7 @@
     own share shows;
 (c) the memory the history of 100,000 trials holds (``tracemalloc``; target: under 200 MB).
 
-Run from the repository root: ``.venv/bin/python -m benchmarks.bench_loop`` (about a minute);
+Run from the repository root: ``.venv/bin/python -m benchmarks.bench_loop`` (about a minute and a half);
 ``--quick`` for a smoke run with smaller sizes (rough figures). Progress goes to stderr.
 """
 
@@ -72,7 +72,7 @@ def loop_seconds(n: int) -> float:
 def runner_seconds(n: int) -> float:
     """The runner alone: submit, collect, keep the pairs (what the loop adds nothing to)."""
     runner = SerialRunner(noop)
-    kept = []
+    kept: list[tuple[TrialInfo, TrialValue]] = []
     opt = Counter()
     t0 = time.perf_counter()
     for _ in range(n):
@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ratio = loop_large / loop_small
     rows = [
-        ("(a) overhead(), 2 workers, 50 ms, %d trials (median of %d)" % (n_over, rep_over),
+        (f"(a) overhead(), 2 workers, 50 ms, {n_over} trials (median of {rep_over})",
          f"{best[0]:.2f} %", "< 5 %", best[0] < 5),
         (f"(b) loop µs/trial at {small:,}", f"{loop_small:.1f}", "", None),
         (f"(b) loop µs/trial at {large:,}", f"{loop_large:.1f}", "", None),

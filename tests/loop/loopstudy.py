@@ -3,7 +3,8 @@
 Modes:
 * ``kill``: RandomSearch on 2 process workers, ``n_trials_goal=N_TRIALS``; each execution appends
   its ``x`` to OUT/executions (so the test can count how often each configuration ran).
-* ``hang``: trials that sleep a minute on 2 process workers (for Ctrl-C and SIGTERM).
+* ``hang``: trials that sleep a minute on 2 process workers (for Ctrl-C and SIGTERM);
+  ``hang-bg`` the same with ``start()`` and ``block_until_done()``.
 * ``fsize``: SerialRunner; the fourth trial sets a file-size limit just above the journal's size,
   so the next append fails (disk full); exits 3 after printing the error.
 
@@ -54,7 +55,10 @@ def main(mode: str, journal: str, out: str) -> int:
             json.dump(runner.worker_pids(), f)
         loop = OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=12), runner,
                                 n_trials_goal=N_TRIALS, journal=journal)
-        loop.run()
+        if mode == "hang-bg":
+            loop.start().block_until_done()
+        else:
+            loop.run()
     return 0
 
 

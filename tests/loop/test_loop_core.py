@@ -354,3 +354,11 @@ def test_live_info_terminal_non_blocking_stops_when_the_loop_ends(capsys):
             time.sleep(0.01)
     assert display._live is None
     assert capsys.readouterr().out.count("optimization loop") == 1
+
+
+def test_live_info_terminal_blocks_until_the_loop_is_done(capsys):
+    """live_info_terminal() on a started loop returns once the loop has finished."""
+    loop = OptimizationLoop(CountingOptimizer(), SerialRunner(square), n_trials_goal=200).start()
+    loop.live_info_terminal()
+    assert loop.status() == "finished" and len(loop.history) == 200
+    assert "200/200 trials" in capsys.readouterr().out

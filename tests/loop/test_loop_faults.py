@@ -90,12 +90,14 @@ def test_sigkill_mid_run_then_resume_runs_nothing_finished_twice(tmp_path):
     assert sorted(finals) == list(range(N_TRIALS))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_kills_trials_marks_them_and_reraises(tmp_path, sig):
-    """D1: Ctrl-C or SIGTERM during run(): the study exits within 5 s with KeyboardInterrupt,
-    its workers are killed, and the trials in flight are marked cancelled in the journal."""
+@pytest.mark.parametrize(("mode", "sig"), [("hang", signal.SIGINT), ("hang", signal.SIGTERM),
+                                           ("hang-bg", signal.SIGINT)])
+def test_interrupt_kills_trials_marks_them_and_reraises(tmp_path, mode, sig):
+    """D1: Ctrl-C or SIGTERM during run() (or Ctrl-C in block_until_done of a started loop): the
+    study exits within 5 s with KeyboardInterrupt, its workers are killed, and the trials in
+    flight are marked cancelled in the journal."""
     journal = tmp_path / "study.jsonl"
-    proc = start_study("hang", journal, tmp_path)
+    proc = start_study(mode, journal, tmp_path)
     try:
         wait_until(lambda: sum(r["type"] == "submit" for r in quiet_records(journal)) == 2,
                    timeout=60, what="two trials in flight")
