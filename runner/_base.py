@@ -40,14 +40,14 @@ class _NoTarget(Target):
 class _RunOverride:
     """Calls a subclass's overridden ``run`` in a worker, on a stub holding only user state."""
 
-    def __init__(self, cls: type, state: dict[str, Any]) -> None:
+    def __init__(self, cls: Any, state: dict[str, Any]) -> None:
         self.cls, self.state = cls, state
         self._obj: Any = None
 
-    def __getstate__(self) -> tuple[type, dict[str, Any]]:
+    def __getstate__(self) -> tuple[Any, dict[str, Any]]:
         return self.cls, self.state
 
-    def __setstate__(self, state: tuple[type, dict[str, Any]]) -> None:
+    def __setstate__(self, state: tuple[Any, dict[str, Any]]) -> None:
         self.cls, self.state = state
         self._obj = None
 

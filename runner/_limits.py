@@ -32,31 +32,37 @@ MIN_MEMORY_MB = 16
 """Below this a Python trial cannot allocate its own frames; smaller limits are refused."""
 
 
-def _check_limit(name: str, unit: str) -> Any:
-    def convert(value: Any) -> float | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a number of {unit} or None, got {value!r} "
-                            f"(type {type(value).__name__})")
-        value = float(value)
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number of {unit} > 0 or None, got {value!r}")
-        return value
+def _check_limit(value: Any, name: str, unit: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of {unit} or None, got {value!r} "
+                        f"(type {type(value).__name__})")
+    limit = float(value)
+    if not (math.isfinite(limit) and limit > 0):
+        raise ValueError(f"{name} must be a finite number of {unit} > 0 or None, got {limit!r}")
+    return limit
 
-    return convert
+
+def _walltime(value: Any) -> float | None:
+    return _check_limit(value, "walltime_limit", "seconds")
+
+
+def _cpu_time(value: Any) -> float | None:
+    return _check_limit(value, "cpu_time_limit", "seconds")
+
+
+def _memory(value: Any) -> float | None:
+    return _check_limit(value, "memory_limit", "megabytes")
 
 
 @attrs.frozen
 class Limits:
     """Per-trial resource limits; ``None`` means unlimited."""
 
-    walltime: float | None = attrs.field(default=None,
-                                         converter=_check_limit("walltime_limit", "seconds"))
-    cpu_time: float | None = attrs.field(default=None,
-                                         converter=_check_limit("cpu_time_limit", "seconds"))
-    memory: float | None = attrs.field(default=None,
-                                       converter=_check_limit("memory_limit", "megabytes"))
+    walltime: float | None = attrs.field(default=None, converter=_walltime)
+    cpu_time: float | None = attrs.field(default=None, converter=_cpu_time)
+    memory: float | None = attrs.field(default=None, converter=_memory)
     grace: float = attrs.field(default=0.5, converter=float)
 
     def __attrs_post_init__(self) -> None:

@@ -401,8 +401,8 @@ def check_close_cancels(make_runner: MakeRunner, n_workers: int) -> None:
         for _, value in results:
             assert value.status == StatusType.CANCELLED, value
         assert not runner.is_running()
-        for pid in pids:
-            wait_until(lambda pid=pid: not _alive(pid), 5, f"process {pid} of a sleeper to end")
+        wait_until(lambda: not any(_alive(pid) for pid in pids), 5,
+                   f"the sleepers' processes {sorted(pids)} to end")
     finally:
         open(os.path.join(folder, "stop"), "w").close()  # let threads that cannot be killed end
         runner.close()

@@ -164,3 +164,29 @@ def test_py_typed_is_shipped():
 
     for pkg in (runner, trials):
         assert os.path.exists(os.path.join(os.path.dirname(pkg.__file__), "py.typed"))
+
+
+def test_check_runner_passes_a_conforming_runner():
+    """runner.testing.check_runner passes SerialRunner as a whole."""
+    from runner.testing import check_runner
+
+    check_runner(lambda target, **kw: SerialRunner(target, **kw), n_workers=1)
+
+
+class _NegativeWorkers(SerialRunner):
+    """Breaks the contract: reports a negative number of free workers."""
+
+    def count_available_workers(self) -> int:
+        return -1
+
+
+def test_check_runner_names_the_failed_check():
+    """check_runner fails with an AssertionError naming the check a runner breaks; unknown
+    names in ``skip`` are a ValueError."""
+    from runner.testing import CHECKS, check_runner
+
+    others = [name for name in CHECKS if name != "available_workers"]
+    with pytest.raises(AssertionError, match="conformance check 'available_workers' failed"):
+        check_runner(lambda target, **kw: _NegativeWorkers(target, **kw), skip=others)
+    with pytest.raises(ValueError, match="skip names unknown checks \\['nope'\\]"):
+        check_runner(lambda target, **kw: SerialRunner(target, **kw), skip=["nope"])

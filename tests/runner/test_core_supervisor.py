@@ -145,3 +145,20 @@ def test_workers_die_with_the_driver(tmp_path):
         driver.wait()
     for pid in pids:
         wait_until(lambda pid=pid: not _alive(pid), 5, f"worker {pid} to die with its driver")
+
+
+def test_serial_worker_follows_the_submitting_thread():
+    """A limited SerialRunner's worker dies with the thread that started it (PDEATHSIG is per
+    thread) and the next trial, from another thread, starts a new one transparently."""
+    import threading
+
+    with SerialRunner(targets.whoami, walltime_limit=10) as runner:
+        pids = []
+        thread = threading.Thread(target=lambda: pids.append(
+            one(runner, {}).additional_info["pid"]))
+        thread.start()
+        thread.join()
+        wait_until(lambda: not _alive(pids[0]), 5, "the worker to die with its thread")
+        value = one(runner, {})
+        assert value.status == StatusType.SUCCESS, value
+        assert value.additional_info["pid"] != pids[0]
