@@ -10,8 +10,10 @@ backend that isolates trials (process pool, dask, serial/threads with limits) us
 from __future__ import annotations
 
 import logging
+import math
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -75,9 +77,12 @@ class WorkerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._send: Connection | None = None
         self._recv: Connection | None = None
+        self._poller: Any = None  # select.poll on the result pipe, when there is a wall limit
         self._closed = False
         self._lock = threading.Lock()
         self.starts = 0
+        walltime = limits.walltime
+        self._deadline_ms = None if walltime is None else max(1, math.ceil(walltime * 1000))
 
     @property
     def pid(self) -> int | None:
@@ -102,8 +107,12 @@ class WorkerProcess:
             os.close(r_trial)
             os.close(w_result)
         send, recv = Connection(w_trial, readable=False), Connection(r_result, writable=False)
+        poller = None
+        if self._deadline_ms is not None:  # one poll object per worker, reused for every trial
+            poller = select.poll()
+            poller.register(r_result, select.POLLIN)
         with self._lock:
-            self._proc, self._send, self._recv = proc, send, recv
+            self._proc, self._send, self._recv, self._poller = proc, send, recv, poller
             self.starts += 1
             closed = self._closed
         if closed:  # close() ran while we started: it may have missed this process
@@ -136,14 +145,15 @@ class WorkerProcess:
             self._discard()
             self.start()
         with self._lock:  # local references: close() may discard the attributes meanwhile
-            proc, send, recv = self._proc, self._send, self._recv
+            proc, send, recv, poller = self._proc, self._send, self._recv, self._poller
         start = time.time()
         if proc is None or send is None or recv is None:
             return self._cancelled(start)
         try:
             send.send_bytes(pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL))
-            ready = recv.poll(self._limits.walltime)
-            if not ready:
+            # Connection.poll builds a selector per call (~10 us); the worker's poll object is
+            # reused, and without a wall limit the blocking read alone waits (EOF if it dies)
+            if poller is not None and not poller.poll(self._deadline_ms):
                 return self._timeout(start)
             data = recv.recv_bytes()
         except (EOFError, OSError):
@@ -227,7 +237,7 @@ class WorkerProcess:
     def _discard(self) -> None:
         with self._lock:
             send, recv = self._send, self._recv
-            self._proc = self._send = self._recv = None
+            self._proc = self._send = self._recv = self._poller = None
         for conn in (send, recv):
             if conn is not None:
                 try:

@@ -104,7 +104,7 @@ def dask_client(persistent_pids: set[int]) -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
     before = set(_descendants())
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address="127.0.0.1:0", silence_logs=40)
     client = distributed.Client(cluster, set_as_default=False)
     persistent_pids.update(set(_descendants()) - before)
     try:
