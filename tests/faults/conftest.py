@@ -1,0 +1,170 @@
+"""Fixtures of the fault-injection suite: runner factories over the contract suite's backends
+(``contract.conftest``), and the small helpers the cases share.
+
+* ``every_backend``: the five backends (serial, process, thread, dask, asyncio).
+* ``any_config``: those plus serial and thread runners with a limit set, which run each trial in
+  a supervised process (the configurations where a trial can die alone).
+A case that cannot exist on a backend skips there, saying why (``FaultMaker.needs_process``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import faults_targets as ft
+import psutil
+import pytest
+from contract.conftest import BACKENDS, LIMITED, MakeRunner, _params
+
+from runner import AbstractRunner
+from trials import TrialInfo, TrialValue
+
+IN_DRIVER = ("the trial runs inside the driver's own process (no limit set): {what} would hit "
+             "the driver itself; the serial-limited/thread-limited configurations test it")
+NO_SCRIPT_ASYNC = "AsyncioRunner takes only `async def` targets, and a script target is not one"
+
+
+class FaultMaker(MakeRunner):
+    """``MakeRunner`` that also knows the async twins of the saboteurs in ``faults_targets``."""
+
+    def target(self, target: Callable[..., Any]) -> Callable[..., Any]:
+        if self.backend.async_targets and target in ft.ASYNC_TWINS:
+            return ft.ASYNC_TWINS[target]  # type: ignore[no-any-return]
+        return super().target(target)
+
+    @property
+    def isolates(self) -> bool:
+        """Whether each trial runs in a supervised process of its own."""
+        return self.backend.isolates
+
+    @property
+    def is_dask(self) -> bool:
+        return self.backend.dask
+
+    @property
+    def is_async(self) -> bool:
+        return self.backend.async_targets
+
+    @property
+    def is_serial(self) -> bool:
+        return self.backend.module == "runner._serial"
+
+    def needs_process(self, what: str) -> None:
+        """Skip on a configuration that evaluates trials in the driver's process."""
+        if self.is_async:
+            pytest.skip(f"{what}: the fault cannot exist in a coroutine; AsyncioRunner has no "
+                        "process of its own")
+        if not self.isolates:
+            pytest.skip(IN_DRIVER.format(what=what))
+
+    def no_scripts_on_asyncio(self) -> None:
+        if self.is_async:
+            pytest.skip(NO_SCRIPT_ASYNC)
+
+    def one_worker(self) -> dict[str, Any]:
+        """Keywords giving this backend a single worker (dask: the shared cluster has two)."""
+        if self.is_async:
+            return {"max_concurrency": 1}
+        if "n_workers" in self.backend.kwargs:
+            return {"n_workers": 1}
+        return {}
+
+
+def _maker(request: pytest.FixtureRequest) -> Iterator[FaultMaker]:
+    maker = FaultMaker(request.param, request)
+    try:
+        yield maker
+    finally:
+        maker.close_all()
+
+
+@pytest.fixture(params=_params(BACKENDS))
+def every_backend(request: pytest.FixtureRequest) -> Iterator[FaultMaker]:
+    """A runner factory for each of the five backends."""
+    yield from _maker(request)
+
+
+@pytest.fixture(params=_params(BACKENDS + LIMITED))
+def any_config(request: pytest.FixtureRequest) -> Iterator[FaultMaker]:
+    """A runner factory for each backend, and for serial/thread runners with a limit set."""
+    yield from _maker(request)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def one(runner: AbstractRunner, config: dict[str, Any], timeout: float = 60.0,
+        **fields: Any) -> TrialValue:
+    """Submit one trial and wait for its value."""
+    from runner.testing import drain
+
+    info = TrialInfo(config, **fields)
+    runner.submit_trial(info)
+    [(got, value)] = drain(runner, 1, timeout=timeout)
+    assert got is info
+    return value
+
+
+def runs(folder: Any, ident: Any) -> int:
+    """How often trial ``ident`` executed (lines of ``runs-<id>`` written by the saboteurs)."""
+    path = os.path.join(folder, f"runs-{ident}")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return len(f.read().split())
+
+
+def started(folder: Any, ident: Any) -> bool:
+    return os.path.exists(os.path.join(folder, f"started-{ident}"))
+
+
+def worker_pids(runner: Any) -> set[int]:
+    """The pids of the runner's live worker processes (process pool, dask, limited runners)."""
+    if hasattr(runner, "worker_pids"):
+        return {p for p in runner.worker_pids() if p}
+    if hasattr(runner, "client"):
+        from runner._dask_task import cached_pids
+
+        return {p for ps in runner.client.run(cached_pids, runner._id).values() for p in ps}
+    workers = [getattr(runner, "_local_worker", None)]
+    workers += list(getattr(runner, "_workers", {}).values())
+    return {w.pid for w in workers if w is not None and w.pid}
+
+
+class Deadline:
+    """Seconds since construction; for 'within N s' assertions."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+
+class ListOptimizer:
+    """Proposes the given configs in order, then ``None``; keeps what it was told."""
+
+    def __init__(self, configs: list[dict[str, Any]]) -> None:
+        self.configs = list(configs)
+        self.asked = 0
+        self.told: list[tuple[TrialInfo, TrialValue]] = []
+
+    def ask(self) -> TrialInfo | None:
+        if self.asked >= len(self.configs):
+            return None
+        self.asked += 1
+        return TrialInfo(self.configs[self.asked - 1])
+
+    def tell(self, info: TrialInfo, value: TrialValue) -> None:
+        self.told.append((info, value))
