@@ -1,0 +1,498 @@
+"""``DaskRunner``: trials on a dask cluster, each isolated in a supervised worker process that
+the dask worker keeps between trials.
+
+    submit_trial -> _queue (deque) --a free slot--> _fly, on the client's event loop:
+                                                      client.submit(run_trial, shipment, id, info)
+                                                      | dask worker: WorkerProcess.run(info)
+    _finished <------------- _settle <--- gather -----+
+                   | the dask worker was lost (KilledWorker, lost connection, cancelled by dask):
+                   +-> back to the front of _queue, at most max_requeues times, then CRASHED
+
+* The evaluator (target, shared data, ``run`` override) is scattered once to every worker
+  (``broadcast=True``), again only if every replica is lost; a task carries the runner's id and
+  the ``TrialInfo``.
+* A trial that exits, is killed or hits a limit kills only its ``WorkerProcess``; the task
+  returns its value and the dask worker lives on. So every dask-level loss is a loss "outside
+  the trial": requeued, counted apart from the loop's retries. dask's own silent re-runs
+  (``allowed-failures``) are turned off so that every loss reaches the runner.
+* At most one trial per free worker slot is on the cluster, the rest wait here: cancelling is
+  cheap and ``count_available_workers`` honest. Slots are worker threads (with ``resources``:
+  what the workers' resources allow), read from the scheduler every ``REFRESH_INTERVAL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import numbers
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping
+from concurrent.futures import CancelledError
+from concurrent.futures import Future as ConcurrentFuture
+from typing import Any
+
+import attrs
+
+from runner._books import BookkeepingRunner
+from runner._dask_task import (
+    Shipment,
+    allowed_failures_hold,
+    close_runner,
+    run_trial,
+    worker_probe,
+)
+from runner._slots import check_n_workers
+from runner.errors import PreflightError
+from trials import StatusType, TrialInfo, TrialValue
+
+__all__ = ["DaskRunner"]
+
+log = logging.getLogger(__name__)
+
+REFRESH_INTERVAL = 0.5
+"""Seconds between reads of the workers (and checks of the no-worker deadline)."""
+CLOSE_TIMEOUT = 10.0
+"""Seconds ``close()`` waits for the workers to end the runner's worker processes."""
+
+Resources = Mapping[str, float]
+
+
+class _Flight:
+    """One submitted trial: its info, its current dask future, how often its worker was lost."""
+
+    __slots__ = ("info", "resources", "future", "losses", "done")
+
+    def __init__(self, info: TrialInfo, resources: Resources | None) -> None:
+        self.info = info
+        self.resources = resources
+        self.future: Any = None
+        self.losses = 0
+        self.done = False
+
+
+def _check_resources(resources: Any, name: str) -> dict[str, float] | None:
+    if resources is None:
+        return None
+    if not isinstance(resources, Mapping):
+        raise TypeError(f"{name} must be a mapping of resource name to amount, e.g. "
+                        f"{{'GPU': 1}}, got {resources!r} (type {type(resources).__name__})")
+    out = {}
+    for key, amount in resources.items():
+        ok = isinstance(amount, numbers.Real) and not isinstance(amount, bool)
+        if not (isinstance(key, str) and ok and math.isfinite(float(amount))
+                and float(amount) > 0):
+            raise ValueError(f"{name} must map names to amounts > 0, got {key!r}: {amount!r}")
+        out[key] = float(amount)
+    return out or None
+
+
+def _check_seconds(value: Any, name: str, or_none: str = "") -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (ok and math.isfinite(float(value)) and float(value) > 0):
+        raise ValueError(f"{name} must be a number of seconds > 0{or_none}, got {value!r}")
+    return float(value)
+
+
+def _slots(workers: Iterable[Mapping[str, Any]], need: Resources | None) -> int:
+    """Trials that fit at once: worker threads, capped per worker by ``need`` of its resources."""
+    return sum(min([int(w.get("nthreads", 1))] + [int((w.get("resources") or {}).get(r, 0) // n)
+                                                   for r, n in (need or {}).items()])
+               for w in workers)
+
+
+def _is_worker_loss(exc: BaseException) -> bool:
+    """Whether a task's error means its dask worker (or the way to it) was lost."""
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    # dask cancels a future (FutureCancelledError) when the scheduler connection or its input
+    # is lost; the runner's own cancellations are settled before this is asked
+    return isinstance(exc, (KilledWorker, CommClosedError, OSError, TimeoutError,
+                            asyncio.CancelledError, CancelledError))
+
+
+class DaskRunner(BookkeepingRunner):
+    """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
+
+    ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
+    core) with one thread each, shut down by ``close()``; a scheduler address string
+    (``"tcp://host:8786"``) connects within ``connect_timeout`` seconds (also the time the
+    connection may take to come back if it drops); a ``distributed.Client`` is used and left
+    open. ``security``: a ``distributed.Security`` (TLS) for the connection or the cluster.
+    ``worker_timeout``: seconds to wait for a worker at construction, and mid-run while no
+    worker is left before the waiting trials are CRASHED with "no dask worker" (``None``: wait
+    for ever). ``max_requeues``: how often a trial is re-run when the dask worker hosting it is
+    lost (then it is CRASHED, "worker lost N times"); a re-run trial's value says
+    ``additional_info["requeues"]``. ``resources``: dask resource tags every trial needs, e.g.
+    ``{"GPU": 1}`` with workers started as ``dask worker ADDR --resources GPU=1`` runs one trial
+    per GPU; ``info.additional_info["resources"]`` overrides them for one trial.
+
+    A scheduler the runner did not start gets ``allowed_failures = 0`` while the runner is
+    open (restored when the last DaskRunner on it closes; a driver killed without ``close()``
+    leaves it at 0), so a lost worker is reported to the runner, which re-runs and counts it.
+    """
+
+    backend = "dask"
+
+    def __init__(self, target: Any = None, *, client: Any = None, n_workers: int | None = None,
+                 max_requeues: int = 3, resources: Resources | None = None,
+                 connect_timeout: float = 10.0, worker_timeout: float | None = 30.0,
+                 security: Any = None, **kwargs: Any) -> None:
+        if isinstance(max_requeues, bool) or not isinstance(max_requeues, numbers.Integral) \
+                or int(max_requeues) < 0:
+            raise ValueError(f"max_requeues must be an int >= 0, got {max_requeues!r}")
+        if n_workers is not None:
+            n_workers = check_n_workers(n_workers)
+            if client is not None:
+                raise ValueError("n_workers applies only when DaskRunner starts its own "
+                                 f"LocalCluster (client=None); got client={client!r}")
+        self._connect_timeout: float = _check_seconds(connect_timeout, "connect_timeout")
+        self._worker_timeout: float | None = None if worker_timeout is None else (
+            _check_seconds(worker_timeout, "worker_timeout", " or None"))
+        self._resources: Resources | None = _check_resources(resources, "resources")
+        self._max_requeues: int = int(max_requeues)
+        super().__init__(target, **kwargs)
+        self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
+                                                 self._limits)
+        self._id: str = uuid.uuid4().hex
+        self._queue: deque[_Flight] = deque()
+        self._flights: set[_Flight] = set()
+        self._n_workers: int = 0
+        self._capacity = 0
+        self._workerless_since: float | None = None
+        self._rescattering: bool = False
+        self._refresher: ConcurrentFuture[None] | None = None
+        self._held: bool = False
+        self._shipment: Any = None
+        self._client: Any
+        self._cluster: Any
+        self._own_client: bool
+        self._client, self._cluster, self._own_client = self._connect(client, n_workers,
+                                                                      security)
+        self._address: str = str(self._client.scheduler.address)
+        try:
+            self._hold_allowed_failures()
+            self._wait_for_workers()
+            self._probe_workers()
+            self._shipment = self._client.scatter(self._shipment_data, broadcast=True,
+                                                  hash=False)
+            self._refresher = asyncio.run_coroutine_threadsafe(
+                self._refresh_loop(), self._client.loop.asyncio_loop)
+        except BaseException:
+            self._release_backend()
+            raise
+
+    # -- connecting --------------------------------------------------------------------------
+
+    def _connect(self, client: Any, n_workers: int | None,
+                 security: Any) -> tuple[Any, Any, bool]:
+        import dask
+        import distributed
+
+        Client: Any = distributed.Client  # noqa: N806 - untyped upstream
+        LocalCluster: Any = distributed.LocalCluster  # noqa: N806
+        if client is None:
+            config = {"distributed.scheduler.allowed-failures": 0,
+                      # the cluster holds only our shipment: keep its replica on every worker
+                      "distributed.scheduler.active-memory-manager.start": False}
+            with dask.config.set(config):
+                cluster = LocalCluster(
+                    n_workers=n_workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, security=security,
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # no 8787 clash
+            try:  # gather results straight from the workers: they are on this machine
+                return Client(cluster, security=security, set_as_default=False,
+                              direct_to_workers=True), cluster, True
+            except BaseException:
+                cluster.close()
+                raise
+        if isinstance(client, str):
+            if not client:
+                raise ValueError("client must be a scheduler address like 'tcp://host:8786', "
+                                 "got ''")
+            try:
+                return Client(client, timeout=self._connect_timeout, security=security,
+                              set_as_default=False), None, True
+            except Exception as exc:
+                raise PreflightError(
+                    f"cannot connect to the dask scheduler at {client!r} within "
+                    f"connect_timeout={self._connect_timeout:g} s: {exc}; is `dask scheduler` "
+                    "running there and reachable?") from exc
+        if isinstance(client, Client):
+            if client.asynchronous:
+                raise TypeError("DaskRunner needs a synchronous distributed.Client, got an "
+                                "asynchronous one")
+            if client.status != "running":
+                raise PreflightError(f"the dask Client given is {client.status}, not running")
+            return client, None, False
+        raise TypeError("client must be None, a scheduler address string or a "
+                        f"distributed.Client, got {type(client).__name__}")
+
+    def _hold_allowed_failures(self) -> None:
+        if self._cluster is not None:  # our own LocalCluster has allowed-failures 0 already
+            return
+        try:
+            self._client.run_on_scheduler(allowed_failures_hold(), self._id, True)
+            self._held = True
+        except Exception as exc:
+            log.warning("could not set allowed_failures=0 on the dask scheduler at %s (%r): dask "
+                        "may re-run a trial whose worker died up to allowed-failures times "
+                        "without the runner counting it", self._address, exc)
+
+    def _wait_for_workers(self) -> None:
+        timeout = self._worker_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._client.sync(self._refresh)
+            if self._capacity > 0:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                if self._n_workers and self._resources:
+                    raise PreflightError(
+                        f"none of the {self._n_workers} dask workers at {self._address} has the "
+                        f"resources {self._resources} within worker_timeout={timeout:g} s; "
+                        f"start workers with e.g. `dask worker {self._address} --resources "
+                        "GPU=1`")
+                raise PreflightError(
+                    f"no dask worker joined the scheduler at {self._address} within "
+                    f"worker_timeout={timeout:g} s; start one with `dask worker "
+                    f"{self._address}` or raise worker_timeout")
+            time.sleep(0.05)
+
+    def _probe_workers(self) -> None:
+        found = self._client.run(worker_probe(), self._limits.memory is not None,
+                                 on_error="return")
+        broken = {addr: why for addr, why in found.items() if why is not None}
+        if broken:
+            addr, why = next(iter(broken.items()))
+            raise PreflightError(f"{len(broken)} of the {len(found)} dask workers cannot run "
+                                 f"these trials, e.g. {addr}: {why}")
+
+    # -- moving trials ----------------------------------------------------------------------
+
+    def submit_trial(self, info: TrialInfo) -> None:
+        self._check_submit(info)
+        resources = self._resources
+        if "resources" in info.additional_info:
+            resources = _check_resources(info.additional_info["resources"],
+                                         "additional_info['resources']")
+        flight = _Flight(info, resources)
+        with self._lock:
+            self._queue.append(flight)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Send queued trials to dask while a slot is free (from any thread; never blocks)."""
+        while True:
+            with self._lock:
+                if (self._closed or not self._queue or self._executing >= self._capacity
+                        or self._rescattering):
+                    return
+                if self._shipment.status != "finished":  # every replica was lost
+                    self._rescattering = True
+                    self._client.loop.add_callback(self._rescatter)
+                    return
+                flight = self._queue.popleft()
+                self._executing += 1
+                self._flights.add(flight)
+            # one wake-up of the event loop per trial; from the loop itself it is a call_soon
+            self._client.loop.add_callback(self._fly, flight)
+
+    async def _fly(self, flight: _Flight) -> None:
+        """On the client's event loop: submit the trial, wait for it, gather it, settle it."""
+        if flight.done or self._closed:  # close() settles it
+            return
+        try:
+            future = self._client.submit(run_trial, self._shipment, self._id, flight.info,
+                                         pure=False, resources=flight.resources)
+        except Exception as exc:  # the client is closed or broken
+            self._finish(flight, self._value(StatusType.CRASHED,
+                                             f"could not submit the trial to dask: {exc!r}"))
+            return
+        flight.future = future
+        try:  # the asynchronous form of client.gather: waits, then fetches or raises
+            result = await self._client.gather(future, asynchronous=True)
+        except BaseException as exc:  # the task erred, was cancelled, or its worker was lost
+            result = exc
+        self._settle(flight, future, result)
+
+    def _settle(self, flight: _Flight, future: Any, result: Any) -> None:
+        if flight.done or future is not flight.future:
+            return
+        if isinstance(result, TrialValue):
+            if flight.losses:
+                result = attrs.evolve(result, additional_info={
+                    **result.additional_info, "requeues": flight.losses})
+            self._finish(flight, result)
+        elif self._closed:
+            self._finish(flight, self._cancelled_value())
+        elif isinstance(result, BaseException) and _is_worker_loss(result):
+            self._lost(flight, result)
+        else:
+            self._finish(flight, self._value(
+                StatusType.CRASHED, f"the dask task failed outside the trial: {result!r}"))
+        self._dispatch()
+
+    def _lost(self, flight: _Flight, exc: BaseException) -> None:
+        """The dask worker of ``flight`` was lost: requeue it at the front, or give up."""
+        with self._lock:
+            if flight.done:
+                return
+            flight.losses += 1
+            if flight.losses <= self._max_requeues:
+                self._executing -= 1
+                self._flights.discard(flight)
+                flight.future = None
+                self._queue.appendleft(flight)
+                log.info("dask worker lost under a trial (%r); requeued it (%d of %d)", exc,
+                         flight.losses, self._max_requeues)
+                asyncio.ensure_future(self._refresh_quietly())
+                return
+        n = flight.losses
+        value = self._value(StatusType.CRASHED, f"worker lost {n} time{'s' * (n != 1)} "
+                            f"(max_requeues={self._max_requeues}); last: {exc!r}")
+        self._finish(flight, attrs.evolve(value, additional_info={
+            **value.additional_info, "requeues": n - 1, "workers_lost": n}))
+
+    def _finish(self, flight: _Flight, value: TrialValue, *, started: bool = True) -> None:
+        """Record ``flight``'s final value exactly once."""
+        with self._done:
+            if flight.done:
+                return
+            flight.done = True
+            if started:
+                self._executing -= 1
+                self._flights.discard(flight)
+            self._finished.append((flight.info, value))
+            self._done.notify_all()
+
+    def _fail_all(self, error: str) -> None:
+        """CRASH every queued and executing trial with ``error`` (the cluster is gone)."""
+        with self._lock:
+            queued, self._queue = list(self._queue), deque()
+            flights = list(self._flights)
+        if not queued and not flights:
+            return
+        log.error(error)
+        for flight in queued:
+            self._finish(flight, self._value(StatusType.CRASHED, error), started=False)
+        futures = [f.future for f in flights if f.future is not None]
+        if futures and self._client.status == "running":  # the async form, on the loop
+            asyncio.ensure_future(self._client.cancel(futures, asynchronous=True, reason=error))
+        for flight in flights:
+            self._finish(flight, self._value(StatusType.CRASHED, error))
+
+    def _value(self, status: StatusType, error: str) -> TrialValue:
+        now = time.time()
+        return TrialValue(cost=self._objectives.crash_cost, status=status, starttime=now,
+                          endtime=now, additional_info={"error": error})
+
+    # -- keeping up with the cluster -----------------------------------------------------
+
+    async def _refresh_loop(self) -> None:
+        while not self._closed:
+            if self._client.status in ("closing", "closed"):  # reconnecting failed for good
+                self._fail_all(f"lost the dask scheduler at {self._address}: the client could "
+                               f"not reconnect within {self._connect_timeout:g} s")
+            else:
+                await self._refresh_quietly()
+            await asyncio.sleep(REFRESH_INTERVAL)
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self._refresh()
+        except Exception as exc:  # the scheduler is away: keep the last count, try again
+            log.debug("reading the dask workers failed: %r", exc)
+
+    async def _refresh(self) -> None:
+        """Read the workers (and their slots) from the scheduler, give up on waiting trials
+        after ``worker_timeout`` without any worker, and send what now fits."""
+        ident = await self._client.scheduler.identity(n_workers=-1 if self._resources else 0)
+        n_workers = int(ident.get("n_workers", 0))
+        capacity = (_slots(ident.get("workers", {}).values(), self._resources) if self._resources
+                    else int(ident.get("total_threads", 0)))
+        with self._lock:
+            self._n_workers, self._capacity = n_workers, capacity
+        now = time.monotonic()
+        if capacity > 0:
+            self._workerless_since = None
+        elif self._workerless_since is None:
+            self._workerless_since = now
+        elif (self._worker_timeout is not None
+              and now - self._workerless_since > self._worker_timeout):
+            self._fail_all(f"no dask worker at {self._address} for worker_timeout="
+                           f"{self._worker_timeout:g} s; the trial could not run")
+        self._dispatch()
+
+    async def _rescatter(self) -> None:
+        """Every replica of the shipment was lost (all workers left): send it again."""
+        try:
+            self._shipment = await self._client.scatter(
+                self._shipment_data, broadcast=True, hash=False, asynchronous=True)
+        except Exception as exc:
+            log.warning("re-scattering the trial evaluator to dask failed (%r); will retry", exc)
+        finally:
+            with self._lock:
+                self._rescattering = False
+        if self._shipment.status == "finished":
+            self._dispatch()
+
+    # -- the rest of the contract --------------------------------------------------------
+
+    def wait(self, timeout: float | None = None) -> None:
+        with self._done:
+            self._done.wait_for(
+                lambda: bool(self._finished) or (self._executing == 0 and not self._queue),
+                timeout)
+
+    def is_running(self) -> bool:
+        return self._executing > 0 or bool(self._queue)
+
+    def count_available_workers(self) -> int:
+        return max(0, self._capacity - self._executing - len(self._queue))
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` in use."""
+        return self._client
+
+    def _backend_meta(self) -> dict[str, Any]:
+        return {"scheduler": self._address, "n_workers": self._n_workers,
+                "max_requeues": self._max_requeues}
+
+    def _close(self) -> None:
+        with self._lock:
+            queued, self._queue = list(self._queue), deque()
+            flights = list(self._flights)
+        for flight in queued:
+            self._finish(flight, self._cancelled_value(), started=False)
+        futures = [f.future for f in flights if f.future is not None]
+        try:
+            if futures:
+                self._client.cancel(futures, reason="the DaskRunner was closed")
+            # a cancelled task that already runs goes on: end its worker processes
+            self._client.run(close_runner, self._id, on_error="ignore",
+                             callback_timeout=CLOSE_TIMEOUT)
+        except Exception as exc:
+            log.warning("could not stop the runner's trials on the dask workers: %r", exc)
+        for flight in flights:
+            self._finish(flight, self._cancelled_value())
+        self._release_backend()
+
+    def _release_backend(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+        try:
+            if self._shipment is not None:
+                self._shipment.release()
+            if self._held:
+                self._client.run_on_scheduler(allowed_failures_hold(), self._id, False)
+        except Exception as exc:
+            log.debug("releasing the runner's state on the dask scheduler failed: %r", exc)
+        if self._own_client:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
