@@ -20,6 +20,7 @@ optimizer is exhausted). Results are matched to submissions by the identity of t
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -60,11 +61,6 @@ class _Trial:
         self.crashes = 0
 
 
-def _traceback_of(value: TrialValue) -> str:
-    extra = value.additional_info
-    return str(extra.get("traceback") or extra.get("error") or f"status {value.status.name}")
-
-
 class OptimizationLoop:
     """Ask ``optimizer`` for trials, evaluate them on ``runner``, tell the results, until a goal
     is met, the optimizer is exhausted, or the loop is cancelled (see docs/loop.md)."""
@@ -75,9 +71,8 @@ class OptimizationLoop:
                  retries: int = 0, raise_if_retries_exceeded: bool = True,
                  journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        """Validate everything, open ``journal`` and, if it holds a study, resume it: its
-        finished trials enter ``history`` and are told to ``optimizer`` in the order they
-        finished; its unfinished ones are run first when the loop runs."""
+        """Validate everything; open ``journal`` and resume the study it holds: finished trials
+        enter ``history`` and are told, in order; unfinished ones run first."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
         self._clock = clock
         self._goals = make_goals(goal, cost_goal, n_trials_goal, end_time_goal, duration_goal,
@@ -103,7 +98,6 @@ class OptimizationLoop:
         self._cancel = threading.Event()
         self._interrupt = False
         self._done = threading.Event()
-        self._thread: threading.Thread | None = None
         self._t0: float | None = None
         self._t1: float | None = None
         self._books = TimingBooks()
@@ -153,10 +147,7 @@ class OptimizationLoop:
         """Percent of the worker time not spent in targets:
         ``100 * (1 - total target time / (workers * elapsed))``, ``workers`` being the most
         free workers the runner reported (all of them at the start, when nothing runs)."""
-        capacity = self._books.workers * self.elapsed_time()
-        if capacity <= 0:
-            return 0.0
-        return 100.0 * (1.0 - self._books.target / capacity)
+        return self._books.overhead(self.elapsed_time())
 
     def timings(self) -> Timings:
         """Where the time went so far: optimizer, journal, queue wait, target, transfer, idle."""
@@ -185,9 +176,8 @@ class OptimizationLoop:
     def start(self) -> OptimizationLoop:
         """Run in a background thread; see :meth:`block_until_done` and :meth:`cancel`."""
         if self._begin():
-            self._thread = threading.Thread(target=self._main, args=(False,),
-                                            name="OptimizationLoop", daemon=True)
-            self._thread.start()
+            threading.Thread(target=self._main, args=(False,), name="OptimizationLoop",
+                             daemon=True).start()
         return self
 
     def cancel(self) -> None:
@@ -318,7 +308,7 @@ class OptimizationLoop:
         return n
 
     def _match(self, info: TrialInfo) -> _Trial | None:
-        """A runner that returned a copy of the submitted info: match by value, oldest first."""
+        """For a runner that returns a copy of the submitted info: by value, oldest first."""
         for key, trial in self._pending.items():
             if trial.info == info:
                 return self._pending.pop(key)
@@ -339,7 +329,8 @@ class OptimizationLoop:
             self._journal_result(trial, False, value)
             return False
         if status is StatusType.CRASHED:
-            tb = _traceback_of(value)
+            extra = value.additional_info  # a process death leaves an error, no traceback
+            tb = str(extra.get("traceback") or extra.get("error") or "no traceback")
             self._failed.append(info)
             self._tracebacks[info] = tb
             if self.raise_if_retries_exceeded:
@@ -422,16 +413,17 @@ class OptimizationLoop:
         return got
 
     def _submit(self, trial: _Trial) -> None:
+        # In flight first: a trial whose submit record exists is marked if Ctrl-C comes next.
         trial.attempt += 1
-        if self._journal is not None:
-            self._timed_journal(self._journal.submit, trial.trial, trial.attempt, trial.info)
         trial.submitted = time.time()
         self._pending[id(trial.info)] = trial
         try:
+            if self._journal is not None:
+                self._timed_journal(self._journal.submit, trial.trial, trial.attempt, trial.info)
             self.runner.submit_trial(trial.info)
-        except BaseException:
+        except Exception:
             del self._pending[id(trial.info)]
-            self._requeue.appendleft(trial)  # unfinished: marked as such when the loop ends
+            self._requeue.appendleft(trial)  # unfinished in the journal; runs again on resume
             trial.attempt -= 1
             raise
 
@@ -491,19 +483,15 @@ class OptimizationLoop:
                 f"{len(self._pending) + len(self._requeue)} pending, {len(self._failed)} failed>")
 
 
-def _sigterm_as_interrupt() -> Callable[[], None]:
+def _sigterm_as_interrupt() -> Callable[[], object]:
     """While the loop runs in the main thread, SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C
     (unless the program set its own handler); returns what restores the handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
     with contextlib.suppress(ValueError, OSError):
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            def handler(signum: int, frame: Any) -> None:
-                raise KeyboardInterrupt("SIGTERM")
-
-            def restore() -> None:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-            signal.signal(signal.SIGTERM, handler)
-            return restore
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+            signal.signal(signal.SIGTERM, interrupt)
+            return functools.partial(signal.signal, signal.SIGTERM, signal.SIG_DFL)
     return lambda: None

@@ -128,14 +128,21 @@ class LiveDisplay:
                 self._live.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        """Whether it is still redrawing (``stop`` has not finished)."""
+        return self._live is not None
+
     def stop(self) -> None:
         """Draw the final state and stop; idempotent."""
         with self._lock:
-            live, self._live = self._live, None
-        if live is not None:
+            live = self._live
+            if live is None:
+                return
             live.stop()
             if not live.console.is_terminal and not live.console.is_jupyter:
                 live.console.line()  # rich leaves the final frame of a non-terminal unended
+            self._live = None
 
     def stop_when_done(self) -> None:
         """Stop by itself once the loop has ended (a small watcher thread)."""

@@ -100,6 +100,11 @@ class TimingBooks:
         self.queue_wait += before
         self.transfer += after
 
+    def overhead(self, elapsed: float) -> float:
+        """``100 * (1 - target / (workers * elapsed))``: percent of worker time not in targets."""
+        capacity = self.workers * elapsed
+        return 100.0 * (1.0 - self.target / capacity) if capacity > 0 else 0.0
+
     def snapshot(self, elapsed: float, in_flight: float) -> Timings:
         """A :class:`Timings`; ``in_flight`` is the worker time of trials not yet collected."""
         busy = self.queue_wait + self.target + self.transfer + in_flight

@@ -4,7 +4,8 @@ Modes:
 * ``kill``: RandomSearch on 2 process workers, ``n_trials_goal=N_TRIALS``; each execution appends
   its ``x`` to OUT/executions (so the test can count how often each configuration ran).
 * ``hang``: trials that sleep a minute on 2 process workers (for Ctrl-C and SIGTERM);
-  ``hang-bg`` the same with ``start()`` and ``block_until_done()``.
+  ``hang-bg`` the same with ``start()`` and ``block_until_done()`` (OUT/blocking is created just
+  before the latter).
 * ``fsize``: SerialRunner; the fourth trial sets a file-size limit just above the journal's size,
   so the next append fails (disk full); exits 3 after printing the error.
 
@@ -56,7 +57,9 @@ def main(mode: str, journal: str, out: str) -> int:
         loop = OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=12), runner,
                                 n_trials_goal=N_TRIALS, journal=journal)
         if mode == "hang-bg":
-            loop.start().block_until_done()
+            loop.start()
+            open(os.path.join(out, "blocking"), "w").close()  # Ctrl-C from now hits the wait
+            loop.block_until_done()
         else:
             loop.run()
     return 0

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from loophelpers import CountingOptimizer, FakeClock, ListOptimizer
+from loophelpers import CountingOptimizer, FakeClock, ListOptimizer, wait_until
 
 from runner import LoopError, OptimizationLoop, SerialRunner, ThreadPoolRunner
 from runner.optimizers import RandomSearch
@@ -349,10 +349,7 @@ def test_live_info_terminal_non_blocking_stops_when_the_loop_ends(capsys):
         display = loop.live_info_terminal(block=False)
         gate.set()
         loop.block_until_done(timeout=30)
-        deadline = time.monotonic() + 10
-        while display._live is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-    assert display._live is None
+        wait_until(lambda: not display.running, what="the display to stop")
     assert capsys.readouterr().out.count("optimization loop") == 1
 
 

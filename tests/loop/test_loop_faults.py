@@ -101,6 +101,8 @@ def test_interrupt_kills_trials_marks_them_and_reraises(tmp_path, mode, sig):
     try:
         wait_until(lambda: sum(r["type"] == "submit" for r in quiet_records(journal)) == 2,
                    timeout=60, what="two trials in flight")
+        if mode == "hang-bg":
+            wait_until((tmp_path / "blocking").exists, what="block_until_done() called")
         pids = worker_pids(tmp_path)
         t = time.monotonic()
         proc.send_signal(sig)
