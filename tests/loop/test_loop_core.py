@@ -265,8 +265,7 @@ def test_several_objectives_give_a_pareto_front_and_no_incumbent():
 
 
 def test_status_and_lifecycle_errors():
-    """status() is running before and finished after; a loop runs once; block_until_done
-    needs a started loop."""
+    """status() goes running -> finished; a loop runs once; block_until_done needs start()."""
     loop = OptimizationLoop(ListOptimizer([{"x": 1.0}]), SerialRunner(ident))
     assert loop.status() == "running" and loop.elapsed_time() == 0.0
     with pytest.raises(LoopError, match="not started"):

@@ -48,8 +48,7 @@ def gone(pids):
 
 
 def test_sigkill_mid_run_then_resume_runs_nothing_finished_twice(tmp_path):
-    """D2: SIGKILL the study's whole process group mid-run, resume it: the history has exactly
-    N trials, every trial with a journaled result ran once, the ones in flight ran again."""
+    """D2: SIGKILL mid-run then resume: exactly N trials, nothing finished ran twice."""
     journal = tmp_path / "study.jsonl"
     proc = start_study("kill", journal, tmp_path)
     try:
@@ -93,9 +92,7 @@ def test_sigkill_mid_run_then_resume_runs_nothing_finished_twice(tmp_path):
 @pytest.mark.parametrize(("mode", "sig"), [("hang", signal.SIGINT), ("hang", signal.SIGTERM),
                                            ("hang-bg", signal.SIGINT)])
 def test_interrupt_kills_trials_marks_them_and_reraises(tmp_path, mode, sig):
-    """D1: Ctrl-C or SIGTERM during run() (or Ctrl-C in block_until_done of a started loop): the
-    study exits within 5 s with KeyboardInterrupt, its workers are killed, and the trials in
-    flight are marked cancelled in the journal."""
+    """D1: Ctrl-C/SIGTERM kills trials within 5 s, marks them, re-raises KeyboardInterrupt."""
     journal = tmp_path / "study.jsonl"
     proc = start_study(mode, journal, tmp_path)
     try:
@@ -124,8 +121,7 @@ def test_interrupt_kills_trials_marks_them_and_reraises(tmp_path, mode, sig):
 
 
 def test_journal_write_failure_stops_the_loop_and_the_study_resumes(tmp_path):
-    """E1: a full disk (RLIMIT_FSIZE) fails the append: the error surfaces at once, the loop
-    stops asking, no partial record is left; once space is back the study resumes."""
+    """E1: a failed append surfaces at once, leaves no partial record; the study resumes."""
     journal = tmp_path / "study.jsonl"
     proc = subprocess.run([sys.executable, STUDY, "fsize", str(journal), str(tmp_path)],
                           capture_output=True, text=True, timeout=60)

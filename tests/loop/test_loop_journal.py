@@ -71,8 +71,7 @@ def test_result_is_written_before_the_optimizer_is_told(tmp_path):
 
 
 def test_resume_replays_finished_trials_and_runs_only_new_ones(tmp_path):
-    """A loop on an existing journal replays its finished trials (history + tell, in order) and
-    asks only for what the goal still needs; trial ids continue."""
+    """Resume replays finished trials (history + tell), runs only what the goal still needs."""
     journal = tmp_path / "study.jsonl"
     first = OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=7), SerialRunner(
         lambda c: c["x"]), n_trials_goal=5, journal=journal)
@@ -94,8 +93,7 @@ def test_resume_replays_finished_trials_and_runs_only_new_ones(tmp_path):
 
 
 def test_unfinished_submissions_run_again_first_with_the_next_attempt(tmp_path):
-    """A submitted trial without a result runs again on resume: same id, attempt + 1, shown to
-    the optimizer through restore_pending, before any new trial is asked."""
+    """An unfinished submission runs again first on resume: same id, next attempt."""
     path = tmp_path / "study.jsonl"
     with Journal.open(path) as journal:
         info = TrialInfo({"i": 41})
@@ -151,8 +149,7 @@ def test_an_open_journal_object_is_used_and_left_open(tmp_path):
 
 
 def test_cancel_stops_a_background_loop_within_a_second(tmp_path):
-    """cancel() ends a started loop whose trials take 30 s within a second; the trials in flight
-    are marked cancelled in the journal and left unfinished for a resume."""
+    """cancel() ends a background loop within a second, marking its trials cancelled."""
     path = tmp_path / "study.jsonl"
     with ProcessPoolRunner(sleepy, n_workers=1) as runner:
         loop = OptimizationLoop(CountingOptimizer(), runner, journal=path).start()
@@ -176,8 +173,7 @@ def test_cancel_before_start_leaves_nothing_to_run(tmp_path):
 
 
 def test_periodic_saving_writes_a_history_that_loads(tmp_path):
-    """start_periodic_saving writes the history atomically and once more at the end;
-    History.load reads it back."""
+    """start_periodic_saving writes, atomically, a history that History.load reads."""
     gate = threading.Event()
 
     def gated(config):

@@ -118,8 +118,7 @@ def test_hyperband_brackets_follow_the_schedule():
 
 
 def test_successive_halving_waits_for_a_rung_then_promotes_the_best():
-    """ask() gives rung 0, then None until all its results are told; the best 1/eta go on at
-    eta times the budget."""
+    """ask() is None until a rung is told; its best 1/eta go on at eta times the budget."""
     sh = SuccessiveHalving({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, eta=3, seed=0)
     rung0 = [sh.ask() for _ in range(9)]
     assert all(i.budget == 1.0 for i in rung0)
@@ -153,8 +152,7 @@ def budget_cost(config, budget):
 
 
 def test_hyperband_through_the_loop_exercises_every_budget(tmp_path):
-    """Hyperband driven by the loop: every bracket completes, budgets reach the runner and are
-    journaled, and the run is exhausted by the optimizer."""
+    """Hyperband through the loop: every bracket completes, every budget reaches the target."""
     path = tmp_path / "hb.jsonl"
     hb = Hyperband({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, eta=3, seed=5)
     loop = OptimizationLoop(hb, SerialRunner(budget_cost), journal=path)
@@ -168,8 +166,7 @@ def test_hyperband_through_the_loop_exercises_every_budget(tmp_path):
 
 
 def test_hyperband_resumed_from_a_journal_finishes_the_same_brackets(tmp_path):
-    """Stopped halfway and resumed with the same seed, Hyperband completes each bracket once:
-    the union equals an uninterrupted run's trials."""
+    """Hyperband stopped and resumed runs the same trials as an uninterrupted run."""
     space = {"x": (0.0, 1.0)}
     whole = OptimizationLoop(Hyperband(space, min_budget=1, max_budget=9, seed=8),
                              SerialRunner(budget_cost))

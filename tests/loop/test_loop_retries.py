@@ -36,8 +36,7 @@ def attempts(path, trial):
 
 
 def test_transient_failures_succeed_with_two_retries(tmp_path):
-    """A target failing its first two attempts per config succeeds with retries=2; each attempt
-    is journaled with its number, only the final one enters history and is told."""
+    """Failing the first two attempts per config, all succeed with retries=2; all journaled."""
     target = FlakyTarget(failures=2)
     opt = CountingOptimizer()
     journal = tmp_path / "study.jsonl"
@@ -56,8 +55,7 @@ def test_transient_failures_succeed_with_two_retries(tmp_path):
 
 
 def test_deterministic_failure_raises_after_three_attempts_with_its_traceback(tmp_path):
-    """retries=2 and a target that always raises: exactly 3 attempts, then the loop fails with
-    RetriesExceededError carrying the target's traceback; the trial is in failed/tracebacks."""
+    """Always raising, retries=2: 3 attempts, then RetriesExceededError with the traceback."""
     journal = tmp_path / "study.jsonl"
     opt = CountingOptimizer()
     loop = OptimizationLoop(opt, SerialRunner(always_fails), retries=2, journal=journal)
@@ -115,8 +113,7 @@ class TellRaises(ListOptimizer):
 
 
 def test_a_raising_tell_stops_the_loop_after_the_result_was_journaled(tmp_path):
-    """D8: the third tell raises; that result is already journaled as final, the loop stops with
-    that same error, and a resumed loop replays all three."""
+    """D8: a raising tell stops the loop with that error; its result is journaled, replayed."""
     journal = tmp_path / "study.jsonl"
     opt = TellRaises([{"x": float(i)} for i in range(10)])
     loop = OptimizationLoop(opt, SerialRunner(lambda c: c["x"]), journal=journal)
