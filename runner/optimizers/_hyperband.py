@@ -55,8 +55,7 @@ def _s_max(min_budget: float, max_budget: float, eta: int) -> int:
 
 def _plan(n: int, s: int, max_budget: float, eta: int) -> Rungs:
     """Rungs of a bracket starting ``n`` configurations ``s`` halvings below ``max_budget``."""
-    return [(max(1, int(n * eta ** -i + 1e-9)), max_budget * float(eta) ** (i - s))
-            for i in range(s + 1)]
+    return [(max(1, n // eta**i), max_budget / eta ** (s - i)) for i in range(s + 1)]
 
 
 def _labels(info: TrialInfo) -> tuple[int, int, int] | None:
