@@ -100,6 +100,19 @@ def busy(config: Any) -> Any:
     return 0.0
 
 
+def limited(config: Any) -> Any:
+    """Do ``config["do"]``: ``sleep`` a minute, ``busy`` (CPU for a minute), ``alloc`` 2 GB, or
+    ``ok`` (return 0) -- one target for a runner with every limit set."""
+    what = config["do"]
+    if what == "sleep":
+        time.sleep(60)
+    elif what == "busy":
+        busy({"s": 60})
+    elif what == "alloc":
+        stamped_allocate({"mb": 2048, "stamp": os.devnull})
+    return 0.0
+
+
 def noop(config: Any) -> Any:
     """Return 0 at once: the cheapest trial there is."""
     return 0.0
@@ -218,6 +231,11 @@ def sleep_with_child(config: Any) -> Any:
         f.write(f"{os.getpid()} {child.pid}")
     time.sleep(config["s"])
     return 0.0
+
+
+async def big_result_async(config: Any) -> Any:
+    """``async`` twin of ``targets.big_result``: a ``config["mb"]`` megabyte info value."""
+    return 0.0, {"blob": b"x" * int(config["mb"] * 2**20)}
 
 
 ASYNC_TWINS = {

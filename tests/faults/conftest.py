@@ -17,6 +17,7 @@ from typing import Any
 import faults_targets as ft
 import psutil
 import pytest
+import targets
 from contract.conftest import BACKENDS, LIMITED, MakeRunner, _params
 
 from runner import AbstractRunner
@@ -27,12 +28,15 @@ IN_DRIVER = ("the trial runs inside the driver's own process (no limit set): {wh
 NO_SCRIPT_ASYNC = "AsyncioRunner takes only `async def` targets, and a script target is not one"
 
 
+TWINS = {**ft.ASYNC_TWINS, targets.big_result: ft.big_result_async}
+
+
 class FaultMaker(MakeRunner):
     """``MakeRunner`` that also knows the async twins of the saboteurs in ``faults_targets``."""
 
     def target(self, target: Callable[..., Any]) -> Callable[..., Any]:
-        if self.backend.async_targets and target in ft.ASYNC_TWINS:
-            return ft.ASYNC_TWINS[target]  # type: ignore[no-any-return]
+        if self.backend.async_targets and target in TWINS:
+            return TWINS[target]  # type: ignore[no-any-return]
         return super().target(target)
 
     @property
