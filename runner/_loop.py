@@ -29,13 +29,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from runner._goals import NTrialsGoal, check_arguments, make_goals
 from runner._loop_journal import LoopJournal, PeriodicSaver
 from runner._timings import TimingBooks, Timings
 from runner.errors import LoopError, RetriesExceededError
 from trials import History, Journal, StatusType, TrialInfo, TrialValue
+
+if TYPE_CHECKING:
+    from runner._progress import LiveDisplay
 
 __all__ = ["OptimizationLoop"]
 
@@ -144,9 +147,8 @@ class OptimizationLoop:
         return end - self._t0
 
     def overhead(self) -> float:
-        """Percent of the worker time not spent in targets:
-        ``100 * (1 - total target time / (workers * elapsed))``, ``workers`` being the most
-        free workers the runner reported (all of them at the start, when nothing runs)."""
+        """``100 * (1 - total target time / (workers * elapsed))``; ``workers`` is the most free
+        workers the runner reported (all of them at the start, when nothing runs)."""
         return self._books.overhead(self.elapsed_time())
 
     def timings(self) -> Timings:
@@ -207,7 +209,8 @@ class OptimizationLoop:
             assert self._error is not None
             raise self._error
 
-    def live_info_terminal(self, *, refresh_per_second: float = 4.0, block: bool = True) -> Any:
+    def live_info_terminal(self, *, refresh_per_second: float = 4.0,
+                           block: bool = True) -> LiveDisplay:
         """Show a live panel of a started loop (rich). ``block=True``: until the loop is done;
         ``block=False``: return at once a display that stops itself when the loop is done (or
         call its ``stop()``)."""
@@ -217,9 +220,8 @@ class OptimizationLoop:
 
     def start_periodic_saving(self, path: str | os.PathLike[str], interval: float = 30.0
                               ) -> PeriodicSaver:
-        """Write the history to ``path`` every ``interval`` seconds, atomically, in the journal
-        format (``History.load(path)`` reads it), and once more when the loop ends. Returns the
-        saver; ``saver.stop()`` ends it."""
+        """Write the history to ``path`` (journal format, atomically) every ``interval`` seconds
+        and when the loop ends; ``History.load(path)`` reads it. ``.stop()`` the saver ends it."""
         saver = PeriodicSaver(self, path, interval)
         saver.start()
         return saver
