@@ -77,7 +77,8 @@ class WorkerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._send: Connection | None = None
         self._recv: Connection | None = None
-        self._poller: Any = None  # select.poll on the result pipe, when there is a wall limit
+        self._poller: Any = None  # select.poll on the result pipe and the worker's pidfd
+        self._pidfd: int | None = None
         self._closed = False
         self._lock = threading.Lock()
         self.starts = 0
@@ -107,12 +108,16 @@ class WorkerProcess:
             os.close(r_trial)
             os.close(w_result)
         send, recv = Connection(w_trial, readable=False), Connection(r_result, writable=False)
-        poller = None
-        if self._deadline_ms is not None:  # one poll object per worker, reused for every trial
-            poller = select.poll()
-            poller.register(r_result, select.POLLIN)
+        # One poll object per worker, reused for every trial, watching the result pipe and the
+        # process itself: a child the trial forked keeps the pipe open after the worker died.
+        poller = select.poll()
+        poller.register(r_result, select.POLLIN)
+        pidfd = _pidfd(proc.pid)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
         with self._lock:
-            self._proc, self._send, self._recv, self._poller = proc, send, recv, poller
+            self._proc, self._send, self._recv = proc, send, recv
+            self._poller, self._pidfd = poller, pidfd
             self.starts += 1
             closed = self._closed
         if closed:  # close() ran while we started: it may have missed this process
@@ -145,20 +150,45 @@ class WorkerProcess:
             self._discard()
             self.start()
         with self._lock:  # local references: close() may discard the attributes meanwhile
-            proc, send, recv, poller = self._proc, self._send, self._recv, self._poller
+            proc, send, recv = self._proc, self._send, self._recv
+            poller, pidfd = self._poller, self._pidfd
         start = time.time()
         if proc is None or send is None or recv is None:
             return self._cancelled(start)
         try:
             send.send_bytes(pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL))
-            # Connection.poll builds a selector per call (~10 us); the worker's poll object is
-            # reused, and without a wall limit the blocking read alone waits (EOF if it dies)
-            if poller is not None and not poller.poll(self._deadline_ms):
+            ready = self._wait(proc, recv, poller, pidfd is not None)
+            if ready is None:
                 return self._timeout(start)
+            if not ready:
+                return self._died(start, proc)
             data = recv.recv_bytes()
         except (EOFError, OSError):
             return self._died(start, proc)
         return self._decode(data, start)
+
+    def _wait(self, proc: subprocess.Popen[bytes], recv: Connection, poller: Any,
+              has_pidfd: bool) -> bool | None:
+        """Block until the result is readable (``True``), the worker died first (``False``) or
+        the wall limit passed (``None``): one ``poll`` call in the common case, not a selector
+        per trial as ``Connection.poll`` builds."""
+        fd = recv.fileno()
+        if has_pidfd and self._deadline_ms is None:  # the common case, kept lean
+            return any(ready_fd == fd for ready_fd, _ in poller.poll())
+        deadline = None if self._deadline_ms is None else (
+            time.monotonic() + self._deadline_ms / 1000)
+        while True:
+            timeout: int | None = None if has_pidfd else _DEATH_CHECK_MS
+            if deadline is not None:
+                left = math.ceil((deadline - time.monotonic()) * 1000)
+                if left <= 0:
+                    return None
+                timeout = left if timeout is None else min(left, timeout)
+            events = poller.poll(timeout)
+            if any(ready_fd == fd for ready_fd, _ in events):
+                return True
+            if events or proc.poll() is not None:  # the pidfd fired, or (no pidfd) it exited
+                return False
 
     def _decode(self, data: bytes, start: float) -> TrialValue:
         try:
@@ -236,14 +266,28 @@ class WorkerProcess:
 
     def _discard(self) -> None:
         with self._lock:
-            send, recv = self._send, self._recv
-            self._proc = self._send = self._recv = self._poller = None
+            send, recv, pidfd = self._send, self._recv, self._pidfd
+            self._proc = self._send = self._recv = self._poller = self._pidfd = None
+        if pidfd is not None:
+            os.close(pidfd)
         for conn in (send, recv):
             if conn is not None:
                 try:
                     conn.close()
                 except OSError:
                     pass
+
+
+_DEATH_CHECK_MS = 1000
+"""Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` exits, where the platform has one."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _signal_group(pgid: int, sig: int) -> None:

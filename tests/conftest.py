@@ -100,7 +100,7 @@ def persistent_pids() -> set[int]:
 
 @pytest.fixture(scope="session")
 def dask_client(persistent_pids: set[int]) -> Iterator[Any]:
-    """A ``distributed.Client`` on a 2-worker, 1-thread-each local cluster, shared by the session."""
+    """A ``distributed.Client`` on a local cluster of 2 one-thread workers, shared by the session."""
     distributed = pytest.importorskip("distributed")
     before = set(_descendants())
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

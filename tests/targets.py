@@ -206,3 +206,15 @@ def returns_unpicklable(config: Any) -> Any:
     import threading
 
     return 1.5, {"lock": threading.Lock(), "note": "kept"}
+
+
+def fork_then_exit(config: Any) -> Any:
+    """Fork a child that sleeps (holding every inherited descriptor), write its pid to
+    ``config["pidfile"]``, then ``os._exit(3)``: the worker dies while its pipes stay open."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(config.get("s", 30.0))
+        os._exit(0)
+    with open(config["pidfile"], "w") as f:
+        f.write(str(pid))
+    os._exit(3)

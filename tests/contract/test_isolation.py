@@ -4,6 +4,7 @@ closed: the death costs exactly that trial, with the evidence in ``error``."""
 from __future__ import annotations
 
 import os
+import time
 
 import psutil
 import pytest
@@ -128,3 +129,18 @@ def test_shared_data_is_delivered_and_sent_once(make_any_runner):
             assert loads == {1}, f"process {pid} unpickled the shared data {loads} times"
         else:
             assert max(loads) <= 1, f"shared data unpickled {loads} times in process {pid}"
+
+
+def test_death_is_noticed_while_a_forked_child_holds_the_pipes(make_isolated, tmp_path):
+    """A trial that forks a long-lived child and then exits is CRASHED at once (its child still
+    holds the worker's pipes open), and the child is killed."""
+    pidfile = tmp_path / "child"
+    with make_isolated(targets.fork_then_exit) as runner:
+        t0 = time.monotonic()
+        runner.submit_trial(TrialInfo({"pidfile": str(pidfile), "s": 60.0}))
+        [(_, value)] = drain(runner, 1, timeout=30)
+        assert time.monotonic() - t0 < 5.0
+        assert value.status == StatusType.CRASHED
+        assert "exited with code 3" in value.additional_info["error"]
+        child = int(pidfile.read_text())
+        wait_until(lambda: not _alive(child), 5, f"the forked child {child} to be killed")

@@ -162,3 +162,21 @@ def test_serial_worker_follows_the_submitting_thread():
         value = one(runner, {})
         assert value.status == StatusType.SUCCESS, value
         assert value.additional_info["pid"] != pids[0]
+
+
+def test_death_is_noticed_without_pidfd(monkeypatch, tmp_path):
+    """Where the platform has no pidfd, a waiting supervisor still notices its worker's death
+    within one check interval, though a forked child holds the pipes open."""
+    import runner._supervisor as supervisor
+
+    monkeypatch.setattr(supervisor, "_pidfd", lambda pid: None)
+    monkeypatch.setattr(supervisor, "_DEATH_CHECK_MS", 200)
+    pidfile = tmp_path / "child"
+    with ProcessPoolRunner(targets.fork_then_exit, n_workers=1) as runner:
+        t0 = time.monotonic()
+        value = one(runner, {"pidfile": str(pidfile), "s": 60.0})
+        assert time.monotonic() - t0 < 3.0
+        assert value.status == StatusType.CRASHED, value
+        assert "exited with code 3" in value.additional_info["error"]
+    child = int(pidfile.read_text())
+    wait_until(lambda: not _alive(child), 5, f"the forked child {child} to be killed")
