@@ -87,13 +87,14 @@ def repeat(run: Callable[[], float], repeats: int, warmups: int = 1) -> list[flo
     return [run() for _ in range(repeats)]
 
 
-def interleave(runs: dict[str, Callable[[], float]], repeats: int,
-               warmups: int = 1) -> dict[str, list[float]]:
+def interleave(runs: dict[str, Callable[[], float]], repeats: int, warmups: int = 1,
+               warm: dict[str, Callable[[], Any]] | None = None) -> dict[str, list[float]]:
     """Like :func:`repeat` for several contenders at once, alternating them (A B C A B C ...) so
-    that a burst of load from elsewhere on the machine falls on all of them alike."""
+    that a burst of load from elsewhere on the machine falls on all of them alike. ``warm``
+    gives cheaper warm-up calls (e.g. on fewer trials) where a full run is slow."""
     for _ in range(warmups):
-        for run in runs.values():
-            run()
+        for name, run in runs.items():
+            (warm or {}).get(name, run)()
     measured: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
