@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from runner._loop import OptimizationLoop
     from runner._process_pool import ProcessPoolRunner
     from runner._threads import ThreadPoolRunner
+    from runner._timings import Timings
+    from runner.optimizers import Hyperband, RandomSearch, SuccessiveHalving
 
 __all__ = [
     "AbstractRunner",
@@ -37,15 +39,19 @@ __all__ = [
     "LimitError",
     "LoopError",
     "OptimizationLoop",
+    "Hyperband",
     "Outcome",
     "PreflightError",
     "ProcessPoolRunner",
+    "RandomSearch",
     "RetriesExceededError",
     "RunnerClosedError",
     "RunnerError",
     "SerialRunner",
+    "SuccessiveHalving",
     "Target",
     "ThreadPoolRunner",
+    "Timings",
     "WorkerStartError",
 ]
 
@@ -55,6 +61,10 @@ _LAZY = {
     "DaskRunner": "runner._dask",
     "AsyncioRunner": "runner._asyncio",
     "OptimizationLoop": "runner._loop",
+    "Timings": "runner._timings",
+    "RandomSearch": "runner.optimizers",
+    "Hyperband": "runner.optimizers",
+    "SuccessiveHalving": "runner.optimizers",
 }
 
 

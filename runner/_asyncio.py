@@ -92,6 +92,7 @@ class AsyncioRunner(BookkeepingRunner):
     async def _outcome(self, info: TrialInfo) -> Outcome:
         crash = self._objectives.crash_cost
         walltime = self._limits.walltime
+        coro: Any
         try:
             if self._overrides_run:
                 coro = self.run(info.config, instance=info.instance, budget=info.budget,
