@@ -140,8 +140,9 @@ async def flaky_async(config: Any) -> Any:
 
 
 def record(config: Any) -> Any:
-    """Count the execution and return ``config["x"]`` (D2's study and the loop tests)."""
+    """Count the execution, work ``config["s"]`` seconds, return ``config["x"]``."""
     _started(config)
+    time.sleep(config.get("s", 0.0))
     return float(config["x"])
 
 
