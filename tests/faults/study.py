@@ -8,6 +8,8 @@ Modes:
 * ``fsize``: the same, but once three results are told a goal sets ``RLIMIT_FSIZE`` just above
   the journal's size, so the next append fails as on a full disk; prints what the loop saw and
   exits 3.
+* ``vanish``: serial only; while trial 3 runs its target renames the journal's folder away (the
+  folder vanishes), and puts it back once the loop has failed; prints what the loop saw, exits 3.
 * ``hold``: open JOURNAL, print ``held``, and keep it until stdin closes (a second study).
 
 BACKEND is ``serial``, ``process``, ``thread``, ``asyncio`` or ``dask`` (its own LocalCluster).
@@ -87,6 +89,22 @@ def fill_disk(journal: str):  # noqa: ANN201 - a goal
     return goal
 
 
+def vanishing(folder: str, away: str):  # noqa: ANN201 - a target
+    """``record``, but trial 3 first renames ``folder`` (the journal's) to ``away``."""
+
+    def target(config: dict) -> float:
+        if config["id"] == 3:
+            os.rename(folder, away)
+        return ft.record(config)
+
+    return target
+
+
+def report(loop: OptimizationLoop, opt: Counter, exc: BaseException) -> int:
+    print(f"asked={opt.next} told={len(opt.seen)} status={loop.status()}: {exc}")
+    return 3
+
+
 def main(backend: str, mode: str, journal: str, out: str) -> int:
     if mode == "hold":
         with Journal.open(journal):
@@ -94,6 +112,18 @@ def main(backend: str, mode: str, journal: str, out: str) -> int:
             sys.stdin.read()
         return 0
     opt = Counter(N_TRIALS, out)
+    if mode == "vanish":
+        folder = os.path.dirname(os.path.abspath(journal))
+        away = folder + ".away"
+        from runner import SerialRunner
+
+        loop = OptimizationLoop(opt, SerialRunner(vanishing(folder, away)), journal=journal)
+        try:
+            loop.run()
+        except JournalWriteError as exc:
+            os.rename(away, folder)
+            return report(loop, opt, exc)
+        return 0
     with make_runner(backend) as runner:
         if mode == "fsize":
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
@@ -101,8 +131,7 @@ def main(backend: str, mode: str, journal: str, out: str) -> int:
             try:
                 loop.run()
             except JournalWriteError as exc:
-                print(f"asked={opt.next} told={len(opt.seen)} status={loop.status()}: {exc}")
-                return 3
+                return report(loop, opt, exc)
             return 0
         OptimizationLoop(opt, runner, journal=journal).run()
     return 0
