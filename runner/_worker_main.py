@@ -132,6 +132,9 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, info
 
         crash = evaluator.objectives.crash_cost
         limit = evaluator.limits.memory
+        if limit is None:
+            return (int(StatusType.CRASHED), crash, 0.0, 0.0, 0.0, 0.0,
+                    {"error": "MemoryError while handling the trial's result"})
         return (int(StatusType.MEMORYOUT), crash, 0.0, 0.0, 0.0, 0.0,
                 {"error": f"memory_limit of {limit:g} MB exceeded (MemoryError)"})
     return (int(value.status), value.cost, value.time, value.cpu_time, value.starttime,
