@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import socket
+import stat
 import threading
 import time
 import uuid
@@ -235,6 +236,7 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     spath = os.fspath(path)
     fd = os.open(spath, os.O_RDONLY | os.O_CLOEXEC)
     try:
+        _check_regular(fd, spath)
         data = _read_bytes(fd)
     finally:
         os.close(fd)
@@ -280,6 +282,23 @@ def _started_after(pid: int, moment: float) -> bool:
     except (OSError, ValueError, IndexError, StopIteration):
         return False
     return started > moment + _CLOCK_SLACK_SECONDS
+
+
+def _held_in_this_process(lock_path: str, raw: bytes) -> bool:
+    """Whether an open ``Journal`` of this process holds the lock file with content ``raw``."""
+    return any(
+        not j._closed and j._lock.path == lock_path and j._lock.content == raw
+        for j in list(_OPEN_JOURNALS)
+    )
+
+
+def _check_regular(fd: int, path: str) -> None:
+    """Refuse a device, pipe or directory: a journal must be a regular file to be cut back."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise JournalFormatError(
+            f"{path} is not a regular file (a device, pipe or folder); a journal must be a "
+            "regular file"
+        )
 
 
 def _create_exclusive(path: str, content: bytes) -> None:
@@ -358,13 +377,19 @@ class _LockFile:
                 )
             created = owner.get("created")
             reused = isinstance(created, (int, float)) and _started_after(pid, created)
-            if _pid_alive(pid) and not reused:
+            # Our own pid, but no journal open here holds it: an earlier Journal of this process
+            # could not remove it (its folder had vanished), so it guards nothing now.
+            orphaned = pid == os.getpid() and not _held_in_this_process(self.path, raw)
+            if _pid_alive(pid) and not reused and not orphaned:
                 raise JournalLockedError(
                     f"{self.journal} is in use by the live process {pid} (lock file {self.path}); "
                     "two studies cannot write one journal"
                 )
-            what = f"a lock left by process {pid}, which no longer runs" + (
-                " (its pid now belongs to a newer process)" if reused else ""
+            what = (
+                f"a lock left by an earlier journal of this process ({pid}) that could not remove it"
+                if orphaned and not reused
+                else f"a lock left by process {pid}, which no longer runs"
+                + (" (its pid now belongs to a newer process)" if reused else "")
             )
         # Move it aside, then check we moved what we judged: another process may have replaced it.
         aside = f"{self.path}.stale-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -440,6 +465,7 @@ class Journal:
             self._lock.release()
             raise
         try:
+            _check_regular(self._fd, self._path)
             self._flock()
             self._header, self._records = self._load(study)
         except BaseException:
