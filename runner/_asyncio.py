@@ -109,6 +109,8 @@ class AsyncioRunner(BookkeepingRunner):
                            {"error": "cancelled: the runner was closed"})
         except (Exception, SystemExit) as exc:
             return Outcome(StatusType.CRASHED, crash, None, crash_info(exc))
+        if self._overrides_run:
+            return self._evaluator.classify_run(raw)
         return self._evaluator.classify(raw)
 
     def _close(self) -> None:

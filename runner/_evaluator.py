@@ -104,6 +104,11 @@ class Evaluator:
             return self._memoryout(exc)
         except (Exception, SystemExit) as exc:
             return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, crash_info(exc))
+        return self.classify_run(raw)
+
+    def classify_run(self, raw: Any) -> Outcome:
+        """Like :meth:`classify`, for what an overridden ``run`` returned: a 4-tuple's status
+        may be a plain int (SMAC3 code often returns one)."""
         if isinstance(raw, tuple) and len(raw) == 4 and not isinstance(raw[0], StatusType):
             try:
                 raw = (StatusType(raw[0]), *raw[1:])
