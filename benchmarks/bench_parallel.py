@@ -145,12 +145,15 @@ def bench_dask(n: int, n_smac: int, repeats: int) -> Table:
                 lambda fs: distributed.wait(fs, return_when="FIRST_COMPLETED").done,
                 args, N_WORKERS)[0]
 
-        contenders = {"raw": lambda: raw(configs), "smac": lambda: drive(smac, smac_infos)[0]}
-        warm = {"raw": lambda: raw(configs[:few]), "smac": lambda: drive(smac, smac_infos[:few])}
+        def fed(runner: Any, trials: Sequence[Any]) -> Callable[[], float]:
+            return lambda: drive(runner, trials)[0]
+
+        contenders = {"raw": lambda: raw(configs), "smac": fed(smac, smac_infos)}
+        warm = {"raw": lambda: raw(configs[:few]), "smac": fed(smac, smac_infos[:few])}
         ours = _our_dask_runners(client, table)
         for key, runner in zip(("own", "shared"), ours, strict=False):
-            contenders[key] = lambda r=runner: drive(r, infos)[0]
-            warm[key] = lambda r=runner: drive(r, infos[:few])
+            contenders[key] = fed(runner, infos)
+            warm[key] = fed(runner, infos[:few])
         runs = interleave(contenders, repeats, warm=warm)
     finally:
         for runner in ours:
