@@ -2,19 +2,17 @@
 the dask worker keeps between trials.
 
     submit_trial -> _queue (deque) --a free slot--> _fly, on the client's event loop:
-                                                      client.submit(run_trial, shipment, id, info)
+                                                      client.submit(run_trial, key, id, info)
                                                       | dask worker: WorkerProcess.run(info)
     _finished <------------- _settle <--- gather -----+
                    | the dask worker was lost (KilledWorker, lost connection, cancelled by dask):
                    +-> back to the front of _queue, at most max_requeues times, then CRASHED
 
-* The evaluator (target, shared data, ``run`` override) is scattered once to every worker
-  (``broadcast=True``), again only if every replica is lost; a task carries the runner's id and
-  the ``TrialInfo``.
-* A trial that exits, is killed or hits a limit kills only its ``WorkerProcess``; the task
-  returns its value and the dask worker lives on. So every dask-level loss is a loss "outside
-  the trial": requeued, counted apart from the loop's retries. dask's own silent re-runs
-  (``allowed-failures``) are turned off so that every loss reaches the runner.
+* The evaluator (target, shared data, ``run`` override) is scattered once, to every worker,
+  again only if every copy is lost; a task carries the runner's id and the ``TrialInfo``.
+* A trial that dies kills only its ``WorkerProcess``: the dask worker lives on, so every
+  dask-level loss is a loss "outside the trial", requeued and counted apart from the loop's
+  retries. dask's own silent re-runs (``allowed-failures``) are off: every loss reaches here.
 * At most one trial per free worker slot is on the cluster, the rest wait here: cancelling is
   cheap and ``count_available_workers`` honest. Slots are worker threads (with ``resources``:
   what the workers' resources allow), read from the scheduler every ``REFRESH_INTERVAL``.
@@ -29,8 +27,7 @@ import numbers
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping
-from concurrent.futures import CancelledError
+from collections.abc import Mapping
 from concurrent.futures import Future as ConcurrentFuture
 from typing import Any
 
@@ -39,9 +36,12 @@ import attrs
 from runner._books import BookkeepingRunner
 from runner._dask_task import (
     Shipment,
+    Unrun,
     allowed_failures_hold,
     close_runner,
+    is_worker_loss,
     run_trial,
+    slots,
     worker_probe,
 )
 from runner._slots import check_n_workers
@@ -63,7 +63,7 @@ Resources = Mapping[str, float]
 class _Flight:
     """One submitted trial: its info, its current dask future, how often its worker was lost."""
 
-    __slots__ = ("info", "resources", "future", "losses", "done")
+    __slots__ = ("info", "resources", "future", "losses", "done", "pin")
 
     def __init__(self, info: TrialInfo, resources: Resources | None) -> None:
         self.info = info
@@ -71,6 +71,7 @@ class _Flight:
         self.future: Any = None
         self.losses = 0
         self.done = False
+        self.pin: str | None = None  # a worker without the shipment: send it along, there
 
 
 def _check_resources(resources: Any, name: str) -> dict[str, float] | None:
@@ -94,24 +95,6 @@ def _check_seconds(value: Any, name: str, or_none: str = "") -> float:
     if not (ok and math.isfinite(float(value)) and float(value) > 0):
         raise ValueError(f"{name} must be a number of seconds > 0{or_none}, got {value!r}")
     return float(value)
-
-
-def _slots(workers: Iterable[Mapping[str, Any]], need: Resources | None) -> int:
-    """Trials that fit at once: worker threads, capped per worker by ``need`` of its resources."""
-    return sum(min([int(w.get("nthreads", 1))] + [int((w.get("resources") or {}).get(r, 0) // n)
-                                                   for r, n in (need or {}).items()])
-               for w in workers)
-
-
-def _is_worker_loss(exc: BaseException) -> bool:
-    """Whether a task's error means its dask worker (or the way to it) was lost."""
-    from distributed import KilledWorker
-    from distributed.comm.core import CommClosedError
-
-    # dask cancels a future (FutureCancelledError) when the scheduler connection or its input
-    # is lost; the runner's own cancellations are settled before this is asked
-    return isinstance(exc, (KilledWorker, CommClosedError, OSError, TimeoutError,
-                            asyncio.CancelledError, CancelledError))
 
 
 class DaskRunner(BookkeepingRunner):
@@ -164,6 +147,7 @@ class DaskRunner(BookkeepingRunner):
         self._capacity = 0
         self._workerless_since: float | None = None
         self._rescattering: bool = False
+        self._spent: list[Any] = []  # finished futures not yet released (event loop only)
         self._refresher: ConcurrentFuture[None] | None = None
         self._held: bool = False
         self._shipment: Any = None
@@ -250,16 +234,12 @@ class DaskRunner(BookkeepingRunner):
             if self._capacity > 0:
                 return
             if deadline is not None and time.monotonic() > deadline:
-                if self._n_workers and self._resources:
-                    raise PreflightError(
-                        f"none of the {self._n_workers} dask workers at {self._address} has the "
-                        f"resources {self._resources} within worker_timeout={timeout:g} s; "
-                        f"start workers with e.g. `dask worker {self._address} --resources "
-                        "GPU=1`")
+                what = (f"none of its {self._n_workers} workers has the resources "
+                        f"{self._resources}" if self._n_workers else "no worker joined")
                 raise PreflightError(
-                    f"no dask worker joined the scheduler at {self._address} within "
-                    f"worker_timeout={timeout:g} s; start one with `dask worker "
-                    f"{self._address}` or raise worker_timeout")
+                    f"dask scheduler at {self._address}: {what} within worker_timeout="
+                    f"{timeout:g} s; start workers with `dask worker {self._address}` (add "
+                    "`--resources GPU=1` for resource tags) or raise worker_timeout")
             time.sleep(0.05)
 
     def _probe_workers(self) -> None:
@@ -305,18 +285,30 @@ class DaskRunner(BookkeepingRunner):
         """On the client's event loop: submit the trial, wait for it, gather it, settle it."""
         if flight.done or self._closed:  # close() settles it
             return
+        shipment, pin = self._shipment, flight.pin
         try:
-            future = self._client.submit(run_trial, self._shipment, self._id, flight.info,
-                                         pure=False, resources=flight.resources)
+            if pin is None:
+                future = self._client.submit(run_trial, shipment.key, self._id, flight.info,
+                                             pure=False, resources=flight.resources)
+            else:  # "": the worker is unknown, let dask place it
+                future = self._client.submit(run_trial, shipment.key, self._id, flight.info,
+                                             shipment, pure=False, resources=flight.resources,
+                                             workers=[pin] if pin else None,
+                                             allow_other_workers=bool(pin) or None)
         except Exception as exc:  # the client is closed or broken
             self._finish(flight, self._value(StatusType.CRASHED,
                                              f"could not submit the trial to dask: {exc!r}"))
             return
         flight.future = future
+        self._spent = []  # release the finished futures now, after this trial's graph went out
         try:  # the asynchronous form of client.gather: waits, then fetches or raises
             result = await self._client.gather(future, asynchronous=True)
         except BaseException as exc:  # the task erred, was cancelled, or its worker was lost
             result = exc
+        # Hold the future until the next submit (or refresh): releasing it sends a message, and
+        # the client batches its messages 10 ms apart, so a release sent just before the next
+        # trial's graph would delay that trial by up to 10 ms.
+        self._spent.append(future)
         self._settle(flight, future, result)
 
     def _settle(self, flight: _Flight, future: Any, result: Any) -> None:
@@ -329,7 +321,11 @@ class DaskRunner(BookkeepingRunner):
             self._finish(flight, result)
         elif self._closed:
             self._finish(flight, self._cancelled_value())
-        elif isinstance(result, BaseException) and _is_worker_loss(result):
+        elif isinstance(result, Unrun):  # that worker had no shipment: send it along
+            flight.pin, flight.future = result.address or "", None
+            asyncio.ensure_future(self._fly(flight))
+            return
+        elif isinstance(result, BaseException) and is_worker_loss(result):
             self._lost(flight, result)
         else:
             self._finish(flight, self._value(
@@ -412,10 +408,11 @@ class DaskRunner(BookkeepingRunner):
         after ``worker_timeout`` without any worker, and send what now fits."""
         ident = await self._client.scheduler.identity(n_workers=-1 if self._resources else 0)
         n_workers = int(ident.get("n_workers", 0))
-        capacity = (_slots(ident.get("workers", {}).values(), self._resources) if self._resources
+        capacity = (slots(ident.get("workers", {}).values(), self._resources) if self._resources
                     else int(ident.get("total_threads", 0)))
         with self._lock:
             self._n_workers, self._capacity = n_workers, capacity
+        self._spent = []
         now = time.monotonic()
         if capacity > 0:
             self._workerless_since = None
@@ -480,6 +477,7 @@ class DaskRunner(BookkeepingRunner):
             log.warning("could not stop the runner's trials on the dask workers: %r", exc)
         for flight in flights:
             self._finish(flight, self._cancelled_value())
+        self._spent = []
         self._release_backend()
 
     def _release_backend(self) -> None:

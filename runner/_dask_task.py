@@ -3,23 +3,30 @@ the dask worker keeps between trials, so whatever the trial does cannot kill the
 
     dask worker thread                               WorkerProcess (Popen, own session)
     ------------------                               ----------------------------------
-    run_trial(shipment, key, info)
-      _CACHE[(key, thread)] or start one  --pipe-->  load payload once (target, shared_data)
+    run_trial(key, runner_id, info)
+      _CACHE[(runner_id, thread)], or one
+      from the scattered shipment         --pipe-->  load payload once (target, shared_data)
       WorkerProcess.run(info)             --pipe-->  run_wrapper under the rlimits
                                           <--pipe--  (status, cost, times, info)  or it died:
       return TrialValue (never raises)               CRASHED/TIMEOUT from the evidence
 
 Because the trial lives in a ``subprocess.Popen`` child rather than a ``multiprocessing`` one,
 limits work inside daemonic dask workers (nanny-managed workers are daemonic, and pynisher cannot
-start processes there). A ``WorkerProcess`` is cached per runner (the key of its scattered
-shipment) and per dask worker thread; ``close_runner`` ends a runner's processes on a worker.
+start processes there). A ``WorkerProcess`` is cached per runner and per dask worker thread;
+``close_runner`` ends a runner's processes on a worker. The task does not depend on the scattered
+shipment (a dependency costs the scheduler work on every trial): it reads the worker's broadcast
+copy when it starts a process, and returns ``Unrun`` if the worker has none (a worker that joined
+later), so that the runner sends that one trial again with the shipment as a dependency.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from concurrent.futures import CancelledError
 from typing import Any
 
 from runner._limits import Limits
@@ -28,7 +35,8 @@ from runner._supervisor import WorkerProcess
 from runner.errors import WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["Shipment", "allowed_failures_hold", "close_runner", "run_trial", "worker_probe"]
+__all__ = ["Shipment", "Unrun", "allowed_failures_hold", "close_runner", "is_worker_loss",
+           "run_trial", "slots", "worker_probe"]
 
 MAX_CACHED = 4
 """Idle ``WorkerProcess``es one dask worker thread keeps (one per runner sharing the cluster);
@@ -36,8 +44,8 @@ the least recently used beyond this are closed, so a driver that died without ``
 leaves at most this many idle processes behind per thread."""
 
 _LOCK = threading.Lock()
-_CACHE: OrderedDict[tuple[str, int], WorkerProcess] = OrderedDict()
-_CLOSED: deque[str] = deque(maxlen=256)  # runners that closed: late tasks must not restart them
+_CACHE: OrderedDict[tuple[str, int], tuple[WorkerProcess, Any]] = OrderedDict()
+_CLOSED: OrderedDict[str, None] = OrderedDict()  # closed runners: late tasks must not restart them
 
 
 class Shipment:
@@ -62,44 +70,85 @@ class Shipment:
         return len(self.payload) + 256
 
 
-def _plain(status: StatusType, error: str, crash_cost: Any, start: float) -> TrialValue:
-    now = time.time()
-    return TrialValue(cost=crash_cost, time=now - start, status=status, starttime=start,
-                      endtime=now, additional_info={"error": error})
+class Unrun:
+    """What a task returns when it did not run the trial: the runner was closed (``address``
+    None), or this dask worker holds no copy of the shipment (the runner then sends the trial
+    again with the shipment as a dependency, pinned to ``address``)."""
+
+    __slots__ = ("address",)
+
+    def __init__(self, address: str | None) -> None:
+        self.address = address
+
+    def __getstate__(self) -> str | None:
+        return self.address
+
+    def __setstate__(self, state: str | None) -> None:
+        self.address = state
 
 
-def run_trial(shipment: Shipment, key: str, info: TrialInfo) -> TrialValue:
-    """The dask task: evaluate ``info`` in this thread's cached ``WorkerProcess``; returns the
-    trial's value for whatever the trial did (it only raises if this dask worker is broken)."""
-    start = time.time()
-    crash_cost = shipment.objectives.crash_cost
-    slot = (key, threading.get_ident())
+def _local_shipment(key: str) -> Shipment | None:
+    """The scattered shipment if this dask worker holds a copy (it does after the broadcast)."""
+    try:
+        from distributed import get_worker
+
+        value = get_worker().data.get(key)
+    except Exception:  # not in a dask worker, or the data store refused
+        return None
+    return value if isinstance(value, Shipment) else None
+
+
+def _worker_address() -> str | None:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except Exception:
+        return None
+
+
+def run_trial(key: str, runner_id: str, info: TrialInfo,
+              shipment: Shipment | None = None) -> TrialValue | Unrun:
+    """The dask task: evaluate ``info`` in this thread's cached ``WorkerProcess`` of runner
+    ``runner_id``, starting one from the shipment scattered under ``key`` (or passed in) if
+    needed; returns the trial's value whatever the trial did, or ``Unrun``."""
+    slot = (runner_id, threading.get_ident())
     with _LOCK:
-        if key in _CLOSED:
-            return _plain(StatusType.CANCELLED, "cancelled: the runner was closed", crash_cost,
-                          start)
-        worker = _CACHE.get(slot)
-        evicted: list[WorkerProcess] = []
-        if worker is None:
-            worker = WorkerProcess(shipment.payload, shipment.objectives, shipment.limits)
-            _CACHE[slot] = worker
-            evicted = _evict_locked()
-        else:
+        if runner_id in _CLOSED:
+            return Unrun(None)
+        entry = _CACHE.get(slot)
+        if entry is not None:
             _CACHE.move_to_end(slot)
-    for old in evicted:
-        old.close()
+    if entry is None:
+        shipment = shipment if shipment is not None else _local_shipment(key)
+        if shipment is None:
+            return Unrun(_worker_address())
+        entry = (WorkerProcess(shipment.payload, shipment.objectives, shipment.limits),
+                 shipment.objectives.crash_cost)
+        with _LOCK:  # the process starts lazily, in run(): nothing to undo if we were closed
+            if runner_id in _CLOSED:
+                return Unrun(None)
+            _CACHE[slot] = entry
+            evicted = _evict_locked()
+        for old, _ in evicted:
+            old.close()
+    worker, crash_cost = entry
+    start = time.time()
     try:
         return worker.run(info)
     except WorkerStartError as exc:
         with _LOCK:
-            if _CACHE.get(slot) is worker:
+            if _CACHE.get(slot) is entry:
                 del _CACHE[slot]
         worker.close()
-        return _plain(StatusType.CRASHED, f"the trial's worker process could not start on "
-                      f"this dask worker: {exc}", crash_cost, start)
+        now = time.time()
+        return TrialValue(cost=crash_cost, time=now - start, status=StatusType.CRASHED,
+                          starttime=start, endtime=now, additional_info={
+                              "error": "the trial's worker process could not start on this "
+                                       f"dask worker: {exc}"})
 
 
-def _evict_locked() -> list[WorkerProcess]:
+def _evict_locked() -> list[tuple[WorkerProcess, Any]]:
     """Drop the least recently used entries beyond ``MAX_CACHED`` per thread (lock held)."""
     per_thread: dict[int, int] = {}
     for _, ident in _CACHE:
@@ -117,18 +166,20 @@ def close_runner(key: str) -> int:
     """Close every ``WorkerProcess`` of runner ``key`` on this dask worker (a trial running in
     one comes back CANCELLED) and refuse its late tasks; returns how many were closed."""
     with _LOCK:
-        _CLOSED.append(key)
+        _CLOSED[key] = None
+        while len(_CLOSED) > 256:
+            _CLOSED.popitem(last=False)
         mine = [slot for slot in _CACHE if slot[0] == key]
-        workers = [_CACHE.pop(slot) for slot in mine]
-    for worker in workers:
+        entries = [_CACHE.pop(slot) for slot in mine]
+    for worker, _ in entries:
         worker.close()
-    return len(workers)
+    return len(entries)
 
 
 def cached_pids(key: str) -> list[int]:
     """The pids of runner ``key``'s worker processes on this dask worker (tests, diagnostics)."""
     with _LOCK:
-        return [w.pid for (k, _), w in _CACHE.items() if k == key and w.pid is not None]
+        return [w.pid for (k, _), (w, _) in _CACHE.items() if k == key and w.pid is not None]
 
 
 # -- functions shipped by value: the scheduler (and a broken worker) need not have this package --
@@ -173,3 +224,24 @@ def worker_probe() -> Any:
         return None
 
     return probe
+
+
+# -- reading what dask reports (driver side) ---------------------------------------------------
+
+
+def slots(workers: Iterable[Mapping[str, Any]], need: Mapping[str, float] | None) -> int:
+    """Trials that fit at once: worker threads, capped per worker by ``need`` of its resources."""
+    return sum(min([int(w.get("nthreads", 1))] + [int((w.get("resources") or {}).get(r, 0) // n)
+                                                   for r, n in (need or {}).items()])
+               for w in workers)
+
+
+def is_worker_loss(exc: BaseException) -> bool:
+    """Whether a task's error means its dask worker (or the way to it) was lost."""
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    # dask cancels a future (FutureCancelledError) when the scheduler connection or its input
+    # is lost; the runner's own cancellations are settled before this is asked
+    return isinstance(exc, (KilledWorker, CommClosedError, OSError, TimeoutError,
+                            asyncio.CancelledError, CancelledError))

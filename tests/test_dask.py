@@ -126,11 +126,12 @@ def test_trials_run_once_with_shared_data_scattered_once(client: Any) -> None:
         results = drain(runner)
         shipments = client.run_on_scheduler(lambda dask_scheduler: [
             k for k in dask_scheduler.tasks if str(k).startswith("Shipment-")])
-        who_has = client.who_has([runner._shipment])[runner._shipment.key]
+        processes = client.run(cached_pids, runner._id)
         assert runner.meta["n_workers"] == 2 and runner.meta["backend"] == "dask"
     assert sorted(v.cost for _, v in results) == list(range(20))
     assert all(v.status == StatusType.SUCCESS for _, v in results), results
-    assert len(shipments) == 1 and len(who_has) == 2
+    assert len(shipments) == 1  # scattered once, not per trial
+    assert all(1 <= len(pids) <= 2 for pids in processes.values())  # one per worker thread
     assert allowed_failures(client) == 3  # restored when the last runner closed
     assert client.status == "running"  # a Client we were given is left open
 
@@ -296,8 +297,11 @@ def test_sigkilled_worker_costs_a_requeue_not_a_trial(procs: Any, tmp_path: Path
 
 @pytest.mark.slow
 def test_lost_worker_with_max_requeues_zero_is_crashed(procs: Any, tmp_path: Path) -> None:
-    """max_requeues=0: the first lost worker makes the trial CRASHED, 'worker lost 1 time'."""
+    """max_requeues=0: the first lost worker makes the trial CRASHED, 'worker lost 1 time'
+    (and a scheduler without workers is a PreflightError after worker_timeout)."""
     procs.scheduler()
+    with pytest.raises(PreflightError, match="no worker joined within worker_timeout=0.5 s"):
+        DaskRunner(h.misbehave, client=procs.address, worker_timeout=0.5)
     procs.worker("w1")
     procs.worker("w2")
     procs.wait_workers(2)
@@ -354,6 +358,7 @@ def test_own_local_cluster_is_closed_with_the_runner() -> None:
     assert runner.count_available_workers() == 2
     cluster = runner._cluster
     assert allowed_failures(runner.client) == 0
+    assert len(runner.client.who_has([runner._shipment])[runner._shipment.key]) == 2
     for _ in range(3):
         runner.submit_trial(TrialInfo({"t": 60}))
     h.wait_for(lambda: any(runner.client.run(cached_pids, runner._id).values()), 30,
@@ -373,14 +378,20 @@ def test_available_workers_follow_workers_joining_and_leaving() -> None:
                                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     try:
         with distributed.Client(cluster, set_as_default=False) as c, \
-                DaskRunner(h.square, client=c) as runner:
+                DaskRunner(h.interval, client=c) as runner:
             assert runner.count_available_workers() == 1
             cluster.scale(2)
             h.wait_for(lambda: runner.count_available_workers() == 2, 60, "a second worker")
+            for _ in range(6):  # the new worker has no copy of the evaluator: it is sent along
+                runner.submit_trial(TrialInfo({"sleep": 0.3}))
+            results = drain(runner)
             cluster.scale(1)
             h.wait_for(lambda: runner.count_available_workers() == 1, 60, "a worker to leave")
-            runner.submit_trial(TrialInfo({"x": 3}))
-            assert [v.cost for _, v in drain(runner)] == [9.0]
+            runner.submit_trial(TrialInfo({"sleep": 0.0}))
+            results += drain(runner)
     finally:
         cluster.close()
+    assert [v.status for _, v in results] == [StatusType.SUCCESS] * 7
+    assert len({v.additional_info["worker_pid"] for _, v in results[:6]}) == 2
+    assert not any("requeues" in v.additional_info for _, v in results)
     h.wait_for(lambda: not h.dask_descendants(before), 20, "the cluster's processes to exit")
