@@ -343,7 +343,7 @@ class DaskRunner(BookkeepingRunner):
                 self._flights.discard(flight)
                 flight.future = None
                 self._queue.appendleft(flight)
-                log.info("dask worker lost under a trial (%r); requeued it (%d of %d)", exc,
+                log.info("dask lost a trial's worker (%r); requeued it (%d of %d)", exc,
                          flight.losses, self._max_requeues)
                 asyncio.ensure_future(self._refresh_quietly())
                 return
@@ -468,11 +468,12 @@ class DaskRunner(BookkeepingRunner):
             self._finish(flight, self._cancelled_value(), started=False)
         futures = [f.future for f in flights if f.future is not None]
         try:
-            if futures:
-                self._client.cancel(futures, reason="the DaskRunner was closed")
-            # a cancelled task that already runs goes on: end its worker processes
-            self._client.run(close_runner, self._id, on_error="ignore",
-                             callback_timeout=CLOSE_TIMEOUT)
+            if self._client.status == "running":
+                if futures:
+                    self._client.cancel(futures, reason="the DaskRunner was closed")
+                # a cancelled task that already runs goes on: end its worker processes
+                self._client.run(close_runner, self._id, on_error="ignore",
+                                 callback_timeout=CLOSE_TIMEOUT)
         except Exception as exc:
             log.warning("could not stop the runner's trials on the dask workers: %r", exc)
         for flight in flights:

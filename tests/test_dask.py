@@ -346,6 +346,28 @@ def test_all_workers_leave_then_come_back(procs: Any, tmp_path: Path) -> None:
     assert "no dask worker at tcp://127.0.0.1" in value.additional_info["error"]
 
 
+@pytest.mark.slow
+def test_scheduler_death_is_a_clear_error_after_connect_timeout(procs: Any, tmp_path: Path) -> None:
+    """F4: when the scheduler dies, trials in flight are CRASHED naming it once the client has
+    failed to reconnect for connect_timeout; close() still returns at once."""
+    scheduler = procs.scheduler()
+    procs.worker("w1")
+    procs.wait_workers(1)
+    runner = DaskRunner(h.misbehave, client=procs.address, connect_timeout=2)
+    runner.submit_trial(TrialInfo({"i": 0, "mode": "ok", "dir": str(tmp_path), "sleep": 60}))
+    h.wait_for(lambda: list(tmp_path.glob("0.*")), 30, "the trial to start")
+    h.kill_tree(scheduler)
+    start = time.monotonic()
+    (_, value), = drain(runner, timeout=30)
+    assert time.monotonic() - start < 10
+    assert value.status == StatusType.CRASHED
+    assert value.additional_info["error"].startswith(
+        f"lost the dask scheduler at {procs.address}: the client could not reconnect within 2 s")
+    start = time.monotonic()
+    runner.close()
+    assert time.monotonic() - start < 2
+
+
 # -- a cluster of the runner's own ---------------------------------------------------------------
 
 
