@@ -102,25 +102,33 @@ def interleave(runs: dict[str, Callable[[], float]], repeats: int, warmups: int 
     return measured
 
 
-def drive(runner: Any, trials: Sequence[Any]) -> tuple[float, list[Any]]:
+def drive(runner: Any, trials: Sequence[Any],
+          stamps: dict[int, list[float]] | None = None) -> tuple[float, list[Any]]:
     """Feed ``trials`` as an optimization loop does (while a worker is free, submit one; wait for
     any to finish; collect), through the submit/collect API that our runners and SMAC3's share.
-    Returns the wall seconds from the first submit to the last result, and the values."""
+    Returns the wall seconds from the first submit to the last result, and the finished
+    ``(info, value)`` pairs in the order they came. ``stamps``, if given, receives ``id(info): [submitted, collected]`` as
+    ``time.time()``, comparable with ``TrialValue.starttime``/``endtime``."""
     n = len(trials)
-    values: list[Any] = []
+    results: list[tuple[Any, Any]] = []
     it = iter(trials)
     left = n
     t0 = time.perf_counter()
-    while len(values) < n:
+    while len(results) < n:
         while left and runner.count_available_workers() > 0:
-            runner.submit_trial(next(it))
+            info = next(it)
+            if stamps is not None:
+                stamps[id(info)] = [time.time()]
+            runner.submit_trial(info)
             left -= 1
         runner.wait()
-        for _, value in runner.iter_results():
-            values.append(value)
+        for info, value in runner.iter_results():
+            if stamps is not None:
+                stamps[id(info)].append(time.time())
+            results.append((info, value))
     elapsed = time.perf_counter() - t0
-    check_success(values)
-    return elapsed, values
+    check_success(value for _, value in results)
+    return elapsed, results
 
 
 def drive_executor(submit: Callable[[Any], Any], wait_first: Callable[[set[Any]], set[Any]],

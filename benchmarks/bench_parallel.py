@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
+from dataclasses import dataclass
 from typing import Any
 
 from benchmarks import _common as c
@@ -173,20 +174,53 @@ def bench_dask(n: int, n_smac: int, repeats: int) -> Table:
 # -- 3. utilization with 20 ms trials ----------------------------------------------------------
 
 
-def bench_utilization(n: int) -> list[tuple[str, float, float]]:
-    """(name, utilization %, elapsed s): target time / (workers x wall), 20 ms trials."""
+@dataclass
+class Utilization:
+    """Worker utilization of one contender, and where the idle time per trial went."""
+
+    name: str
+    percent: float
+    elapsed: float
+    to_start_us: float | None = None
+    back_us: float | None = None
+
+    def render(self) -> str:
+        line = f"  {self.name}: {self.percent:.1f}% over {self.elapsed:.2f} s (median of runs)"
+        if self.to_start_us is not None and self.back_us is not None:
+            line += (f"\n    idle per trial and worker (mean): submit -> target starts "
+                     f"{self.to_start_us:,.0f} us, target ends -> result collected "
+                     f"{self.back_us:,.0f} us")
+        return line
+
+
+def bench_utilization(n: int, repeats: int) -> list[Utilization]:
+    """Target time / (workers x wall) with 20 ms trials, and the mean gaps around each trial
+    (from the submit and collect times against ``TrialValue.starttime``/``endtime``)."""
     from runner import ProcessPoolRunner
 
     infos, configs = _infos(n), _configs(n)
+    pcts, elapsed, to_start, back = [], [], [], []
     with ProcessPoolRunner(c.sleep_20ms, n_workers=N_WORKERS) as ours:
         drive(ours, infos[:N_WORKERS * 4])  # warm-up
-        elapsed, values = drive(ours, infos)
-    busy = sum(v.time for v in values)
-    rows = [(PPR, 100 * busy / (N_WORKERS * elapsed), elapsed)]
+        for _ in range(repeats):
+            stamps: dict[int, list[float]] = {}
+            seconds, results = drive(ours, infos, stamps)
+            values = {id(info): value for info, value in results}
+            pcts.append(100 * sum(v.time for v in values.values()) / (N_WORKERS * seconds))
+            elapsed.append(seconds)
+            to_start += [values[k].starttime - s[0] for k, s in stamps.items()]
+            back += [s[1] - values[k].endtime for k, s in stamps.items()]
+    rows = [Utilization(PPR, statistics.median(pcts), statistics.median(elapsed),
+                        1e6 * statistics.mean(to_start), 1e6 * statistics.mean(back))]
+    pcts, elapsed = [], []
     with ProcessPoolExecutor(N_WORKERS) as ex:
         _time_executor(ex, c.sleep_20ms_timed, configs[:N_WORKERS * 4])
-        elapsed, durations = _time_executor(ex, c.sleep_20ms_timed, configs)
-    rows.append((RAW_PPE, 100 * sum(durations) / (N_WORKERS * elapsed), elapsed))
+        for _ in range(repeats):
+            seconds, durations = _time_executor(ex, c.sleep_20ms_timed, configs)
+            pcts.append(100 * sum(durations) / (N_WORKERS * seconds))
+            elapsed.append(seconds)
+    rows.append(Utilization(RAW_PPE + " (target times itself)", statistics.median(pcts),
+                            statistics.median(elapsed)))
     return rows
 
 
@@ -313,11 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # dask costs milliseconds per task here: a few hundred trials give a steady median
     dask = bench_dask(100 if quick else 200, 50 if quick else 100, min(reps, 3))
     print(dask.render(), end="\n\n")
-    util = bench_utilization(100 if quick else 300)
-    print("Worker utilization, 20 ms trials: target time / (workers x elapsed)")
-    for name, pct, elapsed in util:
-        print(f"  {name}: {pct:.1f}% over {elapsed:.2f} s")
-    print()
+    util = bench_utilization(100 if quick else 300, 1 if quick else 3)
+    print(f"Worker utilization, 20 ms trials, {N_WORKERS} workers: "
+          "sum of TrialValue.time / (workers x elapsed)")
+    print("\n".join(u.render() for u in util), end="\n\n")
     limits = bench_limits(1_000 if quick else 3_000, 20 if quick else 60, reps)
     print(limits.render(), end="\n\n")
     # pynisher's timeouts take limit + its fixed 5 s grace every time: one run each suffices
@@ -329,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(verdict(f"DaskRunner vs {RAW_DASK}", dask.ratio(DASK_OWN), 1.0))
     print(verdict(f"DaskRunner vs {SMAC_DASK}",
                   dask.ratio(DASK_OWN, SMAC_DASK), 2.0))
-    print(verdict("ProcessPoolRunner utilization, 20 ms trials", util[0][1], 97.0, unit="%"))
+    print(verdict("ProcessPoolRunner utilization, 20 ms trials", util[0].percent, 97.0,
+                  unit="%"))
     plain, limited = limits.get(PPR), limits.get(PPR_LIMITS)
     extra = None if plain is None or limited is None else (
         limited.us_per_trial - plain.us_per_trial)
