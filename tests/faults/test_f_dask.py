@@ -15,7 +15,7 @@ import dask_helpers as h
 import faults_targets as ft
 import pytest
 
-from faults.conftest import Deadline, ListOptimizer, runs
+from faults.conftest import Deadline, ListOptimizer, alive, runs
 from runner import OptimizationLoop, PreflightError
 from trials import History, StatusType, read_records
 
@@ -110,16 +110,19 @@ def test_F1_worker_killed(cluster, tmp_path) -> None:
 @pytest.fixture(scope="module")
 def small_workers() -> Any:
     """A LocalCluster of one nanny-managed worker with a 300 MB memory budget."""
+    before = {p.pid for p in h.dask_descendants()}
     c = distributed.LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="300MB",
                                  dashboard_address=None, silence_logs=logging.ERROR,
                                  scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     client = distributed.Client(c, set_as_default=False)
+    ours = [p for p in h.dask_descendants() if p.pid not in before]
     try:
         yield client
     finally:
         client.close()
         c.close()
-        h.wait_for(lambda: not h.dask_descendants(), 20, "the cluster's processes to exit")
+        h.wait_for(lambda: not any(alive(p.pid) for p in ours), 20,
+                   "the cluster's processes to exit")
 
 
 def _over_budget(client: Any, tmp_path: Path):  # noqa: ANN202
