@@ -188,4 +188,4 @@ def test_dask_runner_over_tls(tmp_path) -> None:
         with pytest.raises(PreflightError, match="cannot connect to the dask scheduler"):
             DaskRunner(ft.noop, client=address, connect_timeout=2)
     doc = (REPO / "docs" / "faults.md").read_text()
-    assert "DaskRunner(" in doc and "security=Security(" in doc
+    assert "security = Security(tls_ca_file=" in doc and "security=security)" in doc
