@@ -13,9 +13,10 @@ the dask worker keeps between trials.
 * A trial that dies kills only its ``WorkerProcess``: the dask worker lives on, so every
   dask-level loss is a loss "outside the trial", requeued and counted apart from the loop's
   retries. dask's own silent re-runs (``allowed-failures``) are off: every loss reaches here.
-* At most one trial per free worker slot is on the cluster, the rest wait here: cancelling is
-  cheap and ``count_available_workers`` honest. Slots are worker threads (with ``resources``:
-  what the workers' resources allow), read from the scheduler every ``REFRESH_INTERVAL``.
+* At most one trial per worker slot is on the cluster (``PREFETCH`` for short trials), the rest
+  wait here: cancelling is cheap and a trial never waits behind a long one on a busy worker.
+  Slots are worker threads (with ``resources``: what the workers' resources allow), read from
+  the scheduler every ``REFRESH_INTERVAL``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from runner._dask_task import (
     Unrun,
     allowed_failures_hold,
     close_runner,
+    connect,
     is_worker_loss,
     run_trial,
     slots,
@@ -52,6 +54,11 @@ __all__ = ["DaskRunner"]
 
 log = logging.getLogger(__name__)
 
+SHORT_TRIAL = 0.1
+"""Trials shorter than this (seconds, running mean) go ``PREFETCH`` per slot when more wait."""
+PREFETCH = 3
+"""For short trials: one executing, one waiting on its worker, one on the scheduler per slot, so a
+worker starts its next trial without waiting for a round trip to the driver."""
 REFRESH_INTERVAL = 0.5
 """Seconds between reads of the workers (and checks of the no-worker deadline)."""
 CLOSE_TIMEOUT = 10.0
@@ -148,14 +155,15 @@ class DaskRunner(BookkeepingRunner):
         self._workerless_since: float | None = None
         self._rescattering: bool = False
         self._spent: list[Any] = []  # finished futures not yet released (event loop only)
+        self._mean_time: float = 1.0  # running mean of the trials' wall time: long until seen short
         self._refresher: ConcurrentFuture[None] | None = None
         self._held: bool = False
         self._shipment: Any = None
         self._client: Any
         self._cluster: Any
         self._own_client: bool
-        self._client, self._cluster, self._own_client = self._connect(client, n_workers,
-                                                                      security)
+        self._client, self._cluster, self._own_client = connect(
+            client, n_workers, self._connect_timeout, security)
         self._address: str = str(self._client.scheduler.address)
         try:
             self._hold_allowed_failures()
@@ -170,50 +178,6 @@ class DaskRunner(BookkeepingRunner):
             raise
 
     # -- connecting --------------------------------------------------------------------------
-
-    def _connect(self, client: Any, n_workers: int | None,
-                 security: Any) -> tuple[Any, Any, bool]:
-        import dask
-        import distributed
-
-        Client: Any = distributed.Client  # noqa: N806 - untyped upstream
-        LocalCluster: Any = distributed.LocalCluster  # noqa: N806
-        if client is None:
-            config = {"distributed.scheduler.allowed-failures": 0,
-                      # the cluster holds only our shipment: keep its replica on every worker
-                      "distributed.scheduler.active-memory-manager.start": False}
-            with dask.config.set(config):
-                cluster = LocalCluster(
-                    n_workers=n_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, security=security,
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # no 8787 clash
-            try:  # gather results straight from the workers: they are on this machine
-                return Client(cluster, security=security, set_as_default=False,
-                              direct_to_workers=True), cluster, True
-            except BaseException:
-                cluster.close()
-                raise
-        if isinstance(client, str):
-            if not client:
-                raise ValueError("client must be a scheduler address like 'tcp://host:8786', "
-                                 "got ''")
-            try:
-                return Client(client, timeout=self._connect_timeout, security=security,
-                              set_as_default=False), None, True
-            except Exception as exc:
-                raise PreflightError(
-                    f"cannot connect to the dask scheduler at {client!r} within "
-                    f"connect_timeout={self._connect_timeout:g} s: {exc}; is `dask scheduler` "
-                    "running there and reachable?") from exc
-        if isinstance(client, Client):
-            if client.asynchronous:
-                raise TypeError("DaskRunner needs a synchronous distributed.Client, got an "
-                                "asynchronous one")
-            if client.status != "running":
-                raise PreflightError(f"the dask Client given is {client.status}, not running")
-            return client, None, False
-        raise TypeError("client must be None, a scheduler address string or a "
-                        f"distributed.Client, got {type(client).__name__}")
 
     def _hold_allowed_failures(self) -> None:
         if self._cluster is not None:  # our own LocalCluster has allowed-failures 0 already
@@ -268,7 +232,8 @@ class DaskRunner(BookkeepingRunner):
         """Send queued trials to dask while a slot is free (from any thread; never blocks)."""
         while True:
             with self._lock:
-                if (self._closed or not self._queue or self._executing >= self._capacity
+                window = self._capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
+                if (self._closed or not self._queue or self._executing >= window
                         or self._rescattering):
                     return
                 if self._shipment.status != "finished":  # every replica was lost
@@ -286,15 +251,11 @@ class DaskRunner(BookkeepingRunner):
         if flight.done or self._closed:  # close() settles it
             return
         shipment, pin = self._shipment, flight.pin
+        args = (shipment.key, self._id, flight.info) + (() if pin is None else (shipment,))
+        place = {"workers": [pin], "allow_other_workers": True} if pin else {}  # "": unknown
         try:
-            if pin is None:
-                future = self._client.submit(run_trial, shipment.key, self._id, flight.info,
-                                             pure=False, resources=flight.resources)
-            else:  # "": the worker is unknown, let dask place it
-                future = self._client.submit(run_trial, shipment.key, self._id, flight.info,
-                                             shipment, pure=False, resources=flight.resources,
-                                             workers=[pin] if pin else None,
-                                             allow_other_workers=bool(pin) or None)
+            future = self._client.submit(run_trial, *args, pure=False,
+                                         resources=flight.resources, **place)
         except Exception as exc:  # the client is closed or broken
             self._finish(flight, self._value(StatusType.CRASHED,
                                              f"could not submit the trial to dask: {exc!r}"))
@@ -305,9 +266,8 @@ class DaskRunner(BookkeepingRunner):
             result = await self._client.gather(future, asynchronous=True)
         except BaseException as exc:  # the task erred, was cancelled, or its worker was lost
             result = exc
-        # Hold the future until the next submit (or refresh): releasing it sends a message, and
-        # the client batches its messages 10 ms apart, so a release sent just before the next
-        # trial's graph would delay that trial by up to 10 ms.
+        # Held until the next submit (or refresh): a release sent just before the next trial's
+        # graph would delay it by up to 10 ms, the client's batching interval.
         self._spent.append(future)
         self._settle(flight, future, result)
 
@@ -315,6 +275,7 @@ class DaskRunner(BookkeepingRunner):
         if flight.done or future is not flight.future:
             return
         if isinstance(result, TrialValue):
+            self._mean_time += 0.2 * (result.time - self._mean_time)
             if flight.losses:
                 result = attrs.evolve(result, additional_info={
                     **result.additional_info, "requeues": flight.losses})
@@ -348,10 +309,9 @@ class DaskRunner(BookkeepingRunner):
                 asyncio.ensure_future(self._refresh_quietly())
                 return
         n = flight.losses
-        value = self._value(StatusType.CRASHED, f"worker lost {n} time{'s' * (n != 1)} "
-                            f"(max_requeues={self._max_requeues}); last: {exc!r}")
-        self._finish(flight, attrs.evolve(value, additional_info={
-            **value.additional_info, "requeues": n - 1, "workers_lost": n}))
+        self._finish(flight, self._value(
+            StatusType.CRASHED, f"worker lost {n} time{'s' * (n != 1)} (max_requeues="
+            f"{self._max_requeues}); last: {exc!r}", requeues=n - 1, workers_lost=n))
 
     def _finish(self, flight: _Flight, value: TrialValue, *, started: bool = True) -> None:
         """Record ``flight``'s final value exactly once."""
@@ -381,10 +341,10 @@ class DaskRunner(BookkeepingRunner):
         for flight in flights:
             self._finish(flight, self._value(StatusType.CRASHED, error))
 
-    def _value(self, status: StatusType, error: str) -> TrialValue:
+    def _value(self, status: StatusType, error: str, **info: Any) -> TrialValue:
         now = time.time()
         return TrialValue(cost=self._objectives.crash_cost, status=status, starttime=now,
-                          endtime=now, additional_info={"error": error})
+                          endtime=now, additional_info={"error": error, **info})
 
     # -- keeping up with the cluster -----------------------------------------------------
 

@@ -1,5 +1,7 @@
-"""The dask-worker side of ``DaskRunner``: run each trial in a supervised ``WorkerProcess`` that
-the dask worker keeps between trials, so whatever the trial does cannot kill the dask worker.
+"""The dask side of ``DaskRunner`` (its bookkeeping is in ``_dask.py``): the task that runs each
+trial in a supervised ``WorkerProcess`` the dask worker keeps between trials, so whatever the
+trial does cannot kill the dask worker; the functions run on the scheduler and the workers; and
+connecting to dask and reading what it reports.
 
     dask worker thread                               WorkerProcess (Popen, own session)
     ------------------                               ----------------------------------
@@ -32,11 +34,11 @@ from typing import Any
 from runner._limits import Limits
 from runner._outcome import Objectives
 from runner._supervisor import WorkerProcess
-from runner.errors import WorkerStartError
+from runner.errors import PreflightError, WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["Shipment", "Unrun", "allowed_failures_hold", "close_runner", "is_worker_loss",
-           "run_trial", "slots", "worker_probe"]
+__all__ = ["Shipment", "Unrun", "allowed_failures_hold", "close_runner", "connect",
+           "is_worker_loss", "run_trial", "slots", "worker_probe"]
 
 MAX_CACHED = 4
 """Idle ``WorkerProcess``es one dask worker thread keeps (one per runner sharing the cluster);
@@ -224,6 +226,56 @@ def worker_probe() -> Any:
         return None
 
     return probe
+
+
+# -- connecting (driver side) -----------------------------------------------------------------
+
+
+def connect(client: Any, n_workers: int | None, connect_timeout: float,
+            security: Any) -> tuple[Any, Any, bool]:
+    """``(client, cluster we started or None, whether we own the client)`` for DaskRunner's
+    ``client`` argument: start a LocalCluster, connect to an address, or check a Client."""
+    import dask
+    import distributed
+
+    Client: Any = distributed.Client  # noqa: N806 - untyped upstream
+    LocalCluster: Any = distributed.LocalCluster  # noqa: N806
+    if client is None:
+        config = {"distributed.scheduler.allowed-failures": 0,
+                  # the cluster holds only our shipment: keep its replica on every worker
+                  "distributed.scheduler.active-memory-manager.start": False}
+        with dask.config.set(config):
+            cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, security=security,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # no 8787 clash
+        try:  # gather results straight from the workers: they are on this machine
+            return Client(cluster, security=security, set_as_default=False,
+                          direct_to_workers=True), cluster, True
+        except BaseException:
+            cluster.close()
+            raise
+    if isinstance(client, str):
+        if not client:
+            raise ValueError("client must be a scheduler address like 'tcp://host:8786', "
+                             "got ''")
+        try:
+            return Client(client, timeout=connect_timeout, security=security,
+                          set_as_default=False), None, True
+        except Exception as exc:
+            raise PreflightError(
+                f"cannot connect to the dask scheduler at {client!r} within "
+                f"connect_timeout={connect_timeout:g} s: {exc}; is `dask scheduler` "
+                "running there and reachable?") from exc
+    if isinstance(client, Client):
+        if client.asynchronous:
+            raise TypeError("DaskRunner needs a synchronous distributed.Client, got an "
+                            "asynchronous one")
+        if client.status != "running":
+            raise PreflightError(f"the dask Client given is {client.status}, not running")
+        return client, None, False
+    raise TypeError("client must be None, a scheduler address string or a "
+                    f"distributed.Client, got {type(client).__name__}")
 
 
 # -- reading what dask reports (driver side) ---------------------------------------------------

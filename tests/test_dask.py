@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -134,6 +136,20 @@ def test_trials_run_once_with_shared_data_scattered_once(client: Any) -> None:
     assert all(1 <= len(pids) <= 2 for pids in processes.values())  # one per worker thread
     assert allowed_failures(client) == 3  # restored when the last runner closed
     assert client.status == "running"  # a Client we were given is left open
+
+
+def test_many_trials_submitted_at_once_each_complete_once(client: Any) -> None:
+    """G1: 200 short trials submitted at once all complete, each yielded exactly once, and
+    count_available_workers stays 0 until the queue drains."""
+    with DaskRunner(h.square, client=client) as runner:
+        for i in range(200):
+            runner.submit_trial(TrialInfo({"x": i}))
+        assert runner.count_available_workers() == 0 and runner.is_running()
+        results = drain(runner)
+        assert runner.count_available_workers() == 4
+    assert sorted(info.config["x"] for info, _ in results) == list(range(200))
+    assert all(v.status == StatusType.SUCCESS and v.cost == info.config["x"] ** 2
+               for info, v in results)
 
 
 def test_trial_that_kills_its_process_is_crashed_once_and_the_worker_lives(
@@ -389,6 +405,24 @@ def test_own_local_cluster_is_closed_with_the_runner() -> None:
     assert [v.status for _, v in runner.iter_results()] == [StatusType.CANCELLED] * 3
     assert cluster.status.name == "closed" and runner.client.status == "closed"
     h.wait_for(lambda: not h.dask_descendants(before), 20, "the cluster's processes to exit")
+
+
+@pytest.mark.slow
+def test_security_gives_a_tls_cluster(tmp_path: Path) -> None:
+    """security= (a distributed.Security) starts the runner's own cluster with TLS."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl to make a certificate")
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=localhost"], check=True,
+                   capture_output=True)
+    security = distributed.Security(
+        tls_ca_file=cert, tls_client_cert=cert, tls_client_key=key, tls_scheduler_cert=cert,
+        tls_scheduler_key=key, tls_worker_cert=cert, tls_worker_key=key, require_encryption=True)
+    with DaskRunner(h.square, n_workers=1, security=security) as runner:
+        assert runner.meta["scheduler"].startswith("tls://")
+        runner.submit_trial(TrialInfo({"x": 3}))
+        assert [v.cost for _, v in drain(runner)] == [9.0]
 
 
 @pytest.mark.slow
