@@ -71,7 +71,7 @@ class AbstractRunner(ABC):
                  crash_cost: float | Sequence[float] = math.inf,
                  walltime_limit: float | None = None, cpu_time_limit: float | None = None,
                  memory_limit: float | None = None,
-                 shared_data: Mapping[str, Any] | None = None, grace: float = 0.5) -> None:
+                 shared_data: Mapping[str, Any] | None = None, grace: float = 0.25) -> None:
         self._user_keys = frozenset(vars(self))
         self._overrides_run = type(self).run is not AbstractRunner.run
         if target is None and not self._overrides_run:

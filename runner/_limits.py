@@ -63,7 +63,7 @@ class Limits:
     walltime: float | None = attrs.field(default=None, converter=_walltime)
     cpu_time: float | None = attrs.field(default=None, converter=_cpu_time)
     memory: float | None = attrs.field(default=None, converter=_memory)
-    grace: float = attrs.field(default=0.5, converter=float)
+    grace: float = attrs.field(default=0.25, converter=float)
 
     def __attrs_post_init__(self) -> None:
         if not 0 <= self.grace <= 10:

@@ -25,6 +25,7 @@ from typing import Any
 
 from runner._limits import Limits
 from runner._outcome import Objectives
+from runner._wire import TrialEncoder
 from runner.errors import WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
@@ -71,6 +72,7 @@ class WorkerProcess:
     def __init__(self, payload: bytes, objectives: Objectives, limits: Limits,
                  env: Mapping[str, str] | None = None) -> None:
         self._payload = payload
+        self._encoder = TrialEncoder()
         self._crash_cost = objectives.crash_cost
         self._limits = limits
         self._env = dict(env) if env else None
@@ -118,6 +120,7 @@ class WorkerProcess:
         with self._lock:
             self._proc, self._send, self._recv = proc, send, recv
             self._poller, self._pidfd = poller, pidfd
+            self._encoder.reset()
             self.starts += 1
             closed = self._closed
         if closed:  # close() ran while we started: it may have missed this process
@@ -156,7 +159,7 @@ class WorkerProcess:
         if proc is None or send is None or recv is None:
             return self._cancelled(start)
         try:
-            send.send_bytes(pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL))
+            send.send_bytes(self._encoder.encode(info))
             ready = self._wait(proc, recv, poller, pidfd is not None)
             if ready is None:
                 return self._timeout(start)

@@ -98,6 +98,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 
         import runner._script as script
         from runner._limits import AppliedLimits
+        from runner._wire import TrialDecoder
 
         script.IN_SUPERVISED_WORKER = True
         evaluator, shared, run_override = cloudpickle.loads(payload)
@@ -108,6 +109,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         return
     conn_out.send_bytes(pickle.dumps(("ready", os.getpid())))
     del payload
+    decoder = TrialDecoder()
     while True:
         try:
             message = conn_in.recv_bytes()
@@ -116,7 +118,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         if not message:
             return
         conn_out.send_bytes(encode_result(_evaluate(evaluator, shared, run_override, applied,
-                                                    pickle.loads(message))))
+                                                    decoder.decode(message))))
         kill_children()
 
 
