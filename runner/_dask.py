@@ -25,6 +25,7 @@ import asyncio
 import logging
 import math
 import numbers
+import pickle
 import time
 import uuid
 from collections import deque
@@ -70,10 +71,11 @@ Resources = Mapping[str, float]
 class _Flight:
     """One submitted trial: its info, its current dask future, how often its worker was lost."""
 
-    __slots__ = ("info", "resources", "future", "losses", "done", "pin")
+    __slots__ = ("info", "blob", "resources", "future", "losses", "done", "pin")
 
     def __init__(self, info: TrialInfo, resources: Resources | None) -> None:
         self.info = info
+        self.blob = pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL)
         self.resources = resources
         self.future: Any = None
         self.losses = 0
@@ -223,7 +225,11 @@ class DaskRunner(BookkeepingRunner):
         if "resources" in info.additional_info:
             resources = _check_resources(info.additional_info["resources"],
                                          "additional_info['resources']")
-        flight = _Flight(info, resources)
+        try:
+            flight = _Flight(info, resources)
+        except Exception as exc:  # before it runs, not after
+            raise TypeError(f"submit_trial(): the TrialInfo cannot be pickled to travel to dask "
+                            f"workers: {exc!r}") from exc
         with self._lock:
             self._queue.append(flight)
         self._dispatch()
@@ -251,7 +257,7 @@ class DaskRunner(BookkeepingRunner):
         if flight.done or self._closed:  # close() settles it
             return
         shipment, pin = self._shipment, flight.pin
-        args = (shipment.key, self._id, flight.info) + (() if pin is None else (shipment,))
+        args = (shipment.key, self._id, flight.blob) + (() if pin is None else (shipment,))
         place = {"workers": [pin], "allow_other_workers": True} if pin else {}  # "": unknown
         try:
             future = self._client.submit(run_trial, *args, pure=False,

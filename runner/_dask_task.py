@@ -5,7 +5,7 @@ connecting to dask and reading what it reports.
 
     dask worker thread                               WorkerProcess (Popen, own session)
     ------------------                               ----------------------------------
-    run_trial(key, runner_id, info)
+    run_trial(key, runner_id, pickled info)
       _CACHE[(runner_id, thread)], or one
       from the scattered shipment         --pipe-->  load payload once (target, shared_data)
       WorkerProcess.run(info)             --pipe-->  run_wrapper under the rlimits
@@ -24,6 +24,7 @@ later), so that the runner sends that one trial again with the shipment as a dep
 from __future__ import annotations
 
 import asyncio
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -35,7 +36,7 @@ from runner._limits import Limits
 from runner._outcome import Objectives
 from runner._supervisor import WorkerProcess
 from runner.errors import PreflightError, WorkerStartError
-from trials import StatusType, TrialInfo, TrialValue
+from trials import StatusType, TrialValue
 
 __all__ = ["Shipment", "Unrun", "allowed_failures_hold", "close_runner", "connect",
            "is_worker_loss", "run_trial", "slots", "worker_probe"]
@@ -109,11 +110,13 @@ def _worker_address() -> str | None:
         return None
 
 
-def run_trial(key: str, runner_id: str, info: TrialInfo,
+def run_trial(key: str, runner_id: str, info: bytes,
               shipment: Shipment | None = None) -> TrialValue | Unrun:
-    """The dask task: evaluate ``info`` in this thread's cached ``WorkerProcess`` of runner
-    ``runner_id``, starting one from the shipment scattered under ``key`` (or passed in) if
-    needed; returns the trial's value whatever the trial did, or ``Unrun``."""
+    """The dask task: evaluate the pickled ``TrialInfo`` ``info`` in this thread's cached
+    ``WorkerProcess`` of runner ``runner_id``, starting one from the shipment scattered under
+    ``key`` (or passed in) if needed; returns the trial's value whatever the trial did, or
+    ``Unrun``. (The info travels pickled so the scheduler, which unpickles task arguments,
+    neither needs this package nor spends time rebuilding it.)"""
     slot = (runner_id, threading.get_ident())
     with _LOCK:
         if runner_id in _CLOSED:
@@ -137,7 +140,7 @@ def run_trial(key: str, runner_id: str, info: TrialInfo,
     worker, crash_cost = entry
     start = time.time()
     try:
-        return worker.run(info)
+        return worker.run(pickle.loads(info))
     except WorkerStartError as exc:
         with _LOCK:
             if _CACHE.get(slot) is entry:

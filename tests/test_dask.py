@@ -236,6 +236,8 @@ def test_resource_tags_place_one_trial_per_device(client: Any) -> None:
         runner.submit_trial(TrialInfo({"sleep": 0.0}, additional_info={"resources": {"GPU": 1}}))
         with pytest.raises(ValueError, match="additional_info\\['resources'\\]"):
             runner.submit_trial(TrialInfo({}, additional_info={"resources": {"GPU": -1}}))
+        with pytest.raises(TypeError, match="the TrialInfo cannot be pickled"):
+            runner.submit_trial(TrialInfo({"f": threading.Lock()}))
         assert [v.status for _, v in drain(runner)] == [StatusType.SUCCESS]
     with pytest.raises(PreflightError, match="has the resources {'GPU': 2.0}"):
         DaskRunner(h.interval, client=client, resources={"GPU": 2}, worker_timeout=0.5)
