@@ -61,16 +61,6 @@ async def raise_with_pid_async(config: Any) -> Any:
     return raise_with_pid(config)
 
 
-def pid_of(config: Any) -> Any:
-    """Report the pid of the process that evaluated the trial."""
-    return 0.0, {"pid": os.getpid()}
-
-
-async def pid_of_async(config: Any) -> Any:
-    """``async`` twin of :func:`pid_of`."""
-    return pid_of(config)
-
-
 def gated(config: Any) -> Any:
     """Count the execution, wait for ``dir/go``, then do ``config["action"]``: ``exit``
     (``os._exit(3)``) or ``ok`` (cost = id, after ``config["s"]`` seconds of work)."""
@@ -240,7 +230,7 @@ async def big_result_async(config: Any) -> Any:
 
 
 ASYNC_TWINS = {
-    raise_with_pid: raise_with_pid_async, pid_of: pid_of_async, noop: noop_async,
+    raise_with_pid: raise_with_pid_async, noop: noop_async,
     flaky: flaky_async, record: record_async, stoppable: stoppable_async,
     odd_values: odd_values_async, run_count: run_count_async,
 }
