@@ -155,6 +155,7 @@ class DaskRunner(BookkeepingRunner):
         self._n_workers: int = 0
         self._capacity = 0
         self._workerless_since: float | None = None
+        self._gone: str | None = None  # set while no worker came back within worker_timeout
         self._rescattering: bool = False
         self._spent: list[Any] = []  # finished futures not yet released (event loop only)
         self._mean_time: float = 1.0  # running mean of the trials' wall time: long until seen short
@@ -236,6 +237,9 @@ class DaskRunner(BookkeepingRunner):
 
     def _dispatch(self) -> None:
         """Send queued trials to dask while a slot is free (from any thread; never blocks)."""
+        if self._gone is not None:
+            self._fail_all(self._gone)
+            return
         while True:
             with self._lock:
                 window = self._capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
@@ -343,7 +347,8 @@ class DaskRunner(BookkeepingRunner):
             self._finish(flight, self._value(StatusType.CRASHED, error), started=False)
         futures = [f.future for f in flights if f.future is not None]
         if futures and self._client.status == "running":  # the async form, on the loop
-            asyncio.ensure_future(self._client.cancel(futures, asynchronous=True, reason=error))
+            self._client.loop.add_callback(self._client.cancel, futures, asynchronous=True,
+                                           reason=error)
         for flight in flights:
             self._finish(flight, self._value(StatusType.CRASHED, error))
 
@@ -381,13 +386,14 @@ class DaskRunner(BookkeepingRunner):
         self._spent = []
         now = time.monotonic()
         if capacity > 0:
-            self._workerless_since = None
+            self._workerless_since = self._gone = None
         elif self._workerless_since is None:
             self._workerless_since = now
         elif (self._worker_timeout is not None
               and now - self._workerless_since > self._worker_timeout):
-            self._fail_all(f"no dask worker at {self._address} for worker_timeout="
-                           f"{self._worker_timeout:g} s; the trial could not run")
+            self._gone = (f"no dask worker at {self._address} for worker_timeout="
+                          f"{self._worker_timeout:g} s; the trial could not run")
+            self._fail_all(self._gone)
         self._dispatch()
 
     async def _rescatter(self) -> None:
@@ -415,7 +421,10 @@ class DaskRunner(BookkeepingRunner):
         return self._executing > 0 or bool(self._queue)
 
     def count_available_workers(self) -> int:
-        return max(0, self._capacity - self._executing - len(self._queue))
+        # with every worker gone for good a trial fails at once (CRASHED, "no dask worker"):
+        # offering one slot lets a loop see that and end, instead of waiting for ever
+        capacity = 1 if self._gone else self._capacity
+        return max(0, capacity - self._executing - len(self._queue))
 
     @property
     def client(self) -> Any:

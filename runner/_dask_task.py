@@ -19,11 +19,16 @@ start processes there). A ``WorkerProcess`` is cached per runner and per dask wo
 shipment (a dependency costs the scheduler work on every trial): it reads the worker's broadcast
 copy when it starts a process, and returns ``Unrun`` if the worker has none (a worker that joined
 later), so that the runner sends that one trial again with the shipment as a dependency.
+
+The nanny watches only the dask worker's own memory, not its children's; so a trial is held to
+its share of the dask worker's ``memory_limit`` by a watch thread here (MEMORYOUT beyond it), as
+dask would hold a task running in the worker itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import threading
 import time
@@ -139,8 +144,9 @@ def run_trial(key: str, runner_id: str, info: bytes,
             old.close()
     worker, crash_cost = entry
     start = time.time()
+    watch = _watch(worker)
     try:
-        return worker.run(pickle.loads(info))
+        value = worker.run(pickle.loads(info))
     except WorkerStartError as exc:
         with _LOCK:
             if _CACHE.get(slot) is entry:
@@ -151,6 +157,115 @@ def run_trial(key: str, runner_id: str, info: bytes,
                           starttime=start, endtime=now, additional_info={
                               "error": "the trial's worker process could not start on this "
                                        f"dask worker: {exc}"})
+    finally:
+        _unwatch(watch)
+    if watch is not None and watch.used is not None and value.status == StatusType.CRASHED:
+        # killed by the watch, not by the trial
+        now = time.time()
+        return TrialValue(cost=crash_cost, time=now - value.starttime, status=StatusType.MEMORYOUT,
+                          starttime=value.starttime, endtime=now, additional_info={
+                              "error": f"the trial's processes used {watch.used / 2**20:.0f} MB, "
+                                       f"over its share of the dask worker's memory_limit "
+                                       f"({watch.share})"})
+    return value
+
+
+# -- the dask worker's memory budget, applied to the trials' processes -------------------------
+
+WATCH_INTERVAL = 0.1
+"""Seconds between reads of the trials' memory (resident set of each trial's process tree)."""
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+_WATCH_LOCK = threading.Condition()
+_WATCHED: dict[int, _Watch] = {}
+_WATCHER: list[threading.Thread] = []
+
+
+class _Watch:
+    """One running trial: its worker process, its byte budget, what it used if it went over."""
+
+    __slots__ = ("worker", "budget", "share", "used")
+
+    def __init__(self, worker: WorkerProcess, budget: int, share: str) -> None:
+        self.worker, self.budget, self.share = worker, budget, share
+        self.used: int | None = None
+
+
+def _watch(worker: WorkerProcess) -> _Watch | None:
+    """Watch a trial when its dask worker has a memory_limit: the nanny measures only the dask
+    worker process, not the trial's, so the trial gets its share (limit x the nanny's terminate
+    fraction / threads) here and is killed, MEMORYOUT, beyond it."""
+    try:
+        import dask
+        from distributed import get_worker
+
+        dask_worker = get_worker()
+        limit = dask_worker.memory_manager.memory_limit
+        fraction = dask.config.get("distributed.worker.memory.terminate")
+        threads = max(1, int(dask_worker.state.nthreads))
+    except Exception:
+        return None
+    if not limit or not fraction:
+        return None
+    budget = int(limit * float(fraction) / threads)
+    watch = _Watch(worker, budget, f"{budget / 2**20:.0f} MB: {float(fraction):.0%} of "
+                   f"{limit / 2**20:.0f} MB over {threads} thread{'s' * (threads > 1)}")
+    with _WATCH_LOCK:
+        _WATCHED[id(watch)] = watch
+        if not _WATCHER:
+            _WATCHER.append(threading.Thread(target=_watch_loop, daemon=True,
+                                             name="trialrunner-memory-watch"))
+            _WATCHER[0].start()
+        _WATCH_LOCK.notify()
+    return watch
+
+
+def _unwatch(watch: _Watch | None) -> None:
+    if watch is not None:
+        with _WATCH_LOCK:
+            _WATCHED.pop(id(watch), None)
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and its descendants, read from /proc (on Linux: only the trial's
+    own tree is read, not every process as ``psutil.children`` does), else with psutil."""
+    if not os.path.exists(f"/proc/{pid}/task"):
+        import psutil
+
+        proc = psutil.Process(pid)
+        return int(proc.memory_info().rss + sum(c.memory_info().rss
+                                                for c in proc.children(recursive=True)))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * _PAGE
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children", "rb") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):  # it ended meanwhile
+            continue
+    return total
+
+
+def _watch_loop() -> None:
+    while True:
+        with _WATCH_LOCK:
+            _WATCH_LOCK.wait_for(lambda: bool(_WATCHED))
+            watches = list(_WATCHED.values())
+        for watch in watches:
+            pid = watch.worker.pid
+            if pid is None or watch.used is not None:
+                continue
+            try:
+                used = _tree_rss(pid)
+            except Exception:  # the process is gone: nothing to watch
+                continue
+            if used > watch.budget:
+                watch.used = used
+                watch.worker.kill()
+        time.sleep(WATCH_INTERVAL)
 
 
 def _evict_locked() -> list[tuple[WorkerProcess, Any]]:

@@ -338,7 +338,7 @@ def test_lost_worker_with_max_requeues_zero_is_crashed(procs: Any, tmp_path: Pat
 def test_all_workers_leave_then_come_back(procs: Any, tmp_path: Path) -> None:
     """F4: when the only worker dies, done results are kept and the trial in flight re-runs once
     a new worker joins (the evaluator is scattered again); with no worker for worker_timeout,
-    waiting trials are CRASHED with a clear error."""
+    waiting and new trials are CRASHED with a clear error, until a worker is back."""
     procs.scheduler()
     procs.worker("w1")
     procs.wait_workers(1)
@@ -360,8 +360,19 @@ def test_all_workers_leave_then_come_back(procs: Any, tmp_path: Path) -> None:
         _kill_worker_of(tmp_path, 2)
         start = time.monotonic()
         (_, value), = drain(runner)
-    assert value.status == StatusType.CRASHED and time.monotonic() - start < 10
+        assert time.monotonic() - start < 10
+        # gone for good: a loop is offered a slot, and what it submits fails at once
+        assert runner.count_available_workers() == 1
+        runner.submit_trial(TrialInfo({"i": 3, "mode": "ok", "dir": str(tmp_path)}))
+        (_, late), = drain(runner, timeout=1)
+        procs.worker("w3")  # and once a worker is back, trials run again
+        h.wait_for(lambda: runner.meta["n_workers"] == 1, 60, "w3 to join")
+        runner.submit_trial(TrialInfo({"i": 4, "mode": "ok", "dir": str(tmp_path)}))
+        (_, back), = drain(runner)
+    assert value.status == late.status == StatusType.CRASHED
     assert "no dask worker at tcp://127.0.0.1" in value.additional_info["error"]
+    assert "worker_timeout=1 s" in late.additional_info["error"]
+    assert back.status == StatusType.SUCCESS
 
 
 @pytest.mark.slow
@@ -406,6 +417,31 @@ def test_own_local_cluster_is_closed_with_the_runner() -> None:
     runner.close()
     assert [v.status for _, v in runner.iter_results()] == [StatusType.CANCELLED] * 3
     assert cluster.status.name == "closed" and runner.client.status == "closed"
+    h.wait_for(lambda: not h.dask_descendants(before), 20, "the cluster's processes to exit")
+
+
+@pytest.mark.slow
+def test_trial_over_the_dask_workers_memory_budget_is_memoryout() -> None:
+    """F2: a trial using 700 MB on a dask worker with memory_limit=300MB is MEMORYOUT with the
+    evidence, once; the dask worker is not restarted; a small trial there succeeds."""
+    before = frozenset(p.pid for p in h.dask_descendants())
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="300MB",
+                                       dashboard_address=None, silence_logs=logging.ERROR,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    try:
+        with distributed.Client(cluster, set_as_default=False) as c:
+            pids = c.run(os.getpid)
+            with DaskRunner(h.allocate, client=c) as runner:
+                runner.submit_trial(TrialInfo({"mb": 700}))
+                runner.submit_trial(TrialInfo({"mb": 20}))
+                values = {info.config["mb"]: v for info, v in drain(runner)}
+            assert c.run(os.getpid) == pids
+    finally:
+        cluster.close()
+    assert values[700].status == StatusType.MEMORYOUT, values[700]
+    assert ("over its share of the dask worker's memory_limit (272 MB: 95% of 286 MB over 1 "
+            "thread)") in values[700].additional_info["error"]
+    assert values[20].status == StatusType.SUCCESS
     h.wait_for(lambda: not h.dask_descendants(before), 20, "the cluster's processes to exit")
 
 
