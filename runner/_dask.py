@@ -116,8 +116,9 @@ class DaskRunner(BookkeepingRunner):
     open. ``security``: a ``distributed.Security`` (TLS) for the connection or the cluster.
     ``worker_timeout``: seconds to wait for a worker at construction, and mid-run while no
     worker is left before the waiting trials are CRASHED with "no dask worker" (``None``: wait
-    for ever). ``max_requeues``: how often a trial is re-run when the dask worker hosting it is
-    lost (then it is CRASHED, "worker lost N times"); a re-run trial's value says
+    for ever); until a worker is back, new trials then fail at once and one slot is offered so
+    that a loop ends. ``max_requeues``: how often a trial is re-run when the dask worker
+    hosting it is lost (then it is CRASHED, "worker lost N times"); a re-run trial's value says
     ``additional_info["requeues"]``. ``resources``: dask resource tags every trial needs, e.g.
     ``{"GPU": 1}`` with workers started as ``dask worker ADDR --resources GPU=1`` runs one trial
     per GPU; ``info.additional_info["resources"]`` overrides them for one trial.
@@ -125,6 +126,10 @@ class DaskRunner(BookkeepingRunner):
     A scheduler the runner did not start gets ``allowed_failures = 0`` while the runner is
     open (restored when the last DaskRunner on it closes; a driver killed without ``close()``
     leaves it at 0), so a lost worker is reported to the runner, which re-runs and counts it.
+    A dask worker's ``memory_limit`` (times the nanny's terminate fraction, 95 %, split over its
+    threads) bounds each trial's resident memory: beyond it the trial is MEMORYOUT. Results
+    come through the scheduler unless the Client has ``direct_to_workers=True`` (as the
+    runner's own cluster does).
     """
 
     backend = "dask"
