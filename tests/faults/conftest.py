@@ -39,6 +39,13 @@ class FaultMaker(MakeRunner):
             return TWINS[target]  # type: ignore[no-any-return]
         return super().target(target)
 
+    def __call__(self, target: Any, **kwargs: Any) -> AbstractRunner:
+        if self.is_async and any(kwargs.get(k) is not None
+                                 for k in ("memory_limit", "cpu_time_limit")):
+            pytest.skip("AsyncioRunner refuses memory and CPU limits at construction: that is "
+                        "case B4 (test_B4_limit_cannot_be_honoured)")
+        return super().__call__(target, **kwargs)
+
     @property
     def isolates(self) -> bool:
         """Whether each trial runs in a supervised process of its own."""
