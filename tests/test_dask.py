@@ -56,6 +56,7 @@ def allowed_failures(client: Any) -> int:
 @pytest.fixture(scope="module")
 def client() -> Any:
     """Two nanny-managed (daemonic) worker processes, two threads and one GPU tag each."""
+    others = frozenset(p.pid for p in h.dask_descendants())  # e.g. a session cluster's
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None,
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR,
@@ -66,7 +67,8 @@ def client() -> Any:
     finally:
         c.close()
         cluster.close()
-        h.wait_for(lambda: not h.dask_descendants(), 20, "the cluster's processes to exit")
+        h.wait_for(lambda: not h.dask_descendants(others), 20,
+                   "the cluster's processes to exit")
 
 
 # -- pre-flight ----------------------------------------------------------------------------------
