@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from trials._journal import JournalCorruptError, _gc_paused, read_records
+from trials._journal_errors import JournalCorruptError
+from trials._journal_read import _gc_paused, read_records
 from trials._status import StatusType
 from trials._trial import TrialInfo, TrialValue
 

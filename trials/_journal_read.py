@@ -1,0 +1,196 @@
+"""Reading a journal: split it into header and records, recognise a torn last line, refuse
+anything else that is not a record, and never unpickle (it is JSON only)."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import stat
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from trials._journal_errors import (
+    FORMAT_VERSION,
+    JournalCorruptError,
+    JournalFormatError,
+    JournalTornTailWarning,
+)
+
+__all__ = ["read_records"]
+
+_HEADER_START = '{"type":"header"'
+
+
+class _Parsed:
+    """What a journal file holds: its header, its records, and a torn tail if there is one."""
+
+    __slots__ = ("header", "records", "good_end", "torn", "torn_reason")
+
+    def __init__(self) -> None:
+        self.header: dict[str, Any] | None = None
+        self.records: list[dict[str, Any]] = []
+        self.good_end = 0  # byte offset just past the last good line
+        self.torn = b""
+        self.torn_reason = ""
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _loads_record(line: str) -> dict[str, Any] | None:
+    """The JSON object on ``line``, or ``None`` if it holds none."""
+    try:
+        obj, end = _raw_decode(line)
+        if end != len(line):
+            raise ValueError("trailing characters")
+    except ValueError:
+        try:  # surrounding whitespace (a "\r" left by an editor) is fine
+            obj = json.loads(line)
+        except ValueError:
+            return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _looks_like_torn_header(line: str) -> bool:
+    line = line.rstrip("\0\n")
+    n = min(len(line), len(_HEADER_START))
+    return line[:n] == _HEADER_START[:n]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building many small objects, which it would scan repeatedly."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(data: bytes, path: str) -> _Parsed:
+    """Split ``data`` into header and records; raise on anything but a torn last line."""
+    out = _Parsed()
+    if not data:
+        return out
+    lines = data.decode("utf-8", "surrogateescape").split("\n")
+    unterminated = lines[-1] != ""
+    if not unterminated:
+        lines.pop()
+    last = len(lines) - 1
+    header = None if (unterminated and last == 0) else _loads_record(lines[0])
+    if header is None or header.get("type") != "header":
+        if last == 0 and header is None and _looks_like_torn_header(lines[0]):
+            _set_torn(out, data, unterminated)  # a crash while creating the file
+            return out
+        raise _not_a_journal(path)
+    _check_format(header, path)
+    out.header = header
+    records = out.records
+    append = records.append
+    loads = _loads_record
+    with _gc_paused():
+        for i in range(1, last):
+            obj = loads(lines[i])
+            if obj is None:
+                raise _corrupt(path, lines, i)
+            append(obj)
+        if last >= 1:
+            obj = None if unterminated else loads(lines[last])
+            if obj is None:
+                _set_torn(out, data, unterminated)
+                return out
+            append(obj)
+    out.good_end = len(data)
+    return out
+
+
+def _set_torn(out: _Parsed, data: bytes, unterminated: bool) -> None:
+    """Mark the last line of ``data`` as a torn tail."""
+    stop = len(data) if unterminated else len(data) - 1
+    out.good_end = data.rfind(b"\n", 0, stop) + 1
+    out.torn = data[out.good_end :]
+    out.torn_reason = "no newline at its end" if unterminated else "it is not a JSON object"
+
+
+def _corrupt(path: str, lines: list[str], i: int) -> JournalCorruptError:
+    offset = sum(len(line.encode("utf-8", "surrogateescape")) + 1 for line in lines[:i])
+    line = lines[i]
+    shown = repr(line[:80]) + ("..." if len(line) > 80 else "")
+    return JournalCorruptError(
+        f"{path}: line {i + 1} (byte {offset}) is not a valid JSON record: {shown}. A journal "
+        "is never cut silently; repair or remove that line by hand, then open it again"
+    )
+
+
+def _not_a_journal(path: str) -> JournalFormatError:
+    return JournalFormatError(
+        f"{path} is not a trial journal: its first line is not a journal header "
+        '({"type":"header","format":...})'
+    )
+
+
+def _check_format(header: Mapping[str, Any], path: str) -> None:
+    version = header.get("format")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise JournalFormatError(f"{path}: the journal header has no valid format version")
+    if version > FORMAT_VERSION:
+        raise JournalFormatError(
+            f"{path} is in journal format {version}, but this version of trials reads formats up "
+            f"to {FORMAT_VERSION}; upgrade trialrunner to open it"
+        )
+
+
+def _warn_torn(path: str, parsed: _Parsed, action: str, stacklevel: int) -> None:
+    warnings.warn(
+        f"{path}: the last line, at byte {parsed.good_end} ({len(parsed.torn)} bytes), is a torn "
+        f"write ({parsed.torn_reason}), left by a crash mid-append; {action}",
+        JournalTornTailWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def _check_regular(fd: int, path: str) -> None:
+    """Refuse a device, pipe or directory: a journal must be a regular file to be cut back."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise JournalFormatError(
+            f"{path} is not a regular file (a device, pipe or folder); a journal must be a "
+            "regular file"
+        )
+
+
+def _read_bytes(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    chunks: list[bytes] = []
+    pos = 0
+    while True:
+        chunk = os.pread(fd, max(size - pos, 1 << 16), pos)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        pos += len(chunk)
+
+
+def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Records of the journal at ``path`` (header excluded), without locking it.
+
+    A torn last line is skipped with a :class:`JournalTornTailWarning` (the file is not changed); a
+    corrupt line before the last raises :class:`JournalCorruptError`.
+    """
+    spath = os.fspath(path)
+    fd = os.open(spath, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check_regular(fd, spath)
+        data = _read_bytes(fd)
+    finally:
+        os.close(fd)
+    parsed = _parse(data, spath)
+    if parsed.torn:
+        _warn_torn(spath, parsed, "skipped it", stacklevel=3)
+    return parsed.records
+
+
