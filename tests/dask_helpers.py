@@ -157,3 +157,33 @@ def dask_descendants(but: frozenset[int] = frozenset()) -> list[psutil.Process]:
         if "distributed" in cmd or "runner._worker_main" in cmd or "spawn_main" in cmd:
             out.append(p)
     return out
+
+
+class ProcessCluster:
+    """A dask scheduler and workers started as real processes on a free 127.0.0.1 port;
+    :meth:`close` SIGKILLs and reaps every one."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.started: list[Any] = []
+        self.scheduler_proc: Any = None
+
+    def scheduler(self) -> Any:
+        self.scheduler_proc = start_scheduler(self.port)
+        self.started.append(self.scheduler_proc)
+        return self.scheduler_proc
+
+    def worker(self, name: str) -> Any:
+        self.started.append(start_worker(self.address, name))
+        return self.started[-1]
+
+    def wait_workers(self, n: int) -> None:
+        import distributed
+
+        with distributed.Client(self.address, timeout=30, set_as_default=False) as c:
+            c.wait_for_workers(n, timeout=60)
+
+    def close(self) -> None:
+        for p in self.started:
+            kill_tree(p)

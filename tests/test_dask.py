@@ -251,29 +251,11 @@ def test_resource_tags_place_one_trial_per_device(client: Any) -> None:
 @pytest.fixture
 def procs() -> Any:
     """Start real dask processes; every one is SIGKILLed and reaped at the end."""
-    started: list[Any] = []
-
-    class Procs:
-        port = h.free_port()
-        address = f"tcp://127.0.0.1:{port}"
-
-        def scheduler(self) -> Any:
-            started.append(h.start_scheduler(self.port))
-            return started[-1]
-
-        def worker(self, name: str) -> Any:
-            started.append(h.start_worker(self.address, name))
-            return started[-1]
-
-        def wait_workers(self, n: int) -> None:
-            with distributed.Client(self.address, timeout=30, set_as_default=False) as c:
-                c.wait_for_workers(n, timeout=60)
-
+    cluster = h.ProcessCluster()
     try:
-        yield Procs()
+        yield cluster
     finally:
-        for p in started:
-            h.kill_tree(p)
+        cluster.close()
 
 
 def _kill_worker_of(tmp_path: Path, i: int) -> int:

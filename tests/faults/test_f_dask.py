@@ -27,30 +27,11 @@ from runner import DaskRunner  # noqa: E402 - needs distributed
 def cluster() -> Any:
     """Start real ``dask scheduler``/``dask worker`` processes on a free port; every one is
     SIGKILLed and reaped at the end."""
-    started: list[Any] = []
-
-    class Cluster:
-        port = h.free_port()
-        address = f"tcp://127.0.0.1:{port}"
-
-        def scheduler(self) -> Any:
-            started.append(h.start_scheduler(self.port))
-            self.scheduler_proc = started[-1]
-            return started[-1]
-
-        def worker(self, name: str) -> Any:
-            started.append(h.start_worker(self.address, name))
-            return started[-1]
-
-        def wait_workers(self, n: int) -> None:
-            with distributed.Client(self.address, timeout=30, set_as_default=False) as c:
-                c.wait_for_workers(n, timeout=60)
-
+    cluster = h.ProcessCluster()
     try:
-        yield Cluster()
+        yield cluster
     finally:
-        for p in started:
-            h.kill_tree(p)
+        cluster.close()
 
 
 def executions(folder: Path) -> Counter[int]:
