@@ -45,14 +45,27 @@ def _encode_float(x: float) -> Any:
 def to_jsonable(obj: Any, *, strict: bool = True, where: str = "value") -> Any:
     """Return ``obj`` as JSON-safe builtins by the module's rules; ``where`` names it in errors."""
     try:
-        return _encode(obj, strict, where)
-    except RecursionError:
+        return _encode(obj, strict, where, 0)
+    except (_TooDeep, RecursionError):
+        # stopped at a fixed depth, far above any real config and far below Python's own
+        # recursion limit: a RecursionError raised mid-way would also break whatever
+        # (a finaliser, a logging handler) happened to run at that depth
         if strict:
-            raise ValueError(f"{where} is nested too deeply or contains itself") from None
+            raise ValueError(
+                f"{where} is nested more than {MAX_DEPTH} levels deep or contains itself"
+            ) from None
         return repr(obj)
 
 
-def _encode(obj: Any, strict: bool, where: str) -> Any:
+MAX_DEPTH = 100
+"""How deep lists and mappings may nest inside one value before it counts as self-containing."""
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _encode(obj: Any, strict: bool, where: str, depth: int) -> Any:
     if obj is None or isinstance(obj, bool):
         return obj
     if isinstance(obj, str):
@@ -61,20 +74,24 @@ def _encode(obj: Any, strict: bool, where: str) -> Any:
         return int(obj)
     if isinstance(obj, float):
         return _encode_float(float(obj))
+    if isinstance(obj, (Mapping, list, tuple, set, frozenset)):
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
     if isinstance(obj, Mapping):
-        return _encode_mapping(obj, strict, where)
+        return _encode_mapping(obj, strict, where, depth)
     if isinstance(obj, (list, tuple)):
-        return [_encode(v, strict, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return [_encode(v, strict, f"{where}[{i}]", depth) for i, v in enumerate(obj)]
     if isinstance(obj, (set, frozenset)):
         try:
             items = sorted(obj)
         except TypeError:
             items = list(obj)
-        return [_encode(v, strict, f"{where}[...]") for v in items]
+        return [_encode(v, strict, f"{where}[...]", depth) for v in items]
     if isinstance(obj, enum.Enum):
-        return _encode(obj.value, strict, where)
+        return _encode(obj.value, strict, where, depth)
     if isinstance(obj, os.PathLike):
-        return _encode(os.fspath(obj), strict, where)
+        return _encode(os.fspath(obj), strict, where, depth)
     if isinstance(obj, (_dt.datetime, _dt.date, _dt.time)):
         return obj.isoformat()
     # numpy without importing numpy: scalars and arrays have .dtype and .tolist()
@@ -86,7 +103,7 @@ def _encode(obj: Any, strict: bool, where: str) -> Any:
             except Exception:  # an odd object with a dtype: fall through to the error/repr
                 pass
             else:
-                return _encode(plain, strict, where)
+                return _encode(plain, strict, where, depth)
     if strict:
         raise TypeError(
             f"{where} holds {obj!r} of type {type(obj).__name__}, which has no JSON encoding "
@@ -96,7 +113,9 @@ def _encode(obj: Any, strict: bool, where: str) -> Any:
     return repr(obj)
 
 
-def _encode_mapping(obj: Mapping[Any, Any], strict: bool, where: str) -> dict[str, Any]:
+def _encode_mapping(
+    obj: Mapping[Any, Any], strict: bool, where: str, depth: int
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in obj.items():
         if type(k) is not str:
@@ -108,7 +127,7 @@ def _encode_mapping(obj: Mapping[Any, Any], strict: bool, where: str) -> dict[st
                         f"{where} has key {k!r} of type {type(k).__name__}; JSON keys must be str"
                     )
                 k = str(k)
-        out[k] = _encode(v, strict, f"{where}[{k!r}]")
+        out[k] = _encode(v, strict, f"{where}[{k!r}]", depth)
     if strict and len(out) != len(obj):
         raise TypeError(f"{where} has keys that are equal as strings (such as 1 and '1')")
     if len(out) == 1 and next(iter(out)) in _TAGS:

@@ -145,6 +145,16 @@ def test_self_containing_value() -> None:
     assert to_jsonable({"loop": loop}, strict=False) == repr({"loop": loop})
 
 
+def test_nesting_stops_at_a_fixed_depth_well_above_real_configs() -> None:
+    """100 levels encode; 101 are refused by depth, not by Python's recursion limit."""
+    deep: Any = 1
+    for _ in range(100):
+        deep = [deep]
+    assert from_jsonable(_through_json(to_jsonable(deep))) == deep
+    with pytest.raises(ValueError, match="more than 100 levels"):
+        to_jsonable([deep], where="config")
+
+
 def test_colliding_keys_are_an_error_when_strict() -> None:
     """Keys 1 and "1" would collide in JSON: an error rather than silently dropping one."""
     for mapping in ({"1": "a", 1: "b"}, {1: "b", "1": "a"}):
