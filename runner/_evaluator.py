@@ -81,6 +81,14 @@ class Evaluator:
     def evaluate(self, info: TrialInfo, shared: Mapping[str, Any],
                  run: RunFn | None = None) -> TrialValue:
         """Run ``info`` here, timing wall and CPU (own and waited-for children)."""
+        status, cost, wall, cpu, start, end, extra = self.measure(info, shared, run)
+        return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=start,
+                          endtime=end, additional_info=extra)
+
+    def measure(self, info: TrialInfo, shared: Mapping[str, Any],
+                run: RunFn | None = None) -> tuple[Any, ...]:
+        """:meth:`evaluate` as the plain tuple ``(status, cost, wall, cpu, start, end, info)``
+        that a worker process sends: the driver builds the one ``TrialValue``."""
         start = time.time()
         t0 = time.perf_counter()
         c0 = os.times()
@@ -92,10 +100,8 @@ class Evaluator:
         c1 = os.times()
         cpu = (c1.user - c0.user + c1.system - c0.system
                + c1.children_user - c0.children_user + c1.children_system - c0.children_system)
-        return TrialValue(
-            cost=outcome.cost, time=wall, cpu_time=max(0.0, cpu), status=outcome.status,
-            starttime=start, endtime=start + wall, additional_info=outcome.additional_info,
-        )
+        return (int(outcome.status), outcome.cost, wall, max(0.0, cpu), start, start + wall,
+                outcome.additional_info)
 
     def _run_override(self, run: RunFn, info: TrialInfo) -> Outcome:
         try:

@@ -34,7 +34,8 @@ def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
 
 
 class SlotRunner(BookkeepingRunner):
-    """Base of the process-pool and thread-pool runners: one driver thread per worker slot."""
+    """Base of the thread-pool runner: one driver thread per worker slot. (The process pool
+    reads its workers' pipes from the caller's thread instead: ``runner/_process_pool.py``.)"""
 
     def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)

@@ -15,6 +15,7 @@ import os
 import pickle
 import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -94,6 +95,12 @@ class WorkerProcess:
 
     def start(self) -> None:
         """Start the worker and wait until it has loaded the target (or raise why it could not)."""
+        self.spawn()
+        self.handshake()
+
+    def spawn(self) -> None:
+        """Start the worker process and send it the target, without waiting for it to load:
+        a pool spawns all its workers first, then waits for each (:meth:`handshake`)."""
         r_trial, w_trial = os.pipe()
         r_result, w_result = os.pipe()
         env = dict(os.environ)
@@ -128,6 +135,21 @@ class WorkerProcess:
             return
         try:
             send.send_bytes(pickle.dumps((list(sys.path), self._payload)))
+        except OSError as exc:
+            code = proc.wait()
+            self._discard()
+            raise WorkerStartError(f"worker process exited with code {code} while starting "
+                                   f"({exc!r})") from None
+
+    def handshake(self) -> None:
+        """Wait until the spawned worker has loaded the target (or raise why it could not)."""
+        with self._lock:
+            proc, recv = self._proc, self._recv
+        if proc is None or recv is None:
+            if self._closed:
+                return
+            raise WorkerStartError("the worker process is gone before it reported ready")
+        try:
             if not recv.poll(START_TIMEOUT):
                 raise WorkerStartError(f"worker did not report ready within {START_TIMEOUT:g} s")
             message = pickle.loads(recv.recv_bytes())
@@ -170,6 +192,53 @@ class WorkerProcess:
             return self._died(start, proc)
         return self._decode(data, start)
 
+    # -- the non-blocking half, for a pool that polls many workers from one thread -----------
+
+    @property
+    def fds(self) -> tuple[int, int | None] | None:
+        """``(result fd, pidfd or None)`` while the worker runs: readable when a result is
+        there, and when the process has exited."""
+        with self._lock:
+            if self._recv is None:
+                return None
+            return self._recv.fileno(), self._pidfd
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker process is there and has not exited."""
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
+    def send(self, info: TrialInfo) -> None:
+        """Send a trial to the (idle) worker; ``OSError`` if the worker is gone."""
+        send = self._send
+        if send is None:
+            raise BrokenPipeError("the worker process is gone")
+        send.send_bytes(self._encoder.encode(info))
+
+    def collect(self, start: float, result_ready: bool, timed_out: bool = False) -> TrialValue:
+        """The value of the trial sent at ``start``, once its result fd (``result_ready``) or
+        its pidfd became readable; ``timed_out``: the pool signalled it for its wall limit."""
+        with self._lock:
+            proc, recv = self._proc, self._recv
+        if proc is None or recv is None:
+            return self._cancelled(start)
+        try:
+            if not result_ready:  # the process exited: a result it sent first still counts
+                probe = select.poll()
+                probe.register(recv.fileno(), select.POLLIN)
+                result_ready = bool(probe.poll(0))
+            if result_ready:
+                return self._decode(read_message(recv.fileno()), start)
+        except (EOFError, OSError):
+            pass
+        if timed_out and not self._closed:
+            self.kill()
+            return self._timed_out_value(start)
+        return self._died(start, proc)
+
+    # -- the blocking half -------------------------------------------------------------------
+
     def _wait(self, proc: subprocess.Popen[bytes], recv: Connection, poller: Any,
               has_pidfd: bool) -> bool | None:
         """Block until the result is readable (``True``), the worker died first (``False``) or
@@ -181,7 +250,7 @@ class WorkerProcess:
         deadline = None if self._deadline_ms is None else (
             time.monotonic() + self._deadline_ms / 1000)
         while True:
-            timeout: int | None = None if has_pidfd else _DEATH_CHECK_MS
+            timeout: int | None = None if has_pidfd else DEATH_CHECK_MS
             if deadline is not None:
                 left = math.ceil((deadline - time.monotonic()) * 1000)
                 if left <= 0:
@@ -209,8 +278,15 @@ class WorkerProcess:
         status, cost, wall, cpu, t_start, t_end, extra = message
         if status in (StatusType.MEMORYOUT, StatusType.TIMEOUT):
             self.kill()  # a process that hit a limit is not trusted with the next trial
-        return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=t_start,
-                          endtime=t_end, additional_info=extra)
+        try:
+            return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status,
+                              starttime=t_start, endtime=t_end, additional_info=extra)
+        except (TypeError, ValueError) as exc:  # checked here, once, not in the worker too
+            now = time.time()
+            return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.CRASHED,
+                              starttime=start, endtime=now,
+                              additional_info={"error": f"the trial's value is invalid: {exc}",
+                                               "error_type": type(exc).__name__})
 
     def _died(self, start: float, proc: subprocess.Popen[bytes]) -> TrialValue:
         if self._closed:
@@ -226,9 +302,12 @@ class WorkerProcess:
 
     def _timeout(self, start: float) -> TrialValue:
         self.kill(grace=self._limits.grace)
-        now = time.time()
         if self._closed:
             return self._cancelled(start)
+        return self._timed_out_value(start)
+
+    def _timed_out_value(self, start: float) -> TrialValue:
+        now = time.time()
         limit = self._limits.walltime
         return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.TIMEOUT,
                           starttime=start, endtime=now,
@@ -267,6 +346,10 @@ class WorkerProcess:
         self._closed = True
         self.kill()
 
+    def closing(self) -> None:
+        """From now on a death is the runner's doing: the trial comes back CANCELLED."""
+        self._closed = True
+
     def _discard(self) -> None:
         with self._lock:
             send, recv, pidfd = self._send, self._recv, self._pidfd
@@ -281,7 +364,38 @@ class WorkerProcess:
                     pass
 
 
-_DEATH_CHECK_MS = 1000
+def read_message(fd: int) -> bytes:
+    """One message in ``Connection.send_bytes`` framing, read with as few syscalls as it
+    takes (one, for a message that fits the pipe): the pool reads every result this way, and
+    a worker every trial."""
+    chunk = os.read(fd, 16384)
+    if len(chunk) < 4:
+        chunk += _read_exactly(fd, 4 - len(chunk))
+    (size,) = struct.unpack("!i", chunk[:4])
+    head = 4
+    if size == -1:  # over 2 GiB: an 8-byte size follows
+        if len(chunk) < 12:
+            chunk += _read_exactly(fd, 12 - len(chunk))
+        (size,) = struct.unpack("!Q", chunk[4:12])
+        head = 12
+    body = chunk[head:]
+    if len(body) < size:
+        return body + _read_exactly(fd, size - len(body))
+    return body
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    parts = []
+    while n > 0:
+        part = os.read(fd, min(n, 1 << 20))
+        if not part:
+            raise EOFError("the worker closed its result pipe mid-message")
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
+DEATH_CHECK_MS = 1000
 """Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
 
 

@@ -5,7 +5,7 @@ a time under the memory/CPU rlimits, sending each result back as plain data.
     ---------------------                      -------------------------
     init: (sys.path, payload) ------pipe----->  cloudpickle.loads(payload) -> evaluator, shared
                               <-----pipe------  ("ready",) or ("init-error", traceback)
-    trial: pickle(TrialInfo)  ------pipe----->  with rlimits: evaluator.evaluate(info)
+    trial: pickle(TrialInfo)  ------pipe----->  with rlimits: evaluator.measure(info)
                               <-----pipe------  (status, cost, time, cpu, start, end, info)
 
 The worker is its own process group's leader and a child subreaper, so everything a trial
@@ -18,6 +18,7 @@ import ctypes
 import os
 import pickle
 import signal
+import struct
 import sys
 import traceback
 from multiprocessing.connection import Connection
@@ -98,6 +99,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 
         import runner._script as script
         from runner._limits import AppliedLimits
+        from runner._supervisor import read_message
         from runner._wire import TrialDecoder
 
         script.IN_SUPERVISED_WORKER = True
@@ -112,8 +114,8 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
     decoder = TrialDecoder()
     while True:
         try:
-            message = conn_in.recv_bytes()
-        except EOFError:
+            message = read_message(read_fd)
+        except (EOFError, struct.error):
             return
         if not message:
             return
@@ -125,10 +127,9 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, info: Any) -> Any:
     try:
         if applied is None:
-            value = evaluator.evaluate(info, shared, run_override)
-        else:
-            with applied:
-                value = evaluator.evaluate(info, shared, run_override)
+            return evaluator.measure(info, shared, run_override)
+        with applied:
+            return evaluator.measure(info, shared, run_override)
     except MemoryError:  # outside the target, e.g. while building the value
         from trials import StatusType
 
@@ -139,8 +140,6 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, info
                     {"error": "MemoryError while handling the trial's result"})
         return (int(StatusType.MEMORYOUT), crash, 0.0, 0.0, 0.0, 0.0,
                 {"error": f"memory_limit of {limit:g} MB exceeded (MemoryError)"})
-    return (int(value.status), value.cost, value.time, value.cpu_time, value.starttime,
-            value.endtime, value.additional_info)
 
 
 if __name__ == "__main__":

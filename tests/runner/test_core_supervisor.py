@@ -170,7 +170,7 @@ def test_death_is_noticed_without_pidfd(monkeypatch, tmp_path):
     import runner._supervisor as supervisor
 
     monkeypatch.setattr(supervisor, "_pidfd", lambda pid: None)
-    monkeypatch.setattr(supervisor, "_DEATH_CHECK_MS", 200)
+    monkeypatch.setattr(supervisor, "DEATH_CHECK_MS", 200)
     pidfile = tmp_path / "child"
     with ProcessPoolRunner(targets.fork_then_exit, n_workers=1) as runner:
         t0 = time.monotonic()
