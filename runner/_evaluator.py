@@ -13,6 +13,7 @@ from typing import Any
 from runner._limits import Limits
 from runner._outcome import InvalidReturn, Objectives, Outcome, normalize_return
 from runner._target import Target
+from runner._wire import WireTrial
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["Evaluator", "RunFn", "crash_info"]
@@ -85,7 +86,7 @@ class Evaluator:
         return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=start,
                           endtime=end, additional_info=extra)
 
-    def measure(self, info: TrialInfo, shared: Mapping[str, Any],
+    def measure(self, info: TrialInfo | WireTrial, shared: Mapping[str, Any],
                 run: RunFn | None = None) -> tuple[Any, ...]:
         """:meth:`evaluate` as the plain tuple ``(status, cost, wall, cpu, start, end, info)``
         that a worker process sends: the driver builds the one ``TrialValue``."""
@@ -103,7 +104,7 @@ class Evaluator:
         return (int(outcome.status), outcome.cost, wall, max(0.0, cpu), start, start + wall,
                 outcome.additional_info)
 
-    def _run_override(self, run: RunFn, info: TrialInfo) -> Outcome:
+    def _run_override(self, run: RunFn, info: TrialInfo | WireTrial) -> Outcome:
         try:
             raw = run(info.config, instance=info.instance, budget=info.budget, seed=info.seed)
         except MemoryError as exc:

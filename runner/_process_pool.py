@@ -118,6 +118,7 @@ class ProcessPoolRunner(BookkeepingRunner):
         self._pump_lock = threading.Lock()
         self._keeper_wake = threading.Condition(self._lock)
         self._keeper_until = math.inf  # when the sleeping keeper wakes by itself
+        self._waiters = 0  # threads in wait() blocked on _done (not pumping themselves)
         self._generation = 0  # bumped whenever the set of descriptors to poll changes
         self._poll_generation = -1
         self._poller: Any = None
@@ -161,7 +162,11 @@ class ProcessPoolRunner(BookkeepingRunner):
                     return
                 if not self._pump_lock.acquire(blocking=False):
                     # the keeper is reading results: it hands them over through _done
-                    self._done.wait(left)
+                    self._waiters += 1
+                    try:
+                        self._done.wait(left)
+                    finally:
+                        self._waiters -= 1
                     continue
             try:
                 self._pump(left)
@@ -234,7 +239,8 @@ class ProcessPoolRunner(BookkeepingRunner):
     def _release_pump(self) -> None:
         with self._lock:
             self._pump_lock.release()
-            self._done.notify_all()  # a thread waiting for results may take over the pump
+            if self._waiters:  # a thread waiting for results may take over the pump
+                self._done.notify_all()
             if self._pending:
                 self._keeper_wake.notify()
 
@@ -300,7 +306,8 @@ class ProcessPoolRunner(BookkeepingRunner):
                 slot.info, slot.deadline, slot.kill_at = None, math.inf, math.inf
                 self._executing -= 1
                 self._finished.append((info, value))
-                self._done.notify_all()
+                if self._waiters:  # (Condition.notify_all costs microseconds even unheard)
+                    self._done.notify_all()
                 if self._closed:
                     return
                 if alive and not slot.timed_out:  # re-read: the keeper may have signalled it

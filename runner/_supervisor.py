@@ -214,7 +214,7 @@ class WorkerProcess:
         send = self._send
         if send is None:
             raise BrokenPipeError("the worker process is gone")
-        send.send_bytes(self._encoder.encode(info))
+        write_message(send.fileno(), self._encoder.encode(info))
 
     def collect(self, start: float, result_ready: bool, timed_out: bool = False) -> TrialValue:
         """The value of the trial sent at ``start``, once its result fd (``result_ready``) or
@@ -362,6 +362,23 @@ class WorkerProcess:
                     conn.close()
                 except OSError:
                     pass
+
+
+def write_message(fd: int, data: bytes) -> None:
+    """Write ``data`` in ``Connection.send_bytes`` framing: one ``write`` for a small message."""
+    n = len(data)
+    header = struct.pack("!i", n) if n <= 0x7FFFFFFF else struct.pack("!iQ", -1, n)
+    if n <= 16384:
+        view = memoryview(header + data)
+    else:
+        _write_all(fd, memoryview(header))
+        view = memoryview(data)
+    _write_all(fd, view)
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def read_message(fd: int) -> bytes:

@@ -1,21 +1,32 @@
-"""How a ``TrialInfo`` crosses the pipe to a worker process.
+"""How a trial crosses the pipe to a worker process.
 
-A ConfigSpace ``Configuration`` pickles with its whole ``ConfigurationSpace`` (kilobytes, about
-3.7 ms per round trip here); a dict config costs microseconds. So a ``Configuration`` travels as
-its vector, and each space travels once per worker process; the worker rebuilds an equal
-``Configuration`` (1.8 µs). Everything else travels as the plain pickled ``TrialInfo``.
-"""
+The worker needs only what the target is called with: ``config``, ``instance``, ``seed`` and
+``budget``, so that is all that travels, as a plain tuple (a pickled ``TrialInfo`` goes through
+attrs' ``__getstate__``/``__setstate__`` in Python code on each side, on every trial's critical
+path). A ConfigSpace ``Configuration`` pickles with its whole ``ConfigurationSpace`` (kilobytes,
+about 3.7 ms per round trip here); so it travels as its vector, each space travels once per
+worker process, and the worker rebuilds an equal ``Configuration`` (1.8 µs)."""
 
 from __future__ import annotations
 
 import pickle
-from typing import Any
+from typing import Any, NamedTuple
 
 from trials import TrialInfo
 
-__all__ = ["TrialEncoder", "TrialDecoder"]
+__all__ = ["TrialEncoder", "TrialDecoder", "WireTrial"]
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
+_PLAIN, _VECTOR = 0, 1
+
+
+class WireTrial(NamedTuple):
+    """The part of a ``TrialInfo`` a worker evaluates, as it arrives there."""
+
+    config: Any
+    instance: str | None
+    seed: int | None
+    budget: float | None
 
 
 class TrialEncoder:
@@ -32,30 +43,29 @@ class TrialEncoder:
         config = info.config
         space = getattr(config, "config_space", None)
         if space is None or not hasattr(config, "get_array"):
-            return pickle.dumps(info, protocol=_PROTOCOL)
+            return pickle.dumps((_PLAIN, config, info.instance, info.seed, info.budget),
+                                protocol=_PROTOCOL)
         token = id(space)
         new_space = None
         if token not in self._sent:
             self._sent[token] = new_space = space
-        return pickle.dumps(("cs", token, new_space, config.get_array(), info.instance, info.seed,
-                             info.budget, info.additional_info), protocol=_PROTOCOL)
+        return pickle.dumps((_VECTOR, token, new_space, config.get_array(), info.instance,
+                             info.seed, info.budget), protocol=_PROTOCOL)
 
 
 class TrialDecoder:
-    """Worker side: rebuilds ``TrialInfo``s, keeping each space it was sent."""
+    """Worker side: rebuilds trials, keeping each space it was sent."""
 
     def __init__(self) -> None:
         self._spaces: dict[int, Any] = {}
 
-    def decode(self, data: bytes) -> TrialInfo:
+    def decode(self, data: bytes) -> WireTrial:
         message = pickle.loads(data)
-        if isinstance(message, TrialInfo):
-            return message
-        _, token, space, vector, instance, seed, budget, extra = message
+        if message[0] == _PLAIN:
+            return WireTrial(*message[1:])
+        _, token, space, vector, instance, seed, budget = message
         if space is not None:
             self._spaces[token] = space
         from ConfigSpace import Configuration
 
-        config = Configuration(self._spaces[token], vector=vector)
-        return TrialInfo(config, instance=instance, seed=seed, budget=budget,
-                         additional_info=extra)
+        return WireTrial(Configuration(self._spaces[token], vector=vector), instance, seed, budget)

@@ -99,7 +99,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 
         import runner._script as script
         from runner._limits import AppliedLimits
-        from runner._supervisor import read_message
+        from runner._supervisor import read_message, write_message
         from runner._wire import TrialDecoder
 
         script.IN_SUPERVISED_WORKER = True
@@ -119,8 +119,8 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
             return
         if not message:
             return
-        conn_out.send_bytes(encode_result(_evaluate(evaluator, shared, run_override, applied,
-                                                    decoder.decode(message))))
+        write_message(write_fd, encode_result(_evaluate(evaluator, shared, run_override,
+                                                        applied, decoder.decode(message))))
         kill_children()
 
 
