@@ -8,13 +8,13 @@
 Why the caller reads the pipes: every hop between threads is a wake-up, and on a VM a wake-up
 costs 50-150 µs. With a thread per worker a trial crossed four (worker -> its thread -> caller
 -> its thread -> worker); reading the pipes in ``wait()`` and writing them in ``submit_trial``
-leaves two, which is what lifts a 2-worker pool of 20 ms trials from 96.5 % to about 97.5 %
-busy (docs/performance.md).
+leaves two, which (with trials sent as plain tuples) lifts a 2-worker pool of 20 ms trials
+from 96.5 % to about 98 % busy (docs/performance.md).
 
 A worker that dies (exit, signal, memory, wall-time kill) costs exactly the trial it was
 running: its status comes from the evidence, the keeper starts a new worker, and the other
 workers never notice. Targets, ``shared_data`` and any ``run`` override travel to each worker
-once, with cloudpickle; trials travel as plain pickles.
+once, with cloudpickle; trials travel as plain tuples (runner/_wire.py).
 """
 
 from __future__ import annotations
