@@ -88,8 +88,8 @@ class Evaluator:
 
     def measure(self, info: TrialInfo | WireTrial, shared: Mapping[str, Any],
                 run: RunFn | None = None) -> tuple[Any, ...]:
-        """:meth:`evaluate` as the plain tuple ``(status, cost, wall, cpu, start, end, info)``
-        that a worker process sends: the driver builds the one ``TrialValue``."""
+        """:meth:`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
+        worker process sends (status as an int): the driver builds the one ``TrialValue``."""
         start = time.time()
         t0 = time.perf_counter()
         c0 = os.times()
@@ -101,7 +101,7 @@ class Evaluator:
         c1 = os.times()
         cpu = (c1.user - c0.user + c1.system - c0.system
                + c1.children_user - c0.children_user + c1.children_system - c0.children_system)
-        return (int(outcome.status), outcome.cost, wall, max(0.0, cpu), start, start + wall,
+        return (outcome.status, outcome.cost, wall, max(0.0, cpu), start, start + wall,
                 outcome.additional_info)
 
     def _run_override(self, run: RunFn, info: TrialInfo | WireTrial) -> Outcome:

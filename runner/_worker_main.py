@@ -127,9 +127,11 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, info: Any) -> Any:
     try:
         if applied is None:
-            return evaluator.measure(info, shared, run_override)
-        with applied:
-            return evaluator.measure(info, shared, run_override)
+            status, *rest = evaluator.measure(info, shared, run_override)
+        else:
+            with applied:
+                status, *rest = evaluator.measure(info, shared, run_override)
+        return (int(status), *rest)  # an int travels lighter than the enum member
     except MemoryError:  # outside the target, e.g. while building the value
         from trials import StatusType
 
