@@ -447,6 +447,7 @@ class ProcessPoolRunner(BookkeepingRunner):
                              f"be started ({error!r})",
                     "error_type": type(error).__name__})))
         self._done.notify_all()
+        self._interrupt_pump()  # a caller blocked in poll() must see these too
 
     def _next_retry(self) -> float:
         """(self._lock held) When the keeper should next try to start a failed worker."""
