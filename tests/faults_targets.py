@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any
 
+from targets import write_atomically
+
 # Worker processes import this module to unpickle a target: it imports nothing heavy at the top
 # (asyncio, subprocess, numpy are imported where used), so a worker starts fast.
 
@@ -51,8 +53,7 @@ def _started(config: Any) -> None:
 
 def raise_with_pid(config: Any) -> Any:
     """Write this process's pid to ``config["pidfile"]``, then raise ``ValueError``."""
-    with open(config["pidfile"], "w") as f:
-        f.write(str(os.getpid()))
+    write_atomically(config["pidfile"], str(os.getpid()))
     raise ValueError(f"bad value {config['x']}")
 
 
@@ -74,8 +75,7 @@ def gated(config: Any) -> Any:
 
 def stamped_allocate(config: Any) -> Any:
     """Write the time to ``config["stamp"]`` just before allocating ``config["mb"]`` MB."""
-    with open(config["stamp"], "w") as f:
-        f.write(repr(time.time()))
+    write_atomically(config["stamp"], repr(time.time()))
     block = bytearray(int(config["mb"] * 2**20))
     block[:: 4096] = b"x" * len(block[:: 4096])
     return 0.0
@@ -218,8 +218,7 @@ def sleep_with_child(config: Any) -> Any:
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                              stdin=subprocess.DEVNULL)
-    with open(config["pidfile"], "w") as f:
-        f.write(f"{os.getpid()} {child.pid}")
+    write_atomically(config["pidfile"], f"{os.getpid()} {child.pid}")
     time.sleep(config["s"])
     return 0.0
 

@@ -22,12 +22,21 @@ from runner import testing
 __all__ = ["ASYNC_TWINS", "async_twin"]
 
 
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that a test polling for the file never sees it empty or
+    half-written (a plain ``open(path, "w")`` creates it before the text is in)."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def _mark(config: Any) -> None:
     """Append this process's pid to ``dir/<id>`` (one line per time the trial ran)."""
     folder = config.get("dir")
     if folder is not None:
-        with open(os.path.join(folder, str(config["id"])), "a") as f:
-            f.write(f"{os.getpid()}\n")
+        path = os.path.join(folder, str(config["id"]))
+        before = open(path).read() if os.path.exists(path) else ""
+        write_atomically(path, f"{before}{os.getpid()}\n")
 
 
 def act(config: Any) -> Any:
@@ -89,8 +98,7 @@ def spawn_orphan(config: Any) -> Any:
     return without waiting for it."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                              stdin=subprocess.DEVNULL)
-    with open(config["pidfile"], "w") as f:
-        f.write(str(child.pid))
+    write_atomically(config["pidfile"], str(child.pid))
     return 0.0
 
 
@@ -173,8 +181,7 @@ def sleep_with_child(config: Any) -> Any:
     """Start a child sleeping a minute, write both pids to ``config["pidfile"]``, then sleep."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                              stdin=subprocess.DEVNULL)
-    with open(config["pidfile"], "w") as f:
-        f.write(f"{os.getpid()} {child.pid}")
+    write_atomically(config["pidfile"], f"{os.getpid()} {child.pid}")
     time.sleep(config["s"])
     return 0.0
 
@@ -215,6 +222,5 @@ def fork_then_exit(config: Any) -> Any:
     if pid == 0:
         time.sleep(config.get("s", 30.0))
         os._exit(0)
-    with open(config["pidfile"], "w") as f:
-        f.write(str(pid))
+    write_atomically(config["pidfile"], str(pid))
     os._exit(3)
