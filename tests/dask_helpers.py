@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,18 @@ def check_shared(config: dict[str, Any], blob: bytes) -> float:
 
 
 def _mark(config: dict[str, Any], extra: str = "") -> None:
-    """One marker file per execution: ``<i>.<uuid>`` holding the dask worker's pid."""
-    path = Path(config["dir"]) / f"{config['i']}.{uuid.uuid4().hex}"
-    path.write_text(f"{os.getppid()} {extra}")
+    """One marker file per execution: ``<i>.<uuid>`` holding the dask worker's pid, written
+    under a dot-name first so that a test never reads it empty."""
+    name = f"{config['i']}.{uuid.uuid4().hex}"
+    folder = Path(config["dir"])
+    (folder / f".{name}").write_text(f"{os.getppid()} {extra}")
+    os.replace(folder / f".{name}", folder / name)
+
+
+def executions(folder: Path) -> Counter[int]:
+    """Executions per trial index, from the marker files (not the dot-named ones in writing)."""
+    return Counter(int(p.name.split(".")[0]) for p in folder.iterdir()
+                   if not p.name.startswith("."))
 
 
 def sleep_mark(config: dict[str, Any]) -> float:

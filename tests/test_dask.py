@@ -44,9 +44,7 @@ def drain(runner: DaskRunner, timeout: float = 60.0) -> Results:
     return out
 
 
-def markers(directory: Path) -> Counter[int]:
-    """Executions per trial index, from the marker files the targets write."""
-    return Counter(int(p.name.split(".")[0]) for p in directory.iterdir())
+markers = h.executions
 
 
 def allowed_failures(client: Any) -> int:

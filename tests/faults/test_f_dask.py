@@ -34,9 +34,7 @@ def cluster() -> Any:
         cluster.close()
 
 
-def executions(folder: Path) -> Counter[int]:
-    """Executions per trial index, from ``dask_helpers``' marker files."""
-    return Counter(int(p.name.split(".")[0]) for p in folder.iterdir())
+executions = h.executions
 
 
 def kill_worker_running(folder: Path, i: int, nth: int = 1) -> int:
