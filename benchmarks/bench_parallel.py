@@ -231,9 +231,10 @@ def bench_utilization(n: int, repeats: int) -> list[Utilization]:
 
 
 @contextlib.contextmanager
-def _stderr_lines_dropped(prefix: str) -> Iterator[None]:
+def _stderr_lines_dropped(prefix: str, dropped: list[int]) -> Iterator[None]:
     """Drop the lines starting with ``prefix`` that child processes print to stderr meanwhile
-    (pynisher prints one per trial, noted in docs/performance.md); pass the others on."""
+    (pynisher prints one per trial, noted in docs/performance.md), counting them in
+    ``dropped``; pass the others on."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
@@ -246,11 +247,9 @@ def _stderr_lines_dropped(prefix: str) -> Iterator[None]:
             sink.seek(0)
             text = sink.read().decode(errors="replace")
     kept = [line for line in text.splitlines() if not line.startswith(prefix)]
-    dropped = text.count(prefix)
+    dropped.append(text.count(prefix))
     if kept:
         print("\n".join(kept), file=sys.stderr)
-    if dropped:
-        print(f"  ({dropped} pynisher warnings '{prefix} ...' dropped)", file=sys.stderr)
 
 
 def bench_limits(n: int, n_smac: int, repeats: int) -> Table:
@@ -262,8 +261,11 @@ def bench_limits(n: int, n_smac: int, repeats: int) -> Table:
     # the (amount, unit) form it also accepts gives the intended 1024 MB
     smac = _smac_tfr(c.noop, n_smac, trial_walltime_limit=10, trial_memory_limit=(1024, "MB"))
 
+    noise = "Current memory usage in new process"
+    dropped: list[int] = []
+
     def run_smac() -> float:
-        with _stderr_lines_dropped("Current memory usage in new process"):
+        with _stderr_lines_dropped(noise, dropped):
             t0 = time.perf_counter()
             for info in smac_infos:
                 smac.submit_trial(info)
@@ -279,6 +281,8 @@ def bench_limits(n: int, n_smac: int, repeats: int) -> Table:
             "limited": lambda: drive(limited, infos)[0],
             "smac": run_smac,
         }, repeats)
+    if sum(dropped):
+        print(f"  ({sum(dropped)} lines of pynisher's '{noise} ...' warning dropped)")
     table.add(PPR, n, runs["plain"])
     table.add(PPR_LIMITS, n, runs["limited"], baseline=PPR)
     table.add("SMAC3 TargetFunctionRunner, walltime 10 + memory 1024", n_smac, runs["smac"],
