@@ -188,11 +188,22 @@ class ProcessCluster:
         self.started.append(start_worker(self.address, name))
         return self.started[-1]
 
-    def wait_workers(self, n: int) -> None:
+    def wait_workers(self, n: int, timeout: float = 120.0) -> None:
+        """Until ``n`` workers have joined; a scheduler still starting on a loaded machine can
+        let a first connection time out, so connecting is retried until ``timeout``."""
         import distributed
 
-        with distributed.Client(self.address, timeout=30, set_as_default=False) as c:
-            c.wait_for_workers(n, timeout=60)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                with distributed.Client(self.address, timeout=min(30.0, max(1.0, left)),
+                                        set_as_default=False) as c:
+                    c.wait_for_workers(n, timeout=max(1.0, deadline - time.monotonic()))
+                    return
+            except (OSError, TimeoutError):
+                if time.monotonic() >= deadline:
+                    raise
 
     def close(self) -> None:
         for p in self.started:
