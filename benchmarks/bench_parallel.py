@@ -108,11 +108,11 @@ def bench_process_pool(n: int, repeats: int) -> Table:
 
 def _our_dask_runners(client: Any, table: Table) -> list[Any]:
     """``DaskRunner`` on its own LocalCluster and on ``client``'s, or none (with a skip note)
-    while ``runner._dask`` is missing or broken."""
+    while ``runner._backends.dask.driver`` is missing or broken."""
     try:
-        from runner._dask import DaskRunner
+        from runner._backends.dask.driver import DaskRunner
     except ImportError as exc:
-        table.skip("DaskRunner", f"runner._dask is not there yet ({exc})")
+        table.skip("DaskRunner", f"runner._backends.dask.driver is not there yet ({exc})")
         return []
     runners: list[Any] = []
     try:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from runner._base import AbstractRunner
-from runner._outcome import Outcome
-from runner._serial import SerialRunner
-from runner._target import Target
+from runner._core.contract import AbstractRunner
+from runner._core.returns import Outcome
+from runner._backends.serial import SerialRunner
+from runner._core.target import Target
 from runner.errors import (
     LimitError,
     LoopError,
@@ -24,12 +24,12 @@ from runner.errors import (
 )
 
 if TYPE_CHECKING:
-    from runner._asyncio import AsyncioRunner
-    from runner._dask import DaskRunner
-    from runner._loop import OptimizationLoop
-    from runner._process_pool import ProcessPoolRunner
-    from runner._threads import ThreadPoolRunner
-    from runner._timings import Timings
+    from runner._backends.asyncio import AsyncioRunner
+    from runner._backends.dask.driver import DaskRunner
+    from runner._loop.loop import OptimizationLoop
+    from runner._backends.process_pool import ProcessPoolRunner
+    from runner._backends.threads import ThreadPoolRunner
+    from runner._loop.timings import Timings
     from runner.optimizers import Hyperband, RandomSearch, SuccessiveHalving
 
 __all__ = [
@@ -56,12 +56,12 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ProcessPoolRunner": "runner._process_pool",
-    "ThreadPoolRunner": "runner._threads",
-    "DaskRunner": "runner._dask",
-    "AsyncioRunner": "runner._asyncio",
-    "OptimizationLoop": "runner._loop",
-    "Timings": "runner._timings",
+    "ProcessPoolRunner": "runner._backends.process_pool",
+    "ThreadPoolRunner": "runner._backends.threads",
+    "DaskRunner": "runner._backends.dask.driver",
+    "AsyncioRunner": "runner._backends.asyncio",
+    "OptimizationLoop": "runner._loop.loop",
+    "Timings": "runner._loop.timings",
     "RandomSearch": "runner.optimizers",
     "Hyperband": "runner.optimizers",
     "SuccessiveHalving": "runner.optimizers",

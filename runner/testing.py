@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from runner._base import AbstractRunner
+from runner._core.contract import AbstractRunner
 from runner.errors import RunnerClosedError
 from trials import StatusType, TrialInfo, TrialValue
 

@@ -164,7 +164,7 @@ def dask_descendants(but: frozenset[int] = frozenset()) -> list[psutil.Process]:
             cmd = " ".join(p.cmdline())
         except psutil.Error:
             continue
-        if "distributed" in cmd or "runner._worker_main" in cmd or "spawn_main" in cmd:
+        if "distributed" in cmd or "runner._worker.child" in cmd or "spawn_main" in cmd:
             out.append(p)
     return out
 

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from runner import DaskRunner, LimitError, PreflightError, RunnerClosedError
-from runner._dask_task import cached_pids
+from runner._backends.dask.task import cached_pids
 from trials import StatusType, TrialInfo, TrialValue
 
 try:

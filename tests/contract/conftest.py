@@ -41,19 +41,19 @@ class Backend:
 
 
 BACKENDS = [
-    Backend("serial", "runner._serial", "SerialRunner", n_workers=1),
-    Backend("process", "runner._process_pool", "ProcessPoolRunner", {"n_workers": 2},
+    Backend("serial", "runner._backends.serial", "SerialRunner", n_workers=1),
+    Backend("process", "runner._backends.process_pool", "ProcessPoolRunner", {"n_workers": 2},
             isolates=True),
-    Backend("thread", "runner._threads", "ThreadPoolRunner", {"n_workers": 2}),
-    Backend("dask", "runner._dask", "DaskRunner", isolates=True, dask=True),
-    Backend("asyncio", "runner._asyncio", "AsyncioRunner", {"max_concurrency": 2},
+    Backend("thread", "runner._backends.threads", "ThreadPoolRunner", {"n_workers": 2}),
+    Backend("dask", "runner._backends.dask.driver", "DaskRunner", isolates=True, dask=True),
+    Backend("asyncio", "runner._backends.asyncio", "AsyncioRunner", {"max_concurrency": 2},
             async_targets=True),
 ]
 
 LIMITED = [
-    Backend("serial-limited", "runner._serial", "SerialRunner", {"walltime_limit": 120.0},
+    Backend("serial-limited", "runner._backends.serial", "SerialRunner", {"walltime_limit": 120.0},
             n_workers=1, isolates=True),
-    Backend("thread-limited", "runner._threads", "ThreadPoolRunner",
+    Backend("thread-limited", "runner._backends.threads", "ThreadPoolRunner",
             {"n_workers": 2, "walltime_limit": 120.0}, isolates=True),
 ]
 """Serial and thread runners with a limit set, which run trials in supervised processes."""

@@ -61,7 +61,7 @@ class FaultMaker(MakeRunner):
 
     @property
     def is_serial(self) -> bool:
-        return self.backend.module == "runner._serial"
+        return self.backend.module == "runner._backends.serial"
 
     def needs_process(self, what: str) -> None:
         """Skip on a configuration that evaluates trials in the driver's process."""
@@ -144,7 +144,7 @@ def worker_pids(runner: Any) -> set[int]:
     if hasattr(runner, "worker_pids"):
         return {p for p in runner.worker_pids() if p}
     if hasattr(runner, "client"):
-        from runner._dask_task import cached_pids
+        from runner._backends.dask.task import cached_pids
 
         return {p for ps in runner.client.run(cached_pids, runner._id).values() for p in ps}
     workers = [getattr(runner, "_local_worker", None)]

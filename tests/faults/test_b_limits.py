@@ -33,7 +33,7 @@ def test_B1_memory_over_limit(every_backend: FaultMaker, tmp_path) -> None:
 
 
 def test_B2_children_allocate(every_backend: FaultMaker) -> None:
-    """B2: the documented semantics (runner/_limits.py: the memory limit is per process, each
+    """B2: the documented semantics (runner/_core/limits.py: the memory limit is per process, each
     child the trial starts may use as much again): 4 children of 200 MB each under
     memory_limit=256 all succeed; one child asking 2 GB fails alone."""
     with every_backend(targets.children_allocate, memory_limit=256) as runner:

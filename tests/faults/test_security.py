@@ -25,7 +25,7 @@ from trials import Journal, StatusType, TrialInfo
 
 REPO = Path(__file__).resolve().parents[2]
 LOADERS = ["trials/_journal.py", "trials/_history.py", "trials/_json.py", "trials/_trial.py",
-           "runner/_loop_journal.py"]
+           "runner/_loop/journal.py"]
 
 
 @pytest.mark.parametrize("module", LOADERS)

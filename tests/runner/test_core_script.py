@@ -1,4 +1,4 @@
-"""Script targets with SMAC3's command-line protocol (``runner/_script.py``)."""
+"""Script targets with SMAC3's command-line protocol (``runner/_core/script.py``)."""
 
 from __future__ import annotations
 

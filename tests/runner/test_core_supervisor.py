@@ -1,4 +1,4 @@
-"""The supervised worker process (``runner/_supervisor.py``, ``runner/_worker_main.py``) and
+"""The supervised worker process (``runner/_worker/process.py``, ``runner/_worker/child.py``) and
 the slot runners' lifecycle: restarts, results that do not travel, closing, driver death."""
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def test_serial_worker_follows_the_submitting_thread():
 def test_death_is_noticed_without_pidfd(monkeypatch, tmp_path):
     """Where the platform has no pidfd, a waiting supervisor still notices its worker's death
     within one check interval, though a forked child holds the pipes open."""
-    import runner._supervisor as supervisor
+    import runner._worker.process as supervisor
 
     monkeypatch.setattr(supervisor, "_pidfd", lambda pid: None)
     monkeypatch.setattr(supervisor, "DEATH_CHECK_MS", 200)

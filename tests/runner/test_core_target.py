@@ -1,4 +1,4 @@
-"""Target adaptation (``runner/_target.py``, ``runner/_evaluator.py``): what a target receives
+"""Target adaptation (``runner/_core/target.py``, ``runner/_core/evaluator.py``): what a target receives
 and how what it returns or raises becomes a ``TrialValue``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import math
 import pytest
 
 from runner import ProcessPoolRunner, SerialRunner, Target
-from runner._target import FunctionTarget
+from runner._core.target import FunctionTarget
 from runner.testing import drain
 from trials import StatusType, TrialInfo
 

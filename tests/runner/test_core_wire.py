@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runner import ProcessPoolRunner
-from runner._wire import TrialDecoder, TrialEncoder
+from runner._worker.wire import TrialDecoder, TrialEncoder
 from runner.testing import drain
 from trials import StatusType, TrialInfo
 

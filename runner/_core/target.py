@@ -115,7 +115,7 @@ def as_target(target: Any) -> Target:
         isinstance(target, Sequence) and not isinstance(target, (bytes, Mapping))
         and target and all(isinstance(a, str) for a in target)
     ):
-        from runner._script import ScriptTarget
+        from runner._core.script import ScriptTarget
 
         return ScriptTarget(target)
     return FunctionTarget(target)

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from runner._books import BookkeepingRunner
+from runner._core.backend import BookkeepingRunner
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["SlotRunner", "check_n_workers"]
@@ -35,7 +35,7 @@ def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
 
 class SlotRunner(BookkeepingRunner):
     """Base of the thread-pool runner: one driver thread per worker slot. (The process pool
-    reads its workers' pipes from the caller's thread instead: ``runner/_process_pool.py``.)"""
+    reads its workers' pipes from the caller's thread instead: ``runner/_backends/process_pool.py``.)"""
 
     def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)

@@ -10,10 +10,10 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runner._limits import Limits
-from runner._outcome import InvalidReturn, Objectives, Outcome, normalize_return
-from runner._target import Target
-from runner._wire import WireTrial
+from runner._core.limits import Limits
+from runner._core.returns import InvalidReturn, Objectives, Outcome, normalize_return
+from runner._core.target import Target
+from runner._worker.wire import WireTrial
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["Evaluator", "RunFn", "crash_info"]

@@ -97,10 +97,10 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
     try:
         import cloudpickle
 
-        import runner._script as script
-        from runner._limits import AppliedLimits
-        from runner._supervisor import read_message, write_message
-        from runner._wire import TrialDecoder
+        import runner._core.script as script
+        from runner._core.limits import AppliedLimits
+        from runner._worker.process import read_message, write_message
+        from runner._worker.wire import TrialDecoder
 
         script.IN_SUPERVISED_WORKER = True
         evaluator, shared, run_override = cloudpickle.loads(payload)

@@ -20,10 +20,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from runner._evaluator import Evaluator
-from runner._limits import Limits
-from runner._outcome import Objectives, Outcome
-from runner._target import Target, as_target
+from runner._core.evaluator import Evaluator
+from runner._core.limits import Limits
+from runner._core.returns import Objectives, Outcome
+from runner._core.target import Target, as_target
 from runner.errors import PreflightError, RunnerClosedError
 from trials import TrialInfo, TrialValue
 
@@ -127,7 +127,7 @@ class AbstractRunner(ABC):
         worker process when a limit is set."""
         if self._limits.any:
             if self._local_worker is None:
-                from runner._supervisor import WorkerProcess
+                from runner._worker.process import WorkerProcess
 
                 self._local_worker = WorkerProcess(self._payload(), self._objectives,
                                                    self._limits)

@@ -17,11 +17,11 @@ import threading
 import time
 from typing import Any
 
-from runner._books import BookkeepingRunner
-from runner._evaluator import crash_info
-from runner._outcome import Outcome
-from runner._slots import check_n_workers
-from runner._target import FunctionTarget
+from runner._core.backend import BookkeepingRunner
+from runner._core.evaluator import crash_info
+from runner._core.returns import Outcome
+from runner._backends.slots import check_n_workers
+from runner._core.target import FunctionTarget
 from runner.errors import LimitError
 from trials import StatusType, TrialInfo, TrialValue
 

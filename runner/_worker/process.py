@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from runner._limits import Limits
-from runner._outcome import Objectives
-from runner._wire import TrialEncoder
+from runner._core.limits import Limits
+from runner._core.returns import Objectives
+from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
@@ -108,7 +108,7 @@ class WorkerProcess:
             [_PACKAGE_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         if self._env:
             env.update(self._env)
-        args = [sys.executable, "-m", "runner._worker_main", str(r_trial), str(w_result),
+        args = [sys.executable, "-m", "runner._worker.child", str(r_trial), str(w_result),
                 str(os.getpid())]
         try:
             proc = subprocess.Popen(args, pass_fds=(r_trial, w_result), env=env,

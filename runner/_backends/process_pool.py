@@ -14,7 +14,7 @@ from 96.5 % to about 98 % busy (docs/performance.md).
 A worker that dies (exit, signal, memory, wall-time kill) costs exactly the trial it was
 running: its status comes from the evidence, the keeper starts a new worker, and the other
 workers never notice. Targets, ``shared_data`` and any ``run`` override travel to each worker
-once, with cloudpickle; trials travel as plain tuples (runner/_wire.py).
+once, with cloudpickle; trials travel as plain tuples (runner/_worker/wire.py).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import runner._supervisor as supervisor
-from runner._books import BookkeepingRunner
-from runner._slots import check_n_workers
-from runner._supervisor import WorkerProcess
+import runner._worker.process as supervisor
+from runner._core.backend import BookkeepingRunner
+from runner._backends.slots import check_n_workers
+from runner._worker.process import WorkerProcess
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["ProcessPoolRunner", "resolve_worker_env"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner._slots import SlotRunner
-from runner._supervisor import WorkerProcess
+from runner._backends.slots import SlotRunner
+from runner._worker.process import WorkerProcess
 from trials import TrialInfo, TrialValue
 
 __all__ = ["ThreadPoolRunner"]

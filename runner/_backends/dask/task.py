@@ -37,9 +37,9 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import CancelledError
 from typing import Any
 
-from runner._limits import Limits
-from runner._outcome import Objectives
-from runner._supervisor import WorkerProcess
+from runner._core.limits import Limits
+from runner._core.returns import Objectives
+from runner._worker.process import WorkerProcess
 from runner.errors import PreflightError, WorkerStartError
 from trials import StatusType, TrialValue
 
@@ -335,7 +335,7 @@ def worker_probe() -> Any:
         import sys
 
         try:
-            importlib.import_module("runner._dask_task")
+            importlib.import_module("runner._backends.dask.task")
         except Exception as exc:
             return (f"it cannot import this package ({exc!r}); install trialrunner in the "
                     "workers' Python environment")

@@ -13,12 +13,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from runner._goals import DurationGoal, NTrialsGoal
+from runner._loop.goals import DurationGoal, NTrialsGoal
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from runner._loop import OptimizationLoop
+    from runner._loop.loop import OptimizationLoop
 
 __all__ = ["LiveDisplay", "live_info", "render_loop"]
 

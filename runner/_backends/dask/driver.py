@@ -35,8 +35,8 @@ from typing import Any
 
 import attrs
 
-from runner._books import BookkeepingRunner
-from runner._dask_task import (
+from runner._core.backend import BookkeepingRunner
+from runner._backends.dask.task import (
     Shipment,
     Unrun,
     allowed_failures_hold,
@@ -47,7 +47,7 @@ from runner._dask_task import (
     slots,
     worker_probe,
 )
-from runner._slots import check_n_workers
+from runner._backends.slots import check_n_workers
 from runner.errors import PreflightError
 from trials import StatusType, TrialInfo, TrialValue
 

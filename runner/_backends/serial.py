@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner._books import BookkeepingRunner
+from runner._core.backend import BookkeepingRunner
 from trials import TrialInfo
 
 __all__ = ["SerialRunner"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from runner._loop import OptimizationLoop
+    from runner._loop.loop import OptimizationLoop
 
 __all__ = [
     "check_arguments",

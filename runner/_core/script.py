@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner._outcome import InvalidReturn
-from runner._target import TRIAL_FIELDS, Target
+from runner._core.returns import InvalidReturn
+from runner._core.target import TRIAL_FIELDS, Target
 from runner.errors import PreflightError
 from trials import StatusType
 

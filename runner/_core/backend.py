@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from runner._base import AbstractRunner
+from runner._core.contract import AbstractRunner
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["BookkeepingRunner"]

@@ -31,14 +31,14 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from runner._goals import NTrialsGoal, check_arguments, make_goals
-from runner._loop_journal import LoopJournal, PeriodicSaver
-from runner._timings import TimingBooks, Timings
+from runner._loop.goals import NTrialsGoal, check_arguments, make_goals
+from runner._loop.journal import LoopJournal, PeriodicSaver
+from runner._loop.timings import TimingBooks, Timings
 from runner.errors import LoopError, RetriesExceededError
 from trials import History, Journal, StatusType, TrialInfo, TrialValue
 
 if TYPE_CHECKING:
-    from runner._progress import LiveDisplay
+    from runner._loop.progress import LiveDisplay
 
 __all__ = ["OptimizationLoop"]
 
@@ -165,7 +165,7 @@ class OptimizationLoop:
         if not self._begin():
             return
         if progress:
-            from runner._progress import LiveDisplay
+            from runner._loop.progress import LiveDisplay
 
             with LiveDisplay(self):
                 self._main()
@@ -214,7 +214,7 @@ class OptimizationLoop:
         """Show a live panel of a started loop (rich). ``block=True``: until the loop is done;
         ``block=False``: return at once a display that stops itself when the loop is done (or
         call its ``stop()``)."""
-        from runner._progress import live_info
+        from runner._loop.progress import live_info
 
         return live_info(self, refresh_per_second, block)
 

@@ -1,0 +1,1 @@
+"""The dask backend: the driver (``DaskRunner``), the worker-side task, the cluster connection."""
