@@ -16,6 +16,7 @@ The protocol, in order:
 from __future__ import annotations
 
 import math
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -71,7 +72,8 @@ class AbstractRunner(ABC):
                  crash_cost: float | Sequence[float] = math.inf,
                  walltime_limit: float | None = None, cpu_time_limit: float | None = None,
                  memory_limit: float | None = None,
-                 shared_data: Mapping[str, Any] | None = None, grace: float = 0.25) -> None:
+                 shared_data: Mapping[str, Any] | None = None, grace: float = 0.25,
+                 fresh_process_per_trial: bool = False) -> None:
         self._user_keys = frozenset(vars(self))
         self._overrides_run = type(self).run is not AbstractRunner.run
         if target is None and not self._overrides_run:
@@ -79,7 +81,8 @@ class AbstractRunner(ABC):
                             "runner.Target or a command line (or a subclass overriding run)")
         self._target = _NoTarget() if target is None else as_target(target)
         self._objectives = Objectives(objectives, crash_cost)
-        self._limits = Limits(walltime_limit, cpu_time_limit, memory_limit, grace)
+        self._limits = Limits(walltime_limit, cpu_time_limit, memory_limit, grace,
+                              fresh_process_per_trial)
         if shared_data is not None and not isinstance(shared_data, Mapping):
             raise TypeError(f"shared_data must be a dict of name to object, got "
                             f"{type(shared_data).__name__}")
@@ -92,6 +95,7 @@ class AbstractRunner(ABC):
         self._closed = False
         self._payload_bytes: bytes | None = None
         self._local_worker: Any = None
+        self._local_lock = threading.Lock()
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -126,14 +130,15 @@ class AbstractRunner(ABC):
         """Evaluate ``info`` with timing, limits and crash capture; here, or in a supervised
         worker process when a limit is set."""
         if self._limits.any:
-            if self._local_worker is None:
-                from runner._worker.process import WorkerProcess
+            with self._local_lock:  # one trial at a time in the one local worker process
+                if self._local_worker is None:
+                    from runner._worker.process import BlockingWorker
 
-                self._local_worker = WorkerProcess(self._payload(), self._objectives,
-                                                   self._limits)
-                if self._closed:  # close() ran meanwhile and may not have seen the worker
-                    self._local_worker.close()
-            return info, self._local_worker.run(info)
+                    self._local_worker = BlockingWorker(self._payload(), self._objectives,
+                                                        self._limits)
+                    if self._closed:  # close() ran meanwhile and may not have seen the worker
+                        self._local_worker.close()
+                return info, self._local_worker.run(info)
         run = self.run if self._overrides_run else None
         return info, self._evaluator.evaluate(info, self._shared_data, run)
 

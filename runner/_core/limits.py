@@ -64,8 +64,13 @@ class Limits:
     cpu_time: float | None = attrs.field(default=None, converter=_cpu_time)
     memory: float | None = attrs.field(default=None, converter=_memory)
     grace: float = attrs.field(default=0.25, converter=float)
+    fresh_process: bool = attrs.field(default=False)
+    """A new worker process for every trial (full isolation, at the cost of a process start)."""
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.fresh_process, bool):
+            raise TypeError(f"fresh_process_per_trial must be True or False, got "
+                            f"{self.fresh_process!r}")
         if not 0 <= self.grace <= 10:
             raise ValueError(f"grace must be between 0 and 10 seconds, got {self.grace!r}")
         if self.memory is not None and self.memory < MIN_MEMORY_MB:
@@ -86,8 +91,10 @@ class Limits:
 
     @property
     def any(self) -> bool:
-        """Whether any limit is set (then trials run in a supervised worker process)."""
-        return self.walltime is not None or self.cpu_time is not None or self.memory is not None
+        """Whether trials need a supervised worker process: a limit is set, or a fresh process
+        per trial was asked for."""
+        return (self.walltime is not None or self.cpu_time is not None
+                or self.memory is not None or self.fresh_process)
 
     def as_dict(self) -> dict[str, float | None]:
         """The limits by their constructor names, for ``meta``."""

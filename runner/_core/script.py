@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runner._core.returns import InvalidReturn
+from runner._core.verdicts import signal_name
 from runner._core.target import TRIAL_FIELDS, Target
 from runner.errors import PreflightError
 from trials import StatusType
@@ -127,7 +128,7 @@ def _kill_leftovers(proc: subprocess.Popen[bytes]) -> None:
 def _script_result(code: int, stdout: str, stderr_tail: str) -> Any:
     fields = parse_script_output(stdout)
     if code != 0:
-        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+        how = f"killed by {signal_name(-code)}" if code < 0 else f"exited with status {code}"
         raise ScriptFailed(f"script {how}; stderr tail:\n{stderr_tail}")
     if fields is None or "cost" not in fields:
         raise ScriptFailed(f"script printed no 'cost=' line; stderr tail:\n{stderr_tail}")
