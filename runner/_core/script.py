@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runner._core.returns import InvalidReturn
-from runner._core.verdicts import signal_name
 from runner._core.target import TRIAL_FIELDS, Target
+from runner._core.verdicts import signal_name
 from runner.errors import PreflightError
 from trials import StatusType
 

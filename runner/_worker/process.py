@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import queue
 import random
 import select
 import signal
@@ -26,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from runner._core import verdicts
 from runner._core.limits import Limits
@@ -110,8 +112,8 @@ class WorkerProcess:
         args = [sys.executable, "-m", "runner._worker.child", str(r_trial), str(w_result),
                 str(os.getpid())]
         try:
-            proc = subprocess.Popen(args, pass_fds=(r_trial, w_result), env=env,
-                                    start_new_session=True, stdin=subprocess.DEVNULL)
+            proc = _SPAWNER.popen(args, pass_fds=(r_trial, w_result), env=env,
+                                  start_new_session=True, stdin=subprocess.DEVNULL)
         except BaseException:
             for fd in (w_trial, r_result):
                 os.close(fd)
@@ -382,6 +384,41 @@ class BlockingWorker(WorkerProcess):
             value = self.collect()
             if value is not None:
                 return value
+
+
+class _Spawner:
+    """Starts every worker process from one long-lived thread: PR_SET_PDEATHSIG ties a worker
+    to the thread that started it, so a worker started by a short-lived caller thread would die
+    with that thread, under another thread's trial."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[Any, Any, Any]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                name="trialrunner-spawner")
+                self._thread.start()
+        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        self._jobs.put((args, kwargs, done))
+        ok, result = done.get()
+        if not ok:
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    def _serve(self) -> None:
+        while True:
+            args, kwargs, done = self._jobs.get()
+            try:
+                done.put((True, subprocess.Popen(args, **kwargs)))
+            except BaseException as exc:
+                done.put((False, exc))
+
+
+_SPAWNER = _Spawner()
 
 
 def _pidfd(pid: int) -> int | None:
