@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import runner._worker.process as supervisor
+from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
-from runner._core.backend import BookkeepingRunner
 from runner._worker.process import WorkerProcess
 from trials import TrialInfo, TrialValue
 
@@ -88,7 +88,7 @@ class _Slot:
         self.error: BaseException | None = None
 
 
-class ProcessPoolRunner(BookkeepingRunner):
+class ProcessPoolRunner(LocalWorker):
     """Run trials on ``n_workers`` supervised worker processes (default: one per core).
 
     ``worker_env`` gives each worker its own environment overlay, e.g.

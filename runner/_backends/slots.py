@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Any
 
+from runner._backends.local import LocalWorker
 from runner._core import verdicts
-from runner._core.backend import BookkeepingRunner
 from trials import TrialInfo, TrialValue
 
 __all__ = ["SlotRunner", "check_n_workers"]
@@ -34,7 +34,7 @@ def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
     return int(n_workers)
 
 
-class SlotRunner(BookkeepingRunner):
+class SlotRunner(LocalWorker):
     """Base of the thread-pool runner: one driver thread per worker slot. (The process pool
     reads its workers' pipes from the caller's thread instead: ``runner/_backends/process_pool.py``.)"""
 

@@ -16,16 +16,16 @@ The protocol, in order:
 from __future__ import annotations
 
 import math
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from runner._core.adapt import as_target
 from runner._core.evaluator import Evaluator
 from runner._core.limits import Limits
 from runner._core.returns import Objectives, Outcome
-from runner._core.target import Target, as_target
-from runner.errors import PreflightError, RunnerClosedError
+from runner._core.target import Target
+from runner.errors import LimitError, PreflightError, RunnerClosedError
 from trials import TrialInfo, TrialValue
 
 __all__ = ["AbstractRunner"]
@@ -94,8 +94,6 @@ class AbstractRunner(ABC):
         self._evaluator = Evaluator(self._target, self._objectives, self._limits)
         self._closed = False
         self._payload_bytes: bytes | None = None
-        self._local_worker: Any = None
-        self._local_lock = threading.Lock()
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -130,15 +128,7 @@ class AbstractRunner(ABC):
         """Evaluate ``info`` with timing, limits and crash capture; here, or in a supervised
         worker process when a limit is set."""
         if self._limits.any:
-            with self._local_lock:  # one trial at a time in the one local worker process
-                if self._local_worker is None:
-                    from runner._worker.process import BlockingWorker
-
-                    self._local_worker = BlockingWorker(self._payload(), self._objectives,
-                                                        self._limits)
-                    if self._closed:  # close() ran meanwhile and may not have seen the worker
-                        self._local_worker.close()
-                return info, self._local_worker.run(info)
+            return info, self._run_isolated(info)
         run = self.run if self._overrides_run else None
         return info, self._evaluator.evaluate(info, self._shared_data, run)
 
@@ -147,11 +137,13 @@ class AbstractRunner(ABC):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._close()
-        finally:
-            if self._local_worker is not None:
-                self._local_worker.close()
+        self._close()
+
+    def _run_isolated(self, info: TrialInfo) -> TrialValue:
+        """Hook: evaluate ``info`` in a supervised worker process (limits are set); the
+        built-in backends provide it (``runner/_backends/local.py``)."""
+        raise LimitError(f"{type(self).__name__} cannot enforce limits in run_wrapper(); "
+                         "run it without limits or on a runner that isolates trials")
 
     def _close(self) -> None:  # noqa: B027 - hook, optional
         """Backend hook: release the backend's workers."""

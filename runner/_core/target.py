@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Target", "FunctionTarget", "as_target", "TRIAL_FIELDS"]
+__all__ = ["Target", "FunctionTarget", "TRIAL_FIELDS"]
 
 TRIAL_FIELDS = ("instance", "seed", "budget")
 """The trial fields a target may receive as keyword arguments."""
@@ -105,17 +105,3 @@ def _accepted_keywords(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
     if positional and positional[0].name in names:
         names.discard(positional[0].name)
     return frozenset(names), var_kwargs
-
-
-def as_target(target: Any) -> Target:
-    """Adapt what a user passed as ``target`` (callable, ``Target`` or command line)."""
-    if isinstance(target, Target):
-        return target
-    if isinstance(target, str) or (
-        isinstance(target, Sequence) and not isinstance(target, (bytes, Mapping))
-        and target and all(isinstance(a, str) for a in target)
-    ):
-        from runner._core.script import ScriptTarget
-
-        return ScriptTarget(target)
-    return FunctionTarget(target)

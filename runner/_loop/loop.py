@@ -31,9 +31,10 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from runner._loop.goals import NTrialsGoal, check_arguments, make_goals
+from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
-from runner._loop.timings import TimingBooks, Timings
+from runner._loop.statistics import Statistics
+from runner._loop.timings import TimingAccount, Timings
 from runner.errors import LoopError, RetriesExceededError
 from trials import History, Journal, StatusType, TrialInfo, TrialValue
 
@@ -103,7 +104,7 @@ class OptimizationLoop:
         self._done = threading.Event()
         self._t0: float | None = None
         self._t1: float | None = None
-        self._books = TimingBooks()
+        self._books = TimingAccount()
         self._journal = LoopJournal(journal) if journal is not None else None
         if self._journal is not None:
             try:
@@ -156,6 +157,21 @@ class OptimizationLoop:
         now = time.time()
         in_flight = sum(max(0.0, now - t.submitted) for t in list(self._pending.values()))
         return self._books.snapshot(self.elapsed_time(), in_flight)
+
+    def statistics(self) -> Statistics:
+        """A frozen snapshot of the loop's state: counts, best cost, time, goal progress."""
+        elapsed = self.elapsed_time()
+        incumbent = self.history.incumbent
+        return Statistics(
+            status=self.status(), done=len(self.history), pending=len(self.pending_trials),
+            failed=len(self._failed), retried=self._n_retried, told=self._n_told,
+            best=None if incumbent is None else incumbent[1].cost, elapsed=elapsed,
+            overhead=self._books.overhead(elapsed), timings=self.timings(),
+            goal=goal_progress(self._goals, len(self.history), elapsed))
+
+    def ended(self, timeout: float | None = None) -> bool:
+        """Wait until the loop has ended (without raising what failed it); ``False`` on timeout."""
+        return self._done.wait(timeout)
 
     # -- running -------------------------------------------------------------------------
 

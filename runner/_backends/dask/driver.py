@@ -44,9 +44,9 @@ from runner._backends.dask.task import (
     run_trial,
     worker_probe,
 )
+from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
-from runner._core.backend import BookkeepingRunner
 from runner.errors import PreflightError
 from trials import TrialInfo, TrialValue
 
@@ -105,7 +105,7 @@ def _check_seconds(value: Any, name: str, or_none: str = "") -> float:
     return float(value)
 
 
-class DaskRunner(BookkeepingRunner):
+class DaskRunner(LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
