@@ -116,7 +116,8 @@ class OptimizationLoop:
 
     @property
     def incumbent(self) -> tuple[TrialInfo, TrialValue] | None:
-        """The best successful single-objective trial, or ``None`` (see ``History``)."""
+        """The best successful single-objective trial, at the highest budget reached in a
+        multi-fidelity study, or ``None`` (see ``History.incumbent``)."""
         return self.history.incumbent
 
     @property
