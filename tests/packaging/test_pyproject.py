@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 import pathlib
 import re
-import tomllib
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
