@@ -79,7 +79,8 @@ class AbstractRunner(ABC):
         if target is None and not self._overrides_run:
             raise TypeError(f"{type(self).__name__}() needs a target: a callable, a "
                             "runner.Target or a command line (or a subclass overriding run)")
-        self._target = _NoTarget() if target is None else as_target(target)
+        self._target = (_NoTarget() if target is None
+                        else as_target(target, allow_async=self.backend == "asyncio"))
         self._objectives = Objectives(objectives, crash_cost)
         self._limits = Limits(walltime_limit, cpu_time_limit, memory_limit, grace,
                               fresh_process_per_trial)
