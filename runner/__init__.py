@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from runner._backends.dask.driver import DaskRunner
     from runner._loop.loop import OptimizationLoop
     from runner._backends.process_pool import ProcessPoolRunner
+    from runner._backends.simulated import SimulatedRunner
     from runner._backends.threads import ThreadPoolRunner
     from runner._loop.timings import Timings
     from runner.optimizers import Hyperband, RandomSearch, SuccessiveHalving
@@ -48,6 +49,7 @@ __all__ = [
     "RunnerClosedError",
     "RunnerError",
     "SerialRunner",
+    "SimulatedRunner",
     "SuccessiveHalving",
     "Target",
     "ThreadPoolRunner",
@@ -60,6 +62,7 @@ _LAZY = {
     "ThreadPoolRunner": "runner._backends.threads",
     "DaskRunner": "runner._backends.dask.driver",
     "AsyncioRunner": "runner._backends.asyncio",
+    "SimulatedRunner": "runner._backends.simulated",
     "OptimizationLoop": "runner._loop.loop",
     "Timings": "runner._loop.timings",
     "RandomSearch": "runner.optimizers",

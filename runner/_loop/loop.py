@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from runner._loop.clock import runner_clock
 from runner._loop.goals import NTrialsGoal, check_arguments, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.timings import TimingBooks, Timings
@@ -77,9 +78,13 @@ class OptimizationLoop:
         """Validate everything; open ``journal`` and resume the study it holds: finished trials
         enter ``history`` and are told, in order; unfinished ones run first."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
-        self._clock = clock
+        # A runner with its own clock (runner/_loop/clock.py) sets the loop's time: it replaces
+        # both the loop's clock and the Unix time the trials' timestamps are compared with.
+        own = runner_clock(runner)
+        self._clock: Callable[[], float] = own or clock
+        self._now: Callable[[], float] = own or time.time
         self._goals = make_goals(goal, cost_goal, n_trials_goal, end_time_goal, duration_goal,
-                                 clock)
+                                 self._clock, now=own() if own else None)
         self._caps = [g for g in self._goals if isinstance(g, NTrialsGoal)]
         self.optimizer = optimizer
         self.runner = runner
@@ -153,7 +158,7 @@ class OptimizationLoop:
 
     def timings(self) -> Timings:
         """Where the time went so far: optimizer, journal, queue wait, target, transfer, idle."""
-        now = time.time()
+        now = self._now()
         in_flight = sum(max(0.0, now - t.submitted) for t in list(self._pending.values()))
         return self._books.snapshot(self.elapsed_time(), in_flight)
 
@@ -293,7 +298,7 @@ class OptimizationLoop:
                             "%r", info)
                 continue
             n += 1
-            self._books.result(trial.submitted, time.time(), value)
+            self._books.result(trial.submitted, self._now(), value)
             try:
                 if self._on_result(trial, value):
                     finals.append((trial.info, value))
@@ -417,7 +422,7 @@ class OptimizationLoop:
     def _submit(self, trial: _Trial) -> None:
         # In flight first: a trial whose submit record exists is marked if Ctrl-C comes next.
         trial.attempt += 1
-        trial.submitted = time.time()
+        trial.submitted = self._now()
         self._pending[id(trial.info)] = trial
         try:
             if self._journal is not None:
