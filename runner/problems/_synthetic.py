@@ -1,0 +1,1 @@
+"""Synthetic test functions (filled in by the next commit)."""
