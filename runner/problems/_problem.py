@@ -92,4 +92,5 @@ class Problem:
         """The same space as a ConfigSpace space (for SMAC3 and friends), built on demand."""
         from runner.problems._configspace import to_configspace
 
-        return to_configspace(self.space, seed=seed)
+        space: ConfigSpace.ConfigurationSpace = to_configspace(self.space, seed=seed)
+        return space

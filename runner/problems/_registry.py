@@ -92,4 +92,5 @@ def _from_import(name: str) -> Problem:
 
 def _load_builtins() -> None:
     """Import the modules that register the built-in problems (once; cheap, no extras)."""
-    importlib.import_module("runner.problems._synthetic")
+    for module in ("_synthetic", "_sklearn", "_script"):
+        importlib.import_module(f"runner.problems.{module}")
