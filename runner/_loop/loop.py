@@ -109,7 +109,7 @@ class OptimizationLoop:
         self._t0: float | None = None
         self._t1: float | None = None
         self._books = TimingBooks()
-        self._journal = LoopJournal(journal) if journal is not None else None
+        self._journal = LoopJournal(journal, self._now) if journal is not None else None
         if self._journal is not None:
             try:
                 self._resume()

@@ -82,6 +82,9 @@ class StudyView:
         self.grant = 0
         self.in_flight = 0
         self.submitted = 0
+        clock = getattr(pool.runner, "clock", None)
+        if callable(clock):  # a runner with its own time sets each study's (runner/_loop/clock.py)
+            self.clock = clock
 
     def submit_trial(self, info: TrialInfo) -> None:
         """Send ``info`` to the shared runner (uses one granted slot)."""

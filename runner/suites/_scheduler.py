@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable
 
+from runner._loop.clock import runner_clock
 from runner._loop.loop import OptimizationLoop
 from runner.problems import Problem
 from runner.suites._optimizers import build_optimizer
@@ -106,10 +107,12 @@ class Scheduler:
         self.on_pass = on_pass
         self.workers = 0  # the most free workers seen (all of them at the start)
         self.t0 = 0.0
+        self._clock = runner_clock(pool.runner) or time.monotonic  # a simulated runner's time
+        self._c0 = 0.0
 
     def run(self) -> None:
         """Until every study is finished or failed; Ctrl-C cancels them all (journals marked)."""
-        self.t0 = time.monotonic()
+        self.t0, self._c0 = time.monotonic(), self._clock()
         try:
             while self.active:
                 news = self.pool.route()
@@ -131,7 +134,7 @@ class Scheduler:
     def utilization(self) -> float:
         """Target time of the trials finished so far / (workers x elapsed): the share of worker
         time spent in targets (what ``OptimizationLoop.overhead`` leaves, as a fraction)."""
-        elapsed = time.monotonic() - self.t0
+        elapsed = self._clock() - self._c0
         return self.pool.target_seconds / max(1e-9, max(1, self.workers) * elapsed)
 
     def _fill(self) -> None:
