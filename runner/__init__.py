@@ -26,6 +26,7 @@ from runner.errors import (
 if TYPE_CHECKING:
     from runner._backends.asyncio import AsyncioRunner
     from runner._backends.dask.driver import DaskRunner
+    from runner._backends.executor import ExecutorRunner
     from runner._loop.loop import OptimizationLoop
     from runner._backends.process_pool import ProcessPoolRunner
     from runner._backends.threads import ThreadPoolRunner
@@ -36,6 +37,7 @@ __all__ = [
     "AbstractRunner",
     "AsyncioRunner",
     "DaskRunner",
+    "ExecutorRunner",
     "LimitError",
     "LoopError",
     "OptimizationLoop",
@@ -60,6 +62,7 @@ _LAZY = {
     "ThreadPoolRunner": "runner._backends.threads",
     "DaskRunner": "runner._backends.dask.driver",
     "AsyncioRunner": "runner._backends.asyncio",
+    "ExecutorRunner": "runner._backends.executor",
     "OptimizationLoop": "runner._loop.loop",
     "Timings": "runner._loop.timings",
     "RandomSearch": "runner.optimizers",

@@ -48,6 +48,7 @@ BACKENDS = [
     Backend("dask", "runner._backends.dask.driver", "DaskRunner", isolates=True, dask=True),
     Backend("asyncio", "runner._backends.asyncio", "AsyncioRunner", {"max_concurrency": 2},
             async_targets=True),
+    Backend("executor-loky", "executor_helpers", "LokyExecutorRunner", {"n_workers": 2}),
 ]
 
 LIMITED = [
