@@ -26,6 +26,7 @@ from runner.errors import (
 if TYPE_CHECKING:
     from runner._backends.asyncio import AsyncioRunner
     from runner._backends.dask.driver import DaskRunner
+    from runner._backends.executor import ExecutorRunner
     from runner._loop.loop import OptimizationLoop
     from runner._backends.process_pool import ProcessPoolRunner
     from runner._backends.simulated import SimulatedRunner
@@ -37,6 +38,7 @@ __all__ = [
     "AbstractRunner",
     "AsyncioRunner",
     "DaskRunner",
+    "ExecutorRunner",
     "LimitError",
     "LoopError",
     "OptimizationLoop",
@@ -63,6 +65,7 @@ _LAZY = {
     "DaskRunner": "runner._backends.dask.driver",
     "AsyncioRunner": "runner._backends.asyncio",
     "SimulatedRunner": "runner._backends.simulated",
+    "ExecutorRunner": "runner._backends.executor",
     "OptimizationLoop": "runner._loop.loop",
     "Timings": "runner._loop.timings",
     "RandomSearch": "runner.optimizers",

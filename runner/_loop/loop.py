@@ -502,9 +502,22 @@ class OptimizationLoop:
     def _resume(self) -> None:
         assert self._journal is not None
         plan = self._journal.resume()
+        restore_all = getattr(self.optimizer, "restore", None)
+        replayed = History()
         for _, info, value in plan.finished:
             self.history.append(info, value)
-            self._tell(info, value)
+            if callable(restore_all):
+                replayed.append(info, value)
+            else:
+                self._tell(info, value)
+        if callable(restore_all) and len(replayed):  # optional: its state from what it never asked
+            t = self._clock()
+            try:
+                restore_all(replayed)
+            finally:
+                self._books.optimizer += self._clock() - t
+            if self.log is not None:
+                self.log.append(("restore", replayed))
         self._n_told, self._next_id = 0, plan.next_id
         restore = getattr(self.optimizer, "restore_pending", None)
         for trial_id, attempt, info in plan.unfinished:

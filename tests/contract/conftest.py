@@ -50,6 +50,7 @@ BACKENDS = [
             async_targets=True),
     Backend("simulated", "runner._backends.simulated", "SimulatedRunner",
             {"n_workers": 2, "start_time": None}),
+    Backend("executor-loky", "executor_helpers", "LokyExecutorRunner", {"n_workers": 2}),
 ]
 
 LIMITED = [
