@@ -92,5 +92,5 @@ def _from_import(name: str) -> Problem:
 
 def _load_builtins() -> None:
     """Import the modules that register the built-in problems (once; cheap, no extras)."""
-    for module in ("_synthetic", "_sklearn", "_script"):
+    for module in ("_synthetic", "_sklearn", "_script", "tabular"):  # tabular: names only
         importlib.import_module(f"runner.problems.{module}")
