@@ -150,11 +150,12 @@ def _optimum(bench: str, dataset: str) -> float:
 
 
 def _spread(bench: str, dataset: str) -> float:
-    """The standard deviation of the mean cost over the table (the ``-mf`` noise scale)."""
+    """The interquartile range of the mean cost over the table (the ``-mf`` bias and noise
+    scale): robust to the few diverged configurations whose loss would dwarf everything."""
     metric = BENCHMARKS[bench][1]
-    costs = [_cost(bench, _pick(row[metric], None)) for row in _table(bench, dataset).values()]
-    mean = sum(costs) / len(costs)
-    return max(math.sqrt(sum((c - mean) ** 2 for c in costs) / len(costs)), 1e-12)
+    costs = sorted(_cost(bench, _pick(row[metric], None)) for row in _table(bench, dataset).values())
+    n = len(costs)
+    return max(costs[(3 * n) // 4] - costs[n // 4], 1e-12)
 
 
 def _check(bench: str, dataset: str) -> None:
