@@ -26,7 +26,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -100,9 +100,11 @@ class LoopJournal:
     """
 
     def __init__(self, journal: str | os.PathLike[str] | Journal, study: str | None = None,
-                 fingerprint: dict[str, Any] | None = None, resume: ResumeMode = "check"
-                 ) -> None:
-        """Open ``journal`` and check that it holds this study (see ``runner._loop.study``)."""
+                 fingerprint: dict[str, Any] | None = None, resume: ResumeMode = "check",
+                 clock: Callable[[], float] = time.time) -> None:
+        """Open ``journal`` and check that it holds this study (see ``runner._loop.study``);
+        ``clock`` stamps the records' ``time``: Unix time, or a runner's own clock."""
+        self._time = clock
         if isinstance(journal, Journal):
             self.journal, self.owned = journal, False
         elif isinstance(journal, (str, os.PathLike)):
@@ -129,21 +131,21 @@ class LoopJournal:
 
     def submit(self, trial: int, attempt: int, info: TrialInfo) -> None:
         self.journal.append({"type": "submit", "trial": trial, "attempt": attempt,
-                             "info": info.to_dict(), "time": time.time()})
+                             "info": info.to_dict(), "time": self._time()})
 
     def result(self, trial: int, attempt: int, final: bool, info: TrialInfo,
                value: TrialValue) -> None:
         self.journal.append({"type": "result", "trial": trial, "attempt": attempt,
                              "final": final, "info": info.to_dict(), "value": value.to_dict(),
-                             "time": time.time()})
+                             "time": self._time()})
 
     def cancelled(self, trial: int, attempt: int, reason: str) -> None:
         self.journal.append({"type": "cancelled", "trial": trial, "attempt": attempt,
-                             "reason": reason, "time": time.time()})
+                             "reason": reason, "time": self._time()})
 
     def failed(self, trial: int, attempt: int, traceback: str) -> None:
         self.journal.append({"type": "failed", "trial": trial, "attempt": attempt,
-                             "traceback": traceback, "time": time.time()})
+                             "traceback": traceback, "time": self._time()})
 
     def end(self, in_flight: list[tuple[int, int]], reason: str) -> None:
         """Mark ``(trial, attempt)`` pairs still in flight as cancelled, then :meth:`close`;

@@ -48,6 +48,9 @@ BACKENDS = [
     Backend("dask", "runner._backends.dask.driver", "DaskRunner", isolates=True, dask=True),
     Backend("asyncio", "runner._backends.asyncio", "AsyncioRunner", {"max_concurrency": 2},
             async_targets=True),
+    Backend("simulated", "runner._backends.simulated", "SimulatedRunner",
+            {"n_workers": 2, "start_time": None}),
+    Backend("executor-loky", "executor_helpers", "LokyExecutorRunner", {"n_workers": 2}),
 ]
 
 LIMITED = [
