@@ -120,13 +120,13 @@ class ProcessPoolRunner(LocalWorker):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._started = threading.Event()
+        self._workers_started = threading.Event()
         # The keeper starts every worker process: PR_SET_PDEATHSIG ties a worker to the thread
         # that started it, so that thread must live as long as the runner.
         self._keeper = threading.Thread(target=self._keep, daemon=True,
                                         name=f"{type(self).__name__}-keeper")
         self._keeper.start()
-        self._started.wait()
+        self._workers_started.wait()
         errors = [s.error for s in self._slots if s.error is not None]
         if errors:
             self.close()
@@ -140,7 +140,7 @@ class ProcessPoolRunner(LocalWorker):
             if self._idle and not self._pending:
                 self._dispatch(self._idle.pop(), info)
             else:
-                self._pending.append(info)
+                self._enqueue(info)
                 self._keeper_wake.notify()
 
     def wait(self, timeout: float | None = None) -> None:
@@ -191,20 +191,18 @@ class ProcessPoolRunner(LocalWorker):
     def _dispatch(self, i: int, info: TrialInfo) -> None:
         slot = self._slots[i]
         slot.state, slot.info = _BUSY, info
-        self._executing += 1
+        self._started()
         try:
             slot.worker.send(info)
         except OSError:  # it died while idle: the trial never started, so it goes first again
             slot.state, slot.info = _BROKEN, None
-            self._executing -= 1
-            self._pending.appendleft(info)
+            self._unstarted()
+            self._enqueue(info, front=True)
             self._keeper_wake.notify()
         except Exception as exc:  # the trial itself does not pickle: that trial only
             slot.state, slot.info = _IDLE, None
             self._idle.append(i)
-            self._executing -= 1
-            self._finished.append((info, self._unsendable(exc)))
-            self._done.notify_all()
+            self._record(info, self._unsendable(exc))
 
     def _unsendable(self, exc: Exception) -> TrialValue:
         return verdicts.not_run(self._objectives.crash_cost, "the trial could not be sent to a "
@@ -290,16 +288,14 @@ class ProcessPoolRunner(LocalWorker):
             alive = slot.worker.pid is not None
             with self._lock:
                 slot.info = None
-                self._executing -= 1
-                self._finished.append((info, value))
-                if self._waiters:  # (Condition.notify_all costs microseconds even unheard)
-                    self._done.notify_all()
+                # (Condition.notify_all costs microseconds even unheard)
+                self._record(info, value, notify=self._waiters > 0)
                 if self._closed:
                     return
                 if alive:
                     slot.state = _IDLE
                     if self._pending:
-                        self._dispatch(slot.index, self._pending.popleft())
+                        self._dispatch(slot.index, self._dequeue())
                     else:
                         self._idle.append(slot.index)
                     return
@@ -342,7 +338,7 @@ class ProcessPoolRunner(LocalWorker):
         try:
             self._start_all()
         finally:
-            self._started.set()
+            self._workers_started.set()
         while True:
             with self._lock:
                 if self._closed:
@@ -414,7 +410,7 @@ class ProcessPoolRunner(LocalWorker):
             slot.state = _IDLE
             self._generation += 1
             if self._pending:
-                self._dispatch(slot.index, self._pending.popleft())
+                self._dispatch(slot.index, self._dequeue())
             else:
                 self._idle.append(slot.index)
         self._interrupt_pump()  # a waiting caller polls the old set: make it take the new one
@@ -426,10 +422,9 @@ class ProcessPoolRunner(LocalWorker):
             return
         error = self._slots[0].error
         while self._pending:
-            info = self._pending.popleft()
-            self._finished.append((info, verdicts.not_run(
+            self._record(self._dequeue(), verdicts.not_run(
                 self._objectives.crash_cost, "the runner could not run the trial: no worker "
-                f"process could be started ({error!r})", error)))
+                f"process could be started ({error!r})", error), started=False, notify=False)
         self._done.notify_all()
         self._interrupt_pump()  # a caller blocked in poll() must see these too
 
@@ -457,8 +452,7 @@ class ProcessPoolRunner(LocalWorker):
         with self._lock:
             for slot in self._slots:
                 if slot.state == _BUSY and slot.info is not None:
-                    self._executing -= 1
-                    self._finished.append((slot.info, self._cancelled_value()))
+                    self._record(slot.info, self._cancelled_value(), notify=False)
                     slot.info = None
             self._done.notify_all()
         self._cancel_pending()

@@ -1,12 +1,12 @@
 """``DaskRunner``: trials on a dask cluster, each isolated in a supervised worker process that
 the dask worker keeps between trials.
 
-    submit_trial -> _queue (deque) --a free slot--> _fly, on the client's event loop:
+    submit_trial -> _pending (deque) --a free slot--> _fly, on the client's event loop:
                                                       client.submit(run_trial, key, id, info)
                                                       | dask worker: WorkerProcess.run(info)
     _finished <------------- _settle <--- gather -----+
                    | the dask worker was lost (KilledWorker, lost connection, cancelled by dask):
-                   +-> back to the front of _queue, at most max_requeues times, then CRASHED
+                   +-> back to the front of _pending, at most max_requeues times, then CRASHED
 
 * The evaluator (target, shared data, ``run`` override) is scattered once, to every worker,
   again only if every copy is lost; a task carries the runner's id and the ``TrialInfo``.
@@ -28,7 +28,6 @@ import numbers
 import pickle
 import time
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future as ConcurrentFuture
 from typing import Any
@@ -154,7 +153,6 @@ class DaskRunner(LocalWorker):
         self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
                                                  self._limits)
         self._id: str = uuid.uuid4().hex
-        self._queue: deque[_Flight] = deque()
         self._flights: set[_Flight] = set()
         self._n_workers: int = 0
         self._capacity = 0
@@ -236,7 +234,7 @@ class DaskRunner(LocalWorker):
             raise TypeError(f"submit_trial(): the TrialInfo cannot be pickled to travel to dask "
                             f"workers: {exc!r}") from exc
         with self._lock:
-            self._queue.append(flight)
+            self._enqueue(flight)
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -247,15 +245,15 @@ class DaskRunner(LocalWorker):
         while True:
             with self._lock:
                 window = self._capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
-                if (self._closed or not self._queue or self._executing >= window
+                if (self._closed or not self._pending or self._executing >= window
                         or self._rescattering):
                     return
                 if self._shipment.status != "finished":  # every replica was lost
                     self._rescattering = True
                     self._client.loop.add_callback(self._rescatter)
                     return
-                flight = self._queue.popleft()
-                self._executing += 1
+                flight = self._dequeue()
+                self._started()
                 self._flights.add(flight)
             # one wake-up of the event loop per trial; from the loop itself it is a call_soon
             self._client.loop.add_callback(self._fly, flight)
@@ -313,10 +311,10 @@ class DaskRunner(LocalWorker):
                 return
             flight.losses += 1
             if flight.losses <= self._max_requeues:
-                self._executing -= 1
+                self._unstarted()
                 self._flights.discard(flight)
                 flight.future = None
-                self._queue.appendleft(flight)
+                self._enqueue(flight, front=True)
                 log.info("dask lost a trial's worker (%r); requeued it (%d of %d)", exc,
                          flight.losses, self._max_requeues)
                 asyncio.ensure_future(self._refresh_quietly())
@@ -332,15 +330,13 @@ class DaskRunner(LocalWorker):
                 return
             flight.done = True
             if started:
-                self._executing -= 1
                 self._flights.discard(flight)
-            self._finished.append((flight.info, value))
-            self._done.notify_all()
+            self._record(flight.info, value, started=started)
 
     def _fail_all(self, error: str) -> None:
         """CRASH every queued and executing trial with ``error`` (the cluster is gone)."""
         with self._lock:
-            queued, self._queue = list(self._queue), deque()
+            queued = self._dequeue_all()
             flights = list(self._flights)
         if not queued and not flights:
             return
@@ -411,20 +407,12 @@ class DaskRunner(LocalWorker):
 
     # -- the rest of the contract --------------------------------------------------------
 
-    def wait(self, timeout: float | None = None) -> None:
-        with self._done:
-            self._done.wait_for(
-                lambda: bool(self._finished) or (self._executing == 0 and not self._queue),
-                timeout)
-
-    def is_running(self) -> bool:
-        return self._executing > 0 or bool(self._queue)
-
     def count_available_workers(self) -> int:
         # with every worker gone for good a trial fails at once (CRASHED, "no dask worker"):
         # offering one slot lets a loop see that and end, instead of waiting for ever
-        capacity = 1 if self._gone else self._capacity
-        return max(0, capacity - self._executing - len(self._queue))
+        if self._gone:
+            return max(0, 1 - self._executing - len(self._pending))
+        return super().count_available_workers()
 
     @property
     def client(self) -> Any:
@@ -437,7 +425,7 @@ class DaskRunner(LocalWorker):
 
     def _close(self) -> None:
         with self._lock:
-            queued, self._queue = list(self._queue), deque()
+            queued = self._dequeue_all()
             flights = list(self._flights)
         for flight in queued:
             self._finish(flight, self._cancelled_value(), started=False)
