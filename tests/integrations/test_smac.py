@@ -34,8 +34,8 @@ def target(config: Any, seed: int, instance: str) -> tuple[float, dict]:
 
 
 def target_delayed(config: Any, seed: int, instance: str) -> tuple[float, dict]:
-    """``target`` after 0.5 s."""
-    time.sleep(0.5)
+    """``target`` after 0.3 s."""
+    time.sleep(0.3)
     return config["x"] ** 2, {"key": seed, "instance": instance}
 
 
