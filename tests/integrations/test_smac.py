@@ -247,3 +247,16 @@ def test_smac_optimizer_passes_budgets_through(tmp_path) -> None:
     budgets = {info.budget for info, _ in loop.history}
     assert len(loop.history) == 12 and len(budgets) > 1 and budgets <= {1.0, 3.0, 9.0}
     assert all(v.cost >= 1.0 / i.budget for i, v in loop.history)
+
+
+@pytest.mark.slow
+def test_multi_fidelity_facade_through_the_runner(tmp_path) -> None:
+    """SMAC3's multi-fidelity facade (successive halving) through SMACTargetRunner: every trial
+    finishes and SMAC3's budgets reach the target."""
+    sc = scenario(tmp_path, space=SPACE2, n_trials=20, seed=1, min_budget=1, max_budget=9)
+    with ProcessPoolRunner(budgeted, n_workers=2) as ours:
+        smac = MultiFidelityFacade(sc, SMACTargetRunner(ours, sc), overwrite=True,
+                                   logging_level=40)
+        smac.optimize()
+    assert smac.runhistory.finished == 20
+    assert {key.budget for key in smac.runhistory} == {1.0, 3.0, 9.0}
