@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from runner._core.backend import BackendRunner
-from runner._worker.process import BlockingWorker
+from runner._worker.blocking import BlockingWorker
 from trials import TrialInfo, TrialValue
 
 __all__ = ["LocalWorker"]
