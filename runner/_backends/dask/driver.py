@@ -23,18 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import numbers
-import pickle
 import time
 import uuid
-from collections.abc import Mapping
 from concurrent.futures import Future as ConcurrentFuture
 from typing import Any
 
 import attrs
 
-from runner._backends.dask.cluster import connect, is_worker_loss, trial_capacity
+from runner._backends.dask.cluster import connect, is_worker_loss
+from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
@@ -43,6 +41,7 @@ from runner._backends.dask.task import (
     run_trial,
     worker_probe,
 )
+from runner._backends.dask.watch import ClusterWatch
 from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
@@ -58,53 +57,12 @@ SHORT_TRIAL = 0.1
 PREFETCH = 3
 """For short trials: one executing, one waiting on its worker, one on the scheduler per slot, so a
 worker starts its next trial without waiting for a round trip to the driver."""
-REFRESH_INTERVAL = 0.5
-"""Seconds between reads of the workers (and checks of the no-worker deadline)."""
 CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
-Resources = Mapping[str, float]
 
 
-class _Flight:
-    """One submitted trial: its info, its current dask future, how often its worker was lost."""
-
-    __slots__ = ("info", "blob", "resources", "future", "losses", "done", "pin")
-
-    def __init__(self, info: TrialInfo, resources: Resources | None) -> None:
-        self.info = info
-        self.blob = pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL)
-        self.resources = resources
-        self.future: Any = None
-        self.losses = 0
-        self.done = False
-        self.pin: str | None = None  # a worker without the shipment: send it along, there
-
-
-def _check_resources(resources: Any, name: str) -> dict[str, float] | None:
-    if resources is None:
-        return None
-    if not isinstance(resources, Mapping):
-        raise TypeError(f"{name} must be a mapping of resource name to amount, e.g. "
-                        f"{{'GPU': 1}}, got {resources!r} (type {type(resources).__name__})")
-    out = {}
-    for key, amount in resources.items():
-        ok = isinstance(amount, numbers.Real) and not isinstance(amount, bool)
-        if not (isinstance(key, str) and ok and math.isfinite(float(amount))
-                and float(amount) > 0):
-            raise ValueError(f"{name} must map names to amounts > 0, got {key!r}: {amount!r}")
-        out[key] = float(amount)
-    return out or None
-
-
-def _check_seconds(value: Any, name: str, or_none: str = "") -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and math.isfinite(float(value)) and float(value) > 0):
-        raise ValueError(f"{name} must be a number of seconds > 0{or_none}, got {value!r}")
-    return float(value)
-
-
-class DaskRunner(LocalWorker):
+class DaskRunner(ClusterWatch, LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -144,16 +102,16 @@ class DaskRunner(LocalWorker):
             if client is not None:
                 raise ValueError("n_workers applies only when DaskRunner starts its own "
                                  f"LocalCluster (client=None); got client={client!r}")
-        self._connect_timeout: float = _check_seconds(connect_timeout, "connect_timeout")
+        self._connect_timeout: float = check_seconds(connect_timeout, "connect_timeout")
         self._worker_timeout: float | None = None if worker_timeout is None else (
-            _check_seconds(worker_timeout, "worker_timeout", " or None"))
-        self._resources: Resources | None = _check_resources(resources, "resources")
+            check_seconds(worker_timeout, "worker_timeout", " or None"))
+        self._resources: Resources | None = check_resources(resources, "resources")
         self._max_requeues: int = int(max_requeues)
         super().__init__(target, **kwargs)
         self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
                                                  self._limits)
         self._id: str = uuid.uuid4().hex
-        self._flights: set[_Flight] = set()
+        self._flights: set[Flight] = set()
         self._n_workers: int = 0
         self._capacity = 0
         self._workerless_since: float | None = None
@@ -226,10 +184,10 @@ class DaskRunner(LocalWorker):
         self._check_submit(info)
         resources = self._resources
         if "resources" in info.additional_info:
-            resources = _check_resources(info.additional_info["resources"],
+            resources = check_resources(info.additional_info["resources"],
                                          "additional_info['resources']")
         try:
-            flight = _Flight(info, resources)
+            flight = Flight(info, resources)
         except Exception as exc:  # before it runs, not after
             raise TypeError(f"submit_trial(): the TrialInfo cannot be pickled to travel to dask "
                             f"workers: {exc!r}") from exc
@@ -258,7 +216,7 @@ class DaskRunner(LocalWorker):
             # one wake-up of the event loop per trial; from the loop itself it is a call_soon
             self._client.loop.add_callback(self._fly, flight)
 
-    async def _fly(self, flight: _Flight) -> None:
+    async def _fly(self, flight: Flight) -> None:
         """On the client's event loop: submit the trial, wait for it, gather it, settle it."""
         if flight.done or self._closed:  # close() settles it
             return
@@ -282,7 +240,7 @@ class DaskRunner(LocalWorker):
         self._spent.append(future)
         self._settle(flight, future, result)
 
-    def _settle(self, flight: _Flight, future: Any, result: Any) -> None:
+    def _settle(self, flight: Flight, future: Any, result: Any) -> None:
         if flight.done or future is not flight.future:
             return
         if isinstance(result, TrialValue):
@@ -304,7 +262,7 @@ class DaskRunner(LocalWorker):
                 f"the dask task failed outside the trial: {result!r}"))
         self._dispatch()
 
-    def _lost(self, flight: _Flight, exc: BaseException) -> None:
+    def _lost(self, flight: Flight, exc: BaseException) -> None:
         """The dask worker of ``flight`` was lost: requeue it at the front, or give up."""
         with self._lock:
             if flight.done:
@@ -323,7 +281,7 @@ class DaskRunner(LocalWorker):
         self._finish(flight, verdicts.worker_lost(self._objectives.crash_cost, n,
                                                   self._max_requeues, repr(exc)))
 
-    def _finish(self, flight: _Flight, value: TrialValue, *, started: bool = True) -> None:
+    def _finish(self, flight: Flight, value: TrialValue, *, started: bool = True) -> None:
         """Record ``flight``'s final value exactly once."""
         with self._done:
             if flight.done:
@@ -352,58 +310,6 @@ class DaskRunner(LocalWorker):
 
     def _not_run(self, error: str) -> TrialValue:
         return verdicts.not_run(self._objectives.crash_cost, error)
-
-    # -- keeping up with the cluster -----------------------------------------------------
-
-    async def _refresh_loop(self) -> None:
-        while not self._closed:
-            if self._client.status in ("closing", "closed"):  # reconnecting failed for good
-                self._fail_all(f"lost the dask scheduler at {self._address}: the client could "
-                               f"not reconnect within {self._connect_timeout:g} s")
-            else:
-                await self._refresh_quietly()
-            await asyncio.sleep(REFRESH_INTERVAL)
-
-    async def _refresh_quietly(self) -> None:
-        try:
-            await self._refresh()
-        except Exception as exc:  # the scheduler is away: keep the last count, try again
-            log.debug("reading the dask workers failed: %r", exc)
-
-    async def _refresh(self) -> None:
-        """Read the workers (and their slots) from the scheduler, give up on waiting trials
-        after ``worker_timeout`` without any worker, and send what now fits."""
-        ident = await self._client.scheduler.identity(n_workers=-1 if self._resources else 0)
-        n_workers = int(ident.get("n_workers", 0))
-        capacity = (trial_capacity(ident.get("workers", {}).values(), self._resources) if self._resources
-                    else int(ident.get("total_threads", 0)))
-        with self._lock:
-            self._n_workers, self._capacity = n_workers, capacity
-        self._spent = []
-        now = time.monotonic()
-        if capacity > 0:
-            self._workerless_since = self._gone = None
-        elif self._workerless_since is None:
-            self._workerless_since = now
-        elif (self._worker_timeout is not None
-              and now - self._workerless_since > self._worker_timeout):
-            self._gone = (f"no dask worker at {self._address} for worker_timeout="
-                          f"{self._worker_timeout:g} s; the trial could not run")
-            self._fail_all(self._gone)
-        self._dispatch()
-
-    async def _rescatter(self) -> None:
-        """Every replica of the shipment was lost (all workers left): send it again."""
-        try:
-            self._shipment = await self._client.scatter(
-                self._shipment_data, broadcast=True, hash=False, asynchronous=True)
-        except Exception as exc:
-            log.warning("re-scattering the trial evaluator to dask failed (%r); will retry", exc)
-        finally:
-            with self._lock:
-                self._rescattering = False
-        if self._shipment.status == "finished":
-            self._dispatch()
 
     # -- the rest of the contract --------------------------------------------------------
 
