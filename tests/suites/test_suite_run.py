@@ -106,7 +106,7 @@ def test_two_objective_studies_get_tuple_costs(tmp_path: Path) -> None:
     text = 'name = "m"\nproblems = ["zdt1", "branin"]\noptimizers = ["random"]\nseeds = [0]\n' \
            'n_trials = 5\n'
     result = run_suite(parse_suite(text), backend="thread", workers=2, out=str(tmp_path),
-                       plots=False)
+                       plots=False, progress=True)  # the live display must not get in the way
     history = History.load(tmp_path / "zdt1" / "random" / "seed-0.jsonl")
     assert len(history) == 5
     assert all(isinstance(v.cost, tuple) and len(v.cost) == 2 for _, v in history)
