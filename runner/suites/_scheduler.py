@@ -4,6 +4,7 @@ study has a trial to give.
 Each pass::
 
     route:  shared runner results -> the studies' views (a study with a result may ask again)
+    fill:   as below, from studies without news (no journal sync delays a freed worker)
     step:   every study with news runs one loop pass with no slot (collect, journal, tell, goals)
     fill:   while the shared runner has a free worker: the study with a trial to give and the
             least progress ((finished + in flight) / n_trials) runs one loop pass with one slot;
@@ -113,6 +114,9 @@ class Scheduler:
         try:
             while self.active:
                 news = self.pool.route()
+                # Refill freed workers first from studies with no news: their pass journals and
+                # syncs nothing, so no worker waits on another study's fdatasync.
+                self._fill(skip=news)
                 for study in [s for s in self.active if s.view in news]:
                     study.hungry = True
                     self._step(study, 0)
@@ -134,12 +138,12 @@ class Scheduler:
         elapsed = time.monotonic() - self.t0
         return self.pool.target_seconds / max(1e-9, max(1, self.workers) * elapsed)
 
-    def _fill(self) -> None:
+    def _fill(self, skip: set[StudyView] | frozenset[StudyView] = frozenset()) -> None:
         runner = self.pool.runner
         free = runner.count_available_workers()
         self.workers = max(self.workers, free)
         while free > 0:
-            hungry = [s for s in self.active if s.hungry]
+            hungry = [s for s in self.active if s.hungry and s.view not in skip]
             if not hungry:
                 return
             study = min(hungry, key=Study.progress)
