@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from runner.suites._run import BACKENDS, run_suite
+from runner.suites._run import BACKENDS, make_runner, run_suite
 from runner.suites._spec import SuiteFileError, load_suite
 
 __all__ = ["build_parser", "main"]
@@ -76,12 +76,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(" ".join(str(exc).split()))
     from rich.console import Console
 
+    from runner.errors import RunnerError
+
+    problems = {name: spec.problem(name) for name in spec.problems}
+    try:
+        shared = make_runner(args.backend, args.workers, problems, scheduler=args.scheduler,
+                             limits=spec.limits)
+    except (ValueError, TypeError, OSError, RunnerError) as exc:
+        parser.error(f"argument --backend: cannot start {args.backend!r}: "
+                     f"{' '.join(str(exc).split())}")
     console = Console()
     try:
-        with _sigterm_as_interrupt():
-            result = run_suite(spec, backend=args.backend, workers=args.workers,
-                               scheduler=args.scheduler, out=args.out,
-                               progress=sys.stderr.isatty())
+        with _sigterm_as_interrupt(), shared:
+            result = run_suite(spec, out=args.out, runner=shared, progress=sys.stderr.isatty())
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130

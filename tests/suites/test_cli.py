@@ -49,3 +49,19 @@ def test_a_run_prints_the_table_and_exits_0(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "regret, mean ± std" in done.stdout and "branin" in done.stdout
     assert (tmp_path / "out" / "results.csv").exists()
+
+
+def test_a_backend_that_cannot_start_is_an_argument_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--backend simulated without runner.SimulatedRunner: one line, exit code 2."""
+    import runner
+
+    if "SimulatedRunner" in runner.__all__:
+        pytest.skip("this build has the simulated runner")
+    suite = tmp_path / "s.toml"
+    suite.write_text(SMALL)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(suite), "--backend", "simulated"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert "argument --backend: cannot start 'simulated': the simulated backend needs" in err
