@@ -86,3 +86,30 @@ def test_sigkill_midway_then_rerun_completes_every_study_exactly(tmp_path: Path)
     for row in rows:
         history = History.load(out / row["problem"] / row["optimizer"] / f"seed-{row['seed']}.jsonl")
         assert row["status"] == "finished" and int(row["trials"]) == len(history) == N_TRIALS
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_suite_cleanly_and_it_resumes(tmp_path: Path) -> None:
+    """SIGTERM: exit 130 at once, trials in flight marked cancelled; the rerun completes."""
+    suite, out = tmp_path / "term.toml", tmp_path / "out"
+    suite.write_text(SUITE)
+    proc = _start(suite, out)
+    try:
+        wait_until(lambda: _finals(out) >= 20 or proc.poll() is not None, 60,
+                   "20 finished trials before SIGTERM")
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    assert proc.returncode == 130, stderr.decode()
+    assert b"run the same command again to resume" in stderr
+    marked = sum(1 for p in out.glob("*/*/*.jsonl") for r in read_records(p)
+                 if r["type"] == "cancelled")
+    assert marked >= 1
+    again = _start(suite, out)
+    _, stderr = again.communicate(timeout=120)
+    assert again.returncode == 0, stderr.decode()
+    for path in out.glob("*/*/*.jsonl"):
+        assert len(History.load(path)) == N_TRIALS
