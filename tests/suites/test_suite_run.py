@@ -145,3 +145,19 @@ def test_default_out_is_runs_slash_name(tmp_path: Path, monkeypatch: pytest.Monk
     result = run_suite(parse_suite(text), backend="serial", plots=False)
     assert result.out == os.path.join("runs", "d")
     assert (tmp_path / "runs" / "d" / "results.csv").exists()
+
+
+def test_max_open_bounds_the_studies_open_at_once(tmp_path: Path) -> None:
+    """With max_open=2, studies open a few at a time (one more only while none of the open
+    ones has a trial to give, so at most one per worker beyond the bound); all finish."""
+    text = 'name = "w"\nproblems = ["branin", "hartmann3", "levy"]\noptimizers = ["random"]\n' \
+           'seeds = [0, 1, 2, 3]\nn_trials = 6\n'
+    most = [0]
+
+    def watch(scheduler: Any) -> None:
+        most[0] = max(most[0], sum(1 for s in scheduler.active if s.loop is not None))
+
+    result = run_suite(parse_suite(text), backend="thread", workers=2, out=str(tmp_path),
+                       plots=False, max_open=2, on_pass=watch)
+    assert 1 <= most[0] <= 2 + 2
+    assert [r["trials"] for r in result.rows] == [6] * 12
