@@ -2,7 +2,8 @@
 trial's fate, checked after every trial so a reused worker is as good as a new one.
 
 Checked (a few microseconds): resource limits, the dispositions of the signals our limits and
-supervisor rely on, interval timers, extra threads still running, the working directory. The
+supervisor rely on, interval timers, extra Python threads still running, the working directory.
+(Native threads are not counted: numerical libraries start idle thread pools on first import.) The
 working directory is put back; anything else that differs ends the worker after it has sent
 the trial's result (the driver starts a new one) and the trial's ``additional_info`` says
 ``worker_recycled``: why. Not checked (and so persisting between trials on a reused worker,
@@ -40,7 +41,6 @@ class Baseline:
                          for n in _SIGNALS if hasattr(signal, n)]
         self._timers = [getattr(signal, n) for n in _TIMERS if hasattr(signal, n)]
         self._threads = threading.active_count()
-        self._native_threads = _native_threads()
         self._cwd = os.getcwd()
 
     def check(self) -> str | None:
@@ -60,7 +60,7 @@ class Baseline:
         for timer in self._timers:
             if signal.getitimer(timer) != (0.0, 0.0):
                 changed.append("an interval timer")
-        if threading.active_count() > self._threads or _native_threads() > self._native_threads:
+        if threading.active_count() > self._threads:
             changed.append("a thread still running")
         if not changed:
             return None
@@ -72,13 +72,3 @@ def _rlimit_name(resource: Any, which: int) -> str:
         if getattr(resource, name, None) == which:
             return name
     return str(which)
-
-
-def _native_threads() -> int:
-    """Threads of this process the kernel knows (threads started outside ``threading`` too)."""
-    try:
-        with open("/proc/self/stat", "rb") as f:
-            stat = f.read()
-        return int(stat[stat.rindex(b")") + 2:].split()[17])
-    except (OSError, ValueError, IndexError):
-        return 0

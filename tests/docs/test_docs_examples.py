@@ -4,6 +4,12 @@
 from __future__ import annotations
 
 import json
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +80,14 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
                 json.loads(block.source)
             except ValueError as exc:
                 pytest.fail(f"the json block at {block.where()} is not JSON: {exc}")
+        elif block.lang == "toml":
+            try:
+                tomllib.loads(block.source)
+            except ValueError as exc:
+                pytest.fail(f"the toml block at {block.where()} is not TOML: {exc}")
         else:
             pytest.fail(f"the {block.lang or 'unlabelled'} block at {block.where()} is neither run "
-                        "nor marked: label it python, json or text, or put "
+                        "nor marked: label it python, json, toml or text, or put "
                         "'<!-- fragment: why -->' on the line before its fence")
 
 

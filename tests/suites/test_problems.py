@@ -72,9 +72,10 @@ def test_two_objective_problem() -> None:
 def test_script_problem_runs_its_script() -> None:
     """branin-script evaluates Branin in a subprocess speaking SMAC3's protocol."""
     problem = problems.get("branin-script")
-    cost, info = problem.target({"x0": math.pi, "x1": 2.275}, seed=1)
+    status, cost, runtime, info = problem.target({"x0": math.pi, "x1": 2.275}, seed=1)
+    assert status.name == "SUCCESS"
     assert cost == pytest.approx(0.397887, abs=1e-5)
-    assert info["runtime"] > 0
+    assert runtime > 0
 
 
 def test_sklearn_problem_budget_is_the_training_fraction() -> None:
