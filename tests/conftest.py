@@ -118,3 +118,15 @@ def dask_client(persistent_pids: set[int]) -> Iterator[Any]:
     finally:
         client.close()
         cluster.close()
+
+
+@pytest.fixture(autouse=True)
+def devnull_stays_a_device() -> Iterator[None]:
+    """No test may replace /dev/null (as root an atomic write onto it would): the machine's
+    other programs, CI's included, write there."""
+    yield
+    import stat
+
+    mode = os.stat(os.devnull).st_mode
+    assert stat.S_ISCHR(mode), (f"{os.devnull} is no longer a character device; restore it: "
+                                f"rm {os.devnull} && mknod -m 666 {os.devnull} c 1 3")
