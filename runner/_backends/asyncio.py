@@ -20,8 +20,8 @@ from typing import Any
 from runner._core.backend import BookkeepingRunner
 from runner._core.evaluator import crash_info
 from runner._core.returns import Outcome
-from runner._backends.slots import check_n_workers
 from runner._core.target import FunctionTarget
+from runner._core.validation import MAX_CONCURRENCY, check_count
 from runner.errors import LimitError
 from trials import StatusType, TrialInfo, TrialValue
 
@@ -45,7 +45,9 @@ class AsyncioRunner(BookkeepingRunner):
                     f"AsyncioRunner cannot enforce {name}: its trials are coroutines sharing "
                     "one process; use ProcessPoolRunner (or SerialRunner) for that limit")
         super().__init__(target, **kwargs)
-        self._capacity = check_n_workers(max_concurrency, "max_concurrency")
+        self._capacity = check_count(  # coroutines, not processes: no per-core bound
+            max_concurrency, "max_concurrency", MAX_CONCURRENCY,
+            "the loop asks for as many trials at once as there are free slots")
         if self._overrides_run:
             if not inspect.iscoroutinefunction(type(self).run):
                 raise TypeError("an AsyncioRunner subclass must override run with `async def`")

@@ -16,7 +16,6 @@ Semantics (docs/limits.md):
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import signal
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from runner._core.validation import check_grace, check_memory_mb, check_seconds
 from runner.errors import LimitError
 
 __all__ = ["Limits", "MIN_MEMORY_MB"]
@@ -32,28 +32,16 @@ MIN_MEMORY_MB = 16
 """Below this a Python trial cannot allocate its own frames; smaller limits are refused."""
 
 
-def _check_limit(value: Any, name: str, unit: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number of {unit} or None, got {value!r} "
-                        f"(type {type(value).__name__})")
-    limit = float(value)
-    if not (math.isfinite(limit) and limit > 0):
-        raise ValueError(f"{name} must be a finite number of {unit} > 0 or None, got {limit!r}")
-    return limit
-
-
 def _walltime(value: Any) -> float | None:
-    return _check_limit(value, "walltime_limit", "seconds")
+    return check_seconds(value, "walltime_limit")
 
 
 def _cpu_time(value: Any) -> float | None:
-    return _check_limit(value, "cpu_time_limit", "seconds")
+    return check_seconds(value, "cpu_time_limit")
 
 
 def _memory(value: Any) -> float | None:
-    return _check_limit(value, "memory_limit", "megabytes")
+    return check_memory_mb(value, "memory_limit")
 
 
 @attrs.frozen
@@ -63,11 +51,9 @@ class Limits:
     walltime: float | None = attrs.field(default=None, converter=_walltime)
     cpu_time: float | None = attrs.field(default=None, converter=_cpu_time)
     memory: float | None = attrs.field(default=None, converter=_memory)
-    grace: float = attrs.field(default=0.25, converter=float)
+    grace: float = attrs.field(default=0.25, converter=check_grace)
 
     def __attrs_post_init__(self) -> None:
-        if not 0 <= self.grace <= 10:
-            raise ValueError(f"grace must be between 0 and 10 seconds, got {self.grace!r}")
         if self.memory is not None and self.memory < MIN_MEMORY_MB:
             raise LimitError(
                 f"memory_limit={self.memory:g} MB cannot be honoured: a Python trial needs at "
