@@ -25,9 +25,9 @@ from trials._journal_errors import (
     JournalTornTailWarning,
     JournalWriteError,
 )
+from trials._journal_files import open_regular
 from trials._journal_lock import LockFile, create_exclusive
 from trials._journal_read import (
-    _check_regular,
     _parse,
     _read_bytes,
     _warn_torn,
@@ -50,6 +50,8 @@ __all__ = [
 FsyncPolicy = Literal["always", "never", "interval"]
 
 _FSYNC_POLICIES = ("always", "never", "interval")
+
+_ADVICE = "a journal must be a regular file (it is cut back after a failed write)"
 
 
 def _dumps(record: Mapping[str, Any]) -> bytes:
@@ -95,14 +97,11 @@ class Journal:
         self._lock = LockFile(self._abspath + ".lock", self._path)
         self._lock.acquire()
         try:
-            self._fd = os.open(
-                self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644
-            )
+            self._fd = open_regular(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, _ADVICE)
         except BaseException:
             self._lock.release()
             raise
         try:
-            _check_regular(self._fd, self._path)
             self._flock()
             self._header, self._records = self._load(study)
         except BaseException:

@@ -26,17 +26,20 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import attrs
 
 from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
+from trials._journal_files import check_replaceable
 
 __all__ = ["LoopJournal", "PeriodicSaver", "Resume", "plan_resume", "write_history"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -50,42 +53,68 @@ class Resume:
     next_id: int
 
 
-def _field(record: Mapping[str, Any], key: str, number: int, path: str) -> Any:
+MAX_TRIAL_ID = 2**63 - 1
+"""Largest trial id or attempt number a journal may hold (what a signed 64-bit integer holds)."""
+
+
+def _corrupt(path: str, line: int, record: Mapping[str, Any], what: str) -> JournalCorruptError:
+    return JournalCorruptError(
+        f"{path}: line {line} ({record.get('type')!r} record) {what}; a journal is never "
+        "read past a bad record: repair or remove that line by hand, then resume"
+    )
+
+
+def _field(record: Mapping[str, Any], key: str, line: int, path: str) -> Any:
     try:
         return record[key]
     except KeyError:
-        raise JournalCorruptError(
-            f"{path}: record {number} ({record.get('type')!r}) has no {key!r} field"
-        ) from None
+        raise _corrupt(path, line, record, f"has no {key!r} field") from None
+
+
+def _count(record: Mapping[str, Any], key: str, line: int, path: str) -> int:
+    value = _field(record, key, line, path)
+    if type(value) is not int or not 0 <= value <= MAX_TRIAL_ID:
+        raise _corrupt(path, line, record, f"has {key}={str(value)[:40]!r}, not an integer "
+                                           f"from 0 to 2**63-1")
+    return value
+
+
+def _read_back(path: str, line: int, record: Mapping[str, Any],
+               build: Callable[[Mapping[str, Any]], T], data: Any) -> T:
+    try:
+        return build(data)
+    except (KeyError, TypeError, ValueError) as e:
+        raise _corrupt(path, line, record, f"cannot be read back: {e!r}") from e
 
 
 def plan_resume(records: Iterable[Mapping[str, Any]], path: str = "journal") -> Resume:
-    """Read the loop's records (others are skipped, for forward compatibility)."""
-    submitted: dict[int, tuple[int, Mapping[str, Any]]] = {}  # trial -> (last attempt, info)
-    finished: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = []
+    """Read the loop's records (others are skipped, for forward compatibility). ``records`` are
+    a journal's records after its header, so record ``n`` (from 0) is on line ``n + 2``."""
+    submitted: dict[int, tuple[int, Mapping[str, Any], int]] = {}  # trial -> (attempt, info, line)
+    finished: list[tuple[int, TrialInfo, TrialValue]] = []
     done: set[int] = set()
-    for number, record in enumerate(records, start=1):
+    for line, record in enumerate(records, start=2):
         kind = record.get("type")
         if kind == "submit":
-            trial = _field(record, "trial", number, path)
-            attempt = _field(record, "attempt", number, path)
+            trial = _count(record, "trial", line, path)
+            attempt = _count(record, "attempt", line, path)
+            info = _field(record, "info", line, path)
             last = submitted.get(trial)
             if last is None or attempt >= last[0]:
-                submitted[trial] = (attempt, _field(record, "info", number, path))
+                submitted[trial] = (attempt, info, line)
         elif kind == "result" and record.get("final") is True:
-            trial = _field(record, "trial", number, path)
+            trial = _count(record, "trial", line, path)
             if trial not in done:  # a second final for one trial would be a bug: keep the first
                 done.add(trial)
-                finished.append((trial, _field(record, "info", number, path),
-                                 _field(record, "value", number, path)))
-    try:
-        pairs = [(t, TrialInfo.from_dict(i), TrialValue.from_dict(v)) for t, i, v in finished]
-        unfinished = [(t, a, TrialInfo.from_dict(i)) for t, (a, i) in sorted(submitted.items())
-                      if t not in done]
-    except (KeyError, TypeError, ValueError) as e:
-        raise JournalCorruptError(f"{path}: a trial record cannot be read back: {e!r}") from e
+                info = _read_back(path, line, record, TrialInfo.from_dict,
+                                  _field(record, "info", line, path))
+                value = _read_back(path, line, record, TrialValue.from_dict,
+                                   _field(record, "value", line, path))
+                finished.append((trial, info, value))
+    unfinished = [(t, a, _read_back(path, line, {"type": "submit"}, TrialInfo.from_dict, i))
+                  for t, (a, i, line) in sorted(submitted.items()) if t not in done]
     ids = submitted.keys() | done
-    return Resume(finished=pairs, unfinished=unfinished, next_id=max(ids, default=-1) + 1)
+    return Resume(finished=finished, unfinished=unfinished, next_id=max(ids, default=-1) + 1)
 
 
 class LoopJournal:
@@ -158,12 +187,18 @@ class LoopJournal:
                 self.journal.close()
 
 
+_SNAPSHOT_ADVICE = ("a history snapshot replaces its file atomically, so it must be a regular "
+                    "file (or a symlink to one); choose another path")
+
+
 def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo, TrialValue]]
                   ) -> int:
     """Write ``pairs`` atomically (temporary file, fsync, ``os.replace``) in the journal format,
-    so :meth:`trials.History.load` reads the snapshot; returns how many were written."""
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
+    so :meth:`trials.History.load` reads the snapshot; returns how many were written. Only a
+    regular file is ever replaced (a symlink's target, the link kept): a device, FIFO or folder
+    at ``path`` is a :class:`trials.JournalFormatError`."""
+    target = check_replaceable(os.fspath(path), _SNAPSHOT_ADVICE)
+    folder = os.path.dirname(target)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp", dir=folder)
     n = 0
     try:
@@ -178,6 +213,7 @@ def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo,
                 n += 1
             f.flush()
             os.fsync(f.fileno())
+        check_replaceable(target, _SNAPSHOT_ADVICE)  # again: it may have changed meanwhile
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -196,6 +232,7 @@ class PeriodicSaver:
         ):
             raise ValueError(f"interval must be a number of seconds > 0, got {interval!r}")
         self.path = os.fspath(path)
+        check_replaceable(self.path, _SNAPSHOT_ADVICE)  # a clear error now, not at each save
         self.interval = float(interval)
         self.saves = 0
         self._loop = loop

@@ -4,17 +4,42 @@ argument and its range (H8), size caps measured after decoding and on what reach
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
 import resource
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from faults.conftest import FaultMaker, one
-from runner import AsyncioRunner, DaskRunner, ProcessPoolRunner, SerialRunner, ThreadPoolRunner
+from runner import (
+    AsyncioRunner,
+    DaskRunner,
+    OptimizationLoop,
+    ProcessPoolRunner,
+    SerialRunner,
+    ThreadPoolRunner,
+)
 from runner._core.validation import MAX_MEMORY_MB, MAX_SECONDS, check_n_workers
+from runner._loop.journal import write_history
 from runner.testing import cost_of
-from trials import StatusType, TrialInfo, TrialValue
+from trials import (
+    History,
+    Journal,
+    JournalCorruptError,
+    JournalFormatError,
+    StatusType,
+    TrialInfo,
+    TrialValue,
+    read_records,
+)
 
 # -- H8: numbers ---------------------------------------------------------------------------
 
@@ -122,3 +147,199 @@ def test_H8_largest_limits_still_run(every_backend: FaultMaker) -> None:
     value = one(runner, {"x": 2.0})
     assert value.status == StatusType.SUCCESS, value.additional_info
     assert value.cost == 2.0
+
+
+# -- H11: journal and lock paths, malformed records ------------------------------------------
+
+def _within(seconds: float, fn: Callable[[], Any]) -> BaseException | None:
+    """Run ``fn`` in a thread; fail if it has not returned within ``seconds`` (a FIFO open that
+    blocks); return what it raised."""
+    outcome: list[BaseException | None] = []
+
+    def call() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # handed to the test
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"still blocked after {seconds} s"
+    return outcome[0]
+
+
+def _node(tmp_path: Path, kind: str) -> Path:
+    """A path in ``tmp_path`` that is not a regular file: a device node of our own (never the
+    system's /dev/null: a bug would replace it), a FIFO, a symlink to that device, a folder."""
+    path = tmp_path / f"node-{kind}"
+    if kind in ("device", "symlink-to-device"):
+        device = tmp_path / "device"
+        if not device.exists():
+            try:
+                os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a null device
+            except PermissionError:
+                pytest.skip("creating a device node needs root")
+        if kind == "device":
+            return device
+        path.symlink_to(device)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    return path
+
+
+KINDS = {"device": "a character device", "fifo": "a FIFO",
+         "symlink-to-device": "a character device", "folder": "a folder"}
+
+
+class _Nothing:
+    def ask(self) -> None:
+        return None
+
+    def tell(self, info: TrialInfo, value: TrialValue) -> None:
+        pass
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_H11_periodic_saving_never_replaces_a_non_file(tmp_path, kind) -> None:
+    """H11: ``start_periodic_saving(path)`` on a device node, a FIFO, a symlink to a device or a
+    folder is a JournalFormatError naming the path and what it is, at once; the node is left as
+    it was (as root on /dev/null it used to replace the device with a regular file)."""
+    path = _node(tmp_path, kind)
+    before = os.lstat(path)
+    loop = OptimizationLoop(_Nothing(), SerialRunner(cost_of))
+    with pytest.raises(JournalFormatError, match=rf"{re.escape(str(path))} is not a regular file "
+                                                 rf"\(it is {KINDS[kind]}\); a history snapshot"):
+        loop.start_periodic_saving(path, 1.0)
+    with pytest.raises(JournalFormatError, match="is not a regular file"):
+        write_history(path, [])
+    after = os.lstat(path)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino,
+                                                          before.st_rdev)
+    assert not list(tmp_path.glob("*.tmp")), "a temporary snapshot was left behind"
+
+
+def test_H11_periodic_saving_through_a_symlink_keeps_the_link(tmp_path) -> None:
+    """H11: a symlink to a regular file is kept; its target gets the snapshot."""
+    target = tmp_path / "history.jsonl"
+    target.write_text("old")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    write_history(link, [(TrialInfo({"x": 1}), TrialValue(cost=1.0))])
+    assert link.is_symlink() and len(History.load(link)) == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device", "symlink-to-device"])
+def test_H11_journal_that_is_not_a_file(tmp_path, kind) -> None:
+    """H11: a journal path that is a FIFO (never blocks), a folder (not a bare
+    IsADirectoryError), a device or a symlink to one is a JournalFormatError naming the path and
+    what it is, for a loop, Journal.open, read_records and History.load; no lock is left."""
+    path = _node(tmp_path, kind)
+    match = rf"{re.escape(str(path))} is not a regular file \(it is {KINDS[kind]}\)"
+    for fn in (lambda: OptimizationLoop(_Nothing(), SerialRunner(cost_of), journal=path),
+               lambda: Journal.open(path), lambda: read_records(path),
+               lambda: History.load(path)):
+        error = _within(5, fn)
+        assert isinstance(error, JournalFormatError), repr(error)
+        assert re.search(match, str(error)), str(error)
+    assert not os.path.exists(f"{path}.lock")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "zero"])
+def test_H11_lock_that_is_not_a_file(tmp_path, kind) -> None:
+    """H11: a lock file that is a FIFO (it hung), a folder, or a symlink to /dev/zero (it was
+    read until MemoryError) is a JournalFormatError naming the lock, at once; the journal and
+    the lock path are left as they were."""
+    journal = tmp_path / "study.jsonl"
+    lock = tmp_path / "study.jsonl.lock"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    elif kind == "folder":
+        lock.mkdir()
+    else:
+        lock.symlink_to("/dev/zero")
+    before = os.lstat(lock)
+    error = _within(5, lambda: Journal.open(journal))
+    assert isinstance(error, JournalFormatError), repr(error)
+    what = {"fifo": "a FIFO", "folder": "a folder", "zero": "a symbolic link"}[kind]
+    assert f"{lock} is not a regular file (it is {what}); a journal's lock" in str(error)
+    assert os.lstat(lock).st_ino == before.st_ino
+    assert not journal.exists()
+
+
+def _journal_with(tmp_path: Path, line: str, last: bool = False) -> Path:
+    """A journal of one study's records with ``line`` inserted as line 3 (or appended last)."""
+    path = tmp_path / "study.jsonl"
+    with Journal.open(path) as journal:
+        journal.append({"type": "submit", "trial": 0, "attempt": 0,
+                        "info": TrialInfo({"x": 1.0}).to_dict(), "time": 1.0})
+        journal.append({"type": "submit", "trial": 1, "attempt": 0,
+                        "info": TrialInfo({"x": 2.0}).to_dict(), "time": 1.0})
+    lines = path.read_text().splitlines(keepends=True)
+    lines.insert(len(lines) if last else 2, line + "\n")
+    path.write_text("".join(lines))
+    return path
+
+
+MALFORMED = {
+    "nan": ('{"type":"submit","trial":2,"attempt":0,"info":{"config":{"x":NaN}},"time":1}',
+            r"a NaN token; a journal writes non-finite floats as \{\"\$float\": \.\.\.\}"),
+    "infinity": ('{"type":"submit","trial":2,"attempt":0,"info":{"config":{"x":-Infinity}}}',
+                 r"a -Infinity token"),
+    "huge float": ('{"type":"submit","trial":2,"attempt":0,"info":{"config":{"x":1e999}}}',
+                   r"the number 1e999, too large for a float"),
+    "huge int": ('{"type":"submit","trial":2,"attempt":0,"info":{"config":{"x":'
+                 + "9" * 5000 + "}}}", r"an integer of more than 4300 digits"),
+    "deep": ('{"type":"submit","trial":2,"info":' + "[" * 300 + "]" * 300 + "}",
+             r"JSON nested more than 208 levels deep"),
+    "very deep": ('{"type":"submit","trial":2,"info":' + "[" * 100_000 + "]" * 100_000 + "}",
+                  r"JSON nested too deeply to read"),
+}
+
+
+@pytest.mark.parametrize("last", [False, True], ids=["middle", "last"])
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_H11_malformed_record_names_its_line(tmp_path, case, last) -> None:
+    """H11: a NaN or Infinity token, a number beyond a float or of thousands of digits, or deep
+    nesting is a JournalCorruptError naming the line, in the middle and as the last line (a
+    complete line is not a torn write); opening leaves the file byte for byte as it was."""
+    line, reason = MALFORMED[case]
+    path = _journal_with(tmp_path, line, last)
+    number = 4 if last else 3
+    data = path.read_bytes()
+    for fn in (lambda: Journal.open(path), lambda: History.load(path),
+               lambda: OptimizationLoop(_Nothing(), SerialRunner(cost_of), journal=path)):
+        with pytest.raises(JournalCorruptError, match=rf"line {number} \(byte \d+\) is not a "
+                                                      rf"valid JSON record \({reason}"):
+            fn()
+    assert path.read_bytes() == data
+    assert not os.path.exists(f"{path}.lock")
+
+
+@pytest.mark.parametrize(("record", "match"), [
+    ({"trial": "1", "attempt": 0}, r"has trial='1', not an integer from 0 to 2\*\*63-1"),
+    ({"trial": 1.5, "attempt": 0}, r"has trial='1.5', not an integer"),
+    ({"trial": True, "attempt": 0}, r"has trial='True', not an integer"),
+    ({"trial": -1, "attempt": 0}, r"has trial='-1', not an integer"),
+    ({"trial": 2**70, "attempt": 0}, r"has trial='1180591620717411303424', not an integer"),
+    ({"trial": 1, "attempt": [0]}, r"has attempt='\[0\]', not an integer"),
+    ({"trial": 1}, r"has no 'attempt' field"),
+    ({"trial": 5, "attempt": 0, "info": {"config": {}, "budget": 10**400}},
+     r"cannot be read back: ValueError\('TrialInfo\.budget must be a number"),
+    ({"trial": 5, "attempt": 0, "info": {"config": 3}},
+     r"cannot be read back: TypeError\('TrialInfo\.config must be a mapping"),
+])
+def test_H11_bad_trial_record_names_its_line(tmp_path, record, match) -> None:
+    """H11: a submit record whose trial id or attempt is not a non-negative integer (a string,
+    a float, a bool, 2**70), or whose info cannot be rebuilt (``budget`` 10**400), is a
+    JournalCorruptError naming the line when a loop resumes (it was a bare TypeError, or
+    OverflowError naming no line)."""
+    full = {"type": "submit", "info": {"config": {"x": 3.0}}, "time": 1.0, **record}
+    path = _journal_with(tmp_path, json.dumps(full))
+    with pytest.raises(JournalCorruptError, match=rf"line 3 \('submit' record\) {match}"):
+        OptimizationLoop(_Nothing(), SerialRunner(cost_of), journal=path)
+    assert not os.path.exists(f"{path}.lock")
