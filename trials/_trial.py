@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from trials._json import from_jsonable, to_jsonable
+from trials._json import JsonCap, from_jsonable, to_jsonable
 from trials._numbers import describe, real_to_float
 from trials._status import StatusType
 
@@ -143,15 +143,16 @@ class TrialInfo:
         # Consistent with ``__eq__`` and cheap; the mapping itself is not hashable.
         return hash((self.instance, self.seed, self.budget, len(self.config)))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe builtins; raises ``TypeError`` naming a value that has no JSON encoding."""
+    def to_dict(self, *, cap: JsonCap | None = None) -> dict[str, Any]:
+        """JSON-safe builtins; raises ``TypeError`` naming a value that has no JSON encoding, and
+        ``ValueError`` naming an entry of ``config``/``additional_info`` over ``cap``."""
         return {
-            "config": to_jsonable(dict(self.config), where="TrialInfo.config"),
+            "config": to_jsonable(dict(self.config), where="TrialInfo.config", cap=cap),
             "instance": self.instance,
             "seed": self.seed,
             "budget": to_jsonable(self.budget),
             "additional_info": to_jsonable(
-                self.additional_info, where="TrialInfo.additional_info"
+                self.additional_info, where="TrialInfo.additional_info", cap=cap
             ),
         }
 
@@ -201,8 +202,9 @@ class TrialValue:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe builtins; what has no JSON encoding in ``additional_info`` becomes its repr."""
+    def to_dict(self, *, cap: JsonCap | None = None) -> dict[str, Any]:
+        """JSON-safe builtins; what has no JSON encoding in ``additional_info`` becomes its repr,
+        and an entry over ``cap`` a truncation marker (the object itself keeps it whole)."""
         return {
             "cost": to_jsonable(self.cost),
             "time": to_jsonable(self.time),
@@ -211,7 +213,7 @@ class TrialValue:
             "starttime": to_jsonable(self.starttime),
             "endtime": to_jsonable(self.endtime),
             "additional_info": to_jsonable(
-                self.additional_info, strict=False, where="TrialValue.additional_info"
+                self.additional_info, strict=False, where="TrialValue.additional_info", cap=cap
             ),
         }
 

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from runner._core.caps import JOURNAL_CAP
 from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
 from trials._journal_files import check_replaceable
@@ -143,12 +144,13 @@ class LoopJournal:
 
     def submit(self, trial: int, attempt: int, info: TrialInfo) -> None:
         self.journal.append({"type": "submit", "trial": trial, "attempt": attempt,
-                             "info": info.to_dict(), "time": time.time()})
+                             "info": info.to_dict(cap=JOURNAL_CAP), "time": time.time()})
 
     def result(self, trial: int, attempt: int, final: bool, info: TrialInfo,
                value: TrialValue) -> None:
         self.journal.append({"type": "result", "trial": trial, "attempt": attempt,
-                             "final": final, "info": info.to_dict(), "value": value.to_dict(),
+                             "final": final, "info": info.to_dict(cap=JOURNAL_CAP),
+                             "value": value.to_dict(cap=JOURNAL_CAP),
                              "time": time.time()})
 
     def cancelled(self, trial: int, attempt: int, reason: str) -> None:
@@ -208,7 +210,8 @@ def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo,
             f.write(json.dumps(header, separators=(",", ":")) + "\n")
             for trial, (info, value) in enumerate(pairs):
                 record = {"type": "result", "trial": trial, "attempt": 0, "final": True,
-                          "info": info.to_dict(), "value": value.to_dict()}
+                          "info": info.to_dict(cap=JOURNAL_CAP),
+                          "value": value.to_dict(cap=JOURNAL_CAP)}
                 f.write(json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n")
                 n += 1
             f.flush()
