@@ -33,6 +33,7 @@ from trials._journal_read import (
     _warn_torn,
     read_records,
 )
+from trials._numbers import real_to_float
 
 __all__ = [
     "FORMAT_VERSION",
@@ -80,16 +81,15 @@ class Journal:
         """Open or create the journal at ``path``; see :meth:`open`."""
         if fsync not in _FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {_FSYNC_POLICIES}, got {fsync!r}")
-        if isinstance(fsync_interval, bool) or not (
-            isinstance(fsync_interval, (int, float)) and fsync_interval > 0
-        ):
+        interval = real_to_float(fsync_interval, "fsync_interval", "a number of seconds > 0")
+        if not interval > 0:
             raise ValueError(f"fsync_interval must be a number > 0, got {fsync_interval!r}")
         if study is not None and not isinstance(study, str):
             raise TypeError(f"study must be a str or None, got {type(study).__name__}")
         self._path = os.fspath(path)
         self._abspath = os.path.abspath(self._path)  # immune to a later chdir
         self._fsync = fsync
-        self._fsync_interval = float(fsync_interval)
+        self._fsync_interval = interval
         self._mutex = threading.Lock()
         self._closed = True
         self._unsynced = False

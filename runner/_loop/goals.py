@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from trials._numbers import real_to_float
+
 if TYPE_CHECKING:
     from runner._loop.loop import OptimizationLoop
 
@@ -38,9 +40,7 @@ def _describe(value: Any) -> str:
 
 
 def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {_describe(value)}")
-    number = float(value)
+    number = real_to_float(value, name, "a number")
     if math.isnan(number):
         raise ValueError(f"{name} must not be NaN")
     return number

@@ -35,6 +35,7 @@ from runner._core.caps import JOURNAL_CAP
 from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
 from trials._journal_files import check_replaceable
+from trials._numbers import real_to_float
 
 __all__ = ["LoopJournal", "PeriodicSaver", "Resume", "plan_resume", "write_history"]
 
@@ -230,13 +231,12 @@ class PeriodicSaver:
     ``interval`` seconds and once more when the loop ends; :meth:`stop` ends it."""
 
     def __init__(self, loop: Any, path: str | os.PathLike[str], interval: float) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
-            interval > 0
-        ):
+        seconds = real_to_float(interval, "interval", "a number of seconds > 0")
+        if not seconds > 0:
             raise ValueError(f"interval must be a number of seconds > 0, got {interval!r}")
         self.path = os.fspath(path)
         check_replaceable(self.path, _SNAPSHOT_ADVICE)  # a clear error now, not at each save
-        self.interval = float(interval)
+        self.interval = seconds
         self.saves = 0
         self._loop = loop
         self._stop = threading.Event()

@@ -34,7 +34,7 @@ from runner import (
 from runner._core.caps import JOURNAL_CAP, check_result_size, measure_size
 from runner._core.validation import MAX_MEMORY_MB, MAX_SECONDS, check_n_workers
 from runner._loop.journal import write_history
-from runner.testing import cost_of
+from runner.testing import cost_of, echo
 from trials import (
     History,
     Journal,
@@ -459,3 +459,44 @@ def test_H10_large_config_is_refused_at_submit(tmp_path) -> None:
             loop.run()
     assert ran == [] and opt.told == []
     assert read_records(tmp_path / "study.jsonl") == []
+
+
+@pytest.mark.parametrize(("build", "error", "match"), [
+    (lambda: SerialRunner(cost_of, crash_cost=10**400), ValueError,
+     r"crash_cost must be a float or one float per objective, got an int of about 401 digits"),
+    (lambda: SerialRunner(cost_of, crash_cost=[1.0, 10**400], objectives=["a", "b"]),
+     ValueError, r"crash_cost must be a number a float can hold"),
+    (lambda: OptimizationLoop(_Nothing(), SerialRunner(cost_of), cost_goal=-(10**400)),
+     ValueError, r"cost_goal must be a number, got an int of about 401 digits .* too large"),
+    (lambda: OptimizationLoop(_Nothing(), SerialRunner(cost_of), duration_goal=10**400),
+     ValueError, r"duration_goal must be a number"),
+], ids=["crash_cost", "crash_cost-per-objective", "cost_goal", "duration_goal"])
+def test_H8_other_numbers_beyond_a_float(build, error, match) -> None:
+    """H8: the other numeric arguments (crash cost, goals) beyond a float's range are a
+    ValueError naming them, not a bare OverflowError."""
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_H8_journal_intervals_beyond_a_float(tmp_path) -> None:
+    """H8: ``fsync_interval`` and the periodic saver's ``interval`` beyond a float's range, or
+    not numbers, are clear errors naming them."""
+    with pytest.raises(ValueError, match=r"fsync_interval must be a number of seconds > 0, "
+                                         r"got an int of about 401 digits"):
+        Journal.open(tmp_path / "j.jsonl", fsync="interval", fsync_interval=10**400)
+    with pytest.raises(TypeError, match=r"fsync_interval must be a number of seconds > 0, "
+                                        r"got '1'"):
+        Journal.open(tmp_path / "j.jsonl", fsync="interval", fsync_interval="1")
+    loop = OptimizationLoop(_Nothing(), SerialRunner(cost_of))
+    with pytest.raises(ValueError, match=r"interval must be a number of seconds > 0, got an int"):
+        loop.start_periodic_saving(tmp_path / "h.jsonl", 10**400)
+
+
+def test_H8_returned_cost_beyond_a_float(every_backend: FaultMaker) -> None:
+    """H8: a target returning ``10**400`` as its cost is CRASHED with the crash cost and an
+    error saying the number is too large for a float."""
+    runner = every_backend(echo)
+    value = one(runner, {"ret": 10**400})
+    assert value.status == StatusType.CRASHED and value.cost == math.inf
+    assert "is an int of about 401 digits (type int), too large for a float" in (
+        value.additional_info["error"])
