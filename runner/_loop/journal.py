@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from runner._core.caps import JOURNAL_CAP
+from runner._core.caps import JOURNAL_CAP, JOURNAL_VALUE_BYTES
 from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
 from trials._journal_files import check_replaceable
@@ -159,6 +159,9 @@ class LoopJournal:
                              "reason": reason, "time": time.time()})
 
     def failed(self, trial: int, attempt: int, traceback: str) -> None:
+        if len(traceback) > JOURNAL_VALUE_BYTES:  # keep the end: the exception is at the end
+            cut = len(traceback) - JOURNAL_VALUE_BYTES
+            traceback = f"[... {cut} characters cut ...]\n" + traceback[cut:]
         self.journal.append({"type": "failed", "trial": trial, "attempt": attempt,
                              "traceback": traceback, "time": time.time()})
 

@@ -28,6 +28,7 @@ from runner import (
     DaskRunner,
     OptimizationLoop,
     ProcessPoolRunner,
+    RetriesExceededError,
     SerialRunner,
     ThreadPoolRunner,
 )
@@ -500,3 +501,19 @@ def test_H8_returned_cost_beyond_a_float(every_backend: FaultMaker) -> None:
     assert value.status == StatusType.CRASHED and value.cost == math.inf
     assert "is an int of about 401 digits (type int), too large for a float" in (
         value.additional_info["error"])
+
+
+def test_H10_failed_record_keeps_the_end_of_a_huge_traceback(tmp_path) -> None:
+    """H10: a trial that fails for good with a 5 MB exception message gets a ``failed`` record
+    of at most the per-value cap, keeping the traceback's end (where the exception is)."""
+    def target(config: Any) -> float:
+        raise ValueError("x" * (5 * 2**20) + " the end")
+
+    path = tmp_path / "study.jsonl"
+    loop = OptimizationLoop(ListOptimizer([{"x": 1.0}]), SerialRunner(target), journal=path)
+    with pytest.raises(RetriesExceededError):
+        loop.run()
+    [failed] = [r for r in read_records(path) if r["type"] == "failed"]
+    assert len(failed["traceback"]) <= JOURNAL_CAP.value_bytes + 100
+    assert failed["traceback"].startswith("[... ") and "the end" in failed["traceback"]
+    assert path.stat().st_size < 3 * JOURNAL_CAP.total_bytes
