@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from runner._backends.serial import SerialRunner
 from runner._core.contract import AbstractRunner
 from runner._core.returns import Outcome
-from runner._backends.serial import SerialRunner
 from runner._core.target import Target
 from runner.errors import (
     LimitError,
@@ -26,9 +26,9 @@ from runner.errors import (
 if TYPE_CHECKING:
     from runner._backends.asyncio import AsyncioRunner
     from runner._backends.dask.driver import DaskRunner
-    from runner._loop.loop import OptimizationLoop
     from runner._backends.process_pool import ProcessPoolRunner
     from runner._backends.threads import ThreadPoolRunner
+    from runner._loop.loop import OptimizationLoop
     from runner._loop.timings import Timings
     from runner.optimizers import Hyperband, RandomSearch, SuccessiveHalving
 

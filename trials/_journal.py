@@ -77,6 +77,7 @@ class Journal:
         fsync: FsyncPolicy = "always",
         fsync_interval: float = 1.0,
         study: str | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
     ) -> None:
         """Open or create the journal at ``path``; see :meth:`open`."""
         if fsync not in _FSYNC_POLICIES:
@@ -86,6 +87,9 @@ class Journal:
             raise ValueError(f"fsync_interval must be a number > 0, got {fsync_interval!r}")
         if study is not None and not isinstance(study, str):
             raise TypeError(f"study must be a str or None, got {type(study).__name__}")
+        if fingerprint is not None and not isinstance(fingerprint, Mapping):
+            raise TypeError(f"fingerprint must be a dict or None, got {type(fingerprint).__name__}")
+        self._fingerprint = None if fingerprint is None else dict(fingerprint)
         self._path = os.fspath(path)
         self._abspath = os.path.abspath(self._path)  # immune to a later chdir
         self._fsync = fsync
@@ -120,15 +124,18 @@ class Journal:
         fsync: FsyncPolicy = "always",
         fsync_interval: float = 1.0,
         study: str | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
     ) -> Journal:
         """Open or create the journal at ``path``, lock it, and read and check what it holds.
 
         ``fsync``: ``"always"`` syncs every record to disk before :meth:`append` returns,
         ``"interval"`` at most every ``fsync_interval`` seconds, ``"never"`` leaves it to the OS.
         ``study``: a name written into a new file's header; opening a file written by another
-        study is refused.
+        study is refused. ``fingerprint``: JSON-safe data written into a new file's header as
+        ``"fingerprint"`` (what must match to resume; comparing it is the caller's business).
         """
-        return cls(path, fsync=fsync, fsync_interval=fsync_interval, study=study)
+        return cls(path, fsync=fsync, fsync_interval=fsync_interval, study=study,
+                   fingerprint=fingerprint)
 
     def _flock(self) -> None:
         try:
@@ -170,6 +177,8 @@ class Journal:
                 "created": time.time(),
                 "study": study,
             }
+            if self._fingerprint is not None:
+                header["fingerprint"] = self._fingerprint
             self._write(_dumps(header))
             if self._fsync != "never":
                 self._fsync_fd()

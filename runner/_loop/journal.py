@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import attrs
 
 from runner._core.caps import JOURNAL_CAP, JOURNAL_VALUE_BYTES
+from runner._loop.study import ResumeMode, check_study
 from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
 from trials._journal_files import check_replaceable
@@ -129,15 +130,29 @@ class LoopJournal:
     the disk with the next sync.
     """
 
-    def __init__(self, journal: str | os.PathLike[str] | Journal) -> None:
+    def __init__(self, journal: str | os.PathLike[str] | Journal, study: str | None = None,
+                 fingerprint: dict[str, Any] | None = None, resume: ResumeMode = "check"
+                 ) -> None:
+        """Open ``journal`` and check that it holds this study (see ``runner._loop.study``)."""
         if isinstance(journal, Journal):
             self.journal, self.owned = journal, False
         elif isinstance(journal, (str, os.PathLike)):
-            self.journal, self.owned = Journal.open(journal, fsync="never"), True
+            # A new file gets the name in its header; an existing one is compared by
+            # check_study, whose error says what differs and how to go on anyway.
+            fresh = not os.path.exists(journal) or os.path.getsize(journal) == 0
+            self.journal = Journal.open(journal, fsync="never", study=study if fresh else None,
+                                        fingerprint=fingerprint)
+            self.owned = True
         else:
             raise TypeError("journal must be a path or an open trials.Journal, got "
                             f"{journal!r} (type {type(journal).__name__})")
         self.path = self.journal.path
+        if fingerprint is not None:
+            try:
+                check_study(self.journal, study, fingerprint, resume)
+            except BaseException:
+                self.close()
+                raise
 
     def resume(self) -> Resume:
         """What the journal held when it was opened."""
@@ -197,8 +212,8 @@ _SNAPSHOT_ADVICE = ("a history snapshot replaces its file atomically, so it must
                     "file (or a symlink to one); choose another path")
 
 
-def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo, TrialValue]]
-                  ) -> int:
+def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo, TrialValue]],
+                  study: str | None = None, fingerprint: dict[str, Any] | None = None) -> int:
     """Write ``pairs`` atomically (temporary file, fsync, ``os.replace``) in the journal format,
     so :meth:`trials.History.load` reads the snapshot; returns how many were written. Only a
     regular file is ever replaced (a symlink's target, the link kept): a device, FIFO or folder
@@ -210,7 +225,9 @@ def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo,
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             header = {"type": "header", "format": FORMAT_VERSION, "created": time.time(),
-                      "study": None, "snapshot": True}
+                      "study": study, "snapshot": True}
+            if fingerprint is not None:
+                header["fingerprint"] = fingerprint
             f.write(json.dumps(header, separators=(",", ":")) + "\n")
             for trial, (info, value) in enumerate(pairs):
                 record = {"type": "result", "trial": trial, "attempt": 0, "final": True,
@@ -256,7 +273,9 @@ class PeriodicSaver:
 
     def save(self) -> None:
         """Write the history now."""
-        write_history(self.path, list(self._loop.history))
+        loop = self._loop
+        write_history(self.path, list(loop.history), getattr(loop, "study", None),
+                      getattr(loop, "_fingerprint", None))
         self.saves += 1
 
     def _run(self) -> None:

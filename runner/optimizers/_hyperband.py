@@ -21,7 +21,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from runner.optimizers._space import _check_positive_int, _check_seed, as_sampler, index_rng
+from runner.optimizers._space import (
+    _check_positive_int,
+    _check_seed,
+    as_sampler,
+    describe_space,
+    index_rng,
+)
 from trials import TrialInfo, TrialValue
 
 __all__ = ["Hyperband", "SuccessiveHalving"]
@@ -200,6 +206,12 @@ class _MultiFidelity:
         bracket.handed[r].add(slot)
         return TrialInfo(config, budget=bracket.plan[r][1],
                          additional_info={"bracket": bracket.index, "rung": r, "slot": slot})
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a resumed study must share with this one: the space and the bracket plans (the
+        budgets); seed and ``n_iterations`` may change."""
+        return {"space": describe_space(self._sampler),
+                "brackets": [[[n, b] for n, b in plan] for plan in self._plans]}
 
     @property
     def brackets(self) -> list[Rungs]:

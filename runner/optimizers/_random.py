@@ -11,7 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from runner.optimizers._space import _check_positive_int, _check_seed, as_sampler, index_rng
+from runner.optimizers._space import (
+    _check_positive_int,
+    _check_seed,
+    as_sampler,
+    describe_space,
+    index_rng,
+)
 from trials import TrialInfo, TrialValue
 
 __all__ = ["RandomSearch"]
@@ -69,6 +75,11 @@ class RandomSearch:
         k = info.additional_info.get(INDEX_KEY)
         if isinstance(k, int) and not isinstance(k, bool) and k >= self._next:
             self._taken.add(k)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a resumed study must share with this one: the space (seed and ``n_trials`` may
+        change)."""
+        return {"space": describe_space(self._sampler)}
 
     def __repr__(self) -> str:
         return f"RandomSearch({self._sampler!r}, seed={self.seed}, n_trials={self.n_trials})"

@@ -33,6 +33,7 @@ from runner import (
     ThreadPoolRunner,
 )
 from runner._core.caps import JOURNAL_CAP, check_result_size, measure_size
+from runner._core.limits import MemoryLimitWarning
 from runner._core.validation import MAX_MEMORY_MB, MAX_SECONDS, check_n_workers
 from runner._loop.journal import write_history
 from runner.testing import cost_of, echo
@@ -148,9 +149,12 @@ def test_H8_largest_limits_still_run(every_backend: FaultMaker) -> None:
     """H8: the largest accepted limits (MAX_SECONDS, MAX_MEMORY_MB) are enforceable: a trial
     under them is SUCCESS on every backend (the bound is what the platform can hold, not less)."""
     limits = {"walltime_limit": MAX_SECONDS}
-    if not every_backend.is_async:
+    if every_backend.is_async:
+        runner = every_backend(cost_of, **limits)
+    else:  # a limit beyond the machine's memory warns that it will never act (issue 14)
         limits.update(cpu_time_limit=MAX_SECONDS, memory_limit=MAX_MEMORY_MB)
-    runner = every_backend(cost_of, **limits)
+        with pytest.warns(MemoryLimitWarning, match="memory_limit=4.39805e"):
+            runner = every_backend(cost_of, **limits)
     value = one(runner, {"x": 2.0})
     assert value.status == StatusType.SUCCESS, value.additional_info
     assert value.cost == 2.0
