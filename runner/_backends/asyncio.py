@@ -21,7 +21,7 @@ from runner._core import verdicts
 from runner._core.backend import BookkeepingRunner
 from runner._core.returns import Outcome
 from runner._core.target import FunctionTarget
-from runner._core.validation import MAX_CONCURRENCY, check_count
+from runner._core.validation import check_concurrency
 from runner.errors import LimitError
 from trials import TrialInfo, TrialValue
 
@@ -45,9 +45,7 @@ class AsyncioRunner(BookkeepingRunner):
                     f"AsyncioRunner cannot enforce {name}: its trials are coroutines sharing "
                     "one process; use ProcessPoolRunner (or SerialRunner) for that limit")
         super().__init__(target, **kwargs)
-        self._capacity = check_count(  # coroutines, not processes: no per-core bound
-            max_concurrency, "max_concurrency", MAX_CONCURRENCY,
-            "the loop asks for as many trials at once as there are free slots")
+        self._capacity = check_concurrency(max_concurrency, "max_concurrency")  # coroutines
         if self._overrides_run:
             if not inspect.iscoroutinefunction(type(self).run):
                 raise TypeError("an AsyncioRunner subclass must override run with `async def`")

@@ -9,7 +9,8 @@ Bounds and why (docs/decisions.md, "Numeric arguments"):
   fit ``setrlimit``'s signed 64-bit ``rlim_t``;
 * ``grace`` a number of seconds in ``0..MAX_GRACE``;
 * worker counts at most :func:`max_workers` (64 per usable core, and the process limit
-  ``RLIMIT_NPROC``): each worker is a process or a thread of this machine.
+  ``RLIMIT_NPROC``) where each worker is a process or a thread of this machine, else (coroutines,
+  simulated workers, a remote executor) at most :data:`MAX_CONCURRENCY`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_MEMORY_MB",
     "MAX_SECONDS",
     "WORKERS_PER_CORE",
+    "check_concurrency",
     "check_count",
     "check_grace",
     "check_memory_mb",
@@ -49,7 +51,8 @@ WORKERS_PER_CORE = 64
 """Workers per usable core above which a worker count is refused as a mistake."""
 
 MAX_CONCURRENCY = 65_536
-"""Most coroutines ``AsyncioRunner`` runs at once: the loop asks as many trials as are free."""
+"""Most trials in flight on workers that are not this machine's processes or threads
+(coroutines, simulated workers, a remote executor's slots): the loop asks that many at once."""
 
 
 def check_seconds(value: Any, name: str) -> float | None:
@@ -97,6 +100,13 @@ def check_count(value: Any, name: str, maximum: int, why: str = "") -> int:
         raise ValueError(f"{name} must be at most {maximum}" + (f" ({why})" if why else "")
                          + f", got {count if count.bit_length() < 200 else describe(count)}")
     return count
+
+
+def check_concurrency(value: Any, name: str) -> int:
+    """A count of trials in flight that are not processes or threads of this machine
+    (coroutines, simulated workers, a remote executor's slots): at most ``MAX_CONCURRENCY``."""
+    return check_count(value, name, MAX_CONCURRENCY,
+                       "the loop asks for as many trials at once as there are free workers")
 
 
 def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:

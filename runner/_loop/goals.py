@@ -132,8 +132,10 @@ class EndTimeGoal:
 
 
 def make_goals(goal: Any, cost_goal: Any, n_trials_goal: Any, end_time_goal: Any,
-               duration_goal: Any, clock: Callable[[], float]) -> list[Callable[..., bool]]:
-    """Validate the goal arguments; the loop stops asking when any of the returned goals is met."""
+               duration_goal: Any, clock: Callable[[], float], now: float | None = None
+               ) -> list[Callable[..., bool]]:
+    """Validate the goal arguments; the loop stops asking when any of the returned goals is met.
+    ``now``: the current time on the scale of ``end_time_goal`` (default: Unix time)."""
     goals: list[Callable[..., bool]] = []
     if goal is not None:
         if not callable(goal):
@@ -144,7 +146,7 @@ def make_goals(goal: Any, cost_goal: Any, n_trials_goal: Any, end_time_goal: Any
     if n_trials_goal is not None:
         goals.append(NTrialsGoal(n_trials_goal))
     if end_time_goal is not None:
-        goals.append(EndTimeGoal(end_time_goal, clock))
+        goals.append(EndTimeGoal(end_time_goal, clock, now))
     if duration_goal is not None:
         goals.append(DurationGoal(duration_goal))
     return goals

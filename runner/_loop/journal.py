@@ -131,9 +131,11 @@ class LoopJournal:
     """
 
     def __init__(self, journal: str | os.PathLike[str] | Journal, study: str | None = None,
-                 fingerprint: dict[str, Any] | None = None, resume: ResumeMode = "check"
-                 ) -> None:
-        """Open ``journal`` and check that it holds this study (see ``runner._loop.study``)."""
+                 fingerprint: dict[str, Any] | None = None, resume: ResumeMode = "check",
+                 clock: Callable[[], float] = time.time) -> None:
+        """Open ``journal`` and check that it holds this study (see ``runner._loop.study``);
+        ``clock`` stamps the records' ``time``: Unix time, or a runner's own clock."""
+        self._time = clock
         if isinstance(journal, Journal):
             self.journal, self.owned = journal, False
         elif isinstance(journal, (str, os.PathLike)):
@@ -160,25 +162,25 @@ class LoopJournal:
 
     def submit(self, trial: int, attempt: int, info: TrialInfo) -> None:
         self.journal.append({"type": "submit", "trial": trial, "attempt": attempt,
-                             "info": info.to_dict(cap=JOURNAL_CAP), "time": time.time()})
+                             "info": info.to_dict(cap=JOURNAL_CAP), "time": self._time()})
 
     def result(self, trial: int, attempt: int, final: bool, info: TrialInfo,
                value: TrialValue) -> None:
         self.journal.append({"type": "result", "trial": trial, "attempt": attempt,
                              "final": final, "info": info.to_dict(cap=JOURNAL_CAP),
                              "value": value.to_dict(cap=JOURNAL_CAP),
-                             "time": time.time()})
+                             "time": self._time()})
 
     def cancelled(self, trial: int, attempt: int, reason: str) -> None:
         self.journal.append({"type": "cancelled", "trial": trial, "attempt": attempt,
-                             "reason": reason, "time": time.time()})
+                             "reason": reason, "time": self._time()})
 
     def failed(self, trial: int, attempt: int, traceback: str) -> None:
         if len(traceback) > JOURNAL_VALUE_BYTES:  # keep the end: the exception is at the end
             cut = len(traceback) - JOURNAL_VALUE_BYTES
             traceback = f"[... {cut} characters cut ...]\n" + traceback[cut:]
         self.journal.append({"type": "failed", "trial": trial, "attempt": attempt,
-                             "traceback": traceback, "time": time.time()})
+                             "traceback": traceback, "time": self._time()})
 
     def end(self, in_flight: list[tuple[int, int]], reason: str) -> None:
         """Mark ``(trial, attempt)`` pairs still in flight as cancelled, then :meth:`close`;

@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from runner._loop import events
+from runner._loop.clock import runner_clock
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.statistics import Statistics
@@ -85,9 +86,13 @@ class OptimizationLoop:
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
-        self._clock = clock
+        # A runner with its own clock (runner/_loop/clock.py) sets the loop's time: it replaces
+        # both the loop's clock and the Unix time the trials' timestamps are compared with.
+        own = runner_clock(runner)
+        self._clock: Callable[[], float] = own or clock
+        self._now: Callable[[], float] = own or time.time
         self._goals = make_goals(goal, cost_goal, n_trials_goal, end_time_goal, duration_goal,
-                                 clock)
+                                 self._clock, now=own() if own else None)
         self._caps = [g for g in self._goals if isinstance(g, NTrialsGoal)]
         self.optimizer = optimizer
         self.runner = runner
@@ -113,8 +118,8 @@ class OptimizationLoop:
         self._t1: float | None = None
         self._books = TimingAccount()
         self._fingerprint = identity(optimizer, runner) if journal is not None else None
-        self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume)
-                         if journal is not None else None)
+        self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume,
+                                     self._now) if journal is not None else None)
         self._resumed = (0, 0)  # finished trials replayed, unfinished ones to run again
         if self._journal is not None:
             try:
@@ -165,7 +170,7 @@ class OptimizationLoop:
 
     def timings(self) -> Timings:
         """Where the time went so far: optimizer, journal, queue wait, target, transfer, idle."""
-        now = time.time()
+        now = self._now()
         in_flight = sum(max(0.0, now - t.submitted) for t in list(self._pending.values()))
         return self._books.snapshot(self.elapsed_time(), in_flight)
 
@@ -323,7 +328,7 @@ class OptimizationLoop:
                             "%r", info)
                 continue
             n += 1
-            self._books.result(trial.submitted, time.time(), value)
+            self._books.result(trial.submitted, self._now(), value)
             try:
                 if self._on_result(trial, value):
                     finals.append((trial.trial, trial.info, value))
@@ -452,7 +457,7 @@ class OptimizationLoop:
     def _submit(self, trial: _Trial) -> None:
         # In flight first: a trial whose submit record exists is marked if Ctrl-C comes next.
         trial.attempt += 1
-        trial.submitted = time.time()
+        trial.submitted = self._now()
         self._pending[id(trial.info)] = trial
         try:
             if self._journal is not None:
@@ -475,6 +480,35 @@ class OptimizationLoop:
             write(*args)
         finally:
             self._books.journal += self._clock() - t
+
+    # -- stepping: one pass at a time, for a scheduler driving many loops on one runner --------
+
+    def step(self) -> bool:
+        """One driver pass that never waits (collect, goals, fill), for a scheduler that drives
+        several loops in turn (``runner.suites``); starts the loop on the first call. ``False``
+        once the loop is over: :meth:`status` says how, ``block_until_done(0)`` raises a failure.
+        A ``cancel()`` ends it at the next step, marking its trials in flight in the journal."""
+        if self._state == "new" and not self._begin():
+            return False
+        if self._state != "running":
+            return False
+        try:
+            if self._cancel.is_set():
+                self._stop_reason = "cancelled"
+            else:
+                self._collect()
+                if self._stop_reason is None:
+                    self._check_goals()
+                self._fill()
+                if self._pending or self._requeue or not (self._stop_reason or self._exhausted):
+                    return True
+            self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
+        except Exception as exc:
+            self._error = exc
+            self._end("failed", reason=f"the loop failed: {exc!r}")
+        self._t1 = self._clock()
+        self._done.set()
+        return False
 
     # -- ending ----------------------------------------------------------------------------
 
@@ -506,9 +540,22 @@ class OptimizationLoop:
     def _resume(self) -> None:
         assert self._journal is not None
         plan = self._journal.resume()
+        restore_all = getattr(self.optimizer, "restore", None)
+        replayed = History()
         for _, info, value in plan.finished:
             self.history.append(info, value)
-            self._tell(info, value)
+            if callable(restore_all):
+                replayed.append(info, value)
+            else:
+                self._tell(info, value)
+        if callable(restore_all) and len(replayed):  # optional: its state from what it never asked
+            t = self._clock()
+            try:
+                restore_all(replayed)
+            finally:
+                self._books.optimizer += self._clock() - t
+            if self.log is not None:
+                self.log.append(("restore", replayed))
         self._n_told, self._next_id = 0, plan.next_id
         self._resumed = (len(plan.finished), len(plan.unfinished))
         restore = getattr(self.optimizer, "restore_pending", None)

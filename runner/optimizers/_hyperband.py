@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runner.optimizers._space import (
@@ -171,6 +171,12 @@ class _MultiFidelity:
         if bracket.done:
             del self._brackets[b]
             self._finished.add(b)
+
+    def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
+        """On resume: the finished trials of an earlier session, told in their order (the
+        brackets end up as the first session left them)."""
+        for info, value in history:
+            self.tell(info, value)
 
     def restore_pending(self, info: TrialInfo) -> None:
         """On resume: ``info`` was proposed by an earlier session and runs again."""

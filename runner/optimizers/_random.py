@@ -9,6 +9,7 @@ highest index it has seen instead of proposing the same configurations again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from runner.optimizers._space import (
@@ -66,6 +67,12 @@ class RandomSearch:
         """Note that ``info`` finished; random search learns nothing from ``value``."""
         self.n_told += 1
         self._mark(info)
+
+    def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
+        """On resume: the finished trials of an earlier session, as if told (their indices are
+        not proposed again)."""
+        for info, value in history:
+            self.tell(info, value)
 
     def restore_pending(self, info: TrialInfo) -> None:
         """On resume: ``info`` was proposed by an earlier session and runs again; skip its index."""

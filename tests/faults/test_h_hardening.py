@@ -521,3 +521,22 @@ def test_H10_failed_record_keeps_the_end_of_a_huge_traceback(tmp_path) -> None:
     assert len(failed["traceback"]) <= JOURNAL_CAP.value_bytes + 100
     assert failed["traceback"].startswith("[... ") and "the end" in failed["traceback"]
     assert path.stat().st_size < 3 * JOURNAL_CAP.total_bytes
+
+
+def test_H8_virtual_and_remote_workers_are_not_bound_by_cores() -> None:
+    """H8: counts of workers that are not this machine's processes or threads (SimulatedRunner's
+    virtual workers, an ExecutorRunner's possibly remote executor) have only the coroutine bound
+    (65,536), not 64 per core."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runner import ExecutorRunner, SimulatedRunner
+
+    with SimulatedRunner(cost_of, n_workers=1000) as runner:
+        assert runner.count_available_workers() == 1000
+    with pytest.raises(ValueError, match=r"n_workers must be at most 65536 \(the loop asks"):
+        SimulatedRunner(cost_of, n_workers=10**6)
+    with ThreadPoolExecutor(1) as pool:
+        with ExecutorRunner(cost_of, pool, n_workers=500) as runner:
+            assert runner.count_available_workers() == 500
+        with pytest.raises(ValueError, match=r"n_workers must be at most 65536"):
+            ExecutorRunner(cost_of, pool, n_workers=10**6)
