@@ -63,28 +63,32 @@ MAX_RECORD_DEPTH = 2 * MAX_DEPTH + 8
 escaped (``{"$dict": ...}``), inside the record's own few levels."""
 
 
+def _decode(line: str) -> Any:
+    try:
+        obj, end = _raw_decode(line)
+        if end == len(line):
+            return obj
+    except _Malformed:
+        raise
+    except ValueError:
+        pass
+    return _decoder.decode(line)  # surrounding whitespace (a "\r" left by an editor) is fine
+
+
 def _loads_record(line: str) -> dict[str, Any] | None:
     """The JSON object on ``line``, or ``None`` if it holds none (not JSON, or not an object);
     :class:`_Malformed` if it is JSON holding what the journal never writes."""
     try:
-        try:
-            obj, end = _raw_decode(line)
-            if end != len(line):
-                raise ValueError("trailing characters")
-        except _Malformed:
-            raise
-        except ValueError:
-            try:  # surrounding whitespace (a "\r" left by an editor) is fine
-                obj = _decoder.decode(line)
-            except _Malformed:
-                raise
-            except ValueError as e:
-                if "digits" in str(e):  # int() refused a number of thousands of digits
-                    raise _Malformed("an integer of more than "
-                                     f"{sys.get_int_max_str_digits()} digits") from None
-                return None
+        obj = _decode(line)
+    except _Malformed:
+        raise
     except RecursionError:
         raise _Malformed("JSON nested too deeply to read") from None
+    except ValueError as e:
+        if "digits" in str(e):  # int() refused a number of thousands of digits
+            raise _Malformed(f"an integer of more than {sys.get_int_max_str_digits()} digits"
+                             ) from None
+        return None
     if not isinstance(obj, dict):
         return None
     if line.count("[") + line.count("{") > MAX_RECORD_DEPTH and _depth(obj) > MAX_RECORD_DEPTH:

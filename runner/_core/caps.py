@@ -1,5 +1,5 @@
 """Size caps on what a trial hands back, measured on the decoded value (a 60-byte pickle can
-unpickle to 256 MB), and the caps on what reaches the journal (docs/limits.md, "Size caps").
+unpickle to 256 MB), and the caps on what reaches the journal (docs/bounds.md).
 
 :func:`measure_size` walks a value cheaply and boundedly: each distinct object is counted once
 (``sys.getsizeof``; a numpy array's ``nbytes``; an object's ``__dict__``), at most ``max_nodes``
