@@ -25,14 +25,15 @@ from trials._journal_errors import (
     JournalTornTailWarning,
     JournalWriteError,
 )
+from trials._journal_files import open_regular
 from trials._journal_lock import LockFile, create_exclusive
 from trials._journal_read import (
-    _check_regular,
     _parse,
     _read_bytes,
     _warn_torn,
     read_records,
 )
+from trials._numbers import real_to_float
 
 __all__ = [
     "FORMAT_VERSION",
@@ -50,6 +51,8 @@ __all__ = [
 FsyncPolicy = Literal["always", "never", "interval"]
 
 _FSYNC_POLICIES = ("always", "never", "interval")
+
+_ADVICE = "a journal must be a regular file (it is cut back after a failed write)"
 
 
 def _dumps(record: Mapping[str, Any]) -> bytes:
@@ -79,9 +82,8 @@ class Journal:
         """Open or create the journal at ``path``; see :meth:`open`."""
         if fsync not in _FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {_FSYNC_POLICIES}, got {fsync!r}")
-        if isinstance(fsync_interval, bool) or not (
-            isinstance(fsync_interval, (int, float)) and fsync_interval > 0
-        ):
+        interval = real_to_float(fsync_interval, "fsync_interval", "a number of seconds > 0")
+        if not interval > 0:
             raise ValueError(f"fsync_interval must be a number > 0, got {fsync_interval!r}")
         if study is not None and not isinstance(study, str):
             raise TypeError(f"study must be a str or None, got {type(study).__name__}")
@@ -91,7 +93,7 @@ class Journal:
         self._path = os.fspath(path)
         self._abspath = os.path.abspath(self._path)  # immune to a later chdir
         self._fsync = fsync
-        self._fsync_interval = float(fsync_interval)
+        self._fsync_interval = interval
         self._mutex = threading.Lock()
         self._closed = True
         self._unsynced = False
@@ -99,14 +101,11 @@ class Journal:
         self._lock = LockFile(self._abspath + ".lock", self._path)
         self._lock.acquire()
         try:
-            self._fd = os.open(
-                self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644
-            )
+            self._fd = open_regular(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, _ADVICE)
         except BaseException:
             self._lock.release()
             raise
         try:
-            _check_regular(self._fd, self._path)
             self._flock()
             self._header, self._records = self._load(study)
         except BaseException:

@@ -13,7 +13,12 @@ import uuid
 import warnings
 from typing import Any
 
-from trials._journal_errors import JournalLockedError, JournalStaleLockWarning
+from trials._journal_errors import (
+    JournalFormatError,
+    JournalLockedError,
+    JournalStaleLockWarning,
+)
+from trials._journal_files import read_small
 
 __all__ = ["LockFile", "create_exclusive"]
 
@@ -77,9 +82,15 @@ def create_exclusive(path: str, content: bytes) -> None:
     os.close(fd)
 
 
+_LOCK_MAX_BYTES = 4096  # ours is about 150 bytes: anything longer is not a lock we wrote
+_LOCK_ADVICE = ("a journal's lock must be a regular file; remove it (no study can be using it) "
+                "or use another journal path")
+
+
 def _read_lock(path: str) -> tuple[bytes, dict[str, Any] | None]:
-    with open(path, "rb") as f:
-        raw = f.read()
+    raw = read_small(path, _LOCK_MAX_BYTES, _LOCK_ADVICE)
+    if len(raw) > _LOCK_MAX_BYTES:
+        return raw, None  # unreadable as a lock: judged by its age like a half-written one
     try:
         owner = json.loads(raw)
     except ValueError:
@@ -163,8 +174,7 @@ class LockFile:
         except FileNotFoundError:
             return
         try:
-            with open(aside, "rb") as f:
-                moved = f.read()
+            moved = read_small(aside, _LOCK_MAX_BYTES, _LOCK_ADVICE)
             if moved != raw:  # a fresh lock of someone else's: put it back, and look again
                 with contextlib.suppress(OSError):
                     os.link(aside, self.path)
@@ -182,11 +192,10 @@ class LockFile:
         """Remove the lock file if it is still ours (it guards nothing after this either way)."""
         _HELD.discard((self.path, self.content))
         try:
-            with open(self.path, "rb") as f:
-                if f.read() != self.content:
-                    return
+            if read_small(self.path, _LOCK_MAX_BYTES, _LOCK_ADVICE) != self.content:
+                return
             os.unlink(self.path)
-        except OSError:
+        except (OSError, JournalFormatError):  # gone, or replaced by something not ours
             pass
 
 

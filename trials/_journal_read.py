@@ -7,7 +7,7 @@ import contextlib
 import gc
 import json
 import os
-import stat
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,6 +18,8 @@ from trials._journal_errors import (
     JournalFormatError,
     JournalTornTailWarning,
 )
+from trials._journal_files import open_regular
+from trials._json import MAX_DEPTH
 
 __all__ = ["read_records"]
 
@@ -37,21 +39,76 @@ class _Parsed:
         self.torn_reason = ""
 
 
-_raw_decode = json.JSONDecoder().raw_decode
+class _Malformed(ValueError):
+    """A line that is complete JSON but holds what the journal never writes."""
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _Malformed(f'a {token} token; a journal writes non-finite floats as {{"$float": ...}}')
+
+
+def _finite_float(token: str) -> float:
+    x = float(token)
+    if x - x != 0:  # inf (or nan): the number overflows a float
+        shown = token if len(token) <= 40 else token[:37] + "..."
+        raise _Malformed(f"the number {shown}, too large for a float")
+    return x
+
+
+_decoder = json.JSONDecoder(parse_float=_finite_float, parse_constant=_refuse_constant)
+_raw_decode = _decoder.raw_decode
+
+MAX_RECORD_DEPTH = 2 * MAX_DEPTH + 8
+"""Deepest nesting a record may have: a value nested ``MAX_DEPTH`` deep, each level possibly
+escaped (``{"$dict": ...}``), inside the record's own few levels."""
+
+
+def _decode(line: str) -> Any:
+    try:
+        obj, end = _raw_decode(line)
+        if end == len(line):
+            return obj
+    except _Malformed:
+        raise
+    except ValueError:
+        pass
+    return _decoder.decode(line)  # surrounding whitespace (a "\r" left by an editor) is fine
 
 
 def _loads_record(line: str) -> dict[str, Any] | None:
-    """The JSON object on ``line``, or ``None`` if it holds none."""
+    """The JSON object on ``line``, or ``None`` if it holds none (not JSON, or not an object);
+    :class:`_Malformed` if it is JSON holding what the journal never writes."""
     try:
-        obj, end = _raw_decode(line)
-        if end != len(line):
-            raise ValueError("trailing characters")
-    except ValueError:
-        try:  # surrounding whitespace (a "\r" left by an editor) is fine
-            obj = json.loads(line)
-        except ValueError:
-            return None
-    return obj if isinstance(obj, dict) else None
+        obj = _decode(line)
+    except _Malformed:
+        raise
+    except RecursionError:
+        raise _Malformed("JSON nested too deeply to read") from None
+    except ValueError as e:
+        if "digits" in str(e):  # int() refused a number of thousands of digits
+            raise _Malformed(f"an integer of more than {sys.get_int_max_str_digits()} digits"
+                             ) from None
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if line.count("[") + line.count("{") > MAX_RECORD_DEPTH and _depth(obj) > MAX_RECORD_DEPTH:
+        raise _Malformed(f"JSON nested more than {MAX_RECORD_DEPTH} levels deep")
+    return obj
+
+
+def _depth(obj: Any) -> int:
+    """How deeply lists and objects nest in ``obj`` (iterative: never a RecursionError)."""
+    deepest = 0
+    stack = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_RECORD_DEPTH:
+                return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
 
 
 def _looks_like_torn_header(line: str) -> bool:
@@ -82,29 +139,34 @@ def _parse(data: bytes, path: str) -> _Parsed:
     if not unterminated:
         lines.pop()
     last = len(lines) - 1
-    header = None if (unterminated and last == 0) else _loads_record(lines[0])
-    if header is None or header.get("type") != "header":
-        if last == 0 and header is None and _looks_like_torn_header(lines[0]):
-            _set_torn(out, data, unterminated)  # a crash while creating the file
-            return out
-        raise _not_a_journal(path)
-    _check_format(header, path)
-    out.header = header
-    records = out.records
-    append = records.append
-    loads = _loads_record
-    with _gc_paused():
-        for i in range(1, last):
-            obj = loads(lines[i])
-            if obj is None:
-                raise _corrupt(path, lines, i)
-            append(obj)
-        if last >= 1:
-            obj = None if unterminated else loads(lines[last])
-            if obj is None:
-                _set_torn(out, data, unterminated)
+    i = 0
+    try:
+        header = None if (unterminated and last == 0) else _loads_record(lines[0])
+        if header is None or header.get("type") != "header":
+            if last == 0 and header is None and _looks_like_torn_header(lines[0]):
+                _set_torn(out, data, unterminated)  # a crash while creating the file
                 return out
-            append(obj)
+            raise _not_a_journal(path)
+        _check_format(header, path)
+        out.header = header
+        records = out.records
+        append = records.append
+        loads = _loads_record
+        with _gc_paused():
+            for i in range(1, last):
+                obj = loads(lines[i])
+                if obj is None:
+                    raise _corrupt(path, lines, i)
+                append(obj)
+            if last >= 1:
+                i = last  # complete but malformed (a NaN token) is corrupt, not torn
+                obj = None if unterminated else loads(lines[last])
+                if obj is None:
+                    _set_torn(out, data, unterminated)
+                    return out
+                append(obj)
+    except _Malformed as e:
+        raise _corrupt(path, lines, i, str(e)) from None
     out.good_end = len(data)
     return out
 
@@ -117,12 +179,13 @@ def _set_torn(out: _Parsed, data: bytes, unterminated: bool) -> None:
     out.torn_reason = "no newline at its end" if unterminated else "it is not a JSON object"
 
 
-def _corrupt(path: str, lines: list[str], i: int) -> JournalCorruptError:
+def _corrupt(path: str, lines: list[str], i: int, reason: str = "") -> JournalCorruptError:
     offset = sum(len(line.encode("utf-8", "surrogateescape")) + 1 for line in lines[:i])
     line = lines[i]
     shown = repr(line[:80]) + ("..." if len(line) > 80 else "")
+    why = f" ({reason})" if reason else ""
     return JournalCorruptError(
-        f"{path}: line {i + 1} (byte {offset}) is not a valid JSON record: {shown}. A journal "
+        f"{path}: line {i + 1} (byte {offset}) is not a valid JSON record{why}: {shown}. A journal "
         "is never cut silently; repair or remove that line by hand, then open it again"
     )
 
@@ -154,15 +217,6 @@ def _warn_torn(path: str, parsed: _Parsed, action: str, stacklevel: int) -> None
     )
 
 
-def _check_regular(fd: int, path: str) -> None:
-    """Refuse a device, pipe or directory: a journal must be a regular file to be cut back."""
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        raise JournalFormatError(
-            f"{path} is not a regular file (a device, pipe or folder); a journal must be a "
-            "regular file"
-        )
-
-
 def _read_bytes(fd: int) -> bytes:
     size = os.fstat(fd).st_size
     chunks: list[bytes] = []
@@ -182,9 +236,8 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     corrupt line before the last raises :class:`JournalCorruptError`.
     """
     spath = os.fspath(path)
-    fd = os.open(spath, os.O_RDONLY | os.O_CLOEXEC)
+    fd = open_regular(spath, os.O_RDONLY, "a journal must be a regular file")
     try:
-        _check_regular(fd, spath)
         data = _read_bytes(fd)
     finally:
         os.close(fd)

@@ -10,17 +10,14 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from trials._json import from_jsonable, to_jsonable
+from trials._json import JsonCap, from_jsonable, to_jsonable
+from trials._numbers import describe, real_to_float
 from trials._status import StatusType
 
 __all__ = ["TrialInfo", "TrialValue", "Cost"]
 
 Cost: TypeAlias = float | tuple[float, ...]
 """One objective's cost, or one cost per objective."""
-
-
-def _describe(value: Any) -> str:
-    return f"{value!r} (type {type(value).__name__})"
 
 
 def _is_configuration_space(value: Any) -> bool:
@@ -41,12 +38,12 @@ def _to_config(value: Any) -> Mapping[str, Any]:
     if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(
             "TrialInfo.config must be a mapping of parameter name to value (a dict or a "
-            f"ConfigSpace Configuration), got {_describe(value)}"
+            f"ConfigSpace Configuration), got {describe(value)}"
         )
     for key in value:
         if type(key) is not str and not isinstance(key, str):
             raise TypeError(
-                f"TrialInfo.config keys must be parameter names (str), got {_describe(key)}"
+                f"TrialInfo.config keys must be parameter names (str), got {describe(key)}"
             )
     # A plain dict is copied so later edits by the caller cannot change a frozen trial; other
     # mappings (a ConfigSpace Configuration) are kept as they are.
@@ -57,22 +54,20 @@ def _to_seed(value: Any) -> int | None:
     if value is None or type(value) is int:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"TrialInfo.seed must be an int or None, got {_describe(value)}")
+        raise TypeError(f"TrialInfo.seed must be an int or None, got {describe(value)}")
     return int(value)
 
 
 def _to_instance(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise TypeError(f"TrialInfo.instance must be a str or None, got {_describe(value)}")
+    raise TypeError(f"TrialInfo.instance must be a str or None, got {describe(value)}")
 
 
 def _to_budget(value: Any) -> float | None:
     if value is None:
         return None
-    if type(value) is not float and isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"TrialInfo.budget must be a number or None, got {_describe(value)}")
-    budget = float(value)
+    budget = real_to_float(value, "TrialInfo.budget", "a number (finite, > 0) or None")
     if not (math.isfinite(budget) and budget > 0):
         raise ValueError(f"TrialInfo.budget must be a finite number > 0, got {budget!r}")
     return budget
@@ -80,7 +75,7 @@ def _to_budget(value: Any) -> float | None:
 
 def _to_info(owner: str, value: Any) -> dict[str, Any]:
     if type(value) is not dict and not isinstance(value, Mapping):
-        raise TypeError(f"{owner}.additional_info must be a mapping, got {_describe(value)}")
+        raise TypeError(f"{owner}.additional_info must be a mapping, got {describe(value)}")
     return dict(value)
 
 
@@ -96,27 +91,20 @@ def _to_cost(value: Any) -> Cost:
     if type(value) is float:  # the common case, without the slow ABC checks
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
+        return real_to_float(value, "TrialValue.cost", "a number or a sequence of numbers")
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        costs = []
-        for i, c in enumerate(value):
-            if isinstance(c, bool) or not isinstance(c, numbers.Real):
-                raise TypeError(f"TrialValue.cost[{i}] must be a number, got {_describe(c)}")
-            costs.append(float(c))
+        costs = [real_to_float(c, f"TrialValue.cost[{i}]", "a number")
+                 for i, c in enumerate(value)]
         if not costs:
             raise ValueError("TrialValue.cost must not be an empty sequence")
         return tuple(costs)
     raise TypeError(
-        f"TrialValue.cost must be a number or a sequence of numbers, got {_describe(value)}"
+        f"TrialValue.cost must be a number or a sequence of numbers, got {describe(value)}"
     )
 
 
 def _to_seconds(name: str, value: Any) -> float:
-    if type(value) is float:
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"TrialValue.{name} must be a number, got {_describe(value)}")
-    return float(value)
+    return real_to_float(value, f"TrialValue.{name}", "a number")
 
 
 def _to_time(value: Any) -> float:
@@ -149,7 +137,7 @@ def _to_status(value: Any) -> StatusType:
     names = ", ".join(StatusType.__members__)
     raise ValueError(
         f"TrialValue.status must be a StatusType (or one of its names: {names}), "
-        f"got {_describe(value)}"
+        f"got {describe(value)}"
     )
 
 
@@ -169,15 +157,16 @@ class TrialInfo:
         # Consistent with ``__eq__`` and cheap; the mapping itself is not hashable.
         return hash((self.instance, self.seed, self.budget, len(self.config)))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe builtins; raises ``TypeError`` naming a value that has no JSON encoding."""
+    def to_dict(self, *, cap: JsonCap | None = None) -> dict[str, Any]:
+        """JSON-safe builtins; raises ``TypeError`` naming a value that has no JSON encoding, and
+        ``ValueError`` naming an entry of ``config``/``additional_info`` over ``cap``."""
         return {
-            "config": to_jsonable(dict(self.config), where="TrialInfo.config"),
+            "config": to_jsonable(dict(self.config), where="TrialInfo.config", cap=cap),
             "instance": self.instance,
             "seed": self.seed,
             "budget": to_jsonable(self.budget),
             "additional_info": to_jsonable(
-                self.additional_info, where="TrialInfo.additional_info"
+                self.additional_info, where="TrialInfo.additional_info", cap=cap
             ),
         }
 
@@ -227,8 +216,9 @@ class TrialValue:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe builtins; what has no JSON encoding in ``additional_info`` becomes its repr."""
+    def to_dict(self, *, cap: JsonCap | None = None) -> dict[str, Any]:
+        """JSON-safe builtins; what has no JSON encoding in ``additional_info`` becomes its repr,
+        and an entry over ``cap`` a truncation marker (the object itself keeps it whole)."""
         return {
             "cost": to_jsonable(self.cost),
             "time": to_jsonable(self.time),
@@ -237,7 +227,7 @@ class TrialValue:
             "starttime": to_jsonable(self.starttime),
             "endtime": to_jsonable(self.endtime),
             "additional_info": to_jsonable(
-                self.additional_info, strict=False, where="TrialValue.additional_info"
+                self.additional_info, strict=False, where="TrialValue.additional_info", cap=cap
             ),
         }
 

@@ -17,11 +17,11 @@ import threading
 import time
 from typing import Any
 
-from runner._backends.slots import check_n_workers
 from runner._core import verdicts
 from runner._core.backend import BackendRunner
 from runner._core.returns import Outcome
 from runner._core.target import FunctionTarget
+from runner._core.validation import check_concurrency
 from runner.errors import LimitError
 from trials import TrialInfo, TrialValue
 
@@ -45,7 +45,7 @@ class AsyncioRunner(BackendRunner):
                     f"AsyncioRunner cannot enforce {name}: its trials are coroutines sharing "
                     "one process; use ProcessPoolRunner (or SerialRunner) for that limit")
         super().__init__(target, **kwargs)
-        self._capacity = check_n_workers(max_concurrency, "max_concurrency")
+        self._capacity = check_concurrency(max_concurrency, "max_concurrency")  # coroutines
         if self._overrides_run:
             if not inspect.iscoroutinefunction(type(self).run):
                 raise TypeError("an AsyncioRunner subclass must override run with `async def`")

@@ -28,8 +28,8 @@ from collections import OrderedDict
 from concurrent.futures import CancelledError, Executor, Future
 from typing import Any
 
-from runner._backends.slots import check_n_workers
 from runner._core.backend import BackendRunner
+from runner._core.validation import check_concurrency
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["ExecutorRunner", "execute_trial"]
@@ -107,7 +107,7 @@ class ExecutorRunner(BackendRunner):
             raise TypeError(f"shutdown_executor must be a bool, got {shutdown_executor!r}")
         self._executor = executor
         self._capacity = (_executor_workers(executor) if n_workers is None
-                          else check_n_workers(n_workers))
+                          else check_concurrency(n_workers, "n_workers"))  # maybe remote
         self._shutdown_executor = shutdown_executor
         self._id = uuid.uuid4().hex
         payload = self._payload()  # pre-flight: the target must travel to the executor

@@ -24,9 +24,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from runner._backends.slots import check_n_workers
 from runner._core.backend import BackendRunner
 from runner._core.returns import Outcome
+from runner._core.validation import check_concurrency
 from runner.errors import LimitError
 from trials import StatusType, TrialInfo, TrialValue
 
@@ -66,7 +66,7 @@ class SimulatedRunner(BackendRunner):
                  start_time: float | None = 0.0, charge_optimizer_time: bool = False,
                  default_runtime: float | None = 0.0, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
-        self._capacity = check_n_workers(n_workers)
+        self._capacity = check_concurrency(n_workers, "n_workers")  # virtual: no per-core bound
         if not isinstance(runtime_key, str) or not runtime_key:
             raise TypeError(f"runtime_key must be a non-empty str, got {runtime_key!r} "
                             f"(type {type(runtime_key).__name__})")

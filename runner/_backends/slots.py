@@ -10,28 +10,18 @@ Trials never share a slot, so a slot's failure (its worker process dying) is tha
 from __future__ import annotations
 
 import logging
-import numbers
 import threading
 import time
 from typing import Any
 
 from runner._backends.local import LocalWorker
 from runner._core import verdicts
+from runner._core.validation import check_n_workers  # re-exported: its home was here
 from trials import TrialInfo, TrialValue
 
 __all__ = ["SlotRunner", "check_n_workers"]
 
 log = logging.getLogger(__name__)
-
-
-def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
-    """Validate a worker count: a positive int."""
-    if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {n_workers!r} "
-                        f"(type {type(n_workers).__name__})")
-    if n_workers < 1:
-        raise ValueError(f"{name} must be >= 1, got {n_workers}")
-    return int(n_workers)
 
 
 class SlotRunner(LocalWorker):

@@ -16,7 +16,6 @@ Semantics (docs/limits.md):
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import signal
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from runner._core.validation import check_grace, check_memory_mb, check_seconds
 from runner.errors import LimitError
 
 __all__ = ["Limits", "MIN_MEMORY_MB", "MemoryLimitWarning"]
@@ -33,28 +33,16 @@ MIN_MEMORY_MB = 16
 """Below this a Python trial cannot allocate its own frames; smaller limits are refused."""
 
 
-def _check_limit(value: Any, name: str, unit: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number of {unit} or None, got {value!r} "
-                        f"(type {type(value).__name__})")
-    limit = float(value)
-    if not (math.isfinite(limit) and limit > 0):
-        raise ValueError(f"{name} must be a finite number of {unit} > 0 or None, got {limit!r}")
-    return limit
-
-
 def _walltime(value: Any) -> float | None:
-    return _check_limit(value, "walltime_limit", "seconds")
+    return check_seconds(value, "walltime_limit")
 
 
 def _cpu_time(value: Any) -> float | None:
-    return _check_limit(value, "cpu_time_limit", "seconds")
+    return check_seconds(value, "cpu_time_limit")
 
 
 def _memory(value: Any) -> float | None:
-    limit = _check_limit(value, "memory_limit", "megabytes")
+    limit = check_memory_mb(value, "memory_limit")
     if limit is not None:
         _warn_if_beyond_machine(limit)
     return limit
@@ -97,7 +85,7 @@ class Limits:
     walltime: float | None = attrs.field(default=None, converter=_walltime)
     cpu_time: float | None = attrs.field(default=None, converter=_cpu_time)
     memory: float | None = attrs.field(default=None, converter=_memory)
-    grace: float = attrs.field(default=0.25, converter=float)
+    grace: float = attrs.field(default=0.25, converter=check_grace)
     fresh_process: bool = attrs.field(default=False)
     """A new worker process for every trial (full isolation, at the cost of a process start)."""
 
@@ -105,8 +93,6 @@ class Limits:
         if not isinstance(self.fresh_process, bool):
             raise TypeError(f"fresh_process_per_trial must be True or False, got "
                             f"{self.fresh_process!r}")
-        if not 0 <= self.grace <= 10:
-            raise ValueError(f"grace must be between 0 and 10 seconds, got {self.grace!r}")
         if self.memory is not None and self.memory < MIN_MEMORY_MB:
             raise LimitError(
                 f"memory_limit={self.memory:g} MB cannot be honoured: a Python trial needs at "

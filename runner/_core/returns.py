@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from trials import Cost, StatusType
+from trials._numbers import describe, real_to_float
 
 __all__ = ["Outcome", "Objectives", "normalize_return", "InvalidReturn"]
 
@@ -47,7 +48,8 @@ class Objectives:
             raise ValueError(f"objectives must be distinct, got {list(names)}")
         self.names = names
         if isinstance(crash_cost, numbers.Real) and not isinstance(crash_cost, bool):
-            costs = (float(crash_cost),) * len(names)
+            costs = (real_to_float(crash_cost, "crash_cost", "a float or one float per "
+                                   "objective"),) * len(names)
         elif isinstance(crash_cost, Sequence) and not isinstance(crash_cost, str):
             if len(crash_cost) != len(names):
                 raise ValueError(
@@ -73,7 +75,7 @@ class Objectives:
 def _real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must hold numbers, got {value!r} (type {type(value).__name__})")
-    return float(value)
+    return real_to_float(value, name, "a number a float can hold")
 
 
 def _describe(value: Any) -> str:
@@ -88,7 +90,10 @@ def _one_cost(value: Any, what: str) -> float:
         raise InvalidReturn(f"{what} is None; the target must return a number")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidReturn(f"{what} must be a number, got {_describe(value)}")
-    cost = float(value)
+    try:
+        cost = float(value)
+    except OverflowError:
+        raise InvalidReturn(f"{what} is {describe(value)}, too large for a float") from None
     if math.isnan(cost):
         raise InvalidReturn(f"{what} is NaN")
     if math.isinf(cost):

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from runner._loop.statistics import GoalProgress
 from trials import History, TrialInfo
+from trials._numbers import real_to_float
 
 __all__ = [
     "check_arguments",
@@ -48,9 +49,7 @@ def _describe(value: Any) -> str:
 
 
 def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {_describe(value)}")
-    number = float(value)
+    number = real_to_float(value, name, "a number")
     if math.isnan(number):
         raise ValueError(f"{name} must not be NaN")
     return number

@@ -27,17 +27,22 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from runner._core.caps import JOURNAL_CAP, JOURNAL_VALUE_BYTES
 from runner._loop.study import ResumeMode, check_study
 from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
+from trials._journal_files import check_replaceable
+from trials._numbers import real_to_float
 
 __all__ = ["LoopJournal", "PeriodicSaver", "Resume", "plan_resume", "write_history"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -51,42 +56,68 @@ class Resume:
     next_id: int
 
 
-def _field(record: Mapping[str, Any], key: str, number: int, path: str) -> Any:
+MAX_TRIAL_ID = 2**63 - 1
+"""Largest trial id or attempt number a journal may hold (what a signed 64-bit integer holds)."""
+
+
+def _corrupt(path: str, line: int, record: Mapping[str, Any], what: str) -> JournalCorruptError:
+    return JournalCorruptError(
+        f"{path}: line {line} ({record.get('type')!r} record) {what}; a journal is never "
+        "read past a bad record: repair or remove that line by hand, then resume"
+    )
+
+
+def _field(record: Mapping[str, Any], key: str, line: int, path: str) -> Any:
     try:
         return record[key]
     except KeyError:
-        raise JournalCorruptError(
-            f"{path}: record {number} ({record.get('type')!r}) has no {key!r} field"
-        ) from None
+        raise _corrupt(path, line, record, f"has no {key!r} field") from None
+
+
+def _count(record: Mapping[str, Any], key: str, line: int, path: str) -> int:
+    value = _field(record, key, line, path)
+    if type(value) is not int or not 0 <= value <= MAX_TRIAL_ID:
+        raise _corrupt(path, line, record, f"has {key}={str(value)[:40]!r}, not an integer "
+                                           f"from 0 to 2**63-1")
+    return value
+
+
+def _read_back(path: str, line: int, record: Mapping[str, Any],
+               build: Callable[[Mapping[str, Any]], T], data: Any) -> T:
+    try:
+        return build(data)
+    except (KeyError, TypeError, ValueError) as e:
+        raise _corrupt(path, line, record, f"cannot be read back: {e!r}") from e
 
 
 def plan_resume(records: Iterable[Mapping[str, Any]], path: str = "journal") -> Resume:
-    """Read the loop's records (others are skipped, for forward compatibility)."""
-    submitted: dict[int, tuple[int, Mapping[str, Any]]] = {}  # trial -> (last attempt, info)
-    finished: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = []
+    """Read the loop's records (others are skipped, for forward compatibility). ``records`` are
+    a journal's records after its header, so record ``n`` (from 0) is on line ``n + 2``."""
+    submitted: dict[int, tuple[int, Mapping[str, Any], int]] = {}  # trial -> (attempt, info, line)
+    finished: list[tuple[int, TrialInfo, TrialValue]] = []
     done: set[int] = set()
-    for number, record in enumerate(records, start=1):
+    for line, record in enumerate(records, start=2):
         kind = record.get("type")
         if kind == "submit":
-            trial = _field(record, "trial", number, path)
-            attempt = _field(record, "attempt", number, path)
+            trial = _count(record, "trial", line, path)
+            attempt = _count(record, "attempt", line, path)
+            info = _field(record, "info", line, path)
             last = submitted.get(trial)
             if last is None or attempt >= last[0]:
-                submitted[trial] = (attempt, _field(record, "info", number, path))
+                submitted[trial] = (attempt, info, line)
         elif kind == "result" and record.get("final") is True:
-            trial = _field(record, "trial", number, path)
+            trial = _count(record, "trial", line, path)
             if trial not in done:  # a second final for one trial would be a bug: keep the first
                 done.add(trial)
-                finished.append((trial, _field(record, "info", number, path),
-                                 _field(record, "value", number, path)))
-    try:
-        pairs = [(t, TrialInfo.from_dict(i), TrialValue.from_dict(v)) for t, i, v in finished]
-        unfinished = [(t, a, TrialInfo.from_dict(i)) for t, (a, i) in sorted(submitted.items())
-                      if t not in done]
-    except (KeyError, TypeError, ValueError) as e:
-        raise JournalCorruptError(f"{path}: a trial record cannot be read back: {e!r}") from e
+                info = _read_back(path, line, record, TrialInfo.from_dict,
+                                  _field(record, "info", line, path))
+                value = _read_back(path, line, record, TrialValue.from_dict,
+                                   _field(record, "value", line, path))
+                finished.append((trial, info, value))
+    unfinished = [(t, a, _read_back(path, line, {"type": "submit"}, TrialInfo.from_dict, i))
+                  for t, (a, i, line) in sorted(submitted.items()) if t not in done]
     ids = submitted.keys() | done
-    return Resume(finished=pairs, unfinished=unfinished, next_id=max(ids, default=-1) + 1)
+    return Resume(finished=finished, unfinished=unfinished, next_id=max(ids, default=-1) + 1)
 
 
 class LoopJournal:
@@ -131,12 +162,13 @@ class LoopJournal:
 
     def submit(self, trial: int, attempt: int, info: TrialInfo) -> None:
         self.journal.append({"type": "submit", "trial": trial, "attempt": attempt,
-                             "info": info.to_dict(), "time": self._time()})
+                             "info": info.to_dict(cap=JOURNAL_CAP), "time": self._time()})
 
     def result(self, trial: int, attempt: int, final: bool, info: TrialInfo,
                value: TrialValue) -> None:
         self.journal.append({"type": "result", "trial": trial, "attempt": attempt,
-                             "final": final, "info": info.to_dict(), "value": value.to_dict(),
+                             "final": final, "info": info.to_dict(cap=JOURNAL_CAP),
+                             "value": value.to_dict(cap=JOURNAL_CAP),
                              "time": self._time()})
 
     def cancelled(self, trial: int, attempt: int, reason: str) -> None:
@@ -144,6 +176,9 @@ class LoopJournal:
                              "reason": reason, "time": self._time()})
 
     def failed(self, trial: int, attempt: int, traceback: str) -> None:
+        if len(traceback) > JOURNAL_VALUE_BYTES:  # keep the end: the exception is at the end
+            cut = len(traceback) - JOURNAL_VALUE_BYTES
+            traceback = f"[... {cut} characters cut ...]\n" + traceback[cut:]
         self.journal.append({"type": "failed", "trial": trial, "attempt": attempt,
                              "traceback": traceback, "time": self._time()})
 
@@ -175,12 +210,18 @@ class LoopJournal:
                 self.journal.close()
 
 
+_SNAPSHOT_ADVICE = ("a history snapshot replaces its file atomically, so it must be a regular "
+                    "file (or a symlink to one); choose another path")
+
+
 def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo, TrialValue]],
                   study: str | None = None, fingerprint: dict[str, Any] | None = None) -> int:
     """Write ``pairs`` atomically (temporary file, fsync, ``os.replace``) in the journal format,
-    so :meth:`trials.History.load` reads the snapshot; returns how many were written."""
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
+    so :meth:`trials.History.load` reads the snapshot; returns how many were written. Only a
+    regular file is ever replaced (a symlink's target, the link kept): a device, FIFO or folder
+    at ``path`` is a :class:`trials.JournalFormatError`."""
+    target = check_replaceable(os.fspath(path), _SNAPSHOT_ADVICE)
+    folder = os.path.dirname(target)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp", dir=folder)
     n = 0
     try:
@@ -192,11 +233,13 @@ def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo,
             f.write(json.dumps(header, separators=(",", ":")) + "\n")
             for trial, (info, value) in enumerate(pairs):
                 record = {"type": "result", "trial": trial, "attempt": 0, "final": True,
-                          "info": info.to_dict(), "value": value.to_dict()}
+                          "info": info.to_dict(cap=JOURNAL_CAP),
+                          "value": value.to_dict(cap=JOURNAL_CAP)}
                 f.write(json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n")
                 n += 1
             f.flush()
             os.fsync(f.fileno())
+        check_replaceable(target, _SNAPSHOT_ADVICE)  # again: it may have changed meanwhile
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -210,12 +253,12 @@ class PeriodicSaver:
     ``interval`` seconds and once more when the loop ends; :meth:`stop` ends it."""
 
     def __init__(self, loop: Any, path: str | os.PathLike[str], interval: float) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
-            interval > 0
-        ):
+        seconds = real_to_float(interval, "interval", "a number of seconds > 0")
+        if not seconds > 0:
             raise ValueError(f"interval must be a number of seconds > 0, got {interval!r}")
         self.path = os.fspath(path)
-        self.interval = float(interval)
+        check_replaceable(self.path, _SNAPSHOT_ADVICE)  # a clear error now, not at each save
+        self.interval = seconds
         self.saves = 0
         self._loop = loop
         self._stop = threading.Event()
