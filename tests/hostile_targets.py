@@ -158,3 +158,18 @@ def info_that_will_not_travel(config: dict[str, Any]) -> Any:
 
 def identity(config: dict[str, Any]) -> float:
     return float(config["i"])
+
+
+class _Bomb:
+    """Pickles to a few bytes, unpickles to ``n`` bytes."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __reduce__(self) -> Any:
+        return bytes, (self.n,)
+
+
+def returns_a_pickle_bomb(config: dict[str, Any]) -> Any:
+    """A cost, and an info value whose pickle is tiny but decodes to ``mb`` megabytes."""
+    return 0.5, {"bomb": _Bomb(int(config["mb"]) * 2**20)}

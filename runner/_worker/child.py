@@ -91,8 +91,43 @@ def encode_result(value: tuple[Any, ...]) -> bytes:
     if len(data) > MAX_RESULT_BYTES:
         msg = (f"the result is {len(data) / 2**20:.0f} MB pickled, over the "
                f"{MAX_RESULT_BYTES // 2**20} MB cap on what a trial may return")
-        data = pickle.dumps(("oversize", msg))
+        return pickle.dumps(("oversize", msg))
+    if not _plain_data(info):  # objects rebuild themselves: measure what the driver would get
+        msg = _decoded_too_large(data)
+        if msg is not None:
+            return pickle.dumps(("oversize", msg))
     return data
+
+
+_PLAIN = (str, int, float, bool, type(None), bytes)
+
+
+def _plain_data(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is builtins only (then its pickle's size is its size in the driver)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if depth > 20:
+        return False
+    if type(value) in (list, tuple):
+        return all(_plain_data(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(_plain_data(k, depth + 1) and _plain_data(v, depth + 1)
+                   for k, v in value.items())
+    return False
+
+
+def _decoded_too_large(data: bytes) -> str | None:
+    """Unpickle ``data`` here (this worker is expendable, the driver is not) and measure it."""
+    from runner._core.caps import check_result_size
+    from runner._worker.protocol import MAX_RESULT_BYTES
+
+    try:
+        decoded = pickle.loads(data)
+    except MemoryError:
+        return "the result does not fit in memory once unpickled"
+    except Exception:  # the driver will say that it cannot unpickle it
+        return None
+    return check_result_size(decoded, MAX_RESULT_BYTES)
 
 
 def _plain(info: Any, exc: BaseException) -> dict[str, Any]:

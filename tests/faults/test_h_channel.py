@@ -162,3 +162,13 @@ def test_H9_serial_runner_with_a_limit_from_two_threads() -> None:
             t.join()
         results = drain(runner, 40)
     assert all(value.cost == float(info.config["i"]) for info, value in results)
+
+
+def test_H10_a_result_is_measured_once_decoded(any_config: FaultMaker) -> None:
+    """H10: an info value whose pickle is 60 bytes but decodes to 300 MB is refused (measured
+    in the worker, decoded), CRASHED saying so; the driver never holds it."""
+    any_config.needs_process("the worker's own encoding")
+    with any_config(ht.returns_a_pickle_bomb, **any_config.one_worker()) as runner:
+        value = one(runner, {"mb": 300})
+    assert value.status == StatusType.CRASHED, value
+    assert "once decoded" in value.additional_info["error"]
