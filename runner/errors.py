@@ -11,6 +11,7 @@ __all__ = [
     "WorkerStartError",
     "RetriesExceededError",
     "LoopError",
+    "RunnerBrokenError",
     "StudyMismatchError",
 ]
 
@@ -36,7 +37,17 @@ class WorkerStartError(RunnerError, RuntimeError):
 
 
 class LoopError(RunnerError, RuntimeError):
-    """The optimization loop was misused or stopped on an error of the optimizer or a callback."""
+    """The optimization loop was misused (started twice, waited for before it started)."""
+
+
+class RunnerBrokenError(LoopError):
+    """The runner broke under the loop (it lost trials it had accepted); not the user's misuse.
+    Subclasses ``LoopError`` so code that caught ``LoopError`` before still catches it.
+    ``lost`` holds the trial ids the runner never returned."""
+
+    def __init__(self, message: str, *, lost: list[int] | None = None):
+        super().__init__(message)
+        self.lost = list(lost or [])
 
 
 class RetriesExceededError(LoopError):

@@ -27,18 +27,18 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from runner._loop import events
 from runner._loop.clock import runner_clock
+from runner._loop.failures import Failures, TracebackView
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.statistics import Statistics
 from runner._loop.study import ResumeMode, check_name, check_resume_mode, identity
 from runner._loop.timings import TimingAccount, Timings
-from runner.errors import LoopError, RetriesExceededError
+from runner.errors import LoopError, RetriesExceededError, RunnerBrokenError
 from trials import History, Journal, StatusType, TrialInfo, TrialValue
 
 if TYPE_CHECKING:
@@ -100,8 +100,7 @@ class OptimizationLoop:
         self.raise_if_retries_exceeded = raise_if_retries_exceeded
         self.history = History()
         self.log: list[tuple[Any, ...]] | None = [] if log else None
-        self._failed: list[TrialInfo] = []
-        self._tracebacks: dict[TrialInfo, str] = {}
+        self._failures = Failures()
         self._pending: dict[int, _Trial] = {}  # id(submitted TrialInfo) -> trial
         self._requeue: deque[_Trial] = deque()  # to submit before asking for new trials
         self._next_id = 0
@@ -139,12 +138,12 @@ class OptimizationLoop:
     @property
     def failed(self) -> list[TrialInfo]:
         """Trials that crashed on every attempt (a copy)."""
-        return list(self._failed)
+        return self._failures.infos()
 
     @property
-    def tracebacks(self) -> Mapping[TrialInfo, str]:
+    def tracebacks(self) -> TracebackView:
         """The last traceback (or error) of each trial in :attr:`failed` (a read-only view)."""
-        return MappingProxyType(self._tracebacks)
+        return TracebackView(self._failures)
 
     @property
     def pending_trials(self) -> list[TrialInfo]:
@@ -180,7 +179,7 @@ class OptimizationLoop:
         incumbent = self.history.incumbent
         return Statistics(
             status=self.status(), done=len(self.history), pending=len(self.pending_trials),
-            failed=len(self._failed), retried=self._n_retried, told=self._n_told,
+            failed=len(self._failures), retried=self._n_retried, told=self._n_told,
             best=None if incumbent is None else incumbent[1].cost, elapsed=elapsed,
             overhead=self._books.overhead(elapsed), timings=self.timings(),
             goal=goal_progress(self._goals, len(self.history), elapsed))
@@ -314,8 +313,9 @@ class OptimizationLoop:
             elif lost_since is None:
                 lost_since = time.monotonic()
             elif time.monotonic() - lost_since > _LOST_AFTER:
-                raise LoopError(f"{type(runner).__name__} says nothing runs but never returned "
-                                f"trials {sorted(t.trial for t in self._pending.values())}")
+                lost = sorted(t.trial for t in self._pending.values())
+                raise RunnerBrokenError(f"{type(runner).__name__} says nothing runs but never "
+                                        f"returned trials {lost}", lost=lost)
             runner.wait(_WAIT)
 
     def _collect(self) -> int:
@@ -372,8 +372,7 @@ class OptimizationLoop:
         if status is StatusType.CRASHED:
             extra = value.additional_info  # a process death leaves an error, no traceback
             tb = str(extra.get("traceback") or extra.get("error") or "no traceback")
-            self._failed.append(info)
-            self._tracebacks[info] = tb
+            self._failures.add(trial.trial, info, tb)
             events.gave_up(trial.trial, trial.attempt, value, self.raise_if_retries_exceeded)
             if self.raise_if_retries_exceeded:
                 self._journal_result(trial, False, value)
@@ -521,7 +520,7 @@ class OptimizationLoop:
         self._state = state
         events.study_ended(self.study, state, reason or self._stop_reason,
                            self._clock() - (self._t0 or 0.0), len(self.history), self._n_told,
-                           len(self._failed), self._n_retried, self.history.incumbent)
+                           len(self._failures), self._n_retried, self.history.incumbent)
 
     def _on_interrupt(self) -> None:
         """Ctrl-C/SIGTERM: close the runner (kills what runs), mark the trials, close the journal."""
@@ -568,7 +567,7 @@ class OptimizationLoop:
 
     def __repr__(self) -> str:
         return (f"<OptimizationLoop {self.status()}: {len(self.history)} done, "
-                f"{len(self._pending) + len(self._requeue)} pending, {len(self._failed)} failed>")
+                f"{len(self._pending) + len(self._requeue)} pending, {len(self._failures)} failed>")
 
 
 def _sigterm_as_interrupt() -> Callable[[], object]:

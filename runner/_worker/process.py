@@ -256,8 +256,9 @@ class WorkerProcess:
         if message[0] == "oversize":
             return verdicts.refused(crash, start, message[1])
         status, cost, wall, cpu, t_start, t_end, extra = message
-        if status in (StatusType.MEMORYOUT, StatusType.TIMEOUT):
-            self.kill()  # a process that hit a limit is not trusted with the next trial
+        if (status in (StatusType.MEMORYOUT, StatusType.TIMEOUT)  # not trusted any more
+                or self._limits.fresh_process or "worker_recycled" in extra):  # ends itself
+            self.kill()  # so no next trial is sent to it
         try:
             return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status,
                               starttime=t_start, endtime=t_end, additional_info=extra)

@@ -172,3 +172,28 @@ def test_H10_a_result_is_measured_once_decoded(any_config: FaultMaker) -> None:
         value = one(runner, {"mb": 300})
     assert value.status == StatusType.CRASHED, value
     assert "once decoded" in value.additional_info["error"]
+
+
+def test_H6_a_recycled_worker_is_never_sent_the_next_trial(any_config: FaultMaker) -> None:
+    """H6: a worker that ends itself after a dirty trial is replaced before the next trial, so
+    trials queued behind it run normally (none CRASHED "exited with code 0")."""
+    any_config.needs_process("a worker reused between trials")
+    with any_config(ht.leaves_a_spinning_thread, **any_config.one_worker()) as runner:
+        infos = [TrialInfo({"i": i}) for i in range(4)]
+        for info in infos:
+            runner.submit_trial(info)
+        results = drain(runner, 4)
+    assert [v.status for _, v in results] == [StatusType.SUCCESS] * 4, results
+
+
+def test_H6_fresh_process_per_trial() -> None:
+    """H6: fresh_process_per_trial=True runs every trial in a new worker process."""
+    import targets
+
+    from runner import ProcessPoolRunner
+
+    with ProcessPoolRunner(targets.whoami, n_workers=1, fresh_process_per_trial=True) as runner:
+        for _ in range(3):
+            runner.submit_trial(TrialInfo({}))
+        pids = [v.additional_info["pid"] for _, v in drain(runner, 3)]
+    assert len(set(pids)) == 3, pids

@@ -9,7 +9,7 @@ import time
 import pytest
 from loophelpers import CountingOptimizer, FakeClock, ListOptimizer, wait_until
 
-from runner import LoopError, OptimizationLoop, SerialRunner, ThreadPoolRunner
+from runner import LoopError, OptimizationLoop, RunnerBrokenError, SerialRunner, ThreadPoolRunner
 from runner.optimizers import RandomSearch
 from trials import StatusType, TrialInfo
 
@@ -301,10 +301,12 @@ class LosingRunner(SerialRunner):
 
 
 def test_a_runner_that_loses_trials_fails_the_loop():
-    """Trials missing from a runner that says nothing runs fail the loop, naming them."""
+    """Trials missing from a runner that says nothing runs fail the loop with
+    RunnerBrokenError (the runner broke, not the user's misuse), naming them."""
     loop = OptimizationLoop(CountingOptimizer(), LosingRunner(square), n_trials_goal=3)
-    with pytest.raises(LoopError, match=r"never returned trials \[0, 1, 2\]"):
+    with pytest.raises(RunnerBrokenError, match=r"never returned trials \[0, 1, 2\]") as err:
         loop.run()
+    assert err.value.lost == [0, 1, 2] and isinstance(err.value, LoopError)
 
 
 # -- time accounting and progress --------------------------------------------------------------
