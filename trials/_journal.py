@@ -31,6 +31,7 @@ from trials._journal_read import (
     _parse,
     _read_bytes,
     _warn_torn,
+    read_header,
     read_records,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "JournalStaleLockWarning",
     "JournalTornTailWarning",
     "JournalWriteError",
+    "read_header",
     "read_records",
 ]
 
@@ -74,6 +76,7 @@ class Journal:
         fsync: FsyncPolicy = "always",
         fsync_interval: float = 1.0,
         study: str | None = None,
+        command: Mapping[str, Any] | None = None,
     ) -> None:
         """Open or create the journal at ``path``; see :meth:`open`."""
         if fsync not in _FSYNC_POLICIES:
@@ -84,6 +87,11 @@ class Journal:
             raise ValueError(f"fsync_interval must be a number > 0, got {fsync_interval!r}")
         if study is not None and not isinstance(study, str):
             raise TypeError(f"study must be a str or None, got {type(study).__name__}")
+        if command is not None and not isinstance(command, Mapping):
+            raise TypeError(f"command must be a dict or None, got {type(command).__name__}")
+        self._command = dict(command) if command is not None else None
+        if self._command is not None:
+            _dumps(self._command)  # strict JSON, checked before the file is touched
         self._path = os.fspath(path)
         self._abspath = os.path.abspath(self._path)  # immune to a later chdir
         self._fsync = fsync
@@ -121,6 +129,7 @@ class Journal:
         fsync: FsyncPolicy = "always",
         fsync_interval: float = 1.0,
         study: str | None = None,
+        command: Mapping[str, Any] | None = None,
     ) -> Journal:
         """Open or create the journal at ``path``, lock it, and read and check what it holds.
 
@@ -128,8 +137,11 @@ class Journal:
         ``"interval"`` at most every ``fsync_interval`` seconds, ``"never"`` leaves it to the OS.
         ``study``: a name written into a new file's header; opening a file written by another
         study is refused.
+        ``command``: a JSON-safe dict written into a new file's header as ``"command"`` (what
+        ``trialrunner resume`` rebuilds the study from); ignored when the file exists.
         """
-        return cls(path, fsync=fsync, fsync_interval=fsync_interval, study=study)
+        return cls(path, fsync=fsync, fsync_interval=fsync_interval, study=study,
+                   command=command)
 
     def _flock(self) -> None:
         try:
@@ -171,6 +183,8 @@ class Journal:
                 "created": time.time(),
                 "study": study,
             }
+            if self._command is not None:
+                header["command"] = self._command
             self._write(_dumps(header))
             if self._fsync != "never":
                 self._fsync_fd()
@@ -200,6 +214,12 @@ class Journal:
     def study(self) -> str | None:
         """The study named in the header (``None`` if it names none)."""
         return self._study
+
+    @property
+    def command(self) -> dict[str, Any] | None:
+        """The header's ``"command"`` (how the study was started), or ``None``."""
+        command = self._header.get("command")
+        return command if isinstance(command, dict) else None
 
     @property
     def header(self) -> dict[str, Any]:
