@@ -28,7 +28,8 @@ from runner.cli._common import UsageError
 from runner.cli._optimizers import build_optimizer
 from runner.cli._space import build_space
 
-__all__ = ["BACKENDS", "COMMAND_VERSION", "build_loop", "build_runner", "load_target"]
+__all__ = ["BACKENDS", "COMMAND_VERSION", "build_loop", "build_runner", "build_study_optimizer",
+           "enter_cwd", "load_target"]
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,17 @@ def build_runner(command: Mapping[str, Any]) -> Any:
     raise UsageError(f"--backend: unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
 
 
-def build_loop(command: Mapping[str, Any], runner: Any, journal: str) -> Any:
-    """The optimizer and the loop on ``journal`` (which resumes whatever the journal holds)."""
-    from runner import OptimizationLoop
-
+def build_study_optimizer(command: Mapping[str, Any]) -> Any:
+    """The optimizer over the command's space (checked before anything is written)."""
     space = build_space(command["space"])
     spec = command["optimizer"]
-    optimizer = build_optimizer(spec["name"], space, spec["seed"], spec.get("options", {}))
+    return build_optimizer(spec["name"], space, spec["seed"], spec.get("options", {}))
+
+
+def build_loop(command: Mapping[str, Any], optimizer: Any, runner: Any, journal: str) -> Any:
+    """The loop on ``journal`` (which resumes whatever the journal holds)."""
+    from runner import OptimizationLoop
+
     goals = command.get("goals", {})
     try:
         return OptimizationLoop(

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from runner.cli._command import build_loop, build_runner
+from runner.cli._command import build_loop, build_runner, build_study_optimizer
 from runner.cli._common import UsageError
 
 __all__ = ["execute"]
@@ -41,11 +41,12 @@ def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
             new: bool) -> int:
     """Run the study of ``command`` on ``journal`` until a goal or the optimizer ends it."""
     show = _want_progress(progress)
+    optimizer = build_study_optimizer(command)
     runner = build_runner(command)
     with runner:
         if new:
             _create(journal, command)
-        loop = build_loop(command, runner, journal)
+        loop = build_loop(command, optimizer, runner, journal)
         print(f"journal: {journal}", flush=True)
         try:
             loop.run(progress=show)

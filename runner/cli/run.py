@@ -108,7 +108,8 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The header's ``command`` dict for these arguments (checked; files read now)."""
     for name in ("workers", "walltime_limit", "cpu_time_limit", "memory_limit", "n_trials",
                  "duration"):
-        _positive("--" + name.replace("_", "-"), getattr(args, name))
+        _positive("--" + name.replace("_", "-"), getattr(args, name),
+                  integer=name in ("workers", "n_trials"))
     if args.retries < 0:
         raise UsageError(f"--retries must be >= 0, got {args.retries}")
     backend = "dask" if args.scheduler else args.backend

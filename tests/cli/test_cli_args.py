@@ -1,0 +1,104 @@
+"""The command line's surface: help on every verb, the version, and argument errors as one line
+with exit code 2 and no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from tests.cli.clihelpers import cli, study_folder
+
+VERBS = ["run", "resume", "report", "demo"]
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`VERB --help` prints a usage and exits 0."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([verb, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: trialrunner {verb}" in capsys.readouterr().out
+
+
+def test_version_and_top_level_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version names the program; --help lists every verb."""
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("trialrunner ")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(verb in out for verb in [*VERBS, "suite"])
+
+
+BAD = [
+    (["bogus"], "invalid choice: 'bogus'"),
+    (["run", "quad:objective"], "required: --space"),
+    (["run", "--space", "space.toml", "--n-trials", "3"], "MODULE:FUNCTION or --script"),
+    (["run", "quad", "--space", "space.toml", "--n-trials", "3"], "expected MODULE:FUNCTION"),
+    (["run", "nosuchmodule:f", "--space", "space.toml", "--n-trials", "3"],
+     "cannot import 'nosuchmodule'"),
+    (["run", "quad:nothing", "--space", "space.toml", "--n-trials", "3"],
+     "has no attribute 'nothing'"),
+    (["run", "quad:objective", "--space", "missing.toml", "--n-trials", "3"],
+     "--space: no such file"),
+    (["run", "quad:objective", "--space", "bad.toml", "--n-trials", "3"], "not valid TOML"),
+    (["run", "quad:objective", "--space", "space.toml"], "never ends by itself"),
+    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "0"],
+     "--n-trials must be an int > 0"),
+    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "2", "--workers", "x"],
+     "argument --workers: invalid int value"),
+    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "2", "--optimizer",
+      "nope"], "unknown optimizer 'nope'"),
+    (["run", "quad:objective", "--space", "space.toml", "--optimizer", "hyperband"],
+     "needs --min-budget and --max-budget"),
+    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+      "--walltime-limit", "-1"], "--walltime-limit must be a number > 0"),
+    (["resume", "missing.jsonl"], "no such file"),
+    (["resume", "plain.jsonl"], "not written by `trialrunner run`"),
+    (["report", "missing.jsonl"], "no such file"),
+    (["report", "plain.jsonl", "--plot", "x.jpg"], "expected a .png file name"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_argument_errors_are_one_line_and_exit_2(
+        argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad argument: one line on stderr naming it, exit code 2, nothing written."""
+    study_folder(tmp_path)
+    (tmp_path / "bad.toml").write_text("[x\nlow = 1")
+    (tmp_path / "plain.jsonl").write_text('{"type":"header","format":1,"created":1.0,'
+                                          '"study":null}\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert message in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_suite_without_the_suites_says_so(capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`suite` hands over to runner.suites; without it: one line, exit 2."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "runner.suites", None)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["suite", "file.toml"])
+    assert exit_info.value.code == 2
+    assert "suites are not installed" in capsys.readouterr().err
+
+
+def test_a_user_error_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
+    """As a user sees it: `python -m runner run` with a bad target prints one line, exit 2."""
+    study_folder(tmp_path)
+    done = cli("run", "quad:missing", "--space", "space.toml", "--n-trials", "2", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "trialrunner run: error: target quad:missing: 'quad' has no attribute 'missing'"]

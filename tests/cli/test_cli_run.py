@@ -1,0 +1,108 @@
+"""`trialrunner run` and `resume` as a user runs them: a journal whose header holds the whole
+command, a summary, and a study that continues exactly after the driver is killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from runner.testing import wait_until
+from tests.cli.clihelpers import cli, env, study_folder
+from trials import History, read_header, read_records
+
+
+def _finals(path: Path) -> list[dict]:
+    return [r for r in read_records(path) if r.get("type") == "result" and r.get("final")]
+
+
+def test_run_writes_the_command_into_the_header_and_prints_a_summary(tmp_path: Path) -> None:
+    """A finished `run`: N trials in the journal, crashes as data, the command in the header."""
+    study_folder(tmp_path)
+    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "12",
+               "--backend", "thread", "--workers", "2", "--seed", "3", "--retries", "1",
+               "--journal", "j.jsonl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "trials: 12 finished" in done.stdout and "best trials:" in done.stdout
+    assert "trialrunner report" in done.stdout
+    command = read_header(tmp_path / "j.jsonl")["command"]
+    assert command["target"] == {"function": "quad:objective"}
+    assert command["optimizer"] == {"name": "random", "seed": 3, "options": {}}
+    assert command["space"]["spec"]["kind"] == {"choices": ["a", "b"]}
+    assert command["backend"] == {"name": "thread", "workers": 2, "scheduler": None}
+    assert command["retries"] == 1 and command["cwd"] == str(tmp_path)
+    assert len(History.load(tmp_path / "j.jsonl")) == 12
+
+
+def test_the_default_journal_goes_under_runs(tmp_path: Path) -> None:
+    """Without --journal the study is journaled to runs/<target>-<time>.jsonl."""
+    study_folder(tmp_path)
+    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "3",
+               "--backend", "serial", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (journal,) = (tmp_path / "runs").glob("quad-objective-*.jsonl")
+    assert f"journal: {journal}" in done.stdout
+
+
+def test_script_target_and_hyperband(tmp_path: Path) -> None:
+    """--script runs a command line target; hyperband sets budgets between the given bounds."""
+    study_folder(tmp_path)
+    (tmp_path / "train.py").write_text(
+        "import sys\n"
+        "args = dict(a[2:].split('=', 1) for a in sys.argv[1:])\n"
+        "cost = (float(args['x']) - 2) ** 2 + 1 / float(args['budget'])\n"
+        "print(f'cost={cost}; runtime=0.01; status=SUCCESS; additional_info=ok')\n")
+    done = cli("run", "--script", f"{sys.executable} train.py", "--space", "space.toml",
+               "--optimizer", "hyperband", "--min-budget", "1", "--max-budget", "9",
+               "--backend", "thread", "--workers", "2", "--seed", "1", "--journal", "h.jsonl",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    history = History.load(tmp_path / "h.jsonl")
+    assert {info.budget for info, _ in history} == {1.0, 3.0, 9.0}
+    assert all(value.status.name == "SUCCESS" for _, value in history)
+
+
+def test_resume_after_the_driver_is_killed_continues_exactly(tmp_path: Path) -> None:
+    """SIGKILL mid-study, then `resume JOURNAL` alone: N trials in the end, none finished twice,
+    and the same random-search indices an uninterrupted run would have used."""
+    study_folder(tmp_path)
+    journal = tmp_path / "study.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", "quad:objective", "--space", "space.toml",
+         "--n-trials", "24", "--workers", "2", "--seed", "5", "--journal", str(journal)],
+        cwd=tmp_path, env=env(TRIAL_SLEEP="0.05"), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: journal.exists() and len(_finals(journal)) >= 6, 60,
+                   "six finished trials in the journal")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    before = len(_finals(journal))
+    assert before < 24
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = cli("resume", str(journal), cwd=elsewhere)  # the header knows the study's folder
+    assert done.returncode == 0, done.stderr
+    finals = _finals(journal)
+    trials = [r["trial"] for r in finals]
+    assert len(trials) == len(set(trials)) == 24
+    indices = sorted(r["info"]["additional_info"]["random_search_index"] for r in finals)
+    assert indices == list(range(24))
+    assert "trials: 24 finished" in done.stdout
+
+
+def test_resume_refuses_a_new_run_on_an_old_journal(tmp_path: Path) -> None:
+    """`run --journal` on a journal that holds a study points at `resume` (exit 2)."""
+    study_folder(tmp_path)
+    args = ("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+            "--backend", "serial", "--journal", "j.jsonl")
+    assert cli(*args, cwd=tmp_path).returncode == 0
+    again = cli(*args, cwd=tmp_path)
+    assert again.returncode == 2
+    assert "already holds a study: continue it with `trialrunner resume" in again.stderr
+    header = json.loads((tmp_path / "j.jsonl").read_text().splitlines()[0])
+    assert header["command"]["goals"]["n_trials"] == 2
