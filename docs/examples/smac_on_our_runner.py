@@ -6,10 +6,10 @@ requires: runner.integrations.smac (the SMAC3 integration, docs/integrations.md)
 import tempfile
 
 from ConfigSpace import ConfigurationSpace
+from runner.integrations.smac import SMACTargetRunner
 from smac import HyperparameterOptimizationFacade, Scenario
 
 from runner import ProcessPoolRunner
-from runner.integrations.smac import SMACTargetRunner
 
 
 def quadratic(config, seed=0):
