@@ -19,6 +19,7 @@ Our spec file has one table per parameter::
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Mapping
@@ -40,9 +41,7 @@ def read_space_file(path: str) -> SpaceFile:
         with open(path, "rb") as f:
             data = f.read()
         if path.endswith(".toml"):
-            import tomllib
-
-            content: Any = tomllib.loads(data.decode("utf-8"))
+            content: Any = _toml().loads(data.decode("utf-8"))
         else:
             content = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
@@ -57,6 +56,17 @@ def read_space_file(path: str) -> SpaceFile:
         space = {"format": "spec", "spec": spec}
     build_space(space, where=f"--space {path}")  # every error now, not at the first trial
     return space
+
+
+def _toml() -> Any:
+    """``tomllib`` (Python >= 3.11), or its backport ``tomli`` on 3.10."""
+    for name in ("tomllib", "tomli"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise UsageError("--space: reading TOML needs Python >= 3.11 or `pip install tomli`; or "
+                     "write the space as JSON")
 
 
 def _kind(path: str) -> str:
