@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -65,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(prog, str(e), EXIT_USAGE)
     except KeyboardInterrupt:
         fail(prog, "interrupted", 130)
+    except BrokenPipeError:  # `trialrunner report ... | head`: the reader left, nothing to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as e:  # one line for the user; the traceback with -vv
         log.debug("%s failed", prog, exc_info=True)
         fail(prog, f"{type(e).__name__}: {e}" + ("" if verbosity >= 2 else

@@ -20,6 +20,7 @@ Our spec file has one table per parameter::
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 from collections.abc import Mapping
@@ -82,7 +83,8 @@ def build_space(space: Mapping[str, Any], where: str = "the journal's space") ->
             raise UsageError(f"{where}: a ConfigSpace space needs ConfigSpace: pip install "
                              "'trialrunner[configspace]'") from None
         try:
-            return ConfigurationSpace.from_serialized_dict(dict(space["json"]))
+            # from_json is the reader of to_json's format (from_serialized_dict is not)
+            return ConfigurationSpace.from_json(io.StringIO(json.dumps(space["json"])))
         except Exception as e:  # ConfigSpace raises many kinds for a bad file
             raise UsageError(f"{where}: not a ConfigSpace space: {e}") from None
     spec = space.get("spec")

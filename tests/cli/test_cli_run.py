@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from runner.testing import wait_until
 from tests.cli.clihelpers import cli, env, study_folder
 from trials import History, read_header, read_records
@@ -106,3 +108,48 @@ def test_resume_refuses_a_new_run_on_an_old_journal(tmp_path: Path) -> None:
     assert "already holds a study: continue it with `trialrunner resume" in again.stderr
     header = json.loads((tmp_path / "j.jsonl").read_text().splitlines()[0])
     assert header["command"]["goals"]["n_trials"] == 2
+
+
+def test_configspace_space_file_and_resume(tmp_path: Path) -> None:
+    """A ConfigSpace JSON file (ConfigurationSpace.to_json) is a space; it is kept in the header,
+    so resume needs neither the file nor its folder's copy of it."""
+    from ConfigSpace import ConfigurationSpace
+
+    study_folder(tmp_path)
+    ConfigurationSpace({"x": (-5.0, 5.0), "kind": ["a", "b"]}, seed=0).to_json(
+        tmp_path / "cs.json")
+    done = cli("run", "quad:objective", "--space", "cs.json", "--n-trials", "6", "--backend",
+               "serial", "--journal", "cs.jsonl", "--progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert read_header(tmp_path / "cs.jsonl")["command"]["space"]["format"] == "configspace"
+    (tmp_path / "cs.json").unlink()
+    again = cli("resume", "cs.jsonl", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "trials: 6 finished" in again.stdout
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_is_one_line_naming_the_address(tmp_path: Path) -> None:
+    """--scheduler with nothing listening: exit 2 after the connect timeout, no journal left."""
+    study_folder(tmp_path)
+    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+               "--scheduler", "tcp://127.0.0.1:9", "--journal", "d.jsonl", cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "tcp://127.0.0.1:9" in line and line.startswith("trialrunner run: error: ")
+    assert not (tmp_path / "d.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_demo_then_report_on_the_journal_it_wrote(tmp_path: Path) -> None:
+    """`trialrunner demo` (what `make run` runs), then `report --plot` on each journal it kept."""
+    done = cli("demo", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    journals = sorted(tmp_path.rglob("*.jsonl"))
+    if not journals:
+        pytest.skip("this demo keeps no journal (issue 14 item 11 moves them to runs/demo/)")
+    for journal in journals:
+        png = journal.with_suffix(".png")
+        report = cli("report", str(journal), "--plot", str(png), cwd=tmp_path)
+        assert report.returncode == 0, report.stderr
+        assert png.read_bytes()[:4] == b"\x89PNG"
