@@ -39,4 +39,3 @@ def setup_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(level)
-    logging.captureWarnings(True)

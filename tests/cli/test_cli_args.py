@@ -102,3 +102,22 @@ def test_a_user_error_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "trialrunner run: error: target quad:missing: 'quad' has no attribute 'missing'"]
+
+
+def test_verbose_logs_at_info_on_stderr(tmp_path: Path) -> None:
+    """-v shows the library's INFO records (here: the resumed trials), quiet without it."""
+    study_folder(tmp_path)
+    args = ("run", "quad:objective", "--space", "space.toml", "--n-trials", "3", "--backend",
+            "serial", "--journal", "j.jsonl")
+    assert cli(*args, cwd=tmp_path).returncode == 0
+    quiet = cli("resume", "j.jsonl", cwd=tmp_path)
+    loud = cli("resume", "j.jsonl", "-v", cwd=tmp_path)
+    assert quiet.returncode == loud.returncode == 0
+    assert "INFO" not in quiet.stderr
+    assert "INFO runner._loop.loop: journal" in loud.stderr and "3 finished" in loud.stderr
+
+
+def test_no_verb_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """`trialrunner` alone lists the verbs (exit 2: nothing was done)."""
+    assert main([]) == 2
+    assert "verbs:" in capsys.readouterr().out

@@ -153,3 +153,13 @@ def test_demo_then_report_on_the_journal_it_wrote(tmp_path: Path) -> None:
         report = cli("report", str(journal), "--plot", str(png), cwd=tmp_path)
         assert report.returncode == 0, report.stderr
         assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_dask_backend_with_its_own_local_cluster(tmp_path: Path) -> None:
+    """--backend dask --workers 2 starts a local cluster, runs the study, and closes it."""
+    study_folder(tmp_path)
+    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "6", "--backend",
+               "dask", "--workers", "2", "--journal", "d.jsonl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(History.load(tmp_path / "d.jsonl")) == 6
