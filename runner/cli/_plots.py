@@ -12,7 +12,7 @@ from trials import StatusType
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["STATUS_COLOURS", "figure", "save_png"]
+__all__ = ["STATUS_COLOURS", "figure", "incumbent_trace", "save_png"]
 
 STATUS_COLOURS = {  # by name: STOPPED is not in every version of StatusType
     "SUCCESS": "#2ca02c", "CRASHED": "#d62728", "TIMEOUT": "#ff7f0e", "MEMORYOUT": "#9467bd",
@@ -37,20 +37,24 @@ def _pyplot() -> Any:
     return plt
 
 
-def _incumbent(xs: list[float], costs: list[float], ok: list[bool]) -> tuple[list[float],
-                                                                          list[float]]:
-    best, tx, ty = math.inf, [], []
-    for x, c, good in zip(xs, costs, ok, strict=True):
-        if good and math.isfinite(c) and c < best:
-            best = c
+def incumbent_trace(xs: list[float], finals: list[Attempt]) -> tuple[list[float], list[float]]:
+    """The incumbent's cost after each trial: the best successful cost at the highest budget
+    reached so far (a cost measured at a smaller budget does not compete with it)."""
+    best, level, tx, ty = math.inf, -math.inf, [], []
+    for x, attempt in zip(xs, finals, strict=True):
+        cost = _scalar(attempt)
+        if attempt.value.status is not StatusType.SUCCESS or not math.isfinite(cost):
+            continue
+        budget = attempt.info.budget if attempt.info.budget is not None else 0.0
+        if budget > level or (budget == level and cost < best):
+            best, level = cost, budget
             tx.append(x)
-            ty.append(c)
+            ty.append(cost)
     return tx, ty
 
 
 def _costs_panel(ax: Any, xs: list[float], finals: list[Attempt], xlabel: str) -> None:
     costs = [_scalar(a) for a in finals]
-    ok = [a.value.status is StatusType.SUCCESS for a in finals]
     finite = [c for c in costs if math.isfinite(c)]
     top = max(finite) if finite else 1.0
     for status in StatusType:
@@ -61,7 +65,7 @@ def _costs_panel(ax: Any, xs: list[float], finals: list[Attempt], xlabel: str) -
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, alpha=0.7,
                        color=STATUS_COLOURS.get(status.name, _OTHER), label=status.name,
                        marker="o" if status is StatusType.SUCCESS else "x")
-    tx, ty = _incumbent(xs, costs, ok)
+    tx, ty = incumbent_trace(xs, finals)
     if tx:
         ax.step(tx + [max(xs)], ty + [ty[-1]], where="post", color="black", lw=1.5,
                 label="incumbent")
@@ -76,9 +80,10 @@ def _costs_panel(ax: Any, xs: list[float], finals: list[Attempt], xlabel: str) -
 
 def _timeline(ax: Any, study: Study, t0: float) -> None:
     lanes, recorded = study.lanes()
-    for attempt, lane in zip(study.attempts, lanes, strict=True):
-        start, end = attempt.span
-        ax.barh(lane, max(end - start, 1e-3), left=start - t0, height=0.8,
+    spans = [a.span for a in study.attempts]
+    shortest = 0.002 * (max((e for _, e in spans), default=t0) - t0)  # still visible
+    for attempt, lane, (start, end) in zip(study.attempts, lanes, spans, strict=True):
+        ax.barh(lane, max(end - start, shortest), left=start - t0, height=0.8,
                 color=STATUS_COLOURS.get(attempt.value.status.name, _OTHER),
                 edgecolor="none")
     n = max(lanes) + 1 if lanes else 1

@@ -73,8 +73,10 @@ def summary(study: Study, top: int = 5) -> str:
     lines.append(f"trials: {len(study.history)} finished ({states or 'none'}); {retried} "
                  f"attempts retried or cancelled; {study.unfinished} unfinished")
     best = best_trials(study, top)
+    multi = bool(best) and isinstance(best[0][2].cost, tuple) and len(best[0][2].cost) > 1
     if best:
-        lines.append("best trials:" if len(best) > 1 else "best trial:")
+        lines.append("Pareto front:" if multi else "best trials:" if len(best) > 1
+                     else "best trial:")
         lines.append(f"  {'#':>5}  {'cost':>12}  {'budget':>8}  {'time s':>8}  config")
         for i, info, value in best:
             budget = "-" if info.budget is None else f"{info.budget:g}"
@@ -84,8 +86,9 @@ def summary(study: Study, top: int = 5) -> str:
         lines.append("best trial: none succeeded")
     b = study.breakdown()
     source = "" if b.workers_known else " (the most trials running at once)"
-    lines.append(f"time: {b.elapsed:.2f} s elapsed on {b.workers} workers{source}; shares of "
-                 "workers x elapsed:")
+    plural = "" if b.workers == 1 else "s"
+    lines.append(f"time: {b.elapsed:.2f} s elapsed on {b.workers} worker{plural}{source}; shares "
+                 "of workers x elapsed:")
     for name, seconds, share in b.rows():
         lines.append(f"  {name:<22} {seconds:>10.2f} s  {100 * share:5.1f} %")
     return "\n".join(lines) + "\n"

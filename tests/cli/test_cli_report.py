@@ -105,3 +105,18 @@ def test_report_on_a_corrupt_journal_is_one_line(tmp_path: Path,
         main(["report", str(path)])
     assert exit_info.value.code == 2
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_the_incumbent_trace_follows_the_highest_budget_reached() -> None:
+    """Costs at a smaller budget do not compete: the trace restarts at each larger budget."""
+    from runner.cli._journal_view import Attempt
+    from runner.cli._plots import incumbent_trace
+    from trials import StatusType, TrialInfo, TrialValue
+
+    def attempt(cost: float, budget: float, status: StatusType = StatusType.SUCCESS) -> Attempt:
+        return Attempt(trial=0, attempt=0, final=True, info=TrialInfo({"x": 0}, budget=budget),
+                       value=TrialValue(cost, status=status), submitted=None, collected=None)
+
+    finals = [attempt(5.0, 1), attempt(3.0, 1), attempt(0.0, 1, StatusType.CRASHED),
+              attempt(4.0, 3), attempt(3.5, 3), attempt(2.0, 1)]
+    assert incumbent_trace([0, 1, 2, 3, 4, 5], finals) == ([0, 1, 3, 4], [5.0, 3.0, 4.0, 3.5])
