@@ -74,8 +74,12 @@ def load_target(target: Mapping[str, Any]) -> Any:
         obj = getattr(obj, part, None)
         if obj is None:
             raise UsageError(f"target {ref}: {module_name!r} has no attribute {attr!r}")
-    if isinstance(obj, type):
-        obj = obj()  # a runner.Target subclass, or any class whose instances are callable
+    if isinstance(obj, type):  # a runner.Target subclass, or any class of callables
+        try:
+            obj = obj()
+        except Exception as e:
+            raise UsageError(f"target {ref}: {attr}() raised {e!r}; a class target must build "
+                             "without arguments") from None
     if not callable(obj):
         raise UsageError(f"target {ref} is not callable ({type(obj).__name__})")
     return obj
