@@ -122,6 +122,7 @@ def build_study_optimizer(command: Mapping[str, Any]) -> Any:
 def build_loop(command: Mapping[str, Any], optimizer: Any, runner: Any, journal: str) -> Any:
     """The loop on ``journal`` (which resumes whatever the journal holds)."""
     from runner import OptimizationLoop
+    from trials import JournalError
 
     goals = command.get("goals", {})
     try:
@@ -129,5 +130,5 @@ def build_loop(command: Mapping[str, Any], optimizer: Any, runner: Any, journal:
             optimizer, runner, n_trials_goal=goals.get("n_trials"), cost_goal=goals.get("cost"),
             duration_goal=goals.get("duration"), retries=command.get("retries", 0),
             raise_if_retries_exceeded=False, journal=journal)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, JournalError) as e:  # also: locked by a running study
         raise UsageError(str(e)) from None

@@ -166,3 +166,17 @@ def test_dask_backend_with_its_own_local_cluster(tmp_path: Path) -> None:
                "dask", "--workers", "2", "--journal", "d.jsonl", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(History.load(tmp_path / "d.jsonl")) == 6
+
+
+def test_resume_of_a_journal_in_use_is_one_line(tmp_path: Path) -> None:
+    """While another process holds the journal, `resume` says so: one line, exit 2."""
+    from trials import Journal
+
+    study_folder(tmp_path)
+    assert cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+               "--backend", "serial", "--journal", "j.jsonl", cwd=tmp_path).returncode == 0
+    with Journal.open(tmp_path / "j.jsonl"):
+        done = cli("resume", "j.jsonl", cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "in use" in line or "locked" in line, line
