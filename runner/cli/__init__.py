@@ -58,8 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     verbosity = args.verbose_top + getattr(args, "verbose", 0)
-    setup_logging(verbosity)
-    prog = f"{PROG} {args.verb}"
+    restore_logging = setup_logging(verbosity)
+    try:
+        return _run_verb(args, f"{PROG} {args.verb}", verbosity)
+    finally:
+        restore_logging()
+
+
+def _run_verb(args: argparse.Namespace, prog: str, verbosity: int) -> int:
+    """Run the verb; turn what it raises into one line and an exit code."""
     try:
         code: int = args.func(args)
     except UsageError as e:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 __all__ = ["EXIT_USAGE", "Parser", "UsageError", "fail", "setup_logging"]
@@ -33,9 +34,20 @@ def fail(prog: str, message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
-def setup_logging(verbosity: int) -> None:
-    """WARNING by default, INFO with ``-v``, DEBUG with ``-vv``; to stderr."""
+def setup_logging(verbosity: int) -> Callable[[], None]:
+    """WARNING by default, INFO with ``-v``, DEBUG with ``-vv``; to stderr. Returns what undoes
+    it (so ``main`` called in-process, by a test or a notebook, leaves logging as it was)."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(min(previous, level))  # the handler filters; others keep what they had
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+    return undo

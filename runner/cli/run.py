@@ -17,7 +17,7 @@ from runner.cli._optimizers import available
 from runner.cli._space import read_space_file
 from runner.cli._study_run import execute
 
-__all__ = ["add_parser", "command_from_args", "main"]
+__all__ = ["add_parser", "check_it_ends", "command_from_args", "main"]
 
 HELP = "start a study: a target, a search space, an optimizer, a backend"
 
@@ -142,21 +142,31 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def check_it_ends(command: dict[str, Any]) -> None:
+    """Refuse a random search with no goal: it would never end."""
+    if (command["optimizer"]["name"] == "random" and "n_trials" not in
+            command["optimizer"]["options"] and
+            all(v is None for v in command["goals"].values())):
+        raise UsageError("random search never ends by itself: give --n-trials, --cost-goal or "
+                         "--duration")
+
+
 def _default_journal(target: dict[str, Any]) -> str:
     if "function" in target:
         name = target["function"].replace(":", "-").replace(".", "-")
     else:
         name = os.path.splitext(os.path.basename(target["script"][-1]))[0] or "script"
-    return os.path.join("runs", f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+    stem = os.path.join("runs", f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    path, n = stem + ".jsonl", 1
+    while os.path.exists(path):  # two studies started within the same second
+        path, n = f"{stem}-{n}.jsonl", n + 1
+    return path
 
 
 def main(args: argparse.Namespace) -> int:
     """Check everything, write the journal header, run the study, print its summary."""
     command = command_from_args(args)
-    if (command["optimizer"]["name"] == "random" and "n_trials" not in
-            command["optimizer"]["options"] and not any(command["goals"].values())):
-        raise UsageError("random search never ends by itself: give --n-trials, --cost-goal or "
-                         "--duration")
+    check_it_ends(command)
     journal = os.path.abspath(args.journal or _default_journal(command["target"]))
     if os.path.exists(journal) and os.path.getsize(journal) > 0:
         raise UsageError(f"--journal {journal} already holds a study: continue it with "

@@ -121,3 +121,29 @@ def test_no_verb_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str])
     """`trialrunner` alone lists the verbs (exit 2: nothing was done)."""
     assert main([]) == 2
     assert "verbs:" in capsys.readouterr().out
+
+
+def test_a_cost_goal_of_zero_is_a_goal() -> None:
+    """--cost-goal 0 counts as a goal for random search (a falsy goal is still a goal)."""
+    from runner.cli._common import UsageError
+    from runner.cli.run import check_it_ends
+
+    command = {"optimizer": {"name": "random", "options": {}},
+               "goals": {"n_trials": None, "cost": 0.0, "duration": None}}
+    check_it_ends(command)
+    command["goals"]["cost"] = None
+    with pytest.raises(UsageError, match="never ends by itself"):
+        check_it_ends(command)
+
+
+def test_default_journals_started_in_the_same_second_do_not_collide(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two `run`s without --journal in one second get two journals under runs/."""
+    study_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    for _ in range(2):
+        assert main(["run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+                     "--backend", "serial"]) == 0
+    assert len(list((tmp_path / "runs").glob("*.jsonl"))) == 2
