@@ -21,6 +21,7 @@ def objective(config, seed=None):
 
 
 def with_budget(config, budget):
+    time.sleep(float(os.environ.get("TRIAL_SLEEP", "0")))
     return (config["x"] - 2) ** 2 + 1.0 / budget
 '''
 

@@ -180,3 +180,34 @@ def test_resume_of_a_journal_in_use_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert "in use" in line or "locked" in line, line
+
+
+def test_hyperband_resumed_after_sigkill_ends_with_the_uninterrupted_trials(
+        tmp_path: Path) -> None:
+    """The same (config, budget) pairs as a run that was never killed: promotions and brackets
+    continue from the journal, nothing is lost or added."""
+    study_folder(tmp_path)
+    args = ["run", "quad:with_budget", "--space", "space.toml", "--optimizer", "hyperband",
+            "--min-budget", "1", "--max-budget", "9", "--seed", "4", "--backend", "thread",
+            "--workers", "2"]
+
+    def pairs(journal: Path) -> list[tuple[str, float]]:
+        return sorted((json.dumps(i.to_dict()["config"], sort_keys=True), i.budget)
+                      for i, _ in History.load(journal))
+
+    whole = tmp_path / "whole.jsonl"
+    assert cli(*args, "--journal", str(whole), cwd=tmp_path).returncode == 0
+    killed = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "runner", *args, "--journal", str(killed)],
+                            cwd=tmp_path, env=env(TRIAL_SLEEP="0.03"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_until(lambda: killed.exists() and len(_finals(killed)) >= 8, 60,
+                   "eight finished trials")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    assert len(_finals(killed)) < len(pairs(whole))
+    assert cli("resume", str(killed), cwd=tmp_path).returncode == 0
+    assert pairs(killed) == pairs(whole)
