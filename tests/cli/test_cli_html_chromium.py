@@ -17,10 +17,10 @@ from runner.optimizers import RandomSearch
 
 CHROMIUM = "/usr/bin/chromium"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not os.access(CHROMIUM, os.X_OK),
     reason=f"{CHROMIUM} is missing: run .ci/setup-chromium (apt-get install -y chromium) to take "
-           "the HTML report's screenshot")
+           "the HTML report's screenshot")]
 
 
 def _target(config: dict) -> float:

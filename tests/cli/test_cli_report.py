@@ -52,6 +52,7 @@ def test_summary_has_counts_best_trials_and_the_time_breakdown(
     assert "on 2 workers (the most trials running at once)" in out
 
 
+@pytest.mark.slow
 def test_plot_html_and_csv_files(journal: Path, tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     """--plot writes a PNG, --html one page with the PNG inside and no outside resource, --csv

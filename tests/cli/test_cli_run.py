@@ -68,6 +68,7 @@ def test_script_target_and_hyperband(tmp_path: Path) -> None:
     assert all(value.status.name == "SUCCESS" for _, value in history)
 
 
+@pytest.mark.slow
 def test_resume_after_the_driver_is_killed_continues_exactly(tmp_path: Path) -> None:
     """SIGKILL mid-study, then `resume JOURNAL` alone: N trials in the end, none finished twice,
     and the same random-search indices an uninterrupted run would have used."""
@@ -111,6 +112,7 @@ def test_resume_refuses_a_new_run_on_an_old_journal(tmp_path: Path) -> None:
     assert header["command"]["goals"]["n_trials"] == 2
 
 
+@pytest.mark.slow
 def test_configspace_space_file_and_resume(tmp_path: Path) -> None:
     """A ConfigSpace JSON file (ConfigurationSpace.to_json) is a space; it is kept in the header,
     so resume needs neither the file nor its folder's copy of it."""
@@ -182,6 +184,7 @@ def test_resume_of_a_journal_in_use_is_one_line(tmp_path: Path) -> None:
     assert "in use" in line or "locked" in line, line
 
 
+@pytest.mark.slow
 def test_hyperband_resumed_after_sigkill_ends_with_the_uninterrupted_trials(
         tmp_path: Path) -> None:
     """The same (config, budget) pairs as a run that was never killed: promotions and brackets

@@ -45,6 +45,7 @@ def _path_with_trialrunner(folder: Path) -> str:
     return os.pathsep.join([*extra, os.environ.get("PATH", "")])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", SHELL_PAGES)
 def test_shell_blocks_run_as_written(page: str, tmp_path: Path) -> None:
     """Every shell line of the page (but `make`) runs, in order, and succeeds."""
@@ -60,7 +61,8 @@ def test_shell_blocks_run_as_written(page: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("page", "index"), [
-    (page, i) for page in PYTHON_PAGES for i in range(len(blocks(page, "python")))])
+    pytest.param(page, i, marks=[pytest.mark.slow] if "dask" in page else [])
+    for page in PYTHON_PAGES for i in range(len(blocks(page, "python")))])
 def test_python_blocks_run_as_written(page: str, index: int, tmp_path: Path) -> None:
     """Each Python block of the page is a script that runs."""
     source = blocks(page, "python")[index]

@@ -15,7 +15,8 @@ import pytest
 from tests.cli.clihelpers import ROOT, env
 
 EXAMPLES = ROOT / "docs" / "examples"
-SLOW = {"dask_by_address.py", "smac_on_our_runner.py", "suite.py"}
+SLOW = {"dask_by_address.py", "smac_on_our_runner.py", "suite.py", "report.py",
+        "resume_after_crash.py"}
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in ("quad.py", "train.py"))
 
 

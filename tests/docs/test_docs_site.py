@@ -15,6 +15,7 @@ pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip insta
 pytest.importorskip("mkdocstrings", reason="the docs extra is not installed")
 
 
+@pytest.mark.slow
 def test_site_builds_strict_without_warnings(tmp_path: Path) -> None:
     """mkdocs --strict exits 0 and logs no WARNING (broken links, anchors, API references)."""
     done = subprocess.run(
