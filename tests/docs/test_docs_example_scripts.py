@@ -4,7 +4,6 @@ in its docstring) is skipped, saying which, when that module is not importable h
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -25,11 +24,15 @@ def _requires(path: Path) -> str | None:
     return match[1] if match else None
 
 
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
+def _import_error(module: str) -> str | None:
+    """Why ``module`` does not import in the examples' environment (``None`` if it does); asked
+    in a subprocess, as the example will run."""
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], env=env(),
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit code {done.returncode}"
 
 
 @pytest.mark.parametrize("name", [
@@ -38,8 +41,9 @@ def test_example_runs(name: str, tmp_path: Path) -> None:
     """`python docs/examples/NAME` exits 0 (its own asserts check what it shows)."""
     path = EXAMPLES / name
     needed = _requires(path)
-    if needed is not None and not _importable(needed):
-        pytest.skip(f"{name} needs {needed}, which is not on this branch/installation")
+    why = None if needed is None else _import_error(needed)
+    if why is not None:
+        pytest.skip(f"{name} needs {needed}, which does not import here: {why}")
     done = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env(),
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, f"{name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
