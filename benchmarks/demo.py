@@ -2,7 +2,8 @@
 progress display, then a result table.
 
 Two studies of the Branin function (minimum 0.397887 at three points) on
-``ProcessPoolRunner(n_workers=2)``, each journaled to a temporary file:
+``ProcessPoolRunner(n_workers=2)``, each journaled to ``runs/demo/<study>.jsonl`` (git-ignored,
+replaced on every run, kept afterwards for ``trials.History.load``):
 
 1. ``RandomSearch`` over ``x1 in [-5, 10]``, ``x2 in [0, 15]``, 300 trials, each made to take
    20 ms as if it were a real experiment;
@@ -15,10 +16,10 @@ state is printed once). Takes about 10 s on 2 cores.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
-import tempfile
 import time
 from typing import Any
 
@@ -32,6 +33,8 @@ from trials import History
 SPACE = {"x1": (-5.0, 10.0), "x2": (0.0, 15.0)}
 BRANIN_MIN = 0.397887
 MAX_BUDGET = 27.0
+FOLDER = os.path.join("runs", "demo")
+"""Where the journals go, relative to the working directory (``make run``: the repository)."""
 
 
 def branin(x1: float, x2: float) -> float:
@@ -57,13 +60,24 @@ def branin_budget(config: Any, budget: float) -> float:
 
 def study(console: Console, name: str, optimizer: Any, target: Any, folder: str,
           **goals: Any) -> tuple[str, OptimizationLoop, str]:
-    """Run one study with a live display; returns its name, loop and journal path."""
-    journal = os.path.join(folder, f"{name}.jsonl")
+    """Run one study from scratch with a live display; returns its name, loop and journal."""
+    slug = name.replace(" ", "-")
+    journal = os.path.join(folder, f"{slug}.jsonl")
+    if os.path.exists(journal):
+        os.remove(journal)  # the demo starts over; its previous journal is replaced
     console.rule(f"[bold]{name}")
     with ProcessPoolRunner(target, n_workers=2) as runner:
-        loop = OptimizationLoop(optimizer, runner, journal=journal, retries=1, **goals)
+        loop = OptimizationLoop(optimizer, runner, journal=journal, retries=1,
+                                study=f"demo-{slug}", **goals)
         loop.run(progress=True)
     return name, loop, journal
+
+
+def best_cost(info: Any, value: Any) -> str:
+    """The incumbent's cost, with the budget it was measured at (a multi-fidelity cost is only
+    comparable at its budget)."""
+    budget = "" if info.budget is None else f" at budget {info.budget:g}"
+    return f"{value.cost:.5f}{budget}"
 
 
 def results_table(studies: list[tuple[str, OptimizationLoop, str]]) -> Table:
@@ -79,7 +93,7 @@ def results_table(studies: list[tuple[str, OptimizationLoop, str]]) -> Table:
         info, value = best
         budgets = sorted({i.budget for i, _ in loop.history if i.budget is not None})
         columns.append([
-            str(len(loop.history)), str(len(loop.failed)), f"{value.cost:.5f}",
+            str(len(loop.history)), str(len(loop.failed)), best_cost(info, value),
             ", ".join(f"{k}={v:.4f}" for k, v in info.config.items()),
             ", ".join(f"{b:g}" for b in budgets) or "-",
             f"{loop.elapsed_time():.2f} s", f"{loop.overhead():.1f} %",
@@ -92,32 +106,58 @@ def results_table(studies: list[tuple[str, OptimizationLoop, str]]) -> Table:
     return table
 
 
+TIMING_ROWS = [
+    # (label, Timings field, share of: "elapsed" for the driver, "capacity" for the workers)
+    ("optimizer ask/tell [% of elapsed]", "optimizer", "elapsed"),
+    ("journal [% of elapsed]", "journal", "elapsed"),
+    ("queue & start-up [% of worker time]", "queue_wait", "capacity"),
+    ("target [% of worker time]", "target", "capacity"),
+    ("transfer back [% of worker time]", "transfer", "capacity"),
+    ("workers idle [% of worker time]", "idle", "capacity"),
+]
+
+
 def timings_table(studies: list[tuple[str, OptimizationLoop, str]]) -> Table:
-    table = Table(title="Where the time went (worker shares are of workers x elapsed)")
+    """Seconds and shares; each row says what its share is of (the driver's time is elapsed
+    time, the workers' is workers x elapsed), so no column mixes the two."""
+    table = Table(title="Where the time went (worker time = workers x elapsed)")
     table.add_column("")
     for name, _, _ in studies:
         table.add_column(name, justify="right")
-    rows = [loop.timings().rows() for _, loop, _ in studies]
-    for i, (label, _, _) in enumerate(rows[0]):
-        table.add_row(label, *(f"{r[i][1]:.3f} s ({r[i][2]})" for r in rows))
+    timings = [loop.timings() for _, loop, _ in studies]
+
+    def cell(t: Any, field: str, basis: str) -> str:
+        seconds = getattr(t, field)
+        whole = t.elapsed if basis == "elapsed" else t.capacity
+        share = f"{100 * seconds / whole:.1f}%" if whole > 0 else "-"
+        return f"{seconds:.3f} s ({share})"
+
+    for label, field, basis in TIMING_ROWS:
+        table.add_row(label, *(cell(t, field, basis) for t in timings))
     return table
 
 
-def main() -> int:
-    console = Console()
+def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.demo", description=__doc__)
+    parser.add_argument("--folder", default=FOLDER, help=f"where the journals go ({FOLDER})")
+    parser.add_argument("--trials", type=int, default=300, help="random-search trials (300)")
+    parser.add_argument("--iterations", type=int, default=2, help="Hyperband iterations (2)")
+    args = parser.parse_args(argv)
+    console = console or Console()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="trialrunner-demo-") as folder:
-        studies = [
-            study(console, "random search", RandomSearch(SPACE, seed=1), branin_trial, folder,
-                  n_trials_goal=300),
-            study(console, "hyperband", Hyperband(SPACE, min_budget=1, max_budget=MAX_BUDGET,
-                                                  eta=3, seed=1, n_iterations=2),
-                  branin_budget, folder),
-        ]
-        console.print()
-        console.print(results_table(studies))
-        console.print(timings_table(studies))
+    os.makedirs(args.folder, exist_ok=True)
+    studies = [
+        study(console, "random search", RandomSearch(SPACE, seed=1), branin_trial, args.folder,
+              n_trials_goal=args.trials),
+        study(console, "hyperband", Hyperband(SPACE, min_budget=1, max_budget=MAX_BUDGET,
+                                              eta=3, seed=1, n_iterations=args.iterations),
+              branin_budget, args.folder),
+    ]
+    console.print()
+    console.print(results_table(studies))
+    console.print(timings_table(studies))
     console.print(f"done in {time.perf_counter() - started:.1f} s")
+    console.print("journals kept in " + ", ".join(journal for _, _, journal in studies))
     return 0
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from runner._backends.serial import SerialRunner
 from runner._core.contract import AbstractRunner
 from runner._core.returns import Outcome
-from runner._backends.serial import SerialRunner
 from runner._core.target import Target
 from runner.errors import (
     LimitError,
@@ -26,9 +26,11 @@ from runner.errors import (
 if TYPE_CHECKING:
     from runner._backends.asyncio import AsyncioRunner
     from runner._backends.dask.driver import DaskRunner
-    from runner._loop.loop import OptimizationLoop
+    from runner._backends.executor import ExecutorRunner
     from runner._backends.process_pool import ProcessPoolRunner
+    from runner._backends.simulated import SimulatedRunner
     from runner._backends.threads import ThreadPoolRunner
+    from runner._loop.loop import OptimizationLoop
     from runner._loop.timings import Timings
     from runner.optimizers import Hyperband, RandomSearch, SuccessiveHalving
 
@@ -36,6 +38,7 @@ __all__ = [
     "AbstractRunner",
     "AsyncioRunner",
     "DaskRunner",
+    "ExecutorRunner",
     "LimitError",
     "LoopError",
     "OptimizationLoop",
@@ -48,6 +51,7 @@ __all__ = [
     "RunnerClosedError",
     "RunnerError",
     "SerialRunner",
+    "SimulatedRunner",
     "SuccessiveHalving",
     "Target",
     "ThreadPoolRunner",
@@ -60,6 +64,8 @@ _LAZY = {
     "ThreadPoolRunner": "runner._backends.threads",
     "DaskRunner": "runner._backends.dask.driver",
     "AsyncioRunner": "runner._backends.asyncio",
+    "SimulatedRunner": "runner._backends.simulated",
+    "ExecutorRunner": "runner._backends.executor",
     "OptimizationLoop": "runner._loop.loop",
     "Timings": "runner._loop.timings",
     "RandomSearch": "runner.optimizers",

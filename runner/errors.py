@@ -11,6 +11,7 @@ __all__ = [
     "WorkerStartError",
     "RetriesExceededError",
     "LoopError",
+    "StudyMismatchError",
 ]
 
 
@@ -45,3 +46,16 @@ class RetriesExceededError(LoopError):
         super().__init__(message)
         self.info = info
         self.traceback = traceback
+
+
+class StudyMismatchError(LoopError, ValueError):
+    """A journal holds another study than the loop resuming it; ``differences`` maps each field
+    that differs to ``(recorded, current)``."""
+
+    def __init__(self, message: str, *, journal: str, recorded: object, current: object,
+                 differences: dict[str, tuple[object, object]]):
+        super().__init__(message)
+        self.journal = journal
+        self.recorded = recorded
+        self.current = current
+        self.differences = differences

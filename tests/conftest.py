@@ -34,6 +34,7 @@ LEAK_DEADLINE = 10.0
 """Seconds a test's child processes get to exit after the test before the test fails."""
 
 _HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver",
+            "loky.backend.resource_tracker",
             "multiprocessing.semaphore_tracker")
 
 

@@ -35,13 +35,14 @@ def _single_cost(value: TrialValue) -> float | None:
 class History:
     """Finished trials in the order they finished; ``incumbent`` is maintained in O(1) per append."""
 
-    __slots__ = ("_pairs", "_incumbent", "_incumbent_cost")
+    __slots__ = ("_pairs", "_incumbent", "_incumbent_cost", "_incumbent_budget")
 
     def __init__(self, pairs: Iterable[tuple[TrialInfo, TrialValue]] = ()) -> None:
         """A history holding ``pairs`` (``(info, value)`` tuples), in order."""
         self._pairs: list[Pair] = []
         self._incumbent: Pair | None = None
         self._incumbent_cost = math.inf
+        self._incumbent_budget = -math.inf
         for info, value in pairs:
             self.append(info, value)
 
@@ -54,9 +55,17 @@ class History:
         pair = (info, value)
         self._pairs.append(pair)
         cost = _single_cost(value)
-        if cost is not None and (self._incumbent is None or cost < self._incumbent_cost):
+        if cost is None:
+            return
+        # Multi-fidelity: only the highest budget reached competes (a trial without a budget
+        # counts as the full one); a first success at a higher budget takes over.
+        budget = math.inf if info.budget is None else info.budget
+        if budget > self._incumbent_budget or (
+            budget == self._incumbent_budget and cost < self._incumbent_cost
+        ):
             self._incumbent = pair
             self._incumbent_cost = cost
+            self._incumbent_budget = budget
 
     def __len__(self) -> int:
         return len(self._pairs)
@@ -74,7 +83,10 @@ class History:
     def incumbent(self) -> tuple[TrialInfo, TrialValue] | None:
         """The successful single-objective trial of lowest cost (the first on ties), or ``None``.
 
-        A cost given as a one-element tuple counts as single-objective; NaN costs never win.
+        Multi-fidelity histories compare only the trials at the highest budget any successful
+        trial reached (as SMAC3 and BOHB do), since costs at lower budgets are approximations;
+        a trial without a budget counts as evaluated in full. A cost given as a one-element
+        tuple counts as single-objective; NaN costs never win.
         """
         return self._incumbent
 

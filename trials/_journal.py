@@ -76,6 +76,7 @@ class Journal:
         fsync: FsyncPolicy = "always",
         fsync_interval: float = 1.0,
         study: str | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
         command: Mapping[str, Any] | None = None,
     ) -> None:
         """Open or create the journal at ``path``; see :meth:`open`."""
@@ -87,6 +88,9 @@ class Journal:
             raise ValueError(f"fsync_interval must be a number > 0, got {fsync_interval!r}")
         if study is not None and not isinstance(study, str):
             raise TypeError(f"study must be a str or None, got {type(study).__name__}")
+        if fingerprint is not None and not isinstance(fingerprint, Mapping):
+            raise TypeError(f"fingerprint must be a dict or None, got {type(fingerprint).__name__}")
+        self._fingerprint = None if fingerprint is None else dict(fingerprint)
         if command is not None and not isinstance(command, Mapping):
             raise TypeError(f"command must be a dict or None, got {type(command).__name__}")
         self._command = dict(command) if command is not None else None
@@ -129,6 +133,7 @@ class Journal:
         fsync: FsyncPolicy = "always",
         fsync_interval: float = 1.0,
         study: str | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
         command: Mapping[str, Any] | None = None,
     ) -> Journal:
         """Open or create the journal at ``path``, lock it, and read and check what it holds.
@@ -136,12 +141,13 @@ class Journal:
         ``fsync``: ``"always"`` syncs every record to disk before :meth:`append` returns,
         ``"interval"`` at most every ``fsync_interval`` seconds, ``"never"`` leaves it to the OS.
         ``study``: a name written into a new file's header; opening a file written by another
-        study is refused.
+        study is refused. ``fingerprint``: JSON-safe data written into a new file's header as
+        ``"fingerprint"`` (what must match to resume; comparing it is the caller's business).
         ``command``: a JSON-safe dict written into a new file's header as ``"command"`` (what
         ``trialrunner resume`` rebuilds the study from); ignored when the file exists.
         """
         return cls(path, fsync=fsync, fsync_interval=fsync_interval, study=study,
-                   command=command)
+                   fingerprint=fingerprint, command=command)
 
     def _flock(self) -> None:
         try:
@@ -183,6 +189,8 @@ class Journal:
                 "created": time.time(),
                 "study": study,
             }
+            if self._fingerprint is not None:
+                header["fingerprint"] = self._fingerprint
             if self._command is not None:
                 header["command"] = self._command
             self._write(_dumps(header))

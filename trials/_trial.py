@@ -23,7 +23,21 @@ def _describe(value: Any) -> str:
     return f"{value!r} (type {type(value).__name__})"
 
 
+def _is_configuration_space(value: Any) -> bool:
+    """Whether ``value`` is a ConfigSpace ``ConfigurationSpace`` (checked by name, so ``trials``
+    needs no ConfigSpace import): it is a Mapping too, of names to hyperparameters."""
+    return any(cls.__name__ == "ConfigurationSpace"
+               and cls.__module__.split(".")[0] == "ConfigSpace"
+               for cls in type(value).__mro__)
+
+
 def _to_config(value: Any) -> Mapping[str, Any]:
+    if type(value) is not dict and _is_configuration_space(value):
+        raise TypeError(
+            "TrialInfo.config got a ConfigSpace ConfigurationSpace (the search space), not a "
+            "configuration; sample one with space.sample_configuration() or take "
+            "space.get_default_configuration()"
+        )
     if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(
             "TrialInfo.config must be a mapping of parameter name to value (a dict or a "

@@ -17,13 +17,13 @@ import threading
 import time
 from typing import Any
 
-from runner._core.backend import BookkeepingRunner
-from runner._core.evaluator import crash_info
-from runner._core.returns import Outcome
 from runner._backends.slots import check_n_workers
+from runner._core import verdicts
+from runner._core.backend import BookkeepingRunner
+from runner._core.returns import Outcome
 from runner._core.target import FunctionTarget
 from runner.errors import LimitError
-from trials import StatusType, TrialInfo, TrialValue
+from trials import TrialInfo, TrialValue
 
 __all__ = ["AsyncioRunner"]
 
@@ -102,13 +102,14 @@ class AsyncioRunner(BookkeepingRunner):
                                     budget=info.budget, **self._shared_data)
             raw = await (asyncio.wait_for(coro, walltime) if walltime is not None else coro)
         except asyncio.TimeoutError:
-            return Outcome(StatusType.TIMEOUT, crash, None,
-                           {"error": f"walltime_limit of {walltime:g} s exceeded"})
+            assert walltime is not None
+            return verdicts.walltime_outcome(walltime, crash)
         except asyncio.CancelledError:
-            return Outcome(StatusType.CANCELLED, crash, None,
-                           {"error": "cancelled: the runner was closed"})
+            return verdicts.cancelled_outcome(crash)
+        except MemoryError as exc:
+            return verdicts.memory_outcome(exc, None, crash)
         except (Exception, SystemExit) as exc:
-            return Outcome(StatusType.CRASHED, crash, None, crash_info(exc))
+            return verdicts.raised(exc, crash)
         if self._overrides_run:
             return self._evaluator.classify_run(raw)
         return self._evaluator.classify(raw)

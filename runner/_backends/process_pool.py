@@ -23,17 +23,17 @@ import logging
 import math
 import os
 import select
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import runner._worker.process as supervisor
-from runner._core.backend import BookkeepingRunner
+from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
+from runner._core import verdicts
 from runner._worker.process import WorkerProcess
-from trials import StatusType, TrialInfo, TrialValue
+from trials import TrialInfo, TrialValue
 
 __all__ = ["ProcessPoolRunner", "resolve_worker_env"]
 
@@ -77,23 +77,18 @@ _FAILED = "failed"      # could not start; the keeper retries at ``retry_at``
 
 
 class _Slot:
-    __slots__ = ("index", "worker", "state", "info", "start", "deadline", "kill_at",
-                 "timed_out", "retry_at", "error")
+    __slots__ = ("index", "worker", "state", "info", "retry_at", "error")
 
     def __init__(self, index: int, worker: WorkerProcess) -> None:
         self.index = index
         self.worker = worker
         self.state = _STARTING
         self.info: TrialInfo | None = None
-        self.start = 0.0
-        self.deadline = math.inf  # monotonic: when the wall-time limit passes
-        self.kill_at = math.inf   # monotonic: when SIGKILL follows the SIGTERM
-        self.timed_out = False
         self.retry_at = 0.0
         self.error: BaseException | None = None
 
 
-class ProcessPoolRunner(BookkeepingRunner):
+class ProcessPoolRunner(LocalWorker):
     """Run trials on ``n_workers`` supervised worker processes (default: one per core).
 
     ``worker_env`` gives each worker its own environment overlay, e.g.
@@ -113,8 +108,6 @@ class ProcessPoolRunner(BookkeepingRunner):
         self._slots = [_Slot(i, WorkerProcess(payload, self._objectives, self._limits, env))
                        for i, env in enumerate(envs)]
         self._idle: list[int] = []
-        self._walltime = self._limits.walltime
-        self._grace = self._limits.grace
         self._pump_lock = threading.Lock()
         self._keeper_wake = threading.Condition(self._lock)
         self._keeper_until = math.inf  # when the sleeping keeper wakes by itself
@@ -197,34 +190,25 @@ class ProcessPoolRunner(BookkeepingRunner):
 
     def _dispatch(self, i: int, info: TrialInfo) -> None:
         slot = self._slots[i]
-        slot.state, slot.info, slot.timed_out = _BUSY, info, False
-        slot.start = time.time()
-        if self._walltime is not None:
-            slot.deadline = time.monotonic() + self._walltime
-            if slot.deadline < self._keeper_until:
-                self._keeper_wake.notify()
+        slot.state, slot.info = _BUSY, info
         self._executing += 1
         try:
             slot.worker.send(info)
         except OSError:  # it died while idle: the trial never started, so it goes first again
-            slot.state, slot.info, slot.deadline = _BROKEN, None, math.inf
+            slot.state, slot.info = _BROKEN, None
             self._executing -= 1
             self._pending.appendleft(info)
             self._keeper_wake.notify()
         except Exception as exc:  # the trial itself does not pickle: that trial only
-            slot.state, slot.info, slot.deadline = _IDLE, None, math.inf
+            slot.state, slot.info = _IDLE, None
             self._idle.append(i)
             self._executing -= 1
             self._finished.append((info, self._unsendable(exc)))
             self._done.notify_all()
 
     def _unsendable(self, exc: Exception) -> TrialValue:
-        now = time.time()
-        return TrialValue(cost=self._objectives.crash_cost, status=StatusType.CRASHED,
-                          starttime=now, endtime=now,
-                          additional_info={"error": f"the trial could not be sent to a worker "
-                                                    f"process: {exc!r}",
-                                           "error_type": type(exc).__name__})
+        return verdicts.not_run(self._objectives.crash_cost, "the trial could not be sent to a "
+                                f"worker process: {exc!r}", exc)
 
     # -- reading results (the pump lock held) ------------------------------------------------
 
@@ -296,21 +280,23 @@ class ProcessPoolRunner(BookkeepingRunner):
 
     def _handle(self, slot: _Slot, result_ready: bool) -> None:
         with self._lock:
-            state, info, start, timed_out = slot.state, slot.info, slot.start, slot.timed_out
+            state, info = slot.state, slot.info
         if state == _BUSY and info is not None:
-            value = slot.worker.collect(start, result_ready, timed_out)
+            value = slot.worker.collect()
+            if value is None:  # part of the answer is here, the rest on its way
+                return
             # a worker it did not discard has just answered: alive (a death after the answer
             # is its pidfd's news, taken as an idle death); no waitpid on the hot path
             alive = slot.worker.pid is not None
             with self._lock:
-                slot.info, slot.deadline, slot.kill_at = None, math.inf, math.inf
+                slot.info = None
                 self._executing -= 1
                 self._finished.append((info, value))
                 if self._waiters:  # (Condition.notify_all costs microseconds even unheard)
                     self._done.notify_all()
                 if self._closed:
                     return
-                if alive and not slot.timed_out:  # re-read: the keeper may have signalled it
+                if alive:
                     slot.state = _IDLE
                     if self._pending:
                         self._dispatch(slot.index, self._pending.popleft())
@@ -318,10 +304,12 @@ class ProcessPoolRunner(BookkeepingRunner):
                         self._idle.append(slot.index)
                     return
                 slot.state = _BROKEN
-        elif state == _IDLE and slot.worker.alive:
-            if not result_ready:
+        elif state == _IDLE:
+            why = slot.worker.idle_event()
+            if why is None:
                 return
-            log.warning("worker %d sent data while idle; replacing it", slot.index)
+            if why != "exited":
+                log.warning("worker %d: %s; replacing it", slot.index, why)
             with self._lock:
                 if slot.index in self._idle:
                     self._idle.remove(slot.index)
@@ -366,7 +354,7 @@ class ProcessPoolRunner(BookkeepingRunner):
                     slot.state = _STARTING
             for slot in to_start:
                 self._restart(slot)
-            wake_at = self._enforce_walltime()
+            wake_at = math.inf
             with self._lock:
                 if self._closed:
                     return
@@ -437,15 +425,11 @@ class ProcessPoolRunner(BookkeepingRunner):
         if not self._pending or not all(s.state == _FAILED for s in self._slots):
             return
         error = self._slots[0].error
-        now = time.time()
         while self._pending:
             info = self._pending.popleft()
-            self._finished.append((info, TrialValue(
-                cost=self._objectives.crash_cost, status=StatusType.CRASHED, starttime=now,
-                endtime=now, additional_info={
-                    "error": f"the runner could not run the trial: no worker process could "
-                             f"be started ({error!r})",
-                    "error_type": type(error).__name__})))
+            self._finished.append((info, verdicts.not_run(
+                self._objectives.crash_cost, "the runner could not run the trial: no worker "
+                f"process could be started ({error!r})", error)))
         self._done.notify_all()
         self._interrupt_pump()  # a caller blocked in poll() must see these too
 
@@ -455,36 +439,6 @@ class ProcessPoolRunner(BookkeepingRunner):
             return math.inf
         return min((s.retry_at for s in self._slots if s.state == _FAILED), default=math.inf)
 
-    def _enforce_walltime(self) -> float:
-        """SIGTERM the workers past their wall limit, SIGKILL those past the grace too; return
-        when to look again."""
-        if self._walltime is None:
-            return math.inf
-        signals: list[tuple[int, int]] = []
-        wake_at = math.inf
-        with self._lock:
-            now = time.monotonic()
-            for slot in self._slots:
-                if slot.state != _BUSY:
-                    continue
-                pid = slot.worker.pid
-                if not slot.timed_out and now >= slot.deadline:
-                    slot.timed_out, slot.kill_at = True, now + self._grace
-                    if pid is not None:
-                        signals.append((pid, signal.SIGTERM if self._grace > 0
-                                        else signal.SIGKILL))
-                elif slot.timed_out and now >= slot.kill_at:
-                    slot.kill_at = math.inf
-                    if pid is not None:
-                        signals.append((pid, signal.SIGKILL))
-                wake_at = min(wake_at, slot.kill_at if slot.timed_out else slot.deadline)
-        for pgid, sig in signals:  # the worker leads its own process group
-            try:
-                os.killpg(pgid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-        return wake_at
-
     # -- closing -----------------------------------------------------------------------------
 
     def _close(self) -> None:
@@ -493,12 +447,7 @@ class ProcessPoolRunner(BookkeepingRunner):
             self._done.notify_all()
         for slot in self._slots:  # signals only: a pump still reading gets its EOF at once
             slot.worker.closing()
-            pid = slot.worker.pid
-            if pid is not None:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            slot.worker.kill_tree()
         self._interrupt_pump()
         # the pump lock is kept from here on: nothing polls these workers' descriptors again
         got_pump = self._pump_lock.acquire(timeout=10.0)

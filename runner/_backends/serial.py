@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner._core.backend import BookkeepingRunner
+from runner._backends.local import LocalWorker
 from trials import TrialInfo
 
 __all__ = ["SerialRunner"]
 
 
-class SerialRunner(BookkeepingRunner):
+class SerialRunner(LocalWorker):
     """Runs each trial in the caller's thread; one worker, always free between calls."""
 
     backend = "serial"

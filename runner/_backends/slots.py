@@ -15,8 +15,9 @@ import threading
 import time
 from typing import Any
 
-from runner._core.backend import BookkeepingRunner
-from trials import StatusType, TrialInfo, TrialValue
+from runner._backends.local import LocalWorker
+from runner._core import verdicts
+from trials import TrialInfo, TrialValue
 
 __all__ = ["SlotRunner", "check_n_workers"]
 
@@ -33,7 +34,7 @@ def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
     return int(n_workers)
 
 
-class SlotRunner(BookkeepingRunner):
+class SlotRunner(LocalWorker):
     """Base of the thread-pool runner: one driver thread per worker slot. (The process pool
     reads its workers' pipes from the caller's thread instead: ``runner/_backends/process_pool.py``.)"""
 
@@ -99,11 +100,8 @@ class SlotRunner(BookkeepingRunner):
 
     def _backend_failure(self, exc: Exception) -> TrialValue:
         """CRASHED for a trial the backend could not run (e.g. its worker would not restart)."""
-        now = time.time()
-        return TrialValue(cost=self._objectives.crash_cost, status=StatusType.CRASHED,
-                          starttime=now, endtime=now,
-                          additional_info={"error": f"the runner could not run the trial: "
-                                                    f"{exc!r}", "error_type": type(exc).__name__})
+        return verdicts.not_run(self._objectives.crash_cost,
+                                f"the runner could not run the trial: {exc!r}", exc)
 
     def _setup_slot(self, i: int) -> None:  # noqa: B027 - optional hook
         """Hook, in slot thread ``i`` before its first trial (e.g. start its worker process)."""

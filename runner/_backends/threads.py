@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner._backends.slots import SlotRunner
-from runner._worker.process import WorkerProcess
+from runner._worker.process import BlockingWorker
 from trials import TrialInfo, TrialValue
 
 __all__ = ["ThreadPoolRunner"]
@@ -21,7 +21,7 @@ class ThreadPoolRunner(SlotRunner):
 
     def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
         super().__init__(target, n_workers=n_workers, **kwargs)
-        self._workers: dict[int, WorkerProcess] = {}
+        self._workers: dict[int, BlockingWorker] = {}
         if self._limits.any:
             self._payload()  # pre-flight: the target must travel to the worker processes
         self._start_slots()
@@ -34,8 +34,8 @@ class ThreadPoolRunner(SlotRunner):
                 return self._cancelled_value()
             worker = self._workers.get(i)
             if worker is None:
-                worker = self._workers[i] = WorkerProcess(self._payload(), self._objectives,
-                                                          self._limits)
+                worker = self._workers[i] = BlockingWorker(self._payload(), self._objectives,
+                                                           self._limits)
         return worker.run(info)
 
     def _stop_slot(self, i: int) -> None:

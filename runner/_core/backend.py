@@ -8,13 +8,13 @@ executing (``_executing``), finished pairs not yet yielded (``_finished``). All 
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from runner._core import verdicts
 from runner._core.contract import AbstractRunner
-from trials import StatusType, TrialInfo, TrialValue
+from trials import TrialInfo, TrialValue
 
 __all__ = ["BookkeepingRunner"]
 
@@ -70,7 +70,4 @@ class BookkeepingRunner(AbstractRunner):
             self._done.notify_all()
 
     def _cancelled_value(self) -> TrialValue:
-        now = time.time()
-        return TrialValue(cost=self._objectives.crash_cost, status=StatusType.CANCELLED,
-                          starttime=now, endtime=now,
-                          additional_info={"error": "cancelled: the runner was closed"})
+        return verdicts.cancelled(self._objectives.crash_cost)

@@ -20,11 +20,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from runner._core.adapt import as_target
 from runner._core.evaluator import Evaluator
 from runner._core.limits import Limits
 from runner._core.returns import Objectives, Outcome
-from runner._core.target import Target, as_target
-from runner.errors import PreflightError, RunnerClosedError
+from runner._core.target import Target
+from runner.errors import LimitError, PreflightError, RunnerClosedError
 from trials import TrialInfo, TrialValue
 
 __all__ = ["AbstractRunner"]
@@ -71,15 +72,18 @@ class AbstractRunner(ABC):
                  crash_cost: float | Sequence[float] = math.inf,
                  walltime_limit: float | None = None, cpu_time_limit: float | None = None,
                  memory_limit: float | None = None,
-                 shared_data: Mapping[str, Any] | None = None, grace: float = 0.25) -> None:
+                 shared_data: Mapping[str, Any] | None = None, grace: float = 0.25,
+                 fresh_process_per_trial: bool = False) -> None:
         self._user_keys = frozenset(vars(self))
         self._overrides_run = type(self).run is not AbstractRunner.run
         if target is None and not self._overrides_run:
             raise TypeError(f"{type(self).__name__}() needs a target: a callable, a "
                             "runner.Target or a command line (or a subclass overriding run)")
-        self._target = _NoTarget() if target is None else as_target(target)
+        self._target = (_NoTarget() if target is None
+                        else as_target(target, allow_async=self.backend == "asyncio"))
         self._objectives = Objectives(objectives, crash_cost)
-        self._limits = Limits(walltime_limit, cpu_time_limit, memory_limit, grace)
+        self._limits = Limits(walltime_limit, cpu_time_limit, memory_limit, grace,
+                              fresh_process_per_trial)
         if shared_data is not None and not isinstance(shared_data, Mapping):
             raise TypeError(f"shared_data must be a dict of name to object, got "
                             f"{type(shared_data).__name__}")
@@ -91,7 +95,6 @@ class AbstractRunner(ABC):
         self._evaluator = Evaluator(self._target, self._objectives, self._limits)
         self._closed = False
         self._payload_bytes: bytes | None = None
-        self._local_worker: Any = None
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -126,14 +129,7 @@ class AbstractRunner(ABC):
         """Evaluate ``info`` with timing, limits and crash capture; here, or in a supervised
         worker process when a limit is set."""
         if self._limits.any:
-            if self._local_worker is None:
-                from runner._worker.process import WorkerProcess
-
-                self._local_worker = WorkerProcess(self._payload(), self._objectives,
-                                                   self._limits)
-                if self._closed:  # close() ran meanwhile and may not have seen the worker
-                    self._local_worker.close()
-            return info, self._local_worker.run(info)
+            return info, self._run_isolated(info)
         run = self.run if self._overrides_run else None
         return info, self._evaluator.evaluate(info, self._shared_data, run)
 
@@ -142,11 +138,13 @@ class AbstractRunner(ABC):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._close()
-        finally:
-            if self._local_worker is not None:
-                self._local_worker.close()
+        self._close()
+
+    def _run_isolated(self, info: TrialInfo) -> TrialValue:
+        """Hook: evaluate ``info`` in a supervised worker process (limits are set); the
+        built-in backends provide it (``runner/_backends/local.py``)."""
+        raise LimitError(f"{type(self).__name__} cannot enforce limits in run_wrapper(); "
+                         "run it without limits or on a runner that isolates trials")
 
     def _close(self) -> None:  # noqa: B027 - hook, optional
         """Backend hook: release the backend's workers."""

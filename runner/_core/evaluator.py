@@ -6,29 +6,33 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from runner._core import verdicts
 from runner._core.limits import Limits
 from runner._core.returns import InvalidReturn, Objectives, Outcome, normalize_return
 from runner._core.target import Target
-from runner._worker.wire import WireTrial
+from runner._core.verdicts import crash_info
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["Evaluator", "RunFn", "crash_info"]
+__all__ = ["Evaluator", "RunFn", "TrialFields", "crash_info"]
 
 RunFn = Callable[..., Any]
 """A runner's ``run(config, instance=, budget=, seed=)`` when a subclass overrides it."""
 
 
-def crash_info(exc: BaseException) -> dict[str, Any]:
-    """The ``additional_info`` of a trial whose target raised ``exc``: plain strings only."""
-    return {
-        "error": repr(exc),
-        "error_type": type(exc).__name__,
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    }
+class TrialFields(Protocol):
+    """What the evaluator reads of a trial: a ``TrialInfo``, or the worker's plain copy."""
+
+    @property
+    def config(self) -> Any: ...
+    @property
+    def instance(self) -> str | None: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def budget(self) -> float | None: ...
 
 
 class Evaluator:
@@ -55,10 +59,9 @@ class Evaluator:
         except MemoryError as exc:
             return self._memoryout(exc)
         except InvalidReturn as exc:  # an adapter's verdict (a script's): the message is the error
-            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None,
-                           {"error": str(exc), "error_type": type(exc).__name__})
+            return verdicts.invalid(str(exc), self.objectives.crash_cost, type(exc).__name__)
         except (Exception, SystemExit) as exc:
-            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, crash_info(exc))
+            return verdicts.raised(exc, self.objectives.crash_cost)
         return self.classify(raw)
 
     def classify(self, raw: Any) -> Outcome:
@@ -66,18 +69,13 @@ class Evaluator:
         try:
             outcome = normalize_return(raw, self.objectives)
         except InvalidReturn as exc:
-            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None,
-                           {"error": str(exc), "error_type": "InvalidReturn"})
+            return verdicts.invalid(str(exc), self.objectives.crash_cost)
         if outcome.status != StatusType.SUCCESS:
             outcome.additional_info.setdefault("error", f"run reported {outcome.status.name}")
         return outcome
 
     def _memoryout(self, exc: MemoryError) -> Outcome:
-        info = crash_info(exc)
-        if self.limits.memory is None:
-            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, info)
-        info["error"] = f"memory_limit of {self.limits.memory:g} MB exceeded (MemoryError)"
-        return Outcome(StatusType.MEMORYOUT, self.objectives.crash_cost, None, info)
+        return verdicts.memory_outcome(exc, self.limits.memory, self.objectives.crash_cost)
 
     def evaluate(self, info: TrialInfo, shared: Mapping[str, Any],
                  run: RunFn | None = None) -> TrialValue:
@@ -86,7 +84,7 @@ class Evaluator:
         return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=start,
                           endtime=end, additional_info=extra)
 
-    def measure(self, info: TrialInfo | WireTrial, shared: Mapping[str, Any],
+    def measure(self, info: TrialFields, shared: Mapping[str, Any],
                 run: RunFn | None = None) -> tuple[Any, ...]:
         """:meth:`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
         worker process sends (status as an int): the driver builds the one ``TrialValue``."""
@@ -101,16 +99,24 @@ class Evaluator:
         c1 = os.times()
         cpu = (c1.user - c0.user + c1.system - c0.system
                + c1.children_user - c0.children_user + c1.children_system - c0.children_system)
-        return (outcome.status, outcome.cost, wall, max(0.0, cpu), start, start + wall,
-                outcome.additional_info)
+        extra, seconds = outcome.additional_info, wall
+        reported = outcome.runtime
+        if (isinstance(reported, (int, float)) and not isinstance(reported, bool)
+                and 0 <= reported < float("inf")):
+            # The target's own runtime wins, as in SMAC3 (a script's ``runtime=``, the runtime
+            # of a ``(status, cost, runtime, info)`` return); what we measured is kept beside it.
+            seconds = float(reported)
+            extra["measured_time"] = wall
+        return (outcome.status, outcome.cost, seconds, max(0.0, cpu), start, start + wall,
+                extra)
 
-    def _run_override(self, run: RunFn, info: TrialInfo | WireTrial) -> Outcome:
+    def _run_override(self, run: RunFn, info: TrialFields) -> Outcome:
         try:
             raw = run(info.config, instance=info.instance, budget=info.budget, seed=info.seed)
         except MemoryError as exc:
             return self._memoryout(exc)
         except (Exception, SystemExit) as exc:
-            return Outcome(StatusType.CRASHED, self.objectives.crash_cost, None, crash_info(exc))
+            return verdicts.raised(exc, self.objectives.crash_cost)
         return self.classify_run(raw)
 
     def classify_run(self, raw: Any) -> Outcome:

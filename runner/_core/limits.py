@@ -20,13 +20,14 @@ import numbers
 import os
 import signal
 import sys
+import warnings
 from typing import Any
 
 import attrs
 
 from runner.errors import LimitError
 
-__all__ = ["Limits", "MIN_MEMORY_MB"]
+__all__ = ["Limits", "MIN_MEMORY_MB", "MemoryLimitWarning"]
 
 MIN_MEMORY_MB = 16
 """Below this a Python trial cannot allocate its own frames; smaller limits are refused."""
@@ -53,7 +54,40 @@ def _cpu_time(value: Any) -> float | None:
 
 
 def _memory(value: Any) -> float | None:
-    return _check_limit(value, "memory_limit", "megabytes")
+    limit = _check_limit(value, "memory_limit", "megabytes")
+    if limit is not None:
+        _warn_if_beyond_machine(limit)
+    return limit
+
+
+def _warn_if_beyond_machine(limit_mb: float) -> None:
+    """Warn when ``memory_limit`` exceeds the machine's memory plus swap: most likely bytes or
+    KiB given where megabytes are meant (2 GiB in bytes is 2 PB in MB), a limit that never acts."""
+    import psutil
+
+    have_mb = (psutil.virtual_memory().total + psutil.swap_memory().total) / 2**20
+    if limit_mb <= have_mb:
+        return
+    warnings.warn(
+        f"memory_limit={limit_mb:g} MB is more than this machine has ({have_mb:,.0f} MB of "
+        "memory and swap), so it will never act; memory_limit is in megabytes (MB): for 2 GiB "
+        "pass memory_limit=2048, not 2 * 1024**3",
+        MemoryLimitWarning, stacklevel=_caller_stacklevel())
+
+
+class MemoryLimitWarning(UserWarning):
+    """``memory_limit`` is beyond what the machine has: probably given in the wrong unit."""
+
+
+def _caller_stacklevel() -> int:
+    """The stack level of the first frame outside this package, so the warning points at the
+    user's line that built the runner."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (frame.f_code.co_filename.startswith("<attrs generated")
+                                 or os.path.abspath(frame.f_code.co_filename).startswith(package)):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 @attrs.frozen
@@ -64,8 +98,13 @@ class Limits:
     cpu_time: float | None = attrs.field(default=None, converter=_cpu_time)
     memory: float | None = attrs.field(default=None, converter=_memory)
     grace: float = attrs.field(default=0.25, converter=float)
+    fresh_process: bool = attrs.field(default=False)
+    """A new worker process for every trial (full isolation, at the cost of a process start)."""
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.fresh_process, bool):
+            raise TypeError(f"fresh_process_per_trial must be True or False, got "
+                            f"{self.fresh_process!r}")
         if not 0 <= self.grace <= 10:
             raise ValueError(f"grace must be between 0 and 10 seconds, got {self.grace!r}")
         if self.memory is not None and self.memory < MIN_MEMORY_MB:
@@ -86,8 +125,10 @@ class Limits:
 
     @property
     def any(self) -> bool:
-        """Whether any limit is set (then trials run in a supervised worker process)."""
-        return self.walltime is not None or self.cpu_time is not None or self.memory is not None
+        """Whether trials need a supervised worker process: a limit is set, or a fresh process
+        per trial was asked for."""
+        return (self.walltime is not None or self.cpu_time is not None
+                or self.memory is not None or self.fresh_process)
 
     def as_dict(self) -> dict[str, float | None]:
         """The limits by their constructor names, for ``meta``."""

@@ -2,8 +2,8 @@
 
 The command is run without a shell as ``cmd --instance=I --seed=S --budget=B --name=value ...``
 (only the fields that are set) and must print a line such as
-``cost=0.5; runtime=0.01; status=SUCCESS; additional_info=text`` (several objectives:
-``cost=0.5, 0.4``). Output goes to private temporary files, not pipes, so a grandchild that keeps
+``cost=0.5; runtime=0.01; status=SUCCESS; additional_info=text``, fields in any order (several
+objectives: ``cost=0.5, 0.4``); a reported ``runtime`` becomes ``TrialValue.time``. Output goes to private temporary files, not pipes, so a grandchild that keeps
 the script's stdout open cannot hang the runner; what the script leaves running is killed.
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 
 from runner._core.returns import InvalidReturn
 from runner._core.target import TRIAL_FIELDS, Target
+from runner._core.verdicts import signal_name
 from runner.errors import PreflightError
 from trials import StatusType
 
@@ -124,45 +125,82 @@ def _kill_leftovers(proc: subprocess.Popen[bytes]) -> None:
             pass
 
 
+def _tails(stdout: str, stderr_tail: str) -> str:
+    """What the script printed, for an error message: the ends of stdout and stderr."""
+    out = stdout[-_STDERR_TAIL:]
+    return (f"stdout tail:\n{out.rstrip() or '(empty)'}\n"
+            f"stderr tail:\n{stderr_tail.rstrip() or '(empty)'}")
+
+
+def _number(fields: dict[str, str], key: str, stdout: str, stderr_tail: str) -> float | None:
+    if key not in fields:
+        return None
+    try:
+        value = float(fields[key])
+    except ValueError:
+        raise ScriptFailed(f"script printed {key}={fields[key]!r}, which is not a number; "
+                           + _tails(stdout, stderr_tail)) from None
+    if not (value >= 0 and value != float("inf")):
+        raise ScriptFailed(f"script printed {key}={fields[key]!r}; it must be a finite number "
+                           ">= 0 of seconds; " + _tails(stdout, stderr_tail))
+    return value
+
+
 def _script_result(code: int, stdout: str, stderr_tail: str) -> Any:
-    fields = parse_script_output(stdout)
+    """SMAC3's reading of a script's result line (fields in any order): ``cost`` (required),
+    ``status`` (default SUCCESS), ``runtime`` (becomes ``TrialValue.time``), ``cpu_time`` and
+    ``additional_info`` (kept in ``additional_info``); returned as a ``run`` 4-tuple."""
     if code != 0:
-        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
-        raise ScriptFailed(f"script {how}; stderr tail:\n{stderr_tail}")
+        how = f"killed by {signal_name(-code)}" if code < 0 else f"exited with status {code}"
+        raise ScriptFailed(f"script {how}; " + _tails(stdout, stderr_tail))
+    fields = parse_script_output(stdout)
     if fields is None or "cost" not in fields:
-        raise ScriptFailed(f"script printed no 'cost=' line; stderr tail:\n{stderr_tail}")
+        raise ScriptFailed("script printed no result line with a 'cost=' field (expected e.g. "
+                           "'cost=0.5; status=SUCCESS', fields in any order, separated by ';'); "
+                           + _tails(stdout, stderr_tail))
     status_name = fields.get("status", "SUCCESS").strip().upper()
     if status_name not in StatusType.__members__:
-        raise ScriptFailed(f"script printed unknown status {status_name!r}")
+        raise ScriptFailed(f"script printed unknown status {status_name!r} (expected one of "
+                           f"{', '.join(StatusType.__members__)}); " + _tails(stdout, stderr_tail))
     try:
         costs = [float(c) for c in fields["cost"].split(",")]
     except ValueError:
-        raise ScriptFailed(f"script printed a cost that is not a number: {fields['cost']!r}") from None
+        raise ScriptFailed(f"script printed a cost that is not a number: {fields['cost']!r}; "
+                           + _tails(stdout, stderr_tail)) from None
+    runtime = _number(fields, "runtime", stdout, stderr_tail)
     info: dict[str, Any] = {}
-    if "runtime" in fields:
-        try:
-            info["runtime"] = float(fields["runtime"])
-        except ValueError:
-            info["runtime"] = fields["runtime"]
+    cpu_time = _number(fields, "cpu_time", stdout, stderr_tail)
+    if cpu_time is not None:
+        info["cpu_time"] = cpu_time
     if "additional_info" in fields:
         info["additional_info"] = fields["additional_info"]
     cost: Any = costs[0] if len(costs) == 1 else costs
     status = StatusType[status_name]
     if status != StatusType.SUCCESS:
-        info.setdefault("error", f"script reported status {status_name}")
-        return status, cost, info.get("runtime"), info
-    return cost, info
+        info.setdefault("error", f"script reported status {status_name}; "
+                        + _tails(stdout, stderr_tail))
+    return status, cost, runtime, info
+
+
+_FIELDS = ("cost", "status", "runtime", "cpu_time", "additional_info")
 
 
 def parse_script_output(stdout: str) -> dict[str, str] | None:
-    """The fields of the last line that starts with ``cost=`` (SMAC3's protocol), or ``None``."""
+    """The ``key=value`` fields of the script's result line, or ``None`` if it printed none.
+
+    As in SMAC3, fields are separated by ``;`` and may come in any order; the result line is
+    the last line holding a ``cost=`` field (or, failing that, a ``status=`` field), so output
+    printed before it is ignored.
+    """
+    fallback = None
     for line in reversed(stdout.splitlines()):
-        line = line.strip()
-        if line.startswith("cost="):
-            fields = {}
-            for part in line.split(";"):
-                key, sep, value = part.partition("=")
-                if sep:
-                    fields[key.strip()] = value.strip()
+        fields = {}
+        for part in line.split(";"):
+            key, sep, value = part.partition("=")
+            if sep and key.strip() in _FIELDS:
+                fields[key.strip()] = value.strip()
+        if "cost" in fields:
             return fields
-    return None
+        if fallback is None and "status" in fields:
+            fallback = fields
+    return fallback

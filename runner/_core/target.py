@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Target", "FunctionTarget", "as_target", "TRIAL_FIELDS"]
+__all__ = ["Target", "FunctionTarget", "is_async_callable", "TRIAL_FIELDS", "PASSED_BY_NAME",
+           "ASYNC_REFUSED"]
 
 TRIAL_FIELDS = ("instance", "seed", "budget")
 """The trial fields a target may receive as keyword arguments."""
+
+PASSED_BY_NAME = (*TRIAL_FIELDS, "report", "checkpoint")
+"""Every keyword the runner passes when a target's signature names it (DESIGN §3), besides the
+shared_data entries: a required argument of any other name can never be satisfied."""
 
 
 class Target(ABC):
@@ -42,18 +47,21 @@ class Target(ABC):
 class FunctionTarget(Target):
     """A plain callable: ``fn(config, **kwargs)`` with the trial fields its signature accepts."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], *, allow_async: bool = False) -> None:
+        """``allow_async``: accept an ``async def`` target (only a runner that awaits it may)."""
         if not callable(fn):
             raise TypeError(
                 f"target must be a callable, a runner.Target or a command line, got {fn!r} "
                 f"(type {type(fn).__name__})"
             )
+        if not allow_async and is_async_callable(fn):
+            raise TypeError(ASYNC_REFUSED.format(name=_name(fn)))
         self.fn = fn
-        self.accepts, self.var_kwargs = _accepted_keywords(fn)
+        self.accepts, self.var_kwargs, self.required = _accepted_keywords(fn)
 
     @property
     def name(self) -> str:
-        return getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
+        return _name(self.fn)
 
     def __call__(self, config: Mapping[str, Any], *, instance: str | None = None,
                  seed: int | None = None, budget: float | None = None,
@@ -74,6 +82,14 @@ class FunctionTarget(Target):
                 f"shared_data keys {clash} collide with the trial fields {list(TRIAL_FIELDS)}; "
                 "rename them"
             )
+        never = [k for k in self.required if k not in PASSED_BY_NAME and k not in shared_data]
+        if never:
+            raise TypeError(
+                f"target {self.name} requires the argument(s) {never}, which the runner never "
+                f"passes: it calls target(config, ...) with only {list(PASSED_BY_NAME)} (those "
+                "the signature names) and the shared_data entries; give them a default or pass "
+                "them in shared_data"
+            )
         if not self.var_kwargs:
             missing = sorted(k for k in shared_data if k not in self.accepts)
             if missing:
@@ -83,11 +99,31 @@ class FunctionTarget(Target):
                 )
 
 
-def _accepted_keywords(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
+def _name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+def is_async_callable(fn: Any) -> bool:
+    """Whether calling ``fn`` gives a coroutine: an ``async def`` function (also behind
+    ``functools.partial``) or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        type(fn).__call__)  # a class: its __call__ is type.__call__, not async
+
+
+ASYNC_REFUSED = (
+    "target {name} is an `async def` function: this runner would get a coroutine object, not a "
+    "cost, from every trial; run it on runner.AsyncioRunner, or wrap it in a plain function "
+    "that calls asyncio.run(...)"
+)
+
+
+def _accepted_keywords(fn: Callable[..., Any]) -> tuple[frozenset[str], bool, tuple[str, ...]]:
+    """The keyword names ``fn`` accepts besides its config, whether it takes ``**kwargs``, and
+    the names it requires (no default) besides its config."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
-        return frozenset(), True  # a builtin we cannot inspect: pass everything
+        return frozenset(), True, ()  # a builtin we cannot inspect: pass everything
     names = set()
     var_kwargs = False
     for p in sig.parameters.values():
@@ -104,18 +140,13 @@ def _accepted_keywords(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
         )
     if positional and positional[0].name in names:
         names.discard(positional[0].name)
-    return frozenset(names), var_kwargs
-
-
-def as_target(target: Any) -> Target:
-    """Adapt what a user passed as ``target`` (callable, ``Target`` or command line)."""
-    if isinstance(target, Target):
-        return target
-    if isinstance(target, str) or (
-        isinstance(target, Sequence) and not isinstance(target, (bytes, Mapping))
-        and target and all(isinstance(a, str) for a in target)
-    ):
-        from runner._core.script import ScriptTarget
-
-        return ScriptTarget(target)
-    return FunctionTarget(target)
+    for p in positional[1:]:
+        if p.kind is p.POSITIONAL_ONLY and p.default is p.empty:
+            raise TypeError(
+                f"target {_name(fn)} requires the positional-only argument {p.name!r} after the "
+                "config, which the runner never passes (it passes the config positionally and "
+                "everything else by keyword); give it a default or make it a keyword argument"
+            )
+    required = tuple(p.name for p in sig.parameters.values()
+                     if p.name in names and p.default is p.empty)
+    return frozenset(names), var_kwargs, required

@@ -10,10 +10,10 @@ import math
 import numbers
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from runner._loop.loop import OptimizationLoop
+from runner._loop.statistics import GoalProgress
+from trials import History, TrialInfo
 
 __all__ = [
     "check_arguments",
@@ -26,11 +26,21 @@ __all__ = [
 ]
 
 
+class LoopState(Protocol):
+    """What the built-in goals read of a loop (``OptimizationLoop`` has it)."""
+
+    @property
+    def history(self) -> History: ...
+    @property
+    def pending_trials(self) -> list[TrialInfo]: ...
+    def elapsed_time(self) -> float: ...
+
+
 @runtime_checkable
 class Goal(Protocol):
     """Anything called with the loop and returning whether to stop asking."""
 
-    def __call__(self, loop: OptimizationLoop) -> bool: ...
+    def __call__(self, loop: LoopState) -> bool: ...
 
 
 def _describe(value: Any) -> str:
@@ -56,10 +66,10 @@ class NTrialsGoal:
             raise ValueError(f"n_trials_goal must be >= 1, got {n!r}")
         self.n: int = int(n)
 
-    def __call__(self, loop: OptimizationLoop) -> bool:
+    def __call__(self, loop: LoopState) -> bool:
         return len(loop.history) >= self.n
 
-    def remaining(self, loop: OptimizationLoop) -> int:
+    def remaining(self, loop: LoopState) -> int:
         """New trials still allowed: ``n`` minus the finished and the in-flight ones."""
         return self.n - len(loop.history) - len(loop.pending_trials)
 
@@ -73,7 +83,7 @@ class CostGoal:
     def __init__(self, cost: float) -> None:
         self.cost = _real("cost_goal", cost)
 
-    def __call__(self, loop: OptimizationLoop) -> bool:
+    def __call__(self, loop: LoopState) -> bool:
         incumbent = loop.history.incumbent
         if incumbent is None:
             return False
@@ -93,7 +103,7 @@ class DurationGoal:
             raise ValueError(f"duration_goal must be a number of seconds > 0, got {seconds!r}")
         self.seconds = seconds
 
-    def __call__(self, loop: OptimizationLoop) -> bool:
+    def __call__(self, loop: LoopState) -> bool:
         return loop.elapsed_time() >= self.seconds
 
     def __repr__(self) -> str:
@@ -115,7 +125,7 @@ class EndTimeGoal:
         self._clock = clock
         self._deadline = clock() + (self.end - wall)
 
-    def __call__(self, loop: OptimizationLoop) -> bool:
+    def __call__(self, loop: LoopState) -> bool:
         return self._clock() >= self._deadline
 
     def __repr__(self) -> str:
@@ -123,8 +133,10 @@ class EndTimeGoal:
 
 
 def make_goals(goal: Any, cost_goal: Any, n_trials_goal: Any, end_time_goal: Any,
-               duration_goal: Any, clock: Callable[[], float]) -> list[Callable[..., bool]]:
-    """Validate the goal arguments; the loop stops asking when any of the returned goals is met."""
+               duration_goal: Any, clock: Callable[[], float], now: float | None = None
+               ) -> list[Callable[..., bool]]:
+    """Validate the goal arguments; the loop stops asking when any of the returned goals is met.
+    ``now``: the current time on the scale of ``end_time_goal`` (default: Unix time)."""
     goals: list[Callable[..., bool]] = []
     if goal is not None:
         if not callable(goal):
@@ -135,7 +147,7 @@ def make_goals(goal: Any, cost_goal: Any, n_trials_goal: Any, end_time_goal: Any
     if n_trials_goal is not None:
         goals.append(NTrialsGoal(n_trials_goal))
     if end_time_goal is not None:
-        goals.append(EndTimeGoal(end_time_goal, clock))
+        goals.append(EndTimeGoal(end_time_goal, clock, now))
     if duration_goal is not None:
         goals.append(DurationGoal(duration_goal))
     return goals
@@ -165,3 +177,13 @@ def check_arguments(optimizer: Any, runner: Any, retries: Any, raise_if_retries_
             raise TypeError(f"{name} must be True or False, got {_describe(flag)}")
     if not callable(clock):
         raise TypeError(f"clock must be a callable returning seconds, got {_describe(clock)}")
+
+
+def goal_progress(goals: list[Any], done: int, elapsed: float) -> GoalProgress | None:
+    """Progress towards the first count or duration goal among ``goals``, if any."""
+    for goal in goals:
+        if isinstance(goal, NTrialsGoal):
+            return GoalProgress(min(done, goal.n), goal.n, "trials")
+        if isinstance(goal, DurationGoal):
+            return GoalProgress(min(elapsed, goal.seconds), goal.seconds, "seconds")
+    return None

@@ -26,11 +26,12 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from runner._loop.study import ResumeMode, check_study
 from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
 
@@ -98,15 +99,31 @@ class LoopJournal:
     the disk with the next sync.
     """
 
-    def __init__(self, journal: str | os.PathLike[str] | Journal) -> None:
+    def __init__(self, journal: str | os.PathLike[str] | Journal, study: str | None = None,
+                 fingerprint: dict[str, Any] | None = None, resume: ResumeMode = "check",
+                 clock: Callable[[], float] = time.time) -> None:
+        """Open ``journal`` and check that it holds this study (see ``runner._loop.study``);
+        ``clock`` stamps the records' ``time``: Unix time, or a runner's own clock."""
+        self._time = clock
         if isinstance(journal, Journal):
             self.journal, self.owned = journal, False
         elif isinstance(journal, (str, os.PathLike)):
-            self.journal, self.owned = Journal.open(journal, fsync="never"), True
+            # A new file gets the name in its header; an existing one is compared by
+            # check_study, whose error says what differs and how to go on anyway.
+            fresh = not os.path.exists(journal) or os.path.getsize(journal) == 0
+            self.journal = Journal.open(journal, fsync="never", study=study if fresh else None,
+                                        fingerprint=fingerprint)
+            self.owned = True
         else:
             raise TypeError("journal must be a path or an open trials.Journal, got "
                             f"{journal!r} (type {type(journal).__name__})")
         self.path = self.journal.path
+        if fingerprint is not None:
+            try:
+                check_study(self.journal, study, fingerprint, resume)
+            except BaseException:
+                self.close()
+                raise
 
     def resume(self) -> Resume:
         """What the journal held when it was opened."""
@@ -114,21 +131,21 @@ class LoopJournal:
 
     def submit(self, trial: int, attempt: int, info: TrialInfo) -> None:
         self.journal.append({"type": "submit", "trial": trial, "attempt": attempt,
-                             "info": info.to_dict(), "time": time.time()})
+                             "info": info.to_dict(), "time": self._time()})
 
     def result(self, trial: int, attempt: int, final: bool, info: TrialInfo,
                value: TrialValue) -> None:
         self.journal.append({"type": "result", "trial": trial, "attempt": attempt,
                              "final": final, "info": info.to_dict(), "value": value.to_dict(),
-                             "time": time.time()})
+                             "time": self._time()})
 
     def cancelled(self, trial: int, attempt: int, reason: str) -> None:
         self.journal.append({"type": "cancelled", "trial": trial, "attempt": attempt,
-                             "reason": reason, "time": time.time()})
+                             "reason": reason, "time": self._time()})
 
     def failed(self, trial: int, attempt: int, traceback: str) -> None:
         self.journal.append({"type": "failed", "trial": trial, "attempt": attempt,
-                             "traceback": traceback, "time": time.time()})
+                             "traceback": traceback, "time": self._time()})
 
     def end(self, in_flight: list[tuple[int, int]], reason: str) -> None:
         """Mark ``(trial, attempt)`` pairs still in flight as cancelled, then :meth:`close`;
@@ -158,8 +175,8 @@ class LoopJournal:
                 self.journal.close()
 
 
-def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo, TrialValue]]
-                  ) -> int:
+def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo, TrialValue]],
+                  study: str | None = None, fingerprint: dict[str, Any] | None = None) -> int:
     """Write ``pairs`` atomically (temporary file, fsync, ``os.replace``) in the journal format,
     so :meth:`trials.History.load` reads the snapshot; returns how many were written."""
     target = os.fspath(path)
@@ -169,7 +186,9 @@ def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo,
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             header = {"type": "header", "format": FORMAT_VERSION, "created": time.time(),
-                      "study": None, "snapshot": True}
+                      "study": study, "snapshot": True}
+            if fingerprint is not None:
+                header["fingerprint"] = fingerprint
             f.write(json.dumps(header, separators=(",", ":")) + "\n")
             for trial, (info, value) in enumerate(pairs):
                 record = {"type": "result", "trial": trial, "attempt": 0, "final": True,
@@ -213,7 +232,9 @@ class PeriodicSaver:
 
     def save(self) -> None:
         """Write the history now."""
-        write_history(self.path, list(self._loop.history))
+        loop = self._loop
+        write_history(self.path, list(loop.history), getattr(loop, "study", None),
+                      getattr(loop, "_fingerprint", None))
         self.saves += 1
 
     def _run(self) -> None:

@@ -31,9 +31,13 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from runner._loop.goals import NTrialsGoal, check_arguments, make_goals
+from runner._loop import events
+from runner._loop.clock import runner_clock
+from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
-from runner._loop.timings import TimingBooks, Timings
+from runner._loop.statistics import Statistics
+from runner._loop.study import ResumeMode, check_name, check_resume_mode, identity
+from runner._loop.timings import TimingAccount, Timings
 from runner.errors import LoopError, RetriesExceededError
 from trials import History, Journal, StatusType, TrialInfo, TrialValue
 
@@ -73,13 +77,22 @@ class OptimizationLoop:
                  end_time_goal: float | None = None, duration_goal: float | None = None,
                  retries: int = 0, raise_if_retries_exceeded: bool = True,
                  journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, study: str | None = None,
+                 resume: ResumeMode = "check") -> None:
         """Validate everything; open ``journal`` and resume the study it holds: finished trials
-        enter ``history`` and are told, in order; unfinished ones run first."""
+        enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
+        study; a journal of another study (name, optimizer, space, target or objectives) is
+        refused unless ``resume="force"`` (docs/loop.md)."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
-        self._clock = clock
+        self.study = check_name(study)
+        resume = check_resume_mode(resume)
+        # A runner with its own clock (runner/_loop/clock.py) sets the loop's time: it replaces
+        # both the loop's clock and the Unix time the trials' timestamps are compared with.
+        own = runner_clock(runner)
+        self._clock: Callable[[], float] = own or clock
+        self._now: Callable[[], float] = own or time.time
         self._goals = make_goals(goal, cost_goal, n_trials_goal, end_time_goal, duration_goal,
-                                 clock)
+                                 self._clock, now=own() if own else None)
         self._caps = [g for g in self._goals if isinstance(g, NTrialsGoal)]
         self.optimizer = optimizer
         self.runner = runner
@@ -103,8 +116,11 @@ class OptimizationLoop:
         self._done = threading.Event()
         self._t0: float | None = None
         self._t1: float | None = None
-        self._books = TimingBooks()
-        self._journal = LoopJournal(journal) if journal is not None else None
+        self._books = TimingAccount()
+        self._fingerprint = identity(optimizer, runner) if journal is not None else None
+        self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume,
+                                     self._now) if journal is not None else None)
+        self._resumed = (0, 0)  # finished trials replayed, unfinished ones to run again
         if self._journal is not None:
             try:
                 self._resume()
@@ -116,7 +132,8 @@ class OptimizationLoop:
 
     @property
     def incumbent(self) -> tuple[TrialInfo, TrialValue] | None:
-        """The best successful single-objective trial, or ``None`` (see ``History``)."""
+        """The best successful single-objective trial, at the highest budget reached in a
+        multi-fidelity study, or ``None`` (see ``History.incumbent``)."""
         return self.history.incumbent
 
     @property
@@ -153,9 +170,24 @@ class OptimizationLoop:
 
     def timings(self) -> Timings:
         """Where the time went so far: optimizer, journal, queue wait, target, transfer, idle."""
-        now = time.time()
+        now = self._now()
         in_flight = sum(max(0.0, now - t.submitted) for t in list(self._pending.values()))
         return self._books.snapshot(self.elapsed_time(), in_flight)
+
+    def statistics(self) -> Statistics:
+        """A frozen snapshot of the loop's state: counts, best cost, time, goal progress."""
+        elapsed = self.elapsed_time()
+        incumbent = self.history.incumbent
+        return Statistics(
+            status=self.status(), done=len(self.history), pending=len(self.pending_trials),
+            failed=len(self._failed), retried=self._n_retried, told=self._n_told,
+            best=None if incumbent is None else incumbent[1].cost, elapsed=elapsed,
+            overhead=self._books.overhead(elapsed), timings=self.timings(),
+            goal=goal_progress(self._goals, len(self.history), elapsed))
+
+    def ended(self, timeout: float | None = None) -> bool:
+        """Wait until the loop has ended (without raising what failed it); ``False`` on timeout."""
+        return self._done.wait(timeout)
 
     # -- running -------------------------------------------------------------------------
 
@@ -236,6 +268,9 @@ class OptimizationLoop:
                             "runs once: build a new one (on the same journal to continue)")
         self._state = "running"
         self._t0 = self._clock()
+        events.study_started(self.study, self.optimizer, self.runner,
+                             None if self._journal is None else self._journal.path,
+                             *self._resumed)
         return True
 
     def _main(self, reraise_interrupt: bool = True) -> None:
@@ -293,17 +328,20 @@ class OptimizationLoop:
                             "%r", info)
                 continue
             n += 1
-            self._books.result(trial.submitted, time.time(), value)
+            self._books.result(trial.submitted, self._now(), value)
             try:
                 if self._on_result(trial, value):
-                    finals.append((trial.info, value))
+                    finals.append((trial.trial, trial.info, value))
             except RetriesExceededError as exc:
                 error = exc
                 break
         if n and self._journal is not None:
             self._timed_journal(self._journal.sync)
-        for info, value in finals:
+        for trial_id, info, value in finals:
+            best = self.history.incumbent
             self.history.append(info, value)
+            if self.history.incumbent is not best:
+                events.new_incumbent(trial_id, (info, value))
             self._tell(info, value)
         if error is not None:
             raise error
@@ -322,6 +360,7 @@ class OptimizationLoop:
         if status is StatusType.CRASHED and trial.crashes < self.retries:
             trial.crashes += 1
             self._n_retried += 1
+            events.crashed(trial.trial, trial.attempt, value, trial.crashes, self.retries)
             self._journal_result(trial, False, value)
             self._requeue.append(trial)
             return False
@@ -335,6 +374,7 @@ class OptimizationLoop:
             tb = str(extra.get("traceback") or extra.get("error") or "no traceback")
             self._failed.append(info)
             self._tracebacks[info] = tb
+            events.gave_up(trial.trial, trial.attempt, value, self.raise_if_retries_exceeded)
             if self.raise_if_retries_exceeded:
                 self._journal_result(trial, False, value)
                 if self._journal is not None:
@@ -417,7 +457,7 @@ class OptimizationLoop:
     def _submit(self, trial: _Trial) -> None:
         # In flight first: a trial whose submit record exists is marked if Ctrl-C comes next.
         trial.attempt += 1
-        trial.submitted = time.time()
+        trial.submitted = self._now()
         self._pending[id(trial.info)] = trial
         try:
             if self._journal is not None:
@@ -441,6 +481,35 @@ class OptimizationLoop:
         finally:
             self._books.journal += self._clock() - t
 
+    # -- stepping: one pass at a time, for a scheduler driving many loops on one runner --------
+
+    def step(self) -> bool:
+        """One driver pass that never waits (collect, goals, fill), for a scheduler that drives
+        several loops in turn (``runner.suites``); starts the loop on the first call. ``False``
+        once the loop is over: :meth:`status` says how, ``block_until_done(0)`` raises a failure.
+        A ``cancel()`` ends it at the next step, marking its trials in flight in the journal."""
+        if self._state == "new" and not self._begin():
+            return False
+        if self._state != "running":
+            return False
+        try:
+            if self._cancel.is_set():
+                self._stop_reason = "cancelled"
+            else:
+                self._collect()
+                if self._stop_reason is None:
+                    self._check_goals()
+                self._fill()
+                if self._pending or self._requeue or not (self._stop_reason or self._exhausted):
+                    return True
+            self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
+        except Exception as exc:
+            self._error = exc
+            self._end("failed", reason=f"the loop failed: {exc!r}")
+        self._t1 = self._clock()
+        self._done.set()
+        return False
+
     # -- ending ----------------------------------------------------------------------------
 
     def _end(self, state: str, reason: str | None = None) -> None:
@@ -450,6 +519,9 @@ class OptimizationLoop:
             reason = reason or ("cancelled" if state == "cancelled" else state)
             self._journal.end([(t.trial, t.attempt) for t in self._pending.values()], reason)
         self._state = state
+        events.study_ended(self.study, state, reason or self._stop_reason,
+                           self._clock() - (self._t0 or 0.0), len(self.history), self._n_told,
+                           len(self._failed), self._n_retried, self.history.incumbent)
 
     def _on_interrupt(self) -> None:
         """Ctrl-C/SIGTERM: close the runner (kills what runs), mark the trials, close the journal."""
@@ -468,10 +540,24 @@ class OptimizationLoop:
     def _resume(self) -> None:
         assert self._journal is not None
         plan = self._journal.resume()
+        restore_all = getattr(self.optimizer, "restore", None)
+        replayed = History()
         for _, info, value in plan.finished:
             self.history.append(info, value)
-            self._tell(info, value)
+            if callable(restore_all):
+                replayed.append(info, value)
+            else:
+                self._tell(info, value)
+        if callable(restore_all) and len(replayed):  # optional: its state from what it never asked
+            t = self._clock()
+            try:
+                restore_all(replayed)
+            finally:
+                self._books.optimizer += self._clock() - t
+            if self.log is not None:
+                self.log.append(("restore", replayed))
         self._n_told, self._next_id = 0, plan.next_id
+        self._resumed = (len(plan.finished), len(plan.unfinished))
         restore = getattr(self.optimizer, "restore_pending", None)
         for trial_id, attempt, info in plan.unfinished:
             if callable(restore):

@@ -11,14 +11,23 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from runner._loop.goals import DurationGoal, NTrialsGoal
+from runner._loop.statistics import Statistics
+from trials import History
+
+
+class Observed(Protocol):
+    """What a display reads of a loop (``OptimizationLoop`` has it)."""
+
+    @property
+    def history(self) -> History: ...
+    def statistics(self) -> Statistics: ...
+    def ended(self, timeout: float | None = None) -> bool: ...
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from runner._loop.loop import OptimizationLoop
 
 __all__ = ["LiveDisplay", "live_info", "render_loop"]
 
@@ -45,7 +54,7 @@ class _Front:
         self.at = -math.inf
         self.n = -1
 
-    def get(self, loop: OptimizationLoop) -> int | None:
+    def get(self, loop: Observed) -> int | None:
         n = len(loop.history)
         if n != self.n and time.monotonic() - self.at > 2.0:
             try:
@@ -56,45 +65,41 @@ class _Front:
         return self.size
 
 
-def render_loop(loop: OptimizationLoop, front: _Front | None = None) -> RenderableType:
-    """One frame: a bar towards the goal (if it has a count or a duration) and the figures."""
+def render_loop(loop: Observed, front: _Front | None = None) -> RenderableType:
+    """One frame, drawn from ``loop.statistics()``: a bar towards the goal (if it has a count
+    or a duration) and the figures."""
+    return render_statistics(loop.statistics(), None if front is None else front.get(loop))
+
+
+def render_statistics(stats: Statistics, front_size: int | None = None) -> RenderableType:
+    """One frame of a loop's :class:`Statistics`; ``front_size``: its Pareto front's size."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.progress_bar import ProgressBar
     from rich.table import Table
 
-    elapsed = loop.elapsed_time()
-    done = len(loop.history)
-    told = loop._n_told
-    rate = told / elapsed if elapsed > 0 else 0.0
-    incumbent = loop.incumbent
-    if incumbent is not None:
-        best = _fmt_cost(incumbent[1].cost)
+    if stats.best is not None:
+        best = _fmt_cost(stats.best)
     else:
-        size = front.get(loop) if front is not None and done else None
-        best = f"Pareto front of {size}" if size else "-"
+        best = f"Pareto front of {front_size}" if front_size else "-"
     grid = Table.grid(padding=(0, 2))
     for _ in range(4):
         grid.add_column()
-    grid.add_row("status", f"[bold]{loop.status()}[/]", "elapsed", _fmt_seconds(elapsed))
-    grid.add_row("done", str(done), "pending", str(len(loop.pending_trials)))
-    grid.add_row("failed", str(len(loop._failed)), "retried", str(loop._n_retried))
-    grid.add_row("best cost", best, "trials/s", f"{rate:.1f}")
-    grid.add_row("overhead", f"{loop.overhead():.1f} %", "workers", str(loop._books.workers))
+    grid.add_row("status", f"[bold]{stats.status}[/]", "elapsed", _fmt_seconds(stats.elapsed))
+    grid.add_row("done", str(stats.done), "pending", str(stats.pending))
+    grid.add_row("failed", str(stats.failed), "retried", str(stats.retried))
+    grid.add_row("best cost", best, "trials/s", f"{stats.trials_per_second:.1f}")
+    grid.add_row("overhead", f"{stats.overhead:.1f} %", "workers", str(stats.workers))
     parts: list[Any] = []
-    for goal in loop._goals:
-        if isinstance(goal, (NTrialsGoal, DurationGoal)):
-            total: float
-            completed: float
-            if isinstance(goal, NTrialsGoal):
-                total, completed, text = goal.n, min(done, goal.n), f"{done}/{goal.n} trials"
-            else:
-                total, completed = goal.seconds, min(elapsed, goal.seconds)
-                text = f"{_fmt_seconds(elapsed)}/{_fmt_seconds(goal.seconds)}"
-            bar = Table.grid(padding=(0, 1))  # a bar ends no line: give it a row of its own
-            bar.add_row(ProgressBar(total=total, completed=completed, width=40), text)
-            parts.append(bar)
-            break
+    goal = stats.goal
+    if goal is not None:
+        if goal.unit == "trials":
+            text = f"{stats.done}/{int(goal.total)} trials"
+        else:
+            text = f"{_fmt_seconds(stats.elapsed)}/{_fmt_seconds(goal.total)}"
+        bar = Table.grid(padding=(0, 1))  # a bar ends no line: give it a row of its own
+        bar.add_row(ProgressBar(total=goal.total, completed=goal.completed, width=40), text)
+        parts.append(bar)
     parts.append(grid)
     return Panel(Group(*parts), title="optimization loop", expand=False)
 
@@ -102,7 +107,7 @@ def render_loop(loop: OptimizationLoop, front: _Front | None = None) -> Renderab
 class LiveDisplay:
     """A rich ``Live`` redrawing :func:`render_loop`; a context manager, or ``start``/``stop``."""
 
-    def __init__(self, loop: OptimizationLoop, *, refresh_per_second: float = 4.0,
+    def __init__(self, loop: Observed, *, refresh_per_second: float = 4.0,
                  console: Console | None = None) -> None:
         if not refresh_per_second > 0:
             raise ValueError(f"refresh_per_second must be > 0, got {refresh_per_second!r}")
@@ -147,7 +152,7 @@ class LiveDisplay:
     def stop_when_done(self) -> None:
         """Stop by itself once the loop has ended (a small watcher thread)."""
         def watch() -> None:
-            self._loop._done.wait()
+            self._loop.ended()
             self.stop()
 
         threading.Thread(target=watch, name="LiveDisplay-watch", daemon=True).start()
@@ -159,13 +164,13 @@ class LiveDisplay:
         self.stop()
 
 
-def live_info(loop: OptimizationLoop, refresh_per_second: float, block: bool) -> LiveDisplay:
+def live_info(loop: Observed, refresh_per_second: float, block: bool) -> LiveDisplay:
     """What ``loop.live_info_terminal()`` does: a display until the loop is done (``block``), or
     one returned at once that stops itself when the loop is done."""
     display = LiveDisplay(loop, refresh_per_second=refresh_per_second).start()
     if block:
         try:
-            loop._done.wait()
+            loop.ended()
         finally:
             display.stop()
     else:

@@ -17,7 +17,7 @@ import attrs
 
 from trials import TrialValue
 
-__all__ = ["Timings", "TimingBooks"]
+__all__ = ["Timings", "TimingAccount"]
 
 
 @attrs.frozen
@@ -70,7 +70,7 @@ class Timings:
         ]
 
 
-class TimingBooks:
+class TimingAccount:
     """The loop's running sums behind :class:`Timings`."""
 
     __slots__ = ("optimizer", "journal", "queue_wait", "target", "transfer", "n_results",

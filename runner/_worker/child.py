@@ -1,34 +1,36 @@
 """The body of a supervised worker process: load the evaluator once, then evaluate trials one at
 a time under the memory/CPU rlimits, sending each result back as plain data.
 
-    driver (WorkerProcess)                     this process (own session)
-    ---------------------                      -------------------------
-    init: (sys.path, payload) ------pipe----->  cloudpickle.loads(payload) -> evaluator, shared
-                              <-----pipe------  ("ready",) or ("init-error", traceback)
-    trial: pickle(TrialInfo)  ------pipe----->  with rlimits: evaluator.measure(info)
-                              <-----pipe------  (status, cost, time, cpu, start, end, info)
+    driver (runner/_worker/process.py)          this process (own session)
+    ----------------------------------          -------------------------
+    init: (sys.path, payload, token) --pipe-->  cloudpickle.loads(payload) -> evaluator, shared
+                              <--frame seq 0--  ("ready", pid) or ("init-error", traceback)
+    trial n: (config, instance,   --pipe----->  with rlimits: evaluator.measure(trial)
+             seed, budget)        <--frame n--  (status, cost, time, cpu, start, end, info)
 
 The worker is its own process group's leader and a child subreaper, so everything a trial
-starts can be killed with it; it dies with the driver thread that started it (PDEATHSIG).
+starts can be found and killed with it; it dies with the driver thread that started it
+(PDEATHSIG). Its pipe descriptors sit high and close on exec, out of a target's way. A process
+the target forked that returns into this loop exits at once instead of answering. After each
+trial the worker checks that the trial left it as it found it (:mod:`runner._worker.hygiene`)
+and ends itself when not, so no trial inherits another's state.
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import pickle
 import signal
-import struct
 import sys
 import traceback
-from multiprocessing.connection import Connection
 from typing import Any
-
-MAX_RESULT_BYTES = 256 * 1024 * 1024
-"""Results larger than this (pickled) are refused as CRASHED instead of being shipped."""
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+_HIGH_FD = 200
+"""The pipe descriptors move at or above this, away from the low numbers a target may write."""
 
 
 def _linux_setup(parent: int) -> None:
@@ -44,10 +46,21 @@ def _linux_setup(parent: int) -> None:
         os._exit(0)
 
 
+def _move_high(fd: int) -> int:
+    """Duplicate ``fd`` to a high, close-on-exec number and close the low one."""
+    try:
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
+    except OSError:
+        os.set_inheritable(fd, False)
+        return fd
+    os.close(fd)
+    return high
+
+
 def kill_children() -> None:
     """Kill and reap whatever the last trial left running (cheap when it left nothing)."""
     try:
-        pid, _ = os.waitpid(-1, os.WNOHANG)
+        os.waitpid(-1, os.WNOHANG)
     except ChildProcessError:
         return  # no children at all: the common case, one syscall
     import psutil
@@ -59,26 +72,48 @@ def kill_children() -> None:
             pass
     while True:
         try:
-            pid, _ = os.waitpid(-1, 0)
+            os.waitpid(-1, 0)
         except ChildProcessError:
             return
 
 
-def encode_result(value: Any) -> bytes:
-    """Pickle a result tuple, degrading its info dict to text rather than losing the result."""
+def encode_result(value: tuple[Any, ...]) -> bytes:
+    """Pickle a result tuple; degrade its info dict to text rather than lose the result, and
+    refuse one over the size cap. Never raises: the worker's own failure must not read as the
+    trial's death."""
+    from runner._worker.protocol import MAX_RESULT_BYTES
+
     status, cost, wall, cpu, start, end, info = value
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # an info value that does not pickle
-        safe = {k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)
-                for k, v in info.items()}
-        safe["pickle_error"] = repr(exc)
-        data = pickle.dumps((status, cost, wall, cpu, start, end, safe))
+    except BaseException as exc:  # an info value (or key) that does not pickle
+        data = pickle.dumps((status, cost, wall, cpu, start, end, _plain(info, exc)))
     if len(data) > MAX_RESULT_BYTES:
         msg = (f"the result is {len(data) / 2**20:.0f} MB pickled, over the "
                f"{MAX_RESULT_BYTES // 2**20} MB cap on what a trial may return")
         data = pickle.dumps(("oversize", msg))
     return data
+
+
+def _plain(info: Any, exc: BaseException) -> dict[str, Any]:
+    """``info`` with every key and value that is not plain data turned into text."""
+    safe: dict[str, Any] = {}
+    try:
+        items = list(info.items())
+    except BaseException:
+        items = []
+    for key, val in items:
+        safe[_text(key) if not isinstance(key, str) else key] = (
+            val if isinstance(val, (str, int, float, bool, type(None))) else _text(val))
+    safe["pickle_error"] = _text(exc)
+    return safe
+
+
+def _text(obj: Any) -> str:
+    try:
+        return repr(obj)[:10_000]
+    except BaseException:
+        return f"<{type(obj).__name__} whose repr() raised>"
 
 
 def main(read_fd: int, write_fd: int, parent: int) -> None:
@@ -90,58 +125,78 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU must not dump core
     except (ImportError, ValueError, OSError):
         pass
-    conn_in = Connection(read_fd, writable=False)
-    conn_out = Connection(write_fd, readable=False)
-    sys_path, payload = pickle.loads(conn_in.recv_bytes())
+    read_fd, write_fd = _move_high(read_fd), _move_high(write_fd)
+    from runner._worker.protocol import encode_frame, read_trial, write_all
+
+    init = read_trial(read_fd)
+    if init is None:
+        return
+    sys_path, payload, token = pickle.loads(init)
     sys.path[:] = sys_path + [p for p in sys.path if p not in sys_path]
+    me = os.getpid()
     try:
         import cloudpickle
 
         import runner._core.script as script
         from runner._core.limits import AppliedLimits
-        from runner._worker.process import read_message, write_message
+        from runner._worker.hygiene import Baseline
         from runner._worker.wire import TrialDecoder
 
         script.IN_SUPERVISED_WORKER = True
         evaluator, shared, run_override = cloudpickle.loads(payload)
-        limited = evaluator.limits.memory is not None or evaluator.limits.cpu_time is not None
-        applied = AppliedLimits(evaluator.limits) if limited else None
+        limits = evaluator.limits
+        limited = limits.memory is not None or limits.cpu_time is not None
+        applied = AppliedLimits(limits) if limited else None
+        baseline = Baseline()
     except BaseException:
-        conn_out.send_bytes(pickle.dumps(("init-error", traceback.format_exc())))
+        write_all(write_fd, encode_frame(token, 0, pickle.dumps(
+            ("init-error", traceback.format_exc()))))
         return
-    conn_out.send_bytes(pickle.dumps(("ready", os.getpid())))
+    write_all(write_fd, encode_frame(token, 0, pickle.dumps(("ready", me))))
     del payload
     decoder = TrialDecoder()
+    seq = 0
     while True:
-        try:
-            message = read_message(read_fd)
-        except (EOFError, struct.error):
-            return
+        message = read_trial(read_fd)
         if not message:
             return
-        write_message(write_fd, encode_result(_evaluate(evaluator, shared, run_override,
-                                                        applied, decoder.decode(message))))
+        seq += 1
+        result = _evaluate(evaluator, shared, run_override, applied, decoder, message)
+        dirty = baseline.check()
+        if dirty is not None:
+            result[6]["worker_recycled"] = dirty
+        data = encode_result(tuple(result))
+        if os.getpid() != me:  # a process the target forked came back here: it is not us
+            os._exit(0)
+        write_all(write_fd, encode_frame(token, seq, data))
         kill_children()
+        if dirty is not None or limits.fresh_process:
+            return
 
 
-def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, info: Any) -> Any:
+def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, decoder: Any,
+              message: bytes) -> list[Any]:
+    """One trial as the list ``[status, cost, wall, cpu, start, end, info]``; whatever goes
+    wrong in the worker's own code becomes that trial's CRASHED value, never a dead worker."""
+    from runner._core import verdicts
+
+    crash = evaluator.objectives.crash_cost
     try:
+        info = decoder.decode(message)
         if applied is None:
             status, *rest = evaluator.measure(info, shared, run_override)
         else:
             with applied:
                 status, *rest = evaluator.measure(info, shared, run_override)
-        return (int(status), *rest)  # an int travels lighter than the enum member
+        rest[-1] = dict(rest[-1])
+        return [int(status), *rest]  # an int travels lighter than the enum member
     except MemoryError:  # outside the target, e.g. while building the value
-        from trials import StatusType
-
-        crash = evaluator.objectives.crash_cost
-        limit = evaluator.limits.memory
-        if limit is None:
-            return (int(StatusType.CRASHED), crash, 0.0, 0.0, 0.0, 0.0,
-                    {"error": "MemoryError while handling the trial's result"})
-        return (int(StatusType.MEMORYOUT), crash, 0.0, 0.0, 0.0, 0.0,
-                {"error": f"memory_limit of {limit:g} MB exceeded (MemoryError)"})
+        outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)
+    except BaseException as exc:
+        outcome = verdicts.raised(exc, crash)
+        outcome.additional_info["error"] = (f"the worker failed around the trial: "
+                                            f"{outcome.additional_info['error']}")
+    return [int(outcome.status), outcome.cost, 0.0, 0.0, 0.0, 0.0, outcome.additional_info]
 
 
 if __name__ == "__main__":

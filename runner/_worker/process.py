@@ -1,97 +1,98 @@
-"""``WorkerProcess``: one long-lived, supervised worker process that evaluates trials one at a
-time, and the rules that turn its death into a trial's status.
+"""The driver's side of one supervised worker process: start it, send it a trial, collect the
+answer or the evidence of its death, replace it. Two uses, two classes:
 
-A trial that exits, is killed, or overruns its wall-time limit costs exactly that trial: the
-worker's process group is killed (SIGTERM, then SIGKILL after ``grace``), the status is decided
-from the evidence (exit code, signal), and a new worker is started before the next trial. Every
-backend that isolates trials (process pool, dask, serial/threads with limits) uses this class.
+* :class:`WorkerProcess`, pollable: ``send`` a trial, then ``collect`` whenever its result
+  descriptor or its pidfd is readable (the process pool polls many workers from one thread);
+* :class:`BlockingWorker`, a ``WorkerProcess`` whose ``run(info)`` blocks until the trial's
+  value is decided (serial and thread runners with limits, the dask task).
+
+Wall-time, CPU and memory limits are watched from outside by the watchdog
+(runner/_worker/watchdog.py); the verdicts come from runner/_core/verdicts.py. A trial that
+exits, is killed, overruns a limit or corrupts its result channel costs exactly that trial:
+the worker's process group and the descendants seen are killed, and a new worker is started
+before the next trial.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import pickle
+import queue
+import random
 import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Mapping
-from multiprocessing.connection import Connection
 from typing import Any
 
+from runner._core import verdicts
 from runner._core.limits import Limits
 from runner._core.returns import Objectives
+from runner._worker.protocol import ChannelCorrupted, FrameReader, write_trial
+from runner._worker.watchdog import Watched, descendants, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["WorkerProcess", "death_value"]
+__all__ = ["BlockingWorker", "WorkerProcess"]
 
 log = logging.getLogger(__name__)
 
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT = 120.0
 """Seconds a new worker may take to import the target and report ready."""
-
-
-_CPU_SIGNALS = {getattr(signal, name) for name in ("SIGPROF", "SIGXCPU") if hasattr(signal, name)}
-"""How a worker dies of its CPU-time limit: the timer (SIGPROF), or RLIMIT_CPU (SIGXCPU)."""
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
-def death_value(returncode: int, limits: Limits, crash_cost: Any, start: float) -> TrialValue:
-    """The value of a trial whose worker process died with ``returncode`` (evidence only)."""
-    now = time.time()
-    if returncode < 0 and -returncode in _CPU_SIGNALS and limits.cpu_time:
-        status = StatusType.TIMEOUT
-        error = (f"cpu_time_limit of {limits.cpu_time:g} s exceeded (killed by "
-                 f"{_signal_name(-returncode)})")
-    elif returncode < 0:
-        status = StatusType.CRASHED
-        error = f"the trial's process was killed by {_signal_name(-returncode)}"
-    else:
-        status = StatusType.CRASHED
-        error = f"the trial's process exited with code {returncode}"
-    return TrialValue(cost=crash_cost, time=now - start, status=status, starttime=start,
-                      endtime=now, additional_info={"error": error, "exitcode": returncode})
+DEATH_CHECK_MS = 1000
+"""Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
 
 
 class WorkerProcess:
-    """A supervised worker; :meth:`run` blocks its caller until the trial's value is decided."""
+    """A supervised worker, driven by polling: :meth:`send`, then :meth:`collect`."""
 
     def __init__(self, payload: bytes, objectives: Objectives, limits: Limits,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None,
+                 budget: tuple[int, str] | None = None) -> None:
+        """``budget``: ``(bytes, what it is)`` the trial's whole process tree may hold."""
         self._payload = payload
         self._encoder = TrialEncoder()
         self._crash_cost = objectives.crash_cost
         self._limits = limits
         self._env = dict(env) if env else None
+        self._budget = budget
         self._proc: subprocess.Popen[bytes] | None = None
-        self._send: Connection | None = None
-        self._recv: Connection | None = None
-        self._poller: Any = None  # select.poll on the result pipe and the worker's pidfd
+        self._send_fd: int | None = None
+        self._reader: FrameReader | None = None
         self._pidfd: int | None = None
+        self._watched: Watched | None = None
+        self._seq = 0
+        self._start = 0.0
         self._closed = False
         self._lock = threading.Lock()
         self.starts = 0
-        walltime = limits.walltime
-        self._deadline_ms = None if walltime is None else max(1, math.ceil(walltime * 1000))
 
     @property
     def pid(self) -> int | None:
         """The worker's pid while it runs."""
-        return self._proc.pid if self._proc is not None else None
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
+    @property
+    def fds(self) -> tuple[int, int | None] | None:
+        """``(result fd, pidfd or None)`` while the worker runs: readable when result bytes
+        are there, and when the process has exited."""
+        reader = self._reader
+        return None if reader is None else (reader.fd, self._pidfd)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker process is there and has not exited."""
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
+    # -- starting ----------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the worker and wait until it has loaded the target (or raise why it could not)."""
@@ -111,30 +112,32 @@ class WorkerProcess:
         args = [sys.executable, "-m", "runner._worker.child", str(r_trial), str(w_result),
                 str(os.getpid())]
         try:
-            proc = subprocess.Popen(args, pass_fds=(r_trial, w_result), env=env,
-                                    start_new_session=True, stdin=subprocess.DEVNULL)
+            proc = _SPAWNER.popen(args, pass_fds=(r_trial, w_result), env=env,
+                                  start_new_session=True, stdin=subprocess.DEVNULL)
+        except BaseException:
+            for fd in (w_trial, r_result):
+                os.close(fd)
+            raise
         finally:
             os.close(r_trial)
             os.close(w_result)
-        send, recv = Connection(w_trial, readable=False), Connection(r_result, writable=False)
-        # One poll object per worker, reused for every trial, watching the result pipe and the
-        # process itself: a child the trial forked keeps the pipe open after the worker died.
-        poller = select.poll()
-        poller.register(r_result, select.POLLIN)
-        pidfd = _pidfd(proc.pid)
-        if pidfd is not None:
-            poller.register(pidfd, select.POLLIN)
+        token = random.getrandbits(64)
+        limits = self._limits
+        watched = Watched(proc.pid, limits.grace, limits.cpu_time, limits.memory,
+                          None if self._budget is None else self._budget[0])
         with self._lock:
-            self._proc, self._send, self._recv = proc, send, recv
-            self._poller, self._pidfd = poller, pidfd
+            self._proc, self._send_fd = proc, w_trial
+            self._reader = FrameReader(r_result, token)
+            self._pidfd, self._watched, self._seq = _pidfd(proc.pid), watched, 0
             self._encoder.reset()
             self.starts += 1
             closed = self._closed
+        watchdog().add(watched)
         if closed:  # close() ran while we started: it may have missed this process
             self.kill()
             return
         try:
-            send.send_bytes(pickle.dumps((list(sys.path), self._payload)))
+            write_trial(w_trial, pickle.dumps((list(sys.path), self._payload, token)))
         except OSError as exc:
             code = proc.wait()
             self._discard()
@@ -143,138 +146,115 @@ class WorkerProcess:
 
     def handshake(self) -> None:
         """Wait until the spawned worker has loaded the target (or raise why it could not)."""
-        with self._lock:
-            proc, recv = self._proc, self._recv
-        if proc is None or recv is None:
+        proc, reader = self._proc, self._reader
+        if proc is None or reader is None:
             if self._closed:
                 return
             raise WorkerStartError("the worker process is gone before it reported ready")
+        deadline = time.monotonic() + START_TIMEOUT
+        probe = select.poll()
+        probe.register(reader.fd, select.POLLIN)
         try:
-            if not recv.poll(START_TIMEOUT):
-                raise WorkerStartError(f"worker did not report ready within {START_TIMEOUT:g} s")
-            message = pickle.loads(recv.recv_bytes())
-        except (EOFError, OSError) as exc:
-            code = proc.wait()
-            self._discard()
-            raise WorkerStartError(f"worker process exited with code {code} while starting "
-                                   f"({exc!r})") from None
-        except WorkerStartError:
-            self._discard()
-            raise
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not probe.poll(int(left * 1000) + 1):
+                    raise WorkerStartError(
+                        f"worker did not report ready within {START_TIMEOUT:g} s")
+                open_ = reader.fill()
+                frame = reader.frame()
+                if frame is not None:
+                    break
+                if not open_:
+                    code = proc.wait()
+                    raise WorkerStartError(f"worker process exited with code {code} while "
+                                           "starting")
+        except (WorkerStartError, ChannelCorrupted) as exc:
+            self.kill()
+            raise WorkerStartError(str(exc)) from None
+        message = pickle.loads(frame[1])
         if message[0] != "ready":
-            self._discard()
+            self.kill()
             raise WorkerStartError(
                 "the worker process could not load the target (is it importable there?):\n"
                 + message[1])
 
-    def run(self, info: TrialInfo) -> TrialValue:
-        """Evaluate one trial in the worker; never raises for what the trial does."""
-        if self._closed:
-            return self._cancelled(time.time())
-        if self._proc is None or self._proc.poll() is not None:
-            self._discard()
-            self.start()
-        with self._lock:  # local references: close() may discard the attributes meanwhile
-            proc, send, recv = self._proc, self._send, self._recv
-            poller, pidfd = self._poller, self._pidfd
-        start = time.time()
-        if proc is None or send is None or recv is None:
-            return self._cancelled(start)
-        try:
-            send.send_bytes(self._encoder.encode(info))
-            ready = self._wait(proc, recv, poller, pidfd is not None)
-            if ready is None:
-                return self._timeout(start)
-            if not ready:
-                return self._died(start, proc)
-            data = recv.recv_bytes()
-        except (EOFError, OSError):
-            return self._died(start, proc)
-        return self._decode(data, start)
-
-    # -- the non-blocking half, for a pool that polls many workers from one thread -----------
-
-    @property
-    def fds(self) -> tuple[int, int | None] | None:
-        """``(result fd, pidfd or None)`` while the worker runs: readable when a result is
-        there, and when the process has exited."""
-        with self._lock:
-            if self._recv is None:
-                return None
-            return self._recv.fileno(), self._pidfd
-
-    @property
-    def alive(self) -> bool:
-        """Whether the worker process is there and has not exited."""
-        proc = self._proc
-        return proc is not None and proc.poll() is None
+    # -- one trial ---------------------------------------------------------------------------
 
     def send(self, info: TrialInfo) -> None:
         """Send a trial to the (idle) worker; ``OSError`` if the worker is gone."""
-        send = self._send
-        if send is None:
+        fd, watched = self._send_fd, self._watched
+        if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
-        write_message(send.fileno(), self._encoder.encode(info))
-
-    def collect(self, start: float, result_ready: bool, timed_out: bool = False) -> TrialValue:
-        """The value of the trial sent at ``start``, once its result fd (``result_ready``) or
-        its pidfd became readable; ``timed_out``: the pool signalled it for its wall limit."""
-        with self._lock:
-            proc, recv = self._proc, self._recv
-        if proc is None or recv is None:
-            return self._cancelled(start)
+        data = self._encoder.encode(info)
+        self._start = time.time()
+        self._seq += 1
+        watched.begin(self._limits.walltime)
         try:
-            if not result_ready:  # the process exited: a result it sent first still counts
-                probe = select.poll()
-                probe.register(recv.fileno(), select.POLLIN)
-                result_ready = bool(probe.poll(0))
-            if result_ready:
-                return self._decode(read_message(recv.fileno()), start)
-        except (EOFError, OSError):
-            pass
-        if timed_out and not self._closed:
+            write_trial(fd, data)
+        except BaseException:
+            self._seq -= 1
+            watched.end()
+            raise
+
+    def collect(self) -> TrialValue | None:
+        """The value of the trial last sent, once its result descriptor or its pidfd became
+        readable; ``None`` while its answer is still on the way."""
+        proc, reader, watched = self._proc, self._reader, self._watched
+        start = self._start
+        if proc is None or reader is None or watched is None:
+            return verdicts.cancelled(self._crash_cost, start)
+        try:
+            open_ = reader.fill()
+            frame = reader.frame()
+        except ChannelCorrupted as exc:
+            return self._corrupted(start, str(exc))
+        except OSError:
+            open_, frame = False, None
+        if frame is not None:
+            seq, payload = frame
+            if seq != self._seq or reader.pending():
+                return self._corrupted(start, f"an answer for trial {seq}, expected "
+                                       f"{self._seq}" if seq != self._seq else
+                                       "bytes after the answer")
+            verdict = watched.end()
+            if verdict is not None:  # the watchdog decided first: its verdict stands
+                return self._judged(verdict, start)
+            return self._decode(payload, start)
+        if open_ and proc.poll() is None:
+            return None  # part of the answer is here; the rest is on its way
+        verdict = watched.end()
+        if self._closed:
             self.kill()
-            return self._timed_out_value(start)
+            return verdicts.cancelled(self._crash_cost, start)
+        if verdict is not None:
+            return self._judged(verdict, start)
         return self._died(start, proc)
 
-    # -- the blocking half -------------------------------------------------------------------
-
-    def _wait(self, proc: subprocess.Popen[bytes], recv: Connection, poller: Any,
-              has_pidfd: bool) -> bool | None:
-        """Block until the result is readable (``True``), the worker died first (``False``) or
-        the wall limit passed (``None``): one ``poll`` call in the common case, not a selector
-        per trial as ``Connection.poll`` builds."""
-        fd = recv.fileno()
-        if has_pidfd and self._deadline_ms is None:  # the common case, kept lean
-            return any(ready_fd == fd for ready_fd, _ in poller.poll())
-        deadline = None if self._deadline_ms is None else (
-            time.monotonic() + self._deadline_ms / 1000)
-        while True:
-            timeout: int | None = None if has_pidfd else DEATH_CHECK_MS
-            if deadline is not None:
-                left = math.ceil((deadline - time.monotonic()) * 1000)
-                if left <= 0:
-                    return None
-                timeout = left if timeout is None else min(left, timeout)
-            events = poller.poll(timeout)
-            if any(ready_fd == fd for ready_fd, _ in events):
-                return True
-            if events or proc.poll() is not None:  # the pidfd fired, or (no pidfd) it exited
-                return False
-
-    def _decode(self, data: bytes, start: float) -> TrialValue:
+    def idle_event(self) -> str | None:
+        """The result fd or pidfd fired while no trial ran: ``None`` if nothing is wrong,
+        else why the worker must be replaced."""
+        reader = self._reader
+        if reader is None:
+            return "gone"
         try:
-            message = pickle.loads(data)
+            open_ = reader.fill()
+        except OSError:
+            open_ = False
+        if reader.pending():
+            return "it wrote while idle"
+        if not open_ or not self.alive:
+            return "exited"
+        return None
+
+    def _decode(self, payload: bytes, start: float) -> TrialValue:
+        crash = self._crash_cost
+        try:
+            message = pickle.loads(payload)
         except Exception as exc:
-            now = time.time()
-            return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.CRASHED,
-                              starttime=start, endtime=now,
-                              additional_info={"error": f"the result could not be unpickled in "
-                                                        f"the driver: {exc!r}"})
+            return verdicts.refused(crash, start, "the result could not be unpickled in the "
+                                    f"driver: {exc!r}")
         if message[0] == "oversize":
-            now = time.time()
-            return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.CRASHED,
-                              starttime=start, endtime=now, additional_info={"error": message[1]})
+            return verdicts.refused(crash, start, message[1])
         status, cost, wall, cpu, t_start, t_end, extra = message
         if status in (StatusType.MEMORYOUT, StatusType.TIMEOUT):
             self.kill()  # a process that hit a limit is not trusted with the next trial
@@ -282,62 +262,69 @@ class WorkerProcess:
             return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status,
                               starttime=t_start, endtime=t_end, additional_info=extra)
         except (TypeError, ValueError) as exc:  # checked here, once, not in the worker too
-            now = time.time()
-            return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.CRASHED,
-                              starttime=start, endtime=now,
-                              additional_info={"error": f"the trial's value is invalid: {exc}",
-                                               "error_type": type(exc).__name__})
+            return verdicts.refused(crash, start, f"the trial's value is invalid: {exc}",
+                                    type(exc).__name__)
+
+    def _judged(self, verdict: str, start: float) -> TrialValue:
+        watched = self._watched
+        evidence = watched.evidence if watched is not None else ""
+        self.kill()
+        limits, crash = self._limits, self._crash_cost
+        if verdict == "walltime" and limits.walltime is not None:
+            return verdicts.walltime_exceeded(limits.walltime, crash, start)
+        if verdict == "cpu" and limits.cpu_time is not None:
+            return verdicts.cpu_time_exceeded(limits.cpu_time, crash, start, evidence)
+        if self._budget is not None and watched is not None and watched.tree_budget_hit:
+            return verdicts.memory_exceeded(crash, start, f"the trial's processes used "
+                                            f"{evidence}, over {self._budget[1]}")
+        return verdicts.memory_exceeded(crash, start, f"memory_limit of {limits.memory:g} MB "
+                                        f"exceeded ({evidence})")
+
+    def _corrupted(self, start: float, detail: str) -> TrialValue:
+        if self._watched is not None:
+            self._watched.end()
+        self.kill()
+        if self._closed:
+            return verdicts.cancelled(self._crash_cost, start)
+        log.warning("a trial corrupted its worker's result channel (%s); replacing the worker",
+                    detail)
+        return verdicts.channel_corrupted(self._crash_cost, start, detail)
 
     def _died(self, start: float, proc: subprocess.Popen[bytes]) -> TrialValue:
-        if self._closed:
-            return self._cancelled(start)
         _signal_group(proc.pid, signal.SIGKILL)  # what it left running; before the pid is reaped
         try:
             code = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pipe broke but the process lingers: end it
             self.kill()
             code = proc.wait()
-        self._discard()
-        return death_value(code, self._limits, self._crash_cost, start)
+        self.kill()  # the descendants seen, and our descriptors
+        return verdicts.died(code, self._limits.cpu_time, self._crash_cost, start)
 
-    def _timeout(self, start: float) -> TrialValue:
-        self.kill(grace=self._limits.grace)
-        if self._closed:
-            return self._cancelled(start)
-        return self._timed_out_value(start)
+    # -- ending ------------------------------------------------------------------------------
 
-    def _timed_out_value(self, start: float) -> TrialValue:
-        now = time.time()
-        limit = self._limits.walltime
-        return TrialValue(cost=self._crash_cost, time=now - start, status=StatusType.TIMEOUT,
-                          starttime=start, endtime=now,
-                          additional_info={"error": f"walltime_limit of {limit:g} s exceeded"})
-
-    def _cancelled(self, start: float) -> TrialValue:
-        now = time.time()
-        return TrialValue(cost=self._crash_cost, time=max(0.0, now - start),
-                          status=StatusType.CANCELLED, starttime=start, endtime=now,
-                          additional_info={"error": "cancelled: the runner was closed"})
-
-    def kill(self, grace: float = 0.0) -> None:
-        """End the worker and everything it started: SIGTERM, ``grace`` seconds, SIGKILL."""
+    def kill_tree(self) -> None:
+        """SIGKILL the worker, its group, its descendants and the escaped ones seen; keeps the
+        descriptors (another thread may be polling them)."""
         with self._lock:
-            proc = self._proc
+            proc, watched = self._proc, self._watched
         if proc is None:
             return
-        descendants = _descendants(proc.pid)
-        if grace > 0 and proc.poll() is None:
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
+        found = descendants(proc.pid)
         _signal_group(proc.pid, signal.SIGKILL)
-        for child in descendants:
+        for child in found:
             try:
                 child.kill()
             except Exception:
                 pass
+        if watched is not None:
+            watched.kill_escaped()
+
+    def kill(self) -> None:
+        """End the worker and everything it started (group, descendants, escaped ones)."""
+        proc = self._proc
+        if proc is None:
+            return
+        self.kill_tree()
         proc.wait()
         self._discard()
 
@@ -352,68 +339,86 @@ class WorkerProcess:
 
     def _discard(self) -> None:
         with self._lock:
-            send, recv, pidfd = self._send, self._recv, self._pidfd
-            self._proc = self._send = self._recv = self._poller = self._pidfd = None
-        if pidfd is not None:
-            os.close(pidfd)
-        for conn in (send, recv):
-            if conn is not None:
+            send_fd, reader, pidfd, watched = (self._send_fd, self._reader, self._pidfd,
+                                               self._watched)
+            self._proc = self._send_fd = self._reader = self._pidfd = self._watched = None
+        if watched is not None:
+            watchdog().remove(watched)
+        for fd in (pidfd, send_fd, None if reader is None else reader.fd):
+            if fd is not None:
                 try:
-                    conn.close()
+                    os.close(fd)
                 except OSError:
                     pass
 
 
-def write_message(fd: int, data: bytes) -> None:
-    """Write ``data`` in ``Connection.send_bytes`` framing: one ``write`` for a small message."""
-    n = len(data)
-    header = struct.pack("!i", n) if n <= 0x7FFFFFFF else struct.pack("!iQ", -1, n)
-    if n <= 16384:
-        view = memoryview(header + data)
-    else:
-        _write_all(fd, memoryview(header))
-        view = memoryview(data)
-    _write_all(fd, view)
+class BlockingWorker(WorkerProcess):
+    """A worker whose :meth:`run` blocks its caller until the trial's value is decided."""
+
+    def run(self, info: TrialInfo) -> TrialValue:
+        """Evaluate one trial in the worker; never raises for what the trial does."""
+        if self._closed:
+            return verdicts.cancelled(self._crash_cost)
+        if not self.alive:
+            self._discard()
+            self.start()
+        fds = self.fds
+        if fds is None:
+            return verdicts.cancelled(self._crash_cost)
+        try:
+            self.send(info)
+        except OSError:  # it died between trials: once more on a new one
+            self.kill()
+            self.start()
+            fds = self.fds
+            if fds is None:
+                return verdicts.cancelled(self._crash_cost)
+            self.send(info)
+        poller = select.poll()
+        for fd in fds:
+            if fd is not None:
+                poller.register(fd, select.POLLIN)
+        timeout = None if fds[1] is not None else DEATH_CHECK_MS
+        while True:
+            poller.poll(timeout)
+            value = self.collect()
+            if value is not None:
+                return value
 
 
-def _write_all(fd: int, view: memoryview) -> None:
-    while view:
-        view = view[os.write(fd, view):]
+class _Spawner:
+    """Starts every worker process from one long-lived thread: PR_SET_PDEATHSIG ties a worker
+    to the thread that started it, so a worker started by a short-lived caller thread would die
+    with that thread, under another thread's trial."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[Any, Any, Any]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                name="trialrunner-spawner")
+                self._thread.start()
+        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        self._jobs.put((args, kwargs, done))
+        ok, result = done.get()
+        if not ok:
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    def _serve(self) -> None:
+        while True:
+            args, kwargs, done = self._jobs.get()
+            try:
+                done.put((True, subprocess.Popen(args, **kwargs)))
+            except BaseException as exc:
+                done.put((False, exc))
 
 
-def read_message(fd: int) -> bytes:
-    """One message in ``Connection.send_bytes`` framing, read with as few syscalls as it
-    takes (one, for a message that fits the pipe): the pool reads every result this way, and
-    a worker every trial."""
-    chunk = os.read(fd, 16384)
-    if len(chunk) < 4:
-        chunk += _read_exactly(fd, 4 - len(chunk))
-    (size,) = struct.unpack("!i", chunk[:4])
-    head = 4
-    if size == -1:  # over 2 GiB: an 8-byte size follows
-        if len(chunk) < 12:
-            chunk += _read_exactly(fd, 12 - len(chunk))
-        (size,) = struct.unpack("!Q", chunk[4:12])
-        head = 12
-    body = chunk[head:]
-    if len(body) < size:
-        return body + _read_exactly(fd, size - len(body))
-    return body
-
-
-def _read_exactly(fd: int, n: int) -> bytes:
-    parts = []
-    while n > 0:
-        part = os.read(fd, min(n, 1 << 20))
-        if not part:
-            raise EOFError("the worker closed its result pipe mid-message")
-        parts.append(part)
-        n -= len(part)
-    return b"".join(parts)
-
-
-DEATH_CHECK_MS = 1000
-"""Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
+_SPAWNER = _Spawner()
 
 
 def _pidfd(pid: int) -> int | None:
@@ -429,12 +434,3 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _descendants(pid: int) -> list[Any]:
-    try:
-        import psutil
-
-        return list(psutil.Process(pid).children(recursive=True))
-    except Exception:
-        return []

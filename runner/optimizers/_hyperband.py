@@ -18,10 +18,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runner.optimizers._space import _check_positive_int, _check_seed, as_sampler, index_rng
+from runner.optimizers._space import (
+    _check_positive_int,
+    _check_seed,
+    as_sampler,
+    describe_space,
+    index_rng,
+)
 from trials import TrialInfo, TrialValue
 
 __all__ = ["Hyperband", "SuccessiveHalving"]
@@ -166,6 +172,12 @@ class _MultiFidelity:
             del self._brackets[b]
             self._finished.add(b)
 
+    def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
+        """On resume: the finished trials of an earlier session, told in their order (the
+        brackets end up as the first session left them)."""
+        for info, value in history:
+            self.tell(info, value)
+
     def restore_pending(self, info: TrialInfo) -> None:
         """On resume: ``info`` was proposed by an earlier session and runs again."""
         labels = _labels(info)
@@ -200,6 +212,12 @@ class _MultiFidelity:
         bracket.handed[r].add(slot)
         return TrialInfo(config, budget=bracket.plan[r][1],
                          additional_info={"bracket": bracket.index, "rung": r, "slot": slot})
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a resumed study must share with this one: the space and the bracket plans (the
+        budgets); seed and ``n_iterations`` may change."""
+        return {"space": describe_space(self._sampler),
+                "brackets": [[[n, b] for n, b in plan] for plan in self._plans]}
 
     @property
     def brackets(self) -> list[Rungs]:

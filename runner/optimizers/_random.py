@@ -9,9 +9,16 @@ highest index it has seen instead of proposing the same configurations again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
-from runner.optimizers._space import _check_positive_int, _check_seed, as_sampler, index_rng
+from runner.optimizers._space import (
+    _check_positive_int,
+    _check_seed,
+    as_sampler,
+    describe_space,
+    index_rng,
+)
 from trials import TrialInfo, TrialValue
 
 __all__ = ["RandomSearch"]
@@ -61,6 +68,12 @@ class RandomSearch:
         self.n_told += 1
         self._mark(info)
 
+    def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
+        """On resume: the finished trials of an earlier session, as if told (their indices are
+        not proposed again)."""
+        for info, value in history:
+            self.tell(info, value)
+
     def restore_pending(self, info: TrialInfo) -> None:
         """On resume: ``info`` was proposed by an earlier session and runs again; skip its index."""
         self._mark(info)
@@ -69,6 +82,11 @@ class RandomSearch:
         k = info.additional_info.get(INDEX_KEY)
         if isinstance(k, int) and not isinstance(k, bool) and k >= self._next:
             self._taken.add(k)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a resumed study must share with this one: the space (seed and ``n_trials`` may
+        change)."""
+        return {"space": describe_space(self._sampler)}
 
     def __repr__(self) -> str:
         return f"RandomSearch({self._sampler!r}, seed={self.seed}, n_trials={self.n_trials})"

@@ -22,7 +22,7 @@ import random
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-__all__ = ["Sampler", "SearchSpace", "as_sampler", "index_rng"]
+__all__ = ["Sampler", "SearchSpace", "as_sampler", "describe_space", "index_rng"]
 
 
 class Sampler(Protocol):
@@ -135,6 +135,10 @@ class SearchSpace:
         inner = ", ".join(f"{p.name!r}: {p!r}" for p in self._params)
         return f"SearchSpace({{{inner}}})"
 
+    def describe(self) -> dict[str, str]:
+        """Each parameter's range or choices as text (JSON-safe), for a study's fingerprint."""
+        return {p.name: repr(p) for p in self._params}
+
 
 class _ConfigSpaceSampler:
     """Samples a ConfigSpace ``ConfigurationSpace`` (conditions and forbiddens included).
@@ -153,6 +157,16 @@ class _ConfigSpaceSampler:
 
     def __repr__(self) -> str:
         return f"ConfigSpace space with {len(list(self._space.values()))} parameters"
+
+    def describe(self) -> dict[str, str]:
+        """Each hyperparameter as ConfigSpace prints it (JSON-safe), for a study's fingerprint."""
+        return {str(name): str(hp) for name, hp in sorted(self._space.items())}
+
+
+def describe_space(sampler: Any) -> Any:
+    """A JSON-safe description of a sampler's space, or ``None`` for one that cannot say."""
+    describe = getattr(sampler, "describe", None)
+    return describe() if callable(describe) else None
 
 
 def as_sampler(space: Any) -> Sampler:

@@ -12,6 +12,16 @@ from runner import LimitError
 from runner.testing import drain
 from trials import StatusType, TrialInfo
 
+SIMULATED = ("SimulatedRunner's limits are simulated seconds on the runtime a trial reports (a "
+             "real sleeper would really sleep) and it refuses memory_limit; tested in "
+             "tests/backends/test_simulated.py")
+
+
+def _real_limits(make_runner) -> None:
+    """Skip on a backend whose limits are not on real time."""
+    if make_runner.name == "simulated":
+        pytest.skip(SIMULATED)
+
 
 def _then_ok(runner) -> None:
     info = TrialInfo({"id": 7, "action": "ok"})
@@ -22,6 +32,7 @@ def _then_ok(runner) -> None:
 
 def test_walltime_limit_is_timeout(make_runner):
     """A 30 s sleeper under walltime_limit=1 is TIMEOUT naming the limit within 3 s."""
+    _real_limits(make_runner)
     with make_runner(targets.act, walltime_limit=1, crash_cost=5.0) as runner:
         t0 = time.monotonic()
         runner.submit_trial(TrialInfo({"id": 0, "action": "sleep", "s": 30.0}))
@@ -36,6 +47,7 @@ def test_walltime_limit_is_timeout(make_runner):
 
 def test_cpu_time_limit_is_timeout(make_runner):
     """A spinning target under cpu_time_limit=1 is TIMEOUT naming the CPU-time limit."""
+    _real_limits(make_runner)
     with make_runner(targets.spin, cpu_time_limit=1) as runner:
         t0 = time.monotonic()
         runner.submit_trial(TrialInfo({"s": 20.0}))
@@ -51,6 +63,7 @@ def test_cpu_time_limit_is_timeout(make_runner):
 
 def test_memory_limit_is_memoryout(make_runner):
     """Allocating 2 GB under memory_limit=300 is MEMORYOUT naming the limit."""
+    _real_limits(make_runner)
     with make_runner(targets.allocate, memory_limit=300) as runner:
         runner.submit_trial(TrialInfo({"mb": 2048}))
         [(_, value)] = drain(runner, 1)

@@ -25,6 +25,9 @@ from trials import TrialInfo, TrialValue
 
 IN_DRIVER = ("the trial runs inside the driver's own process (no limit set): {what} would hit "
              "the driver itself; the serial-limited/thread-limited configurations test it")
+SIMULATED_LIMITS = ("SimulatedRunner's limits are simulated seconds on the runtime a trial "
+                    "reports and it refuses memory_limit: tested in tests/backends/"
+                    "test_simulated.py")
 NO_SCRIPT_ASYNC = "AsyncioRunner takes only `async def` targets, and a script target is not one"
 
 
@@ -44,6 +47,10 @@ class FaultMaker(MakeRunner):
                                  for k in ("memory_limit", "cpu_time_limit")):
             pytest.skip("AsyncioRunner refuses memory and CPU limits at construction: that is "
                         "case B4 (test_B4_limit_cannot_be_honoured)")
+        if self.is_simulated and any(kwargs.get(k) is not None
+                                     for k in ("walltime_limit", "cpu_time_limit",
+                                               "memory_limit")):
+            pytest.skip(SIMULATED_LIMITS)
         return super().__call__(target, **kwargs)
 
     @property
@@ -58,6 +65,17 @@ class FaultMaker(MakeRunner):
     @property
     def is_async(self) -> bool:
         return self.backend.async_targets
+
+    @property
+    def is_simulated(self) -> bool:
+        """Whether trials run on simulated time (``SimulatedRunner``)."""
+        return self.backend.name == "simulated"
+
+    def needs_real_time(self, what: str) -> None:
+        """Skip on a backend whose trials run on simulated time."""
+        if self.is_simulated:
+            pytest.skip(f"{what}: SimulatedRunner evaluates each trial to its end inside the "
+                        "call that starts it; time passes only on its virtual clock")
 
     @property
     def is_serial(self) -> bool:

@@ -133,7 +133,8 @@ def main(backend: str, mode: str, journal: str, out: str) -> int:
             except JournalWriteError as exc:
                 return report(loop, opt, exc)
             return 0
-        OptimizationLoop(opt, runner, journal=journal).run()
+        # resume="force": the sabotaged target of a first run ("vanish") is replaced on resume.
+        OptimizationLoop(opt, runner, journal=journal, resume="force").run()
     return 0
 
 

@@ -28,7 +28,8 @@ def test_A1_raises(any_config: FaultMaker, tmp_path) -> None:
         assert "ValueError: bad value 42" in info["traceback"]
         raiser = int(pidfile.read_text())
         if not any_config.isolates:  # evaluated in the driver: the driver is the worker
-            assert raiser == os.getpid()
+            if not any_config.name.startswith("executor"):  # there: the executor's worker
+                assert raiser == os.getpid()
             return
         assert alive(raiser) and raiser in worker_pids(runner), "the worker was replaced"
         if any_config.is_dask:  # two dask workers: the next trial may land on the other one

@@ -72,6 +72,7 @@ def test_D1_ctrl_c(any_config: FaultMaker, tmp_path) -> None:
     flight are marked cancelled in the flushed journal (its lock released), and trials running
     in worker processes are killed within 5 s."""
     maker = any_config
+    maker.needs_real_time("Ctrl-C while trials run")
     d, journal = str(tmp_path), tmp_path / "study.jsonl"
     n_flight = 1 if maker.is_serial else maker.n_workers
     runner = maker(ft.stoppable)

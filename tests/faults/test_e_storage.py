@@ -140,7 +140,7 @@ def test_E1_folder_back_resume_in_same_process(tmp_path) -> None:
     with pytest.warns(JournalStaleLockWarning, match="took over a lock left by an earlier "
                                                      f"journal of this process \\({os.getpid()}\\)"):
         again = OptimizationLoop(Counter(N_TRIALS, str(out)), SerialRunner(ft.record),
-                                 journal=journal)
+                                 journal=journal, resume="force")  # the sabotaged target goes
     again.run()
     assert len(History.load(journal)) == N_TRIALS
     assert [runs(out, i) for i in range(5)] == [1, 1, 1, 2, 1]

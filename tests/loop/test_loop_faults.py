@@ -136,7 +136,8 @@ def test_journal_write_failure_stops_the_loop_and_the_study_resumes(tmp_path):
     unfinished = [r for r in records if r["type"] == "submit" and r["trial"] not in finals]
     assert [r["trial"] for r in unfinished] == [3]
     loop = OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=5),
-                            SerialRunner(lambda c: c["x"]), n_trials_goal=10, journal=journal)
+                            SerialRunner(lambda c: c["x"]), n_trials_goal=10, journal=journal,
+                            resume="force")  # another target function, on purpose
     assert [dict(i.config) for i in loop.pending_trials] == [unfinished[0]["info"]["config"]]
     loop.run()
     assert len(History.load(journal)) == 10

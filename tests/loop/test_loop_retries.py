@@ -123,7 +123,8 @@ def test_a_raising_tell_stops_the_loop_after_the_result_was_journaled(tmp_path):
     finals = [r for r in read_records(journal) if r["type"] == "result" and r["final"]]
     assert [r["info"]["config"]["x"] for r in finals] == [0.0, 1.0, 2.0]
     resumed_opt = ListOptimizer([{"x": float(i)} for i in range(3, 5)])
-    resumed = OptimizationLoop(resumed_opt, SerialRunner(lambda c: c["x"]), journal=journal)
+    resumed = OptimizationLoop(resumed_opt, SerialRunner(lambda c: c["x"]), journal=journal,
+                               resume="force")  # another optimizer class, on purpose
     assert [i.config["x"] for i, _ in resumed_opt.told] == [0.0, 1.0, 2.0]
     resumed.run()
     assert [i.config["x"] for i, _ in resumed.history] == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -19,7 +19,7 @@ from runner.testing import cost_of, drain
 from trials import TrialInfo
 
 DESIGN_NAMES = {"AbstractRunner", "SerialRunner", "ProcessPoolRunner", "DaskRunner",
-                "ThreadPoolRunner", "AsyncioRunner", "OptimizationLoop", "Target"}
+                "ThreadPoolRunner", "AsyncioRunner", "SimulatedRunner", "OptimizationLoop", "Target"}
 
 
 def test_design_imports_work():

@@ -35,21 +35,20 @@ from typing import Any
 
 import attrs
 
-from runner._core.backend import BookkeepingRunner
+from runner._backends.dask.cluster import connect, is_worker_loss, trial_capacity
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
     allowed_failures_hold,
     close_runner,
-    connect,
-    is_worker_loss,
     run_trial,
-    slots,
     worker_probe,
 )
+from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
+from runner._core import verdicts
 from runner.errors import PreflightError
-from trials import StatusType, TrialInfo, TrialValue
+from trials import TrialInfo, TrialValue
 
 __all__ = ["DaskRunner"]
 
@@ -106,7 +105,7 @@ def _check_seconds(value: Any, name: str, or_none: str = "") -> float:
     return float(value)
 
 
-class DaskRunner(BookkeepingRunner):
+class DaskRunner(LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -272,8 +271,7 @@ class DaskRunner(BookkeepingRunner):
             future = self._client.submit(run_trial, *args, pure=False,
                                          resources=flight.resources, **place)
         except Exception as exc:  # the client is closed or broken
-            self._finish(flight, self._value(StatusType.CRASHED,
-                                             f"could not submit the trial to dask: {exc!r}"))
+            self._finish(flight, self._not_run(f"could not submit the trial to dask: {exc!r}"))
             return
         flight.future = future
         self._spent = []  # release the finished futures now, after this trial's graph went out
@@ -304,8 +302,8 @@ class DaskRunner(BookkeepingRunner):
         elif isinstance(result, BaseException) and is_worker_loss(result):
             self._lost(flight, result)
         else:
-            self._finish(flight, self._value(
-                StatusType.CRASHED, f"the dask task failed outside the trial: {result!r}"))
+            self._finish(flight, self._not_run(
+                f"the dask task failed outside the trial: {result!r}"))
         self._dispatch()
 
     def _lost(self, flight: _Flight, exc: BaseException) -> None:
@@ -324,9 +322,8 @@ class DaskRunner(BookkeepingRunner):
                 asyncio.ensure_future(self._refresh_quietly())
                 return
         n = flight.losses
-        self._finish(flight, self._value(
-            StatusType.CRASHED, f"worker lost {n} time{'s' * (n != 1)} (max_requeues="
-            f"{self._max_requeues}); last: {exc!r}", requeues=n - 1, workers_lost=n))
+        self._finish(flight, verdicts.worker_lost(self._objectives.crash_cost, n,
+                                                  self._max_requeues, repr(exc)))
 
     def _finish(self, flight: _Flight, value: TrialValue, *, started: bool = True) -> None:
         """Record ``flight``'s final value exactly once."""
@@ -349,18 +346,16 @@ class DaskRunner(BookkeepingRunner):
             return
         log.error(error)
         for flight in queued:
-            self._finish(flight, self._value(StatusType.CRASHED, error), started=False)
+            self._finish(flight, self._not_run(error), started=False)
         futures = [f.future for f in flights if f.future is not None]
         if futures and self._client.status == "running":  # the async form, on the loop
             self._client.loop.add_callback(self._client.cancel, futures, asynchronous=True,
                                            reason=error)
         for flight in flights:
-            self._finish(flight, self._value(StatusType.CRASHED, error))
+            self._finish(flight, self._not_run(error))
 
-    def _value(self, status: StatusType, error: str, **info: Any) -> TrialValue:
-        now = time.time()
-        return TrialValue(cost=self._objectives.crash_cost, status=status, starttime=now,
-                          endtime=now, additional_info={"error": error, **info})
+    def _not_run(self, error: str) -> TrialValue:
+        return verdicts.not_run(self._objectives.crash_cost, error)
 
     # -- keeping up with the cluster -----------------------------------------------------
 
@@ -384,7 +379,7 @@ class DaskRunner(BookkeepingRunner):
         after ``worker_timeout`` without any worker, and send what now fits."""
         ident = await self._client.scheduler.identity(n_workers=-1 if self._resources else 0)
         n_workers = int(ident.get("n_workers", 0))
-        capacity = (slots(ident.get("workers", {}).values(), self._resources) if self._resources
+        capacity = (trial_capacity(ident.get("workers", {}).values(), self._resources) if self._resources
                     else int(ident.get("total_threads", 0)))
         with self._lock:
             self._n_workers, self._capacity = n_workers, capacity

@@ -1,0 +1,40 @@
+"""``LocalWorker``: the part of a backend that runs limited trials in one supervised worker
+process of its own, started on first use (``SerialRunner``; ``run_wrapper`` on any built-in
+runner). One trial at a time: callers from several threads take turns."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from runner._core.backend import BookkeepingRunner
+from runner._worker.process import BlockingWorker
+from trials import TrialInfo, TrialValue
+
+__all__ = ["LocalWorker"]
+
+
+class LocalWorker(BookkeepingRunner):
+    """Provides ``_run_isolated`` with one lazily started ``BlockingWorker``."""
+
+    def __init__(self, target: Any = None, **kwargs: Any) -> None:
+        super().__init__(target, **kwargs)
+        self._local_worker: BlockingWorker | None = None
+        self._local_lock = threading.Lock()
+
+    def _run_isolated(self, info: TrialInfo) -> TrialValue:
+        with self._local_lock:  # one trial at a time in the one local worker process
+            if self._local_worker is None:
+                self._local_worker = BlockingWorker(self._payload(), self._objectives,
+                                                    self._limits)
+                if self._closed:  # close() ran meanwhile and may not have seen the worker
+                    self._local_worker.close()
+            return self._local_worker.run(info)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            worker = self._local_worker  # not under _local_lock: a trial may hold it
+            if worker is not None:
+                worker.close()

@@ -1,0 +1,268 @@
+"""``SimulatedRunner``: trials evaluated in this process, their *runtime* played out on a virtual
+clock over ``n_workers`` virtual workers, so hours of a parallel study replay in seconds, exactly.
+
+    submit_trial ──> free virtual worker? ──yes──> evaluate now (target, in this process)
+                          │ no                         │ runtime = info[runtime_key] (limits cut it)
+                          v                            v
+                     _pending (deque)            _running heap of (end, seq, info, value)
+                          ^                            │ wait(): clock := earliest end
+                          └── a worker frees ──────────┘──> _deliver ──> iter_results()
+
+The clock moves only in ``wait()`` (to the next completion) and, with
+``charge_optimizer_time=True``, by the real time the caller spent between calls into the runner
+(the optimizer's ask/tell, as a real parallel run pays it). A trial's timestamps are
+``start_time`` + virtual seconds. Ties end in submission order. See docs/simulated.md.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import numbers
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from runner._backends.slots import check_n_workers
+from runner._core.backend import BookkeepingRunner
+from runner._core.returns import Outcome
+from runner.errors import LimitError
+from trials import StatusType, TrialInfo, TrialValue
+
+__all__ = ["SimulatedRunner"]
+
+log = logging.getLogger(__name__)
+
+_Running = tuple[float, int, TrialInfo, TrialValue]
+"""A trial on a virtual worker: ``(end, seq, info, value)``, ordered by end, then submission."""
+
+
+def _seconds(value: Any, name: str, *, allow_none: bool = False) -> float | None:
+    """A finite number of seconds >= 0 (or ``None`` when allowed), else a clear error."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds{' or None' if allow_none else ''}, "
+                        f"got {value!r} (type {type(value).__name__})")
+    seconds = float(value)
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {seconds!r}")
+    return seconds
+
+
+class SimulatedRunner(BookkeepingRunner):
+    """Run trials on ``n_workers`` virtual workers in simulated time (see the module doc).
+
+    ``runtime_key``: the key of the target's info dict holding the seconds the trial would have
+    taken; a trial that reports none (a crash included) takes ``default_runtime`` seconds
+    (0 by default, so the run stays deterministic; ``None``: its measured wall time). ``start_time``: the clock's reading at the start (``None``:
+    the Unix time at construction). Limits are simulated seconds; ``memory_limit`` is refused.
+    """
+
+    backend = "simulated"
+
+    def __init__(self, target: Any = None, n_workers: int = 1, *, runtime_key: str = "runtime",
+                 start_time: float | None = 0.0, charge_optimizer_time: bool = False,
+                 default_runtime: float | None = 0.0, **kwargs: Any) -> None:
+        super().__init__(target, **kwargs)
+        self._capacity = check_n_workers(n_workers)
+        if not isinstance(runtime_key, str) or not runtime_key:
+            raise TypeError(f"runtime_key must be a non-empty str, got {runtime_key!r} "
+                            f"(type {type(runtime_key).__name__})")
+        if not isinstance(charge_optimizer_time, bool):
+            raise TypeError(f"charge_optimizer_time must be True or False, got "
+                            f"{charge_optimizer_time!r}")
+        if self._limits.memory is not None:
+            raise LimitError("memory_limit cannot be honoured by SimulatedRunner: trials run in "
+                             "this process and report no memory use; drop the limit")
+        if start_time is None:
+            start_time = time.time()
+        elif isinstance(start_time, bool) or not isinstance(start_time, numbers.Real) \
+                or not math.isfinite(start_time):
+            raise TypeError(f"start_time must be a finite number of seconds or None, got "
+                            f"{start_time!r} (type {type(start_time).__name__})")
+        self._runtime_key = runtime_key
+        self._start_time = float(start_time)
+        self._default_runtime = _seconds(default_runtime, "default_runtime", allow_none=True)
+        self._charge = charge_optimizer_time
+        self._now = 0.0  # virtual seconds since start_time
+        self._left: float | None = None  # perf_counter when the caller last left the runner
+        self._charged = 0.0  # real caller seconds added to the clock so far
+        self._running: list[_Running] = []
+        self._seq = 0  # trials started so far = submission order (the queue is FIFO)
+
+    # -- the optional clock protocol (runner/_loop/clock.py) ------------------------------
+
+    def clock(self) -> float:
+        """The virtual time now: ``start_time`` + simulated seconds (+ the caller's real time
+        since its last call, not yet charged, when ``charge_optimizer_time`` is on)."""
+        pending = 0.0
+        if self._charge and self._left is not None:
+            pending = time.perf_counter() - self._left
+        return self._start_time + self._now + pending
+
+    @property
+    def charged_time(self) -> float:
+        """Real seconds of the caller's own work added to the clock so far."""
+        return self._charged
+
+    # -- the contract ----------------------------------------------------------------------
+
+    def submit_trial(self, info: TrialInfo) -> None:
+        self._enter()
+        try:
+            self._check_submit(info)
+            if len(self._running) < self._capacity and not self._pending:
+                self._start(info)
+                self._advance(self._now)  # a 0 s trial is done at once
+            else:
+                self._pending.append(info)
+        finally:
+            self._leave()
+
+    def iter_results(self) -> Iterator[tuple[TrialInfo, TrialValue]]:
+        self._enter()
+        try:
+            return super().iter_results()
+        finally:
+            self._leave()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Advance the clock to the next completion (at once in real time; ``timeout`` is never
+        reached), unless a result is waiting or nothing runs."""
+        self._enter()
+        try:
+            if not self._finished and self._running:
+                self._advance(self._running[0][0])
+        finally:
+            self._leave()
+
+    def is_running(self) -> bool:
+        self._enter()
+        try:
+            return super().is_running()
+        finally:
+            self._leave()
+
+    def count_available_workers(self) -> int:
+        self._enter()
+        try:
+            return super().count_available_workers()
+        finally:
+            self._leave()
+
+    # -- the simulation --------------------------------------------------------------------
+
+    def _enter(self) -> None:
+        """Charge the caller's real time since it last left the runner (when asked to)."""
+        if self._charge and self._left is not None:
+            spent = time.perf_counter() - self._left
+            self._left = None
+            self._charged += spent
+            self._advance(self._now + spent)
+
+    def _leave(self) -> None:
+        if self._charge:
+            self._left = time.perf_counter()
+
+    def _advance(self, now: float) -> None:
+        """Move the clock to ``now``: deliver every trial ended by then (end, then submission
+        order), each freed worker taking the next queued trial at its end time."""
+        running = self._running
+        self._now = max(self._now, now)
+        while running and running[0][0] <= self._now:
+            end, _, info, value = heapq.heappop(running)
+            self._deliver(info, value)
+            if self._pending and not self._closed:
+                saved, self._now = self._now, end  # the queued trial starts when the worker frees
+                self._start(self._pending.popleft())
+                self._now = saved
+
+    def _start(self, info: TrialInfo) -> None:
+        """Evaluate ``info`` now on a free virtual worker and schedule its end."""
+        start = self._now
+        outcome, wall = self._evaluate(info)
+        status, cost, extra = outcome.status, outcome.cost, outcome.additional_info
+        runtime = self._runtime(outcome, wall, extra)
+        if runtime is None:
+            status, cost = StatusType.CRASHED, self._objectives.crash_cost
+            extra = {**extra, "error": f"additional_info[{self._runtime_key!r}] must be a finite "
+                                      f"number of seconds >= 0, got "
+                                      f"{extra.get(self._runtime_key)!r}"}
+            runtime = self._default_runtime if self._default_runtime is not None else wall
+        status, cost, runtime, extra = self._limit(status, cost, runtime, extra)
+        end = start + runtime
+        value = TrialValue(cost=cost, time=runtime, cpu_time=runtime, status=status,
+                           starttime=self._start_time + start, endtime=self._start_time + end,
+                           additional_info=extra)
+        with self._lock:
+            self._executing += 1
+        heapq.heappush(self._running, (end, self._seq, info, value))
+        self._seq += 1
+
+    def _evaluate(self, info: TrialInfo) -> tuple[Outcome, float]:
+        """The shared evaluator's verdict on ``info`` (status rules as on every backend) and the
+        real seconds it took."""
+        t0 = time.perf_counter()
+        ev = self._evaluator
+        if self._overrides_run:
+            outcome = ev._run_override(self.run, info)
+        else:
+            outcome = ev.run(info.config, info.instance, info.budget, info.seed,
+                             self._shared_data)
+        return outcome, time.perf_counter() - t0
+
+    def _runtime(self, outcome: Outcome, wall: float, extra: dict[str, Any]) -> float | None:
+        """The simulated seconds of a trial: its reported runtime, else ``run``'s 4-tuple
+        runtime, else ``default_runtime`` or the measured wall time; ``None`` if invalid."""
+        if self._runtime_key in extra:
+            try:
+                return _seconds(extra[self._runtime_key], "runtime")
+            except (TypeError, ValueError):
+                return None
+        if outcome.runtime is not None:
+            try:
+                return _seconds(outcome.runtime, "runtime")
+            except (TypeError, ValueError):
+                pass
+        return self._default_runtime if self._default_runtime is not None else wall
+
+    def _limit(self, status: StatusType, cost: Any, runtime: float, extra: dict[str, Any]
+               ) -> tuple[StatusType, Any, float, dict[str, Any]]:
+        """A trial longer than a limit is TIMEOUT at start + limit (its CPU time is its
+        runtime: one virtual core, busy throughout)."""
+        limits = [(lim, name) for lim, name in ((self._limits.walltime, "walltime_limit"),
+                                                (self._limits.cpu_time, "cpu_time_limit"))
+                  if lim is not None and runtime > lim]
+        if not limits:
+            return status, cost, runtime, extra
+        limit, name = min(limits)
+        info = {"error": f"{name} of {limit:g} s exceeded (simulated: the trial takes "
+                         f"{runtime:g} s)", self._runtime_key: runtime}
+        return StatusType.TIMEOUT, self._objectives.crash_cost, limit, info
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        """Every trial still on a virtual worker or queued comes back CANCELLED, now."""
+        now = self._start_time + self._now
+        while self._running:
+            _, _, info, value = heapq.heappop(self._running)
+            self._deliver(info, TrialValue(
+                cost=self._objectives.crash_cost, time=now - value.starttime,
+                cpu_time=now - value.starttime, status=StatusType.CANCELLED,
+                starttime=value.starttime, endtime=now,
+                additional_info={"error": "cancelled: the runner was closed"}))
+        self._cancel_pending()
+
+    def _cancelled_value(self) -> TrialValue:
+        now = self._start_time + self._now
+        return TrialValue(cost=self._objectives.crash_cost, status=StatusType.CANCELLED,
+                          starttime=now, endtime=now,
+                          additional_info={"error": "cancelled: the runner was closed"})
+
+    def _backend_meta(self) -> dict[str, Any]:
+        return {"n_workers": self._capacity, "runtime_key": self._runtime_key,
+                "start_time": self._start_time, "charge_optimizer_time": self._charge,
+                "default_runtime": self._default_runtime}

@@ -1,0 +1,138 @@
+"""The pipe protocol between the driver and a worker process, in one place.
+
+    driver -> worker   trial frames:  !I length | pickle(trial tuple)       (runner/_worker/wire.py)
+    worker -> driver   result frames: MAGIC | token | seq | length | crc32 | pickle(payload)
+
+The driver trusts nothing that comes back: the target runs in the worker and may write to any
+descriptor it finds there, or fork a child that carries on in the worker's loop. So a result
+frame carries the worker session's random ``token`` and the number of the trial it answers
+(``seq``), its length is bounded and its body checksummed. The driver reads without ever
+blocking, into a buffer (:class:`FrameReader`); anything that fails a check ends that worker's
+session (``ChannelCorrupted``) and costs only its trial.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import zlib
+from typing import Any
+
+__all__ = [
+    "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "encode_frame", "read_trial",
+    "write_all", "write_trial",
+]
+
+MAGIC = b"TRR1"
+_HEAD = struct.Struct("!4sQQII")  # magic, token, seq, length, crc32
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+"""Results larger than this (pickled) are refused as CRASHED instead of being shipped."""
+_MAX_FRAME = MAX_RESULT_BYTES + 4096
+_TRIAL_HEAD = struct.Struct("!I")
+_SMALL = 16384
+
+
+class ChannelCorrupted(Exception):
+    """Bytes on a result channel that are not our worker's answer; the message says which."""
+
+
+def encode_frame(token: int, seq: int, payload: bytes) -> bytes:
+    """A result frame for ``payload`` (the worker side)."""
+    return _HEAD.pack(MAGIC, token, seq, len(payload), zlib.crc32(payload)) + payload
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the blocking descriptor ``fd`` (one ``write`` when it fits)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_trial(fd: int, data: bytes) -> None:
+    """Send one trial message (the driver side; the worker is the only reader)."""
+    if len(data) <= _SMALL:
+        write_all(fd, _TRIAL_HEAD.pack(len(data)) + data)
+    else:
+        write_all(fd, _TRIAL_HEAD.pack(len(data)))
+        write_all(fd, data)
+
+
+def read_trial(fd: int) -> bytes | None:
+    """One trial message, blocking (the worker side); ``None`` when the driver closed the pipe."""
+    head = _read_exactly(fd, _TRIAL_HEAD.size)
+    if head is None:
+        return None
+    (size,) = _TRIAL_HEAD.unpack(head)
+    return _read_exactly(fd, size) if size else b""
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    first = os.read(fd, n)
+    if len(first) == n:
+        return first
+    if not first:
+        return None
+    parts, n = [first], n - len(first)
+    while n > 0:
+        part = os.read(fd, min(n, 1 << 20))
+        if not part:
+            return None
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
+class FrameReader:
+    """Driver side: a non-blocking, buffered reader of one worker session's result frames."""
+
+    __slots__ = ("fd", "token", "_buf")
+
+    def __init__(self, fd: int, token: int) -> None:
+        os.set_blocking(fd, False)
+        self.fd, self.token = fd, token
+        self._buf = bytearray()
+
+    def pending(self) -> bool:
+        """Whether bytes of an unfinished frame are buffered."""
+        return bool(self._buf)
+
+    def fill(self) -> bool:
+        """Read whatever is there now; ``False`` at end of file (the worker closed the pipe)."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False
+            self._buf += chunk
+            if len(chunk) < 1 << 20:
+                return True
+
+    def frame(self) -> tuple[int, bytes] | None:
+        """The next whole frame as ``(seq, payload)``, ``None`` until one is complete;
+        ``ChannelCorrupted`` for bytes that cannot be our worker's."""
+        buf = self._buf
+        if len(buf) < _HEAD.size:
+            if buf and not MAGIC.startswith(bytes(buf[:4])):
+                raise ChannelCorrupted(f"{len(buf)} stray byte(s) {bytes(buf[:16])!r}")
+            return None
+        magic, token, seq, size, crc = _HEAD.unpack_from(buf)
+        if magic != MAGIC or token != self.token:
+            raise ChannelCorrupted(f"stray bytes {bytes(buf[:16])!r} instead of a result frame")
+        if size > _MAX_FRAME:
+            raise ChannelCorrupted(f"a frame claims {size} bytes, over the cap")
+        end = _HEAD.size + size
+        if len(buf) < end:
+            return None
+        payload = bytes(buf[_HEAD.size:end])
+        del buf[:end]
+        if zlib.crc32(payload) != crc:
+            raise ChannelCorrupted("a result frame failed its checksum (bytes written into it)")
+        return seq, payload
+
+
+def loads(payload: bytes) -> Any:
+    """Unpickle a frame's payload (driver side); the payload passed every check first."""
+    return pickle.loads(payload)

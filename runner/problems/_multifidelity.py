@@ -1,0 +1,67 @@
+"""Multi-fidelity variants: the same function, plus a bias and a noise that shrink with budget.
+
+At budget ``b`` in ``[min_budget, max_budget]`` the cost is ``f(x) + scale * s * (bias(x) +
+noise)``, with ``s = 1 - b / max_budget`` (0 at the full budget, so the known optimum holds there),
+``bias(x)`` in [-0.5, 0.5) a fixed function of the configuration (low budgets misrank some
+configurations, as real learning curves do) and ``noise`` Gaussian with sd 0.1, seeded by the
+configuration, budget and trial seed (reproducible). ``scale`` is the spread of ``f`` over the
+space, so every problem gets comparably informative low fidelities.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import statistics
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runner.problems._problem import Problem
+from runner.problems._synthetic import config_unit, timed_runtime
+
+__all__ = ["FIDELITY", "multi_fidelity"]
+
+FIDELITY = (1.0, 27.0)
+"""The budget range of the multi-fidelity variants: three halvings with eta = 3."""
+
+
+def _cost(target: Callable[..., Any], config: Mapping[str, Any]) -> float:
+    value = target(config)
+    cost = value[0] if isinstance(value, tuple) and len(value) == 2 and isinstance(
+        value[1], Mapping) else value
+    return float(cost)
+
+
+def mf_evaluate(config: Mapping[str, Any], *, budget: float | None = None,
+                seed: int | None = None, base: Callable[..., Any], scale: float,
+                max_budget: float) -> tuple[float, dict[str, Any]]:
+    """The multi-fidelity target (see the module doc); ``budget=None`` means the full budget."""
+    b = max_budget if budget is None else min(float(budget), max_budget)
+    shrink = 1.0 - b / max_budget
+    bias = config_unit(config, "bias") - 0.5
+    rng = random.Random(config_unit(config, "noise", b, seed))
+    cost = _cost(base, config) + scale * shrink * (bias + rng.gauss(0.0, 0.1))
+    return cost, {"runtime": timed_runtime(config, b, max_budget=max_budget)}
+
+
+def _spread(problem: Problem) -> float:
+    """The standard deviation of the cost over 64 fixed samples of the space (at least 1e-9)."""
+    from runner.optimizers import SearchSpace
+
+    space, rng = SearchSpace(problem.space), random.Random("spread")
+    costs = [_cost(problem.target, space.sample(rng)) for _ in range(64)]
+    return max(statistics.pstdev(costs), 1e-9)
+
+
+def multi_fidelity(problem: Problem, fidelity: tuple[float, float] = FIDELITY) -> Problem:
+    """The multi-fidelity variant of a single-objective problem, named ``<name>-mf``."""
+    if len(problem.objectives) != 1:
+        raise ValueError(f"problem {problem.name!r} has {len(problem.objectives)} objectives; "
+                         "a multi-fidelity variant exists for single-objective problems only")
+    if problem.fidelity is not None:
+        raise ValueError(f"problem {problem.name!r} is multi-fidelity already")
+    target = functools.partial(mf_evaluate, base=problem.target, scale=_spread(problem),
+                               max_budget=float(fidelity[1]))
+    runtime = functools.partial(timed_runtime, max_budget=float(fidelity[1]))
+    return Problem(f"{problem.name}-mf", problem.space, target, optimum=problem.optimum,
+                   fidelity=fidelity, objectives=problem.objectives, runtime=runtime)

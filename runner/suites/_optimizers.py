@@ -1,0 +1,122 @@
+"""Build a study's optimizer by name: the built-ins, Optuna's TPE where installed, or a factory
+named ``package.module:attribute`` called as ``factory(problem, seed=, n_trials=, **settings)``.
+
+Multi-fidelity optimizers take their budget range from the problem's ``fidelity`` unless the
+suite sets ``min_budget``/``max_budget``; single-fidelity ones evaluate at the full budget.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runner.problems import Problem
+
+__all__ = ["MULTI_FIDELITY", "OPTIMIZERS", "build_optimizer", "check_settings"]
+
+Factory = Callable[..., Any]
+
+
+def _budgets(problem: Problem, settings: Mapping[str, Any]) -> tuple[float, float]:
+    if problem.fidelity is None:
+        raise ValueError(f"problem {problem.name!r} has no fidelity range")
+    low, high = problem.fidelity
+    lo, hi = settings.get("min_budget", low), settings.get("max_budget", high)
+    for key, value in (("min_budget", lo), ("max_budget", hi)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{key} must be a number, got {value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"{key}={value!r} lies outside the problem's fidelity range "
+                             f"[{low:g}, {high:g}]")
+    if lo >= hi:
+        raise ValueError(f"min_budget must be below max_budget, got {lo!r} and {hi!r}")
+    return float(lo), float(hi)
+
+
+def _random(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
+    from runner.optimizers import RandomSearch
+
+    budget = None
+    if problem.fidelity is not None:
+        budget = _budgets(problem, {"min_budget": problem.fidelity[0], **settings})[1]
+    return RandomSearch(problem.space, seed=seed, n_trials=n_trials, budget=budget)
+
+
+def _hyperband(problem: Problem, *, seed: int, n_trials: int, eta: int = 3,
+               **settings: Any) -> Any:
+    from runner.optimizers import Hyperband
+
+    lo, hi = _budgets(problem, settings)
+    return Hyperband(problem.space, min_budget=lo, max_budget=hi, eta=eta, seed=seed,
+                     n_iterations=None)
+
+
+def _successive_halving(problem: Problem, *, seed: int, n_trials: int, eta: int = 3,
+                        n_configs: int | None = None, **settings: Any) -> Any:
+    from runner.optimizers import SuccessiveHalving
+
+    lo, hi = _budgets(problem, settings)
+    return SuccessiveHalving(problem.space, min_budget=lo, max_budget=hi, eta=eta, seed=seed,
+                             n_configs=n_configs, n_iterations=None)
+
+
+def _optuna_tpe(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
+    from runner.suites._optuna import OptunaTPE
+
+    budget = None
+    if problem.fidelity is not None:
+        budget = _budgets(problem, {"min_budget": problem.fidelity[0], **settings})[1]
+    return OptunaTPE(problem.space, seed=seed, budget=budget,
+                     n_objectives=len(problem.objectives))
+
+
+OPTIMIZERS: dict[str, tuple[Factory, frozenset[str]]] = {
+    "random": (_random, frozenset({"min_budget", "max_budget"})),
+    "hyperband": (_hyperband, frozenset({"eta", "min_budget", "max_budget"})),
+    "successive_halving": (_successive_halving,
+                           frozenset({"eta", "min_budget", "max_budget", "n_configs"})),
+    "optuna_tpe": (_optuna_tpe, frozenset({"min_budget", "max_budget"})),
+}
+"""Built-in optimizer names: factory and the settings it takes."""
+
+MULTI_FIDELITY = frozenset({"hyperband", "successive_halving"})
+
+
+def _factory(name: str) -> tuple[Factory, frozenset[str] | None]:
+    if name in OPTIMIZERS:
+        return OPTIMIZERS[name]
+    module_name, _, attribute = name.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(f"cannot load optimizer factory {name!r}: {exc}") from None
+    if not callable(obj):
+        raise TypeError(f"optimizer {name!r} must name a callable factory, got "
+                        f"{type(obj).__name__}")
+    return obj, None
+
+
+def build_optimizer(name: str, problem: Problem, seed: int, n_trials: int,
+                    settings: Mapping[str, Any]) -> Any:
+    """A fresh optimizer for one study (``ValueError``/``TypeError`` for bad settings)."""
+    factory, allowed = _factory(name)
+    if allowed is not None:
+        unknown = sorted(set(settings) - allowed)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown} for optimizer {name!r}; it takes "
+                             f"{sorted(allowed)}")
+    if name == "optuna_tpe":
+        try:
+            import optuna  # noqa: F401
+        except ImportError:
+            raise ValueError("optimizer 'optuna_tpe' needs optuna: pip install "
+                             "'trialrunner[optuna]'") from None
+    return factory(problem, seed=seed, n_trials=n_trials, **dict(settings))
+
+
+def check_settings(name: str, problem: Problem, settings: Mapping[str, Any]) -> None:
+    """Build the optimizer once to validate its settings against the problem."""
+    build_optimizer(name, problem, 0, 1, settings)

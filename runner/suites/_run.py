@@ -1,0 +1,152 @@
+"""``run_suite``: the Python API behind ``python -m runner suite``: build the shared runner, the
+studies (skipping those finished by an earlier run on the same ``out``), run them, write
+``results.csv`` and the plots."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from runner.problems import Problem
+from runner.suites._pool import SharedPool, suite_target
+from runner.suites._results import anytime, study_row, write_csv
+from runner.suites._scheduler import Scheduler, Study
+from runner.suites._spec import SuiteSpec, load_suite
+
+__all__ = ["BACKENDS", "SuiteResult", "make_runner", "run_suite"]
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("process", "thread", "dask", "serial", "simulated")
+
+
+@attrs.frozen
+class SuiteResult:
+    """What a suite run produced: one row per study (results.csv), the output folder, and the
+    measured wall time and worker utilization of this run."""
+
+    rows: list[dict[str, Any]]
+    out: str
+    wall_s: float
+    utilization: float
+    workers: int
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The rows of failed studies."""
+        return [r for r in self.rows if r["status"] == "failed"]
+
+
+def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
+                scheduler: str | None = None, limits: Mapping[str, float] | None = None) -> Any:
+    """The shared runner: ``suite_target`` on ``backend``, every problem's target shipped once."""
+    import runner
+
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"scheduler is only for the dask backend, got backend={backend!r}")
+    shared = {"suite_problems": {k: (p.target, len(p.objectives)) for k, p in problems.items()}}
+    kwargs: dict[str, Any] = {"shared_data": shared, **(limits or {})}
+    if backend == "process":
+        return runner.ProcessPoolRunner(suite_target, n_workers=workers, **kwargs)
+    if backend == "thread":
+        return runner.ThreadPoolRunner(suite_target, n_workers=workers, **kwargs)
+    if backend == "serial":
+        return runner.SerialRunner(suite_target, **kwargs)
+    if backend == "dask":
+        return runner.DaskRunner(suite_target, client=scheduler, n_workers=workers, **kwargs)
+    simulated = getattr(runner, "SimulatedRunner", None) if "SimulatedRunner" in getattr(
+        runner, "__all__", ()) else None
+    if simulated is None:
+        raise ValueError("the simulated backend needs runner.SimulatedRunner, which this "
+                         "installation does not have")
+    return simulated(suite_target, n_workers=workers, **kwargs)
+
+
+def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int = 2,
+              scheduler: str | None = None, out: str | None = None, progress: bool = False,
+              plots: bool = True, runner: Any = None,
+              on_pass: Callable[[Scheduler], None] | None = None) -> SuiteResult:
+    """Run (or resume) every study of ``suite`` (a spec or a suite file path) on one shared
+    runner; ``out`` defaults to ``runs/<name>``. Pass ``runner`` to use a runner of your own
+    (its target must be :func:`runner.suites.suite_target` with the problems as shared data)."""
+    spec = load_suite(suite) if isinstance(suite, str) else suite
+    out = out if out is not None else os.path.join("runs", spec.name)
+    os.makedirs(out, exist_ok=True)
+    problems = {name: spec.problem(name) for name in spec.problems}
+    studies = [Study(s, problems[s.problem], out) for s in spec.studies()]
+    for study in studies:
+        if study.finished_before():
+            study.status = "finished"
+    skipped = sum(s.status == "finished" for s in studies)
+    if skipped:
+        log.info("%s: %d of %d studies finished in an earlier run; skipped", out, skipped,
+                 len(studies))
+    own = runner is None
+    shared = runner if runner is not None else make_runner(
+        backend, workers, problems, scheduler=scheduler, limits=spec.limits)
+    sched = Scheduler(SharedPool(shared), studies, on_pass)
+    try:
+        if progress:
+            from runner.suites._progress import SuiteProgress
+
+            display = SuiteProgress(f"suite {spec.name}")
+            sched.on_pass = _chain(on_pass, display.update)
+            with display:
+                sched.run()
+        else:
+            sched.run()
+    finally:
+        if own:
+            shared.close()
+    wall = time.monotonic() - sched.t0
+    utilization = sched.utilization()
+    rows = [study_row(s.spec.problem, s.spec.optimizer, s.spec.seed, s.journal,
+                      _final_status(s), s.error, s.problem.optimum) for s in studies]
+    write_csv(os.path.join(out, "results.csv"), rows)
+    if plots:
+        _plots(out, studies)
+    return SuiteResult(rows, out, wall, utilization, max(1, sched.workers))
+
+
+def _final_status(study: Study) -> str:
+    if study.status in ("finished", "failed"):
+        return study.status
+    return "unfinished"
+
+
+def _chain(*calls: Callable[[Scheduler], None] | None) -> Callable[[Scheduler], None]:
+    def both(s: Scheduler) -> None:
+        for call in calls:
+            if call is not None:
+                call(s)
+    return both
+
+
+def _plots(out: str, studies: list[Study]) -> None:
+    """One PNG per single-objective problem under ``out/plots``; skipped without matplotlib."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        log.warning("matplotlib is not installed: no plots (pip install 'trialrunner[plot]')")
+        return
+    from runner.suites._report import plot_problem
+    from trials import History
+
+    by_problem: dict[str, list[Study]] = {}
+    for study in studies:
+        if len(study.problem.objectives) == 1 and os.path.exists(study.journal):
+            by_problem.setdefault(study.spec.problem, []).append(study)
+    for problem, group in by_problem.items():
+        curves: dict[str, list[Any]] = {}
+        for study in group:
+            curves.setdefault(study.spec.optimizer, []).append(
+                anytime(History.load(study.journal)))
+        plot_problem(os.path.join(out, "plots", f"{problem}.png"), problem, curves,
+                     group[0].problem.optimum)

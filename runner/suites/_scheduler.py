@@ -1,0 +1,195 @@
+"""Drive every study of a suite on one shared runner, one thread, no worker idle while any
+study has a trial to give.
+
+Each pass::
+
+    route:  shared runner results -> the studies' views (a study with a result may ask again)
+    step:   every study with news runs one loop pass with no slot (collect, journal, tell, goals)
+    fill:   while the shared runner has a free worker: the study with a trial to give and the
+            least progress ((finished + in flight) / n_trials) runs one loop pass with one slot;
+            a study that submits nothing has nothing to give until its next result
+    wait:   shared runner.wait(short timeout)
+
+Each study keeps its own ``OptimizationLoop`` (optimizer, goals, retries, journal), so it gets the
+same trials as alone; a study whose loop fails is recorded with its error and the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+
+from runner._loop.clock import runner_clock
+from runner._loop.loop import OptimizationLoop
+from runner.problems import Problem
+from runner.suites._optimizers import build_optimizer
+from runner.suites._pool import SharedPool, StudyView
+from runner.suites._spec import StudySpec
+
+__all__ = ["Scheduler", "Study"]
+
+log = logging.getLogger(__name__)
+
+_WAIT = 0.05  # seconds per shared runner.wait: how often the display and Ctrl-C are served
+
+
+class Study:
+    """One study's state in a suite run: its files, its loop once started, its outcome."""
+
+    def __init__(self, spec: StudySpec, problem: Problem, out: str) -> None:
+        self.spec = spec
+        self.problem = problem
+        self.journal = os.path.join(out, spec.problem, spec.optimizer, f"seed-{spec.seed}.jsonl")
+        self.status_file = self.journal[: -len(".jsonl")] + ".json"
+        self.loop: OptimizationLoop | None = None
+        self.view: StudyView | None = None
+        self.status = "pending"  # pending, running, finished, failed
+        self.error: str | None = None
+        self.hungry = True  # may have a trial to give
+        self.started = 0.0
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    def finished_before(self) -> bool:
+        """Whether an earlier run finished this study (its status file says so, same n_trials)."""
+        try:
+            with open(self.status_file, encoding="utf-8") as f:
+                state = json.load(f)
+        except (OSError, ValueError):
+            return False
+        return bool(state.get("status") == "finished" and state.get("n_trials") ==
+                    self.spec.n_trials)
+
+    def progress(self) -> float:
+        """(finished + in flight) / n_trials: what the scheduler balances."""
+        done = len(self.loop.history) if self.loop is not None else 0
+        flying = self.view.in_flight if self.view is not None else 0
+        return (done + flying) / self.spec.n_trials
+
+    def done_trials(self) -> int:
+        return len(self.loop.history) if self.loop is not None else 0
+
+    def start(self, pool: SharedPool) -> None:
+        """Build the optimizer and the loop (resuming its journal)."""
+        os.makedirs(os.path.dirname(self.journal), exist_ok=True)
+        spec = self.spec
+        optimizer = build_optimizer(spec.optimizer, self.problem, spec.seed, spec.n_trials,
+                                    spec.settings)
+        self.view = StudyView(pool, spec.problem, len(self.problem.objectives))
+        self.loop = OptimizationLoop(optimizer, self.view, n_trials_goal=spec.n_trials,
+                                     retries=spec.retries, raise_if_retries_exceeded=False,
+                                     journal=self.journal)
+        self.status, self.started = "running", time.monotonic()
+
+    def write_status(self) -> None:
+        """Record the outcome next to the journal (atomically: write, then rename)."""
+        state = {"status": self.status, "error": self.error, "n_trials": self.spec.n_trials,
+                 "study": self.key}
+        tmp = self.status_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f)
+        os.replace(tmp, self.status_file)
+
+
+class Scheduler:
+    """Runs ``studies`` to the end on ``pool`` (see the module doc)."""
+
+    def __init__(self, pool: SharedPool, studies: list[Study],
+                 on_pass: Callable[[Scheduler], None] | None = None) -> None:
+        self.pool = pool
+        self.studies = studies
+        self.active = [s for s in studies if s.status in ("pending", "running")]
+        self.on_pass = on_pass
+        self.workers = 0  # the most free workers seen (all of them at the start)
+        self.t0 = 0.0
+        self._clock = runner_clock(pool.runner) or time.monotonic  # a simulated runner's time
+        self._c0 = 0.0
+
+    def run(self) -> None:
+        """Until every study is finished or failed; Ctrl-C cancels them all (journals marked)."""
+        self.t0, self._c0 = time.monotonic(), self._clock()
+        try:
+            while self.active:
+                news = self.pool.route()
+                for study in [s for s in self.active if s.view in news]:
+                    study.hungry = True
+                    self._step(study, 0)
+                self._fill()
+                if self.on_pass is not None:
+                    self.on_pass(self)
+                if self.active:
+                    self.pool.runner.wait(_WAIT)
+        except BaseException:
+            for study in self.active:
+                if study.loop is not None:
+                    study.loop.cancel()
+                    study.loop.step()
+            raise
+
+    def utilization(self) -> float:
+        """Target time of the trials finished so far / (workers x elapsed): the share of worker
+        time spent in targets (what ``OptimizationLoop.overhead`` leaves, as a fraction)."""
+        elapsed = self._clock() - self._c0
+        return self.pool.target_seconds / max(1e-9, max(1, self.workers) * elapsed)
+
+    def _fill(self) -> None:
+        runner = self.pool.runner
+        free = runner.count_available_workers()
+        self.workers = max(self.workers, free)
+        while free > 0:
+            hungry = [s for s in self.active if s.hungry]
+            if not hungry:
+                return
+            study = min(hungry, key=Study.progress)
+            if study.loop is None:
+                try:
+                    study.start(self.pool)
+                except Exception as exc:  # the optimizer or its journal: this study only
+                    self._fail(study, f"could not start: {exc!r}")
+                    continue
+            assert study.view is not None
+            before = study.view.submitted
+            self._step(study, 1)
+            if study.view.submitted == before:
+                study.hungry = False
+            free = runner.count_available_workers()
+
+    def _step(self, study: Study, slots: int) -> None:
+        assert study.loop is not None and study.view is not None
+        study.view.grant = slots
+        try:
+            alive = study.loop.step()
+        finally:
+            study.view.grant = 0
+        if alive:
+            return
+        if study.loop.status() == "failed":
+            try:
+                study.loop.block_until_done(0)
+            except Exception as exc:
+                self._fail(study, repr(exc))
+                return
+        history = study.loop.history
+        if len(history) and all(v.status.name != "SUCCESS" for _, v in history):
+            first = next(iter(history))[1].additional_info.get("error", "no error recorded")
+            self._fail(study, f"every trial crashed; the first: {first}")
+            return
+        study.status = "finished"
+        self._finish(study)
+
+    def _fail(self, study: Study, error: str) -> None:
+        log.warning("study %s failed: %s", study.key, error)
+        study.status, study.error = "failed", error
+        self._finish(study)
+
+    def _finish(self, study: Study) -> None:
+        self.active.remove(study)
+        try:
+            study.write_status()
+        except OSError as exc:
+            log.warning("could not write the status of study %s: %s", study.key, exc)

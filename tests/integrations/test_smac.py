@@ -1,0 +1,272 @@
+"""SMAC3 both ways, with the real SMAC3: SMAC3's own runner tests (ported from
+``tests/test_runner/test_dask_runner.py`` and ``test_target_algorithm_runner.py`` of automl/SMAC3)
+against ``SMACTargetRunner`` around our serial, process-pool and dask runners; SMAC3's HPO facade
+optimizing through it; and ``SMACOptimizer`` on our loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("smac")
+
+from ConfigSpace import Configuration, ConfigurationSpace  # noqa: E402
+from smac import HyperparameterOptimizationFacade, MultiFidelityFacade, Scenario  # noqa: E402
+from smac.runhistory import StatusType as SMACStatus  # noqa: E402
+from smac.runhistory import TrialInfo as SMACTrialInfo  # noqa: E402
+from smac.runhistory import TrialValue as SMACTrialValue  # noqa: E402
+
+from runner import DaskRunner, OptimizationLoop, ProcessPoolRunner, SerialRunner  # noqa: E402
+from runner.errors import RunnerError  # noqa: E402
+from runner.integrations.smac import SMACOptimizer, SMACTargetRunner  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+SEED = 23
+
+
+def target(config: Any, seed: int, instance: str) -> tuple[float, dict]:
+    """SMAC3's test target: x**2, with the seed and instance in the info."""
+    return config["x"] ** 2, {"key": seed, "instance": instance}
+
+
+def target_delayed(config: Any, seed: int, instance: str) -> tuple[float, dict]:
+    """``target`` after 0.5 s."""
+    time.sleep(0.5)
+    return config["x"] ** 2, {"key": seed, "instance": instance}
+
+
+def target_failed(config: Any, seed: int, instance: str) -> float:
+    """Raises ``RuntimeError``."""
+    raise RuntimeError("Failed.")
+
+
+def two_objectives(config: Any) -> dict[str, float]:
+    """Named objectives, so their order is the runner's business."""
+    return {"a": 1.0, "b": 2.0}
+
+
+def quadratic(config: Any, seed: int = 0) -> float:
+    """A 2-D quadratic with its minimum 0 at (1, -2)."""
+    return (config["x"] - 1.0) ** 2 + (config["y"] + 2.0) ** 2
+
+
+def budgeted(config: Any, budget: float, seed: int = 0) -> float:
+    """``quadratic`` plus noise that shrinks with the budget."""
+    return quadratic(config) + 1.0 / budget
+
+
+SPACE = ConfigurationSpace({"x": (-5.0, 5.0)}, seed=0)
+SPACE2 = ConfigurationSpace({"x": (-5.0, 5.0), "y": (-5.0, 5.0)}, seed=0)
+
+
+def scenario(tmp_path: Any, space: ConfigurationSpace = SPACE, **kwargs: Any) -> Scenario:
+    return Scenario(space, deterministic=True, output_directory=tmp_path / "smac", **kwargs)
+
+
+def trial(x: float) -> SMACTrialInfo:
+    return SMACTrialInfo(config=Configuration(SPACE, values={"x": x}), instance="test", seed=0)
+
+
+BACKENDS = ["serial", "process", pytest.param("dask", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(params=BACKENDS)
+def make_smac_runner(request: pytest.FixtureRequest, tmp_path: Any
+                     ) -> Iterator[Callable[..., SMACTargetRunner]]:
+    """``make(target, **runner_kwargs)``: a SMACTargetRunner around one of our backends with two
+    workers (serial: one), closed after the test."""
+    made: list[SMACTargetRunner] = []
+
+    def make(fn: Callable[..., Any], **kwargs: Any) -> SMACTargetRunner:
+        if request.param == "serial":
+            ours: Any = SerialRunner(fn, **kwargs)
+        elif request.param == "process":
+            ours = ProcessPoolRunner(fn, n_workers=2, **kwargs)
+        else:
+            ours = DaskRunner(fn, client=request.getfixturevalue("dask_client"), **kwargs)
+        runner = SMACTargetRunner(ours, scenario(tmp_path))
+        made.append(runner)
+        return runner
+
+    make.backend = request.param  # type: ignore[attr-defined]
+    yield make
+    for runner in made:
+        runner.close()
+
+
+def test_run(make_smac_runner) -> None:
+    """SMAC3 test_run: submit, wait, then the result is SMAC3's own TrialInfo and a TrialValue
+    with cost 4 and SUCCESS, the target's info dict passed through."""
+    runner = make_smac_runner(target)
+    info = trial(2.0)
+    runner.submit_trial(info)
+    if make_smac_runner.backend != "serial":
+        assert next(runner.iter_results(), None) is None  # not finished so fast
+    runner.wait()
+    got_info, value = next(runner.iter_results())
+    assert got_info is info
+    assert isinstance(value, SMACTrialValue)
+    assert value.cost == 4.0 and value.status == SMACStatus.SUCCESS
+    assert value.additional_info == {"key": 0, "instance": "test"}
+    assert value.starttime <= value.endtime and value.time >= 0.0
+    assert not runner.is_running()
+
+
+def test_parallel_runs(make_smac_runner) -> None:
+    """SMAC3 test_parallel_runs: two workers go 2 -> 1 -> 0, then back to 2 as results are
+    collected; the two trials overlap in time."""
+    if make_smac_runner.backend == "serial":
+        pytest.skip("one worker: nothing runs in parallel")
+    runner = make_smac_runner(target_delayed)
+    assert runner.count_available_workers() == 2
+    runner.submit_trial(trial(2.0))
+    assert runner.count_available_workers() == 1
+    runner.submit_trial(trial(3.0))
+    assert runner.count_available_workers() == 0
+    runner.wait()
+    first = next(runner.iter_results(), None)
+    assert first is not None
+    assert runner.count_available_workers() >= 1
+    runner.wait()
+    second = next(runner.iter_results(), None)
+    assert second is not None
+    assert runner.count_available_workers() == 2
+    assert int(first[1].starttime) <= int(second[1].endtime)
+
+
+def test_additional_info_crash_msg(make_smac_runner) -> None:
+    """SMAC3 test_additional_info_crash_msg: a crash's traceback is in additional_info."""
+    runner = make_smac_runner(target_failed)
+    runner.submit_trial(trial(2.0))
+    runner.wait()
+    _, value = next(runner.iter_results())
+    assert value.status == SMACStatus.CRASHED
+    assert "traceback" in value.additional_info
+    assert "RuntimeError" in value.additional_info["traceback"]
+
+
+def test_call(make_smac_runner) -> None:
+    """SMAC3 test_call: run() returns SMAC3 2.4's (status, cost, runtime, cpu_time, info)."""
+    runner = make_smac_runner(target)
+    status, cost, runtime, cpu_time, info = runner.run(Configuration(SPACE, values={"x": 3.0}),
+                                                       instance="i", seed=SEED)
+    assert status == SMACStatus.SUCCESS and isinstance(status, SMACStatus)
+    assert cost == 9.0 and info == {"key": SEED, "instance": "i"}
+    assert runtime >= 0.0 and cpu_time >= 0.0
+
+
+def test_serial_runs_in_order(tmp_path) -> None:
+    """SMAC3 test_serial_runs: on the serial runner trials run one after the other."""
+    runner = SMACTargetRunner(SerialRunner(target_delayed), scenario(tmp_path))
+    runner.submit_trial(trial(2.0))
+    runner.submit_trial(trial(3.0))
+    runner.wait()
+    first, second = (v for _, v in runner.iter_results())
+    assert first.endtime <= second.starttime
+    assert first.time >= first.cpu_time
+
+
+def test_multi_objective_in_scenario_order(tmp_path) -> None:
+    """SMAC3 test_multi_objective: a cost list in the scenario's objective order, whatever the
+    runner's order."""
+    sc = scenario(tmp_path, objectives=["a", "b"])
+    with SMACTargetRunner(SerialRunner(two_objectives, objectives=["b", "a"]), sc) as runner:
+        runner.submit_trial(trial(1.0))
+        [(_, value)] = list(runner.iter_results())
+        assert value.cost == [1.0, 2.0]
+        assert runner.run(Configuration(SPACE, values={"x": 1.0}))[1] == [1.0, 2.0]
+
+
+def test_submit_blocks_until_a_worker_is_free(tmp_path) -> None:
+    """submit_trial waits while no worker is free, so SMAC3 asks when one can take the trial;
+    the finished trial's result is kept for iter_results."""
+    runner = SMACTargetRunner(ProcessPoolRunner(target_delayed, n_workers=1), scenario(tmp_path))
+    with runner:
+        runner.submit_trial(trial(2.0))
+        t0 = time.monotonic()
+        runner.submit_trial(trial(3.0))
+        assert time.monotonic() - t0 > 0.2, "the second submit did not wait for the worker"
+        assert [v.cost for _, v in runner.iter_results()] == [4.0]
+        runner.wait()
+        assert [v.cost for _, v in runner.iter_results()] == [9.0]
+
+
+def test_construction_errors(tmp_path) -> None:
+    """n_workers > 1, a scenario limit the runner lacks, objectives that do not match, a
+    non-runner and data_to_scatter are refused with messages that say what to do."""
+    ours = SerialRunner(target)
+    with pytest.raises(ValueError, match=r"scenario.n_workers=2.*ProcessPoolRunner\(f, n_workers=2\)"):
+        SMACTargetRunner(ours, scenario(tmp_path, n_workers=2))
+    with pytest.raises(ValueError, match=r"trial_walltime_limit=5.*walltime_limit=5"):
+        SMACTargetRunner(ours, scenario(tmp_path, trial_walltime_limit=5))
+    with pytest.raises(ValueError, match=r"objectives=\['a', 'b'\]"):
+        SMACTargetRunner(ours, scenario(tmp_path, objectives=["a", "b"]))
+    with pytest.raises(TypeError, match="runner must be one of trialrunner's runners"):
+        SMACTargetRunner(target, scenario(tmp_path))
+    runner = SMACTargetRunner(SerialRunner(target, walltime_limit=5),
+                              scenario(tmp_path, trial_walltime_limit=5))
+    with pytest.raises(ValueError, match="shared_data"):
+        runner.submit_trial(trial(1.0), data_to_scatter={"x": 1})
+    runner.close()
+
+
+def test_no_worker_timeout(tmp_path, dask_client) -> None:
+    """A runner with no worker and nothing running makes submit_trial raise after the timeout,
+    naming the runner, instead of blocking forever."""
+
+    class NoWorkers(SerialRunner):
+        def count_available_workers(self) -> int:
+            return 0
+
+    runner = SMACTargetRunner(NoWorkers(target), scenario(tmp_path), no_worker_timeout=0.3)
+    with pytest.raises(RunnerError, match="NoWorkers had no free worker for 0.3 s"):
+        runner.submit_trial(trial(1.0))
+
+
+def _hpo(tmp_path: Any, runner: Any, n_trials: int = 24) -> tuple[Any, Any]:
+    sc = scenario(tmp_path, space=SPACE2, n_trials=n_trials, seed=1)
+    smac = HyperparameterOptimizationFacade(sc, SMACTargetRunner(runner, sc), overwrite=True,
+                                            logging_level=40)
+    return smac, smac.optimize()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["process", "dask"])
+def test_hpo_facade_reaches_the_optimum(backend: str, tmp_path, dask_client) -> None:
+    """SMAC3's HPO facade, 24 trials of a 2-D quadratic through SMACTargetRunner on the process
+    pool and on dask: every trial is in SMAC3's run history and the incumbent is near (1, -2)."""
+    ours = (ProcessPoolRunner(quadratic, n_workers=2) if backend == "process"
+            else DaskRunner(quadratic, client=dask_client))
+    with ours:
+        smac, incumbent = _hpo(tmp_path, ours)
+    assert smac.runhistory.finished == 24
+    assert quadratic(incumbent) < 1.0, dict(incumbent)
+
+
+@pytest.mark.slow
+def test_smac_optimizer_on_our_loop(tmp_path) -> None:
+    """SMACOptimizer: SMAC3's model on our loop for the scenario's 24 trials, with a journal;
+    SMAC3's run history holds what the loop's history holds."""
+    sc = scenario(tmp_path, space=SPACE2, n_trials=24, seed=1)
+    smac = HyperparameterOptimizationFacade(sc, quadratic, overwrite=True, logging_level=40)
+    with ProcessPoolRunner(quadratic, n_workers=2) as ours:
+        loop = OptimizationLoop(SMACOptimizer(smac), ours, journal=tmp_path / "j.jsonl")
+        loop.run()
+    assert len(loop.history) == 24 == smac.runhistory.finished
+    assert loop.incumbent is not None and loop.incumbent[1].cost < 1.0
+    assert dict(smac.intensifier.get_incumbent()) == dict(loop.incumbent[0].config)
+
+
+def test_smac_optimizer_passes_budgets_through(tmp_path) -> None:
+    """Budgets chosen by SMAC3's multi-fidelity facade reach the target and come back."""
+    sc = scenario(tmp_path, space=SPACE2, n_trials=12, seed=1, min_budget=1, max_budget=9)
+    smac = MultiFidelityFacade(sc, budgeted, overwrite=True, logging_level=40)
+    loop = OptimizationLoop(SMACOptimizer(smac), SerialRunner(budgeted))
+    loop.run()
+    budgets = {info.budget for info, _ in loop.history}
+    assert len(loop.history) == 12 and len(budgets) > 1 and budgets <= {1.0, 3.0, 9.0}
+    assert all(v.cost >= 1.0 / i.budget for i, v in loop.history)
