@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   parser_class=Parser)
     for module in VERBS:
         p = module.add_parser(verbs)
-        if module is not suite:
+        if module not in (suite, demo):
             p.add_argument("-v", "--verbose", action="count", default=0,
                            help="log more: -v INFO, -vv DEBUG (default: warnings only)")
     return parser
@@ -53,7 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run the verb, return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verb_at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))
+    passthrough = {"suite": "suite_args", "demo": "demo_args"}
+    if verb_at < len(argv) and argv[verb_at] in passthrough:
+        # everything after `suite`/`demo` is theirs (options first, --help included), so it
+        # bypasses argparse, which would take a leading option for one of ours
+        args = parser.parse_args(argv[:verb_at + 1])
+        setattr(args, passthrough[argv[verb_at]], argv[verb_at + 1:])
+    else:
+        args = parser.parse_args(argv)
     if args.verb is None:
         parser.print_help()
         return EXIT_USAGE

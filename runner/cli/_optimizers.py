@@ -21,8 +21,9 @@ Factory = Callable[..., Any]
 
 _REGISTRY: dict[str, Factory] = {}
 
-_LAZY: dict[str, str] = {
-    # name -> "module:function"; add integrations here (their module imports their library).
+_LAZY: dict[str, tuple[str, str]] = {
+    # name -> (a module that must import, "module:factory"): offered where its library is
+    "optuna": ("runner.integrations.optuna", "runner.cli._optimizers:optuna_tpe"),
 }
 
 
@@ -38,9 +39,9 @@ def register_optimizer(name: str, factory: Factory) -> None:
 def available() -> list[str]:
     """The names ``--optimizer`` accepts here: built in, registered, and lazy ones that import."""
     names = set(_REGISTRY)
-    for name, ref in _LAZY.items():
+    for name, (needed, _) in _LAZY.items():
         try:
-            importlib.import_module(ref.partition(":")[0])
+            importlib.import_module(needed)
         except ImportError:
             continue
         names.add(name)
@@ -51,8 +52,10 @@ def _factory(name: str) -> Factory:
     if name in _REGISTRY:
         return _REGISTRY[name]
     if name in _LAZY:
-        module, _, attr = _LAZY[name].partition(":")
+        needed, ref = _LAZY[name]
+        module, _, attr = ref.partition(":")
         try:
+            importlib.import_module(needed)
             factory: Factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:
             raise UsageError(f"--optimizer {name}: its integration is not installed ({e})") from None
@@ -92,6 +95,41 @@ def _no_more(options: Mapping[str, Any], name: str, allowed: tuple[str, ...]) ->
     if extra:
         raise ValueError(f"{name} takes no option {', '.join(extra)} (it takes "
                          f"{', '.join(allowed)})")
+
+
+def optuna_tpe(space: Any, *, seed: int, options: dict[str, Any]) -> Any:
+    """Optuna's TPE (seeded) through ``runner.integrations.optuna.OptunaOptimizer``, over our
+    spec; ``--max-budget`` sets every trial's budget."""
+    import optuna
+
+    from runner.integrations.optuna import OptunaOptimizer
+
+    if not isinstance(space, Mapping):
+        raise ValueError("optuna takes a space in our spec (TOML/JSON tables), not a ConfigSpace "
+                         "file")
+    budget = options.pop("max_budget", None)
+    _no_more(options, "optuna", ())
+    if budget is not None:
+        raise ValueError("optuna takes no --max-budget (its trials run at one budget: none)")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+    return OptunaOptimizer(study, _distributions(space))
+
+
+def _distributions(space: Mapping[str, Any]) -> dict[str, Any]:
+    """Our spec as Optuna distributions."""
+    from optuna import distributions as d
+
+    out: dict[str, Any] = {}
+    for name, spec in space.items():
+        if isinstance(spec, list):
+            out[name] = d.CategoricalDistribution(spec)
+        elif isinstance(spec[0], int) and isinstance(spec[1], int):
+            out[name] = d.IntDistribution(spec[0], spec[1], log=len(spec) == 3)
+        else:
+            out[name] = d.FloatDistribution(float(spec[0]), float(spec[1]), log=len(spec) == 3)
+    return out
 
 
 register_optimizer("random", _random)

@@ -10,7 +10,7 @@ import pytest
 from runner.cli import main
 from tests.cli.clihelpers import cli, study_folder
 
-VERBS = ["run", "resume", "report", "demo"]
+VERBS = ["run", "resume", "report"]
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -30,7 +30,15 @@ def test_version_and_top_level_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert all(verb in out for verb in [*VERBS, "suite"])
+    assert all(verb in out for verb in [*VERBS, "suite", "demo"])
+
+
+def test_demo_help_is_the_demos(capsys: pytest.CaptureFixture[str]) -> None:
+    """`demo --help` shows the demo's own options (it runs benchmarks/demo.py)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--help"])
+    assert exit_info.value.code == 0
+    assert "--folder" in capsys.readouterr().out
 
 
 BAD = [
@@ -147,3 +155,17 @@ def test_default_journals_started_in_the_same_second_do_not_collide(
         assert main(["run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
                      "--backend", "serial"]) == 0
     assert len(list((tmp_path / "runs").glob("*.jsonl"))) == 2
+
+
+def test_suite_hands_its_arguments_over(capsys: pytest.CaptureFixture[str]) -> None:
+    """Where the suites are installed, `suite --help` is theirs and a bad file is one line."""
+    pytest.importorskip("runner.suites")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["suite", "--help"])
+    assert exit_info.value.code == 0
+    assert "--backend" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["suite", "missing.toml", "--backend", "serial"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing.toml" in err

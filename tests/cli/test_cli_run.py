@@ -147,7 +147,7 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_address(tmp_path: Path)
 def test_demo_then_report_on_the_journal_it_wrote(tmp_path: Path) -> None:
     """`trialrunner demo` (what `make run` runs), then `report --plot` on each journal it kept."""
     started = time.time()
-    done = cli("demo", cwd=tmp_path, timeout=300)
+    done = cli("demo", "--trials", "40", "--iterations", "1", cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     kept = [p for p in (ROOT / "runs").rglob("*.jsonl") if p.stat().st_mtime >= started]
     journals = sorted(tmp_path.rglob("*.jsonl")) + kept  # under the folder it ran in, or ours
@@ -214,3 +214,17 @@ def test_hyperband_resumed_after_sigkill_ends_with_the_uninterrupted_trials(
     assert len(_finals(killed)) < len(pairs(whole))
     assert cli("resume", str(killed), cwd=tmp_path).returncode == 0
     assert pairs(killed) == pairs(whole)
+
+
+def test_optuna_tpe_from_the_command_line(tmp_path: Path) -> None:
+    """--optimizer optuna (where Optuna and its integration import): TPE proposes, seeded."""
+    pytest.importorskip("optuna")
+    pytest.importorskip("runner.integrations.optuna")
+    study_folder(tmp_path)
+    done = cli("run", "quad:objective", "--space", "space.toml", "--optimizer", "optuna",
+               "--seed", "0", "--n-trials", "8", "--backend", "serial", "--journal", "o.jsonl",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    history = History.load(tmp_path / "o.jsonl")
+    assert len(history) == 8
+    assert all("optuna_trial" in info.additional_info for info, _ in history)

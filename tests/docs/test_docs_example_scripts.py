@@ -16,7 +16,8 @@ from tests.cli.clihelpers import ROOT, env
 EXAMPLES = ROOT / "docs" / "examples"
 SLOW = {"dask_by_address.py", "smac_on_our_runner.py", "suite.py", "report.py",
         "resume_after_crash.py"}
-SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in ("quad.py", "train.py"))
+HELPERS = ("quad.py", "train.py", "smac_target.py")  # imported by the examples, not run
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in HELPERS)
 
 
 def _requires(path: Path) -> str | None:
