@@ -138,3 +138,24 @@ def test_modules_stay_under_the_hard_stop() -> None:
     """No module of runner/ or trials/ is over 500 lines (STYLE's hard stop)."""
     long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > 500}
     assert not long, long
+
+
+def test_only_the_base_writes_the_books() -> None:
+    """Backends change the queue, the executing count and the finished pairs only through
+    ``BackendRunner``'s steps (runner/_core/backend.py), never by writing them."""
+    books = {"_pending", "_executing", "_finished"}
+    wrong = []
+    for module, path in MODULES.items():
+        if _layer(module) not in {"runner._backends", "runner._worker"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                wrong += [f"{module}:{node.lineno}" for t in targets
+                          if isinstance(t, ast.Attribute) and t.attr in books]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and isinstance(node.func.value, ast.Attribute)
+                  and node.func.value.attr in books
+                  and node.func.attr in {"append", "appendleft", "popleft", "pop", "clear"}):
+                wrong.append(f"{module}:{node.lineno}")
+    assert not wrong, wrong

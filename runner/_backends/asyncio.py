@@ -19,7 +19,7 @@ from typing import Any
 
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
-from runner._core.backend import BookkeepingRunner
+from runner._core.backend import BackendRunner
 from runner._core.returns import Outcome
 from runner._core.target import FunctionTarget
 from runner.errors import LimitError
@@ -33,7 +33,7 @@ def _is_async_callable(fn: Any) -> bool:
         type(fn).__call__)
 
 
-class AsyncioRunner(BookkeepingRunner):
+class AsyncioRunner(BackendRunner):
     """Run ``async def`` targets, at most ``max_concurrency`` at a time, on a private event loop."""
 
     backend = "asyncio"
@@ -64,7 +64,7 @@ class AsyncioRunner(BookkeepingRunner):
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
         with self._lock:
-            self._pending.append(info)
+            self._enqueue(info)
         self._loop.call_soon_threadsafe(self._dispatch)
 
     def _dispatch(self) -> None:
@@ -73,8 +73,8 @@ class AsyncioRunner(BookkeepingRunner):
             with self._lock:
                 if self._closed or not self._pending or self._executing >= self._capacity:
                     return
-                info = self._pending.popleft()
-                self._executing += 1
+                info = self._dequeue()
+                self._started()
             task = self._loop.create_task(self._run_one(info))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

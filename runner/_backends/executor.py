@@ -29,7 +29,7 @@ from concurrent.futures import CancelledError, Executor, Future
 from typing import Any
 
 from runner._backends.slots import check_n_workers
-from runner._core.backend import BookkeepingRunner
+from runner._core.backend import BackendRunner
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["ExecutorRunner", "execute_trial"]
@@ -85,7 +85,7 @@ def _executor_workers(executor: Any) -> int:
                     "n_workers= (how many trials it should run at once)")
 
 
-class ExecutorRunner(BookkeepingRunner):
+class ExecutorRunner(BackendRunner):
     """Run trials on ``executor``, at most ``n_workers`` at once (``None``: the executor's own
     worker count). The isolation is the executor's: a process executor contains a crash to its
     worker, a thread executor shares this process. With a limit set every trial runs in a
@@ -122,7 +122,7 @@ class ExecutorRunner(BookkeepingRunner):
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
         with self._lock:
-            self._pending.append(info)
+            self._enqueue(info)
         self._start_ready()
 
     def _start_ready(self) -> None:
@@ -132,8 +132,8 @@ class ExecutorRunner(BookkeepingRunner):
             with self._lock:
                 if self._closed or not self._pending or self._executing >= self._capacity:
                     return
-                info = self._pending.popleft()
-                self._executing += 1
+                info = self._dequeue()
+                self._started()
             try:
                 future = self._executor.submit(execute_trial, self._id, self._shipment, info)
             except Exception as exc:  # shut down or broken: this trial only

@@ -7,14 +7,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from runner._core.backend import BookkeepingRunner
-from runner._worker.process import BlockingWorker
+from runner._core.backend import BackendRunner
+from runner._worker.blocking import BlockingWorker
 from trials import TrialInfo, TrialValue
 
 __all__ = ["LocalWorker"]
 
 
-class LocalWorker(BookkeepingRunner):
+class LocalWorker(BackendRunner):
     """Provides ``_run_isolated`` with one lazily started ``BlockingWorker``."""
 
     def __init__(self, target: Any = None, **kwargs: Any) -> None:

@@ -25,11 +25,21 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import runner._worker.process as supervisor
 from runner._backends.local import LocalWorker
+from runner._backends.pool_keeper import (
+    BROKEN,
+    BUSY,
+    DEAD,
+    IDLE,
+    PoolKeeper,
+    Slot,
+    WorkerEnv,
+    resolve_worker_env,
+)
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
 from runner._worker.process import WorkerProcess
@@ -39,56 +49,9 @@ __all__ = ["ProcessPoolRunner", "resolve_worker_env"]
 
 log = logging.getLogger(__name__)
 
-WorkerEnv = Sequence[Mapping[str, str]] | Callable[[int], Mapping[str, str]] | None
-
-_RETRY_START = 1.0
-"""Seconds before the keeper tries again to start a worker that failed to start."""
 
 
-def resolve_worker_env(worker_env: WorkerEnv, n_workers: int) -> list[dict[str, str] | None]:
-    """One environment overlay per worker, from a list or a function of the worker index."""
-    if worker_env is None:
-        return [None] * n_workers
-    if callable(worker_env):
-        envs = [dict(worker_env(i)) for i in range(n_workers)]
-    elif isinstance(worker_env, Sequence) and not isinstance(worker_env, str):
-        if len(worker_env) != n_workers:
-            raise ValueError(f"worker_env has {len(worker_env)} entries for n_workers="
-                             f"{n_workers}; give one mapping per worker")
-        envs = [dict(e) for e in worker_env]
-    else:
-        raise TypeError("worker_env must be a list of one mapping per worker or a function "
-                        f"of the worker index, got {type(worker_env).__name__}")
-    for env in envs:
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-            raise TypeError("worker_env values must map str to str, e.g. "
-                            "{'CUDA_VISIBLE_DEVICES': '0'}")
-    return list(envs)
-
-
-# A slot's states. Only the thread holding the pump lock closes a worker's descriptors (it is
-# the only one polling them); the keeper only starts processes and sends signals.
-_STARTING = "starting"  # the keeper is starting its process
-_IDLE = "idle"          # alive, waiting for a trial
-_BUSY = "busy"          # running ``info``
-_BROKEN = "broken"      # found dead while idle; the pump cleans it up
-_DEAD = "dead"          # cleaned up; the keeper starts a new process
-_FAILED = "failed"      # could not start; the keeper retries at ``retry_at``
-
-
-class _Slot:
-    __slots__ = ("index", "worker", "state", "info", "retry_at", "error")
-
-    def __init__(self, index: int, worker: WorkerProcess) -> None:
-        self.index = index
-        self.worker = worker
-        self.state = _STARTING
-        self.info: TrialInfo | None = None
-        self.retry_at = 0.0
-        self.error: BaseException | None = None
-
-
-class ProcessPoolRunner(LocalWorker):
+class ProcessPoolRunner(PoolKeeper, LocalWorker):
     """Run trials on ``n_workers`` supervised worker processes (default: one per core).
 
     ``worker_env`` gives each worker its own environment overlay, e.g.
@@ -105,7 +68,7 @@ class ProcessPoolRunner(LocalWorker):
         super().__init__(target, **kwargs)
         self._capacity = n
         payload = self._payload()  # pre-flight: the target must survive the trip to workers
-        self._slots = [_Slot(i, WorkerProcess(payload, self._objectives, self._limits, env))
+        self._slots = [Slot(i, WorkerProcess(payload, self._objectives, self._limits, env))
                        for i, env in enumerate(envs)]
         self._idle: list[int] = []
         self._pump_lock = threading.Lock()
@@ -120,13 +83,13 @@ class ProcessPoolRunner(LocalWorker):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._started = threading.Event()
+        self._workers_started = threading.Event()
         # The keeper starts every worker process: PR_SET_PDEATHSIG ties a worker to the thread
         # that started it, so that thread must live as long as the runner.
         self._keeper = threading.Thread(target=self._keep, daemon=True,
                                         name=f"{type(self).__name__}-keeper")
         self._keeper.start()
-        self._started.wait()
+        self._workers_started.wait()
         errors = [s.error for s in self._slots if s.error is not None]
         if errors:
             self.close()
@@ -140,7 +103,7 @@ class ProcessPoolRunner(LocalWorker):
             if self._idle and not self._pending:
                 self._dispatch(self._idle.pop(), info)
             else:
-                self._pending.append(info)
+                self._enqueue(info)
                 self._keeper_wake.notify()
 
     def wait(self, timeout: float | None = None) -> None:
@@ -190,21 +153,19 @@ class ProcessPoolRunner(LocalWorker):
 
     def _dispatch(self, i: int, info: TrialInfo) -> None:
         slot = self._slots[i]
-        slot.state, slot.info = _BUSY, info
-        self._executing += 1
+        slot.state, slot.info = BUSY, info
+        self._started()
         try:
             slot.worker.send(info)
         except OSError:  # it died while idle: the trial never started, so it goes first again
-            slot.state, slot.info = _BROKEN, None
-            self._executing -= 1
-            self._pending.appendleft(info)
+            slot.state, slot.info = BROKEN, None
+            self._unstarted()
+            self._enqueue(info, front=True)
             self._keeper_wake.notify()
         except Exception as exc:  # the trial itself does not pickle: that trial only
-            slot.state, slot.info = _IDLE, None
+            slot.state, slot.info = IDLE, None
             self._idle.append(i)
-            self._executing -= 1
-            self._finished.append((info, self._unsendable(exc)))
-            self._done.notify_all()
+            self._record(info, self._unsendable(exc))
 
     def _unsendable(self, exc: Exception) -> TrialValue:
         return verdicts.not_run(self._objectives.crash_cost, "the trial could not be sent to a "
@@ -261,7 +222,7 @@ class ProcessPoolRunner(LocalWorker):
             fd_slot: dict[int, tuple[int, bool]] = {}
             no_pidfd = []
             for slot in self._slots:
-                if slot.state not in (_IDLE, _BUSY, _BROKEN):
+                if slot.state not in (IDLE, BUSY, BROKEN):
                     continue
                 fds = slot.worker.fds
                 if fds is None:
@@ -278,10 +239,10 @@ class ProcessPoolRunner(LocalWorker):
             self._poll_generation = self._generation
             return poller
 
-    def _handle(self, slot: _Slot, result_ready: bool) -> None:
+    def _handle(self, slot: Slot, result_ready: bool) -> None:
         with self._lock:
             state, info = slot.state, slot.info
-        if state == _BUSY and info is not None:
+        if state == BUSY and info is not None:
             value = slot.worker.collect()
             if value is None:  # part of the answer is here, the rest on its way
                 return
@@ -290,21 +251,19 @@ class ProcessPoolRunner(LocalWorker):
             alive = slot.worker.pid is not None
             with self._lock:
                 slot.info = None
-                self._executing -= 1
-                self._finished.append((info, value))
-                if self._waiters:  # (Condition.notify_all costs microseconds even unheard)
-                    self._done.notify_all()
+                # (Condition.notify_all costs microseconds even unheard)
+                self._record(info, value, notify=self._waiters > 0)
                 if self._closed:
                     return
                 if alive:
-                    slot.state = _IDLE
+                    slot.state = IDLE
                     if self._pending:
-                        self._dispatch(slot.index, self._pending.popleft())
+                        self._dispatch(slot.index, self._dequeue())
                     else:
                         self._idle.append(slot.index)
                     return
-                slot.state = _BROKEN
-        elif state == _IDLE:
+                slot.state = BROKEN
+        elif state == IDLE:
             why = slot.worker.idle_event()
             if why is None:
                 return
@@ -313,8 +272,8 @@ class ProcessPoolRunner(LocalWorker):
             with self._lock:
                 if slot.index in self._idle:
                     self._idle.remove(slot.index)
-                slot.state = _BROKEN
-        elif state not in (_IDLE, _BROKEN):
+                slot.state = BROKEN
+        elif state not in (IDLE, BROKEN):
             return
         # dead or not to be trusted, between trials: nothing of the user's is lost
         slot.worker.kill()
@@ -324,9 +283,9 @@ class ProcessPoolRunner(LocalWorker):
             if not self._closed:
                 self._mark_dead(slot)
 
-    def _mark_dead(self, slot: _Slot) -> None:
+    def _mark_dead(self, slot: Slot) -> None:
         """(self._lock held) The slot's worker is gone and cleaned up: the keeper replaces it."""
-        slot.state = _DEAD
+        slot.state = DEAD
         self._generation += 1
         self._keeper_wake.notify()
 
@@ -335,109 +294,6 @@ class ProcessPoolRunner(LocalWorker):
             os.write(self._wake_w, b"x")
         except (BlockingIOError, OSError):
             pass  # full (a wake-up is pending anyway) or closed
-
-    # -- the keeper thread -------------------------------------------------------------------
-
-    def _keep(self) -> None:
-        try:
-            self._start_all()
-        finally:
-            self._started.set()
-        while True:
-            with self._lock:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                to_start = [s for s in self._slots if s.state == _DEAD
-                            or (s.state == _FAILED and s.retry_at <= now and self._pending)]
-                for slot in to_start:
-                    slot.state = _STARTING
-            for slot in to_start:
-                self._restart(slot)
-            wake_at = math.inf
-            with self._lock:
-                if self._closed:
-                    return
-                if any(s.state == _DEAD for s in self._slots):
-                    continue
-                self._fail_unrunnable()
-                wake_at = min(wake_at, self._next_retry())
-                feed = (bool(self._pending) and any(s.state in (_IDLE, _BUSY)
-                                                    for s in self._slots)) or any(
-                    s.state == _BROKEN for s in self._slots)
-                if not (feed and self._pump_lock.acquire(blocking=False)):
-                    left = wake_at - time.monotonic()
-                    if left > 0:
-                        self._keeper_until = wake_at
-                        self._keeper_wake.wait(None if wake_at == math.inf else left)
-                        self._keeper_until = math.inf
-                    continue
-            # trials are queued and nobody reads results: read them here, so the queue moves
-            try:
-                left = wake_at - time.monotonic()
-                self._pump(None if wake_at == math.inf else max(0.0, left))
-            finally:
-                self._release_pump()
-
-    def _start_all(self) -> None:
-        """Spawn every worker, then wait for each: the imports of all overlap."""
-        for slot in self._slots:
-            try:
-                slot.worker.spawn()
-            except Exception as exc:
-                slot.error = exc
-        for slot in self._slots:
-            if slot.error is None:
-                try:
-                    slot.worker.handshake()
-                except Exception as exc:
-                    slot.error = exc
-        with self._lock:
-            for slot in self._slots:
-                if slot.error is None and not self._closed:
-                    slot.state = _IDLE
-                    self._idle.append(slot.index)
-            self._generation += 1
-
-    def _restart(self, slot: _Slot) -> None:
-        try:
-            slot.worker.start()
-        except Exception as exc:
-            with self._lock:
-                slot.state, slot.error = _FAILED, exc
-                slot.retry_at = time.monotonic() + _RETRY_START
-            return
-        with self._lock:
-            slot.error = None
-            if self._closed:
-                return
-            slot.state = _IDLE
-            self._generation += 1
-            if self._pending:
-                self._dispatch(slot.index, self._pending.popleft())
-            else:
-                self._idle.append(slot.index)
-        self._interrupt_pump()  # a waiting caller polls the old set: make it take the new one
-
-    def _fail_unrunnable(self) -> None:
-        """(self._lock held) When no worker could be started, queued trials cannot run: each
-        is CRASHED with the reason rather than waiting forever."""
-        if not self._pending or not all(s.state == _FAILED for s in self._slots):
-            return
-        error = self._slots[0].error
-        while self._pending:
-            info = self._pending.popleft()
-            self._finished.append((info, verdicts.not_run(
-                self._objectives.crash_cost, "the runner could not run the trial: no worker "
-                f"process could be started ({error!r})", error)))
-        self._done.notify_all()
-        self._interrupt_pump()  # a caller blocked in poll() must see these too
-
-    def _next_retry(self) -> float:
-        """(self._lock held) When the keeper should next try to start a failed worker."""
-        if not self._pending:
-            return math.inf
-        return min((s.retry_at for s in self._slots if s.state == _FAILED), default=math.inf)
 
     # -- closing -----------------------------------------------------------------------------
 
@@ -456,9 +312,8 @@ class ProcessPoolRunner(LocalWorker):
         self._keeper.join(timeout=5.0)
         with self._lock:
             for slot in self._slots:
-                if slot.state == _BUSY and slot.info is not None:
-                    self._executing -= 1
-                    self._finished.append((slot.info, self._cancelled_value()))
+                if slot.state == BUSY and slot.info is not None:
+                    self._record(slot.info, self._cancelled_value(), notify=False)
                     slot.info = None
             self._done.notify_all()
         self._cancel_pending()

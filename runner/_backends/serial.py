@@ -25,11 +25,11 @@ class SerialRunner(LocalWorker):
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
         with self._lock:
-            self._executing += 1
+            self._started()
         try:
             _, value = self.run_wrapper(info)
         except BaseException:
             with self._lock:
-                self._executing -= 1
+                self._unstarted()
             raise
         self._deliver(info, value)

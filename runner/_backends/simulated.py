@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from runner._backends.slots import check_n_workers
-from runner._core.backend import BookkeepingRunner
+from runner._core.backend import BackendRunner
 from runner._core.returns import Outcome
 from runner.errors import LimitError
 from trials import StatusType, TrialInfo, TrialValue
@@ -51,7 +51,7 @@ def _seconds(value: Any, name: str, *, allow_none: bool = False) -> float | None
     return seconds
 
 
-class SimulatedRunner(BookkeepingRunner):
+class SimulatedRunner(BackendRunner):
     """Run trials on ``n_workers`` virtual workers in simulated time (see the module doc).
 
     ``runtime_key``: the key of the target's info dict holding the seconds the trial would have
@@ -117,7 +117,8 @@ class SimulatedRunner(BookkeepingRunner):
                 self._start(info)
                 self._advance(self._now)  # a 0 s trial is done at once
             else:
-                self._pending.append(info)
+                with self._lock:
+                    self._enqueue(info)
         finally:
             self._leave()
 
@@ -176,7 +177,9 @@ class SimulatedRunner(BookkeepingRunner):
             self._deliver(info, value)
             if self._pending and not self._closed:
                 saved, self._now = self._now, end  # the queued trial starts when the worker frees
-                self._start(self._pending.popleft())
+                with self._lock:
+                    info = self._dequeue()
+                self._start(info)
                 self._now = saved
 
     def _start(self, info: TrialInfo) -> None:
@@ -197,7 +200,7 @@ class SimulatedRunner(BookkeepingRunner):
                            starttime=self._start_time + start, endtime=self._start_time + end,
                            additional_info=extra)
         with self._lock:
-            self._executing += 1
+            self._started()
         heapq.heappush(self._running, (end, self._seq, info, value))
         self._seq += 1
 

@@ -66,7 +66,7 @@ class SlotRunner(LocalWorker):
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
         with self._lock:
-            self._pending.append(info)
+            self._enqueue(info)
             self._work.notify()
 
     def _slot_loop(self, i: int) -> None:
@@ -84,8 +84,8 @@ class SlotRunner(LocalWorker):
                     work.wait()
                 if self._closed:
                     return
-                info = pending.popleft()
-                self._executing += 1
+                info = self._dequeue()
+                self._started()
                 self._current[i] = info
             try:
                 value = self._execute(i, info)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner._backends.slots import SlotRunner
-from runner._worker.process import BlockingWorker
+from runner._worker.blocking import BlockingWorker
 from trials import TrialInfo, TrialValue
 
 __all__ = ["ThreadPoolRunner"]

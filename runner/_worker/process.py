@@ -3,8 +3,9 @@ answer or the evidence of its death, replace it. Two uses, two classes:
 
 * :class:`WorkerProcess`, pollable: ``send`` a trial, then ``collect`` whenever its result
   descriptor or its pidfd is readable (the process pool polls many workers from one thread);
-* :class:`BlockingWorker`, a ``WorkerProcess`` whose ``run(info)`` blocks until the trial's
-  value is decided (serial and thread runners with limits, the dask task).
+* ``BlockingWorker`` (runner/_worker/blocking.py), a ``WorkerProcess`` whose ``run(info)``
+  blocks until the trial's value is decided (serial and thread runners with limits, the dask
+  task).
 
 Wall-time, CPU and memory limits are watched from outside by the watchdog
 (runner/_worker/watchdog.py); the verdicts come from runner/_core/verdicts.py. A trial that
@@ -18,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import queue
 import random
 import select
 import signal
@@ -27,18 +27,18 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from runner._core import verdicts
 from runner._core.limits import Limits
 from runner._core.returns import Objectives
 from runner._worker.protocol import ChannelCorrupted, FrameReader, write_trial
+from runner._worker.spawn import SPAWNER
 from runner._worker.watchdog import Watched, descendants, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["BlockingWorker", "WorkerProcess"]
+__all__ = ["WorkerProcess"]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class WorkerProcess:
         args = [sys.executable, "-m", "runner._worker.child", str(r_trial), str(w_result),
                 str(os.getpid())]
         try:
-            proc = _SPAWNER.popen(args, pass_fds=(r_trial, w_result), env=env,
+            proc = SPAWNER.popen(args, pass_fds=(r_trial, w_result), env=env,
                                   start_new_session=True, stdin=subprocess.DEVNULL)
         except BaseException:
             for fd in (w_trial, r_result):
@@ -350,75 +350,6 @@ class WorkerProcess:
                     os.close(fd)
                 except OSError:
                     pass
-
-
-class BlockingWorker(WorkerProcess):
-    """A worker whose :meth:`run` blocks its caller until the trial's value is decided."""
-
-    def run(self, info: TrialInfo) -> TrialValue:
-        """Evaluate one trial in the worker; never raises for what the trial does."""
-        if self._closed:
-            return verdicts.cancelled(self._crash_cost)
-        if not self.alive:
-            self._discard()
-            self.start()
-        fds = self.fds
-        if fds is None:
-            return verdicts.cancelled(self._crash_cost)
-        try:
-            self.send(info)
-        except OSError:  # it died between trials: once more on a new one
-            self.kill()
-            self.start()
-            fds = self.fds
-            if fds is None:
-                return verdicts.cancelled(self._crash_cost)
-            self.send(info)
-        poller = select.poll()
-        for fd in fds:
-            if fd is not None:
-                poller.register(fd, select.POLLIN)
-        timeout = None if fds[1] is not None else DEATH_CHECK_MS
-        while True:
-            poller.poll(timeout)
-            value = self.collect()
-            if value is not None:
-                return value
-
-
-class _Spawner:
-    """Starts every worker process from one long-lived thread: PR_SET_PDEATHSIG ties a worker
-    to the thread that started it, so a worker started by a short-lived caller thread would die
-    with that thread, under another thread's trial."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[tuple[Any, Any, Any]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._serve, daemon=True,
-                                                name="trialrunner-spawner")
-                self._thread.start()
-        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
-        self._jobs.put((args, kwargs, done))
-        ok, result = done.get()
-        if not ok:
-            raise result
-        return result  # type: ignore[no-any-return]
-
-    def _serve(self) -> None:
-        while True:
-            args, kwargs, done = self._jobs.get()
-            try:
-                done.put((True, subprocess.Popen(args, **kwargs)))
-            except BaseException as exc:
-                done.put((False, exc))
-
-
-_SPAWNER = _Spawner()
 
 
 def _pidfd(pid: int) -> int | None:

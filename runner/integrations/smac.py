@@ -244,7 +244,10 @@ class SMACOptimizer:
         """SMAC3's next trial, or ``None`` once the scenario's ``n_trials`` were asked."""
         if self.facade.runhistory.submitted >= self._n_trials:
             return None
-        smac_info = self.facade.ask()
+        try:
+            smac_info = self.facade.ask()
+        except StopIteration:  # the intensifier has nothing more to propose
+            return None
         ours = to_trial_info(smac_info)
         self._asked[id(ours)] = (ours, smac_info)
         return ours

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.optimizers._space import SearchSpace
+from runner.optimizers import SearchSpace
 
 __all__ = ["to_configspace"]
 

@@ -8,10 +8,11 @@ import argparse
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from runner.suites._run import BACKENDS, run_suite
+from runner.suites._run import BACKENDS, make_runner, run_suite
 from runner.suites._spec import SuiteFileError, load_suite
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +58,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt("SIGTERM")
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
@@ -76,12 +80,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(" ".join(str(exc).split()))
     from rich.console import Console
 
+    from runner.errors import RunnerError
+
+    problems = {name: spec.problem(name) for name in spec.problems}
+    try:
+        shared = make_runner(args.backend, args.workers, problems, scheduler=args.scheduler,
+                             limits=spec.limits)
+    except (ValueError, TypeError, OSError, RunnerError) as exc:
+        parser.error(f"argument --backend: cannot start {args.backend!r}: "
+                     f"{' '.join(str(exc).split())}")
     console = Console()
     try:
-        with _sigterm_as_interrupt():
-            result = run_suite(spec, backend=args.backend, workers=args.workers,
-                               scheduler=args.scheduler, out=args.out,
-                               progress=sys.stderr.isatty())
+        with _sigterm_as_interrupt(), shared:
+            result = run_suite(spec, out=args.out, runner=shared, progress=sys.stderr.isatty())
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130

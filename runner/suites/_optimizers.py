@@ -71,12 +71,25 @@ def _optuna_tpe(problem: Problem, *, seed: int, n_trials: int, **settings: Any) 
                      n_objectives=len(problem.objectives))
 
 
+def _smac(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
+    from runner.suites._smac import SMACHPO
+
+    if len(problem.objectives) != 1:
+        raise ValueError(f"optimizer 'smac' takes one objective; {problem.name!r} has "
+                         f"{len(problem.objectives)}")
+    budget = None
+    if problem.fidelity is not None:
+        budget = _budgets(problem, {"min_budget": problem.fidelity[0], **settings})[1]
+    return SMACHPO(problem.configspace(seed=seed), seed=seed, n_trials=n_trials, budget=budget)
+
+
 OPTIMIZERS: dict[str, tuple[Factory, frozenset[str]]] = {
     "random": (_random, frozenset({"min_budget", "max_budget"})),
     "hyperband": (_hyperband, frozenset({"eta", "min_budget", "max_budget"})),
     "successive_halving": (_successive_halving,
                            frozenset({"eta", "min_budget", "max_budget", "n_configs"})),
     "optuna_tpe": (_optuna_tpe, frozenset({"min_budget", "max_budget"})),
+    "smac": (_smac, frozenset({"min_budget", "max_budget"})),
 }
 """Built-in optimizer names: factory and the settings it takes."""
 
@@ -108,15 +121,25 @@ def build_optimizer(name: str, problem: Problem, seed: int, n_trials: int,
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown} for optimizer {name!r}; it takes "
                              f"{sorted(allowed)}")
-    if name == "optuna_tpe":
+    extra = {"optuna_tpe": ("optuna", "optuna"), "smac": ("smac", "smac")}.get(name)
+    if extra is not None:
         try:
-            import optuna  # noqa: F401
+            importlib.import_module(extra[0])
         except ImportError:
-            raise ValueError("optimizer 'optuna_tpe' needs optuna: pip install "
-                             "'trialrunner[optuna]'") from None
+            raise ValueError(f"optimizer {name!r} needs {extra[0]}: pip install "
+                             f"'trialrunner[{extra[1]}]'") from None
     return factory(problem, seed=seed, n_trials=n_trials, **dict(settings))
 
 
 def check_settings(name: str, problem: Problem, settings: Mapping[str, Any]) -> None:
-    """Build the optimizer once to validate its settings against the problem."""
+    """Validate ``settings`` against the problem (building the optimizer where that is cheap)."""
+    if name == "smac":  # building SMAC writes files and takes seconds: check what it would use
+        _factory(name)
+        unknown = sorted(set(settings) - OPTIMIZERS[name][1])
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown} for optimizer {name!r}; it takes "
+                             f"{sorted(OPTIMIZERS[name][1])}")
+        if problem.fidelity is not None:
+            _budgets(problem, {"min_budget": problem.fidelity[0], **settings})
+        return
     build_optimizer(name, problem, 0, 1, settings)

@@ -34,8 +34,20 @@ COSTS = "suite_costs"
 """Info key carrying all costs of a several-objective problem across the one-objective runner."""
 
 
-@functools.lru_cache(maxsize=256)
 def _accepts(target: Callable[..., Any]) -> frozenset[str]:
+    """Which of ``budget``/``seed`` the problem's target takes (cached when it is hashable)."""
+    try:
+        return _accepts_cached(target)
+    except TypeError:  # an unhashable callable
+        return _signature_keywords(target)
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts_cached(target: Callable[..., Any]) -> frozenset[str]:
+    return _signature_keywords(target)
+
+
+def _signature_keywords(target: Callable[..., Any]) -> frozenset[str]:
     try:
         params = inspect.signature(target).parameters
     except (TypeError, ValueError):

@@ -71,11 +71,12 @@ def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
 
 def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int = 2,
               scheduler: str | None = None, out: str | None = None, progress: bool = False,
-              plots: bool = True, runner: Any = None,
+              plots: bool = True, runner: Any = None, max_open: int | None = None,
               on_pass: Callable[[Scheduler], None] | None = None) -> SuiteResult:
     """Run (or resume) every study of ``suite`` (a spec or a suite file path) on one shared
     runner; ``out`` defaults to ``runs/<name>``. Pass ``runner`` to use a runner of your own
-    (its target must be :func:`runner.suites.suite_target` with the problems as shared data)."""
+    (its target must be :func:`runner.suites.suite_target` with the problems as shared data);
+    ``max_open`` bounds the studies open at once (see :class:`Scheduler`)."""
     spec = load_suite(suite) if isinstance(suite, str) else suite
     out = out if out is not None else os.path.join("runs", spec.name)
     os.makedirs(out, exist_ok=True)
@@ -91,7 +92,7 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
     own = runner is None
     shared = runner if runner is not None else make_runner(
         backend, workers, problems, scheduler=scheduler, limits=spec.limits)
-    sched = Scheduler(SharedPool(shared), studies, on_pass)
+    sched = Scheduler(SharedPool(shared), studies, on_pass, max_open=max_open)
     try:
         if progress:
             from runner.suites._progress import SuiteProgress

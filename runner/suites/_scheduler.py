@@ -4,10 +4,13 @@ study has a trial to give.
 Each pass::
 
     route:  shared runner results -> the studies' views (a study with a result may ask again)
+    fill:   as below, from studies without news (no journal sync delays a freed worker)
     step:   every study with news runs one loop pass with no slot (collect, journal, tell, goals)
     fill:   while the shared runner has a free worker: the study with a trial to give and the
             least progress ((finished + in flight) / n_trials) runs one loop pass with one slot;
-            a study that submits nothing has nothing to give until its next result
+            a study that submits nothing has nothing to give until its next result. At most
+            ``max_open`` studies are open (journal and optimizer held) unless none of them has
+            a trial to give, so a suite of thousands of studies does not hold thousands of files
     wait:   shared runner.wait(short timeout)
 
 Each study keeps its own ``OptimizationLoop`` (optimizer, goals, retries, journal), so it gets the
@@ -100,8 +103,12 @@ class Scheduler:
     """Runs ``studies`` to the end on ``pool`` (see the module doc)."""
 
     def __init__(self, pool: SharedPool, studies: list[Study],
-                 on_pass: Callable[[Scheduler], None] | None = None) -> None:
+                 on_pass: Callable[[Scheduler], None] | None = None,
+                 max_open: int | None = None) -> None:
+        """``max_open``: studies open at once (default ``max(32, 4 x workers)``); one more
+        opens whenever no open study has a trial to give, so no worker idles for it."""
         self.pool = pool
+        self.max_open = max_open
         self.studies = studies
         self.active = [s for s in studies if s.status in ("pending", "running")]
         self.on_pass = on_pass
@@ -116,6 +123,9 @@ class Scheduler:
         try:
             while self.active:
                 news = self.pool.route()
+                # Refill freed workers first from studies with no news: their pass journals and
+                # syncs nothing, so no worker waits on another study's fdatasync.
+                self._fill(skip=news)
                 for study in [s for s in self.active if s.view in news]:
                     study.hungry = True
                     self._step(study, 0)
@@ -137,12 +147,16 @@ class Scheduler:
         elapsed = self._clock() - self._c0
         return self.pool.target_seconds / max(1e-9, max(1, self.workers) * elapsed)
 
-    def _fill(self) -> None:
+    def _fill(self, skip: set[StudyView] | frozenset[StudyView] = frozenset()) -> None:
         runner = self.pool.runner
         free = runner.count_available_workers()
         self.workers = max(self.workers, free)
         while free > 0:
             hungry = [s for s in self.active if s.hungry]
+            if any(s.loop is not None for s in hungry) and self._n_open() >= self._window():
+                hungry = [s for s in hungry if s.loop is not None]  # open one more only when
+                # none of the open studies has a trial to give
+            hungry = [s for s in hungry if s.view not in skip]
             if not hungry:
                 return
             study = min(hungry, key=Study.progress)
@@ -157,7 +171,14 @@ class Scheduler:
             self._step(study, 1)
             if study.view.submitted == before:
                 study.hungry = False
-            free = runner.count_available_workers()
+            free -= study.view.submitted - before  # workers freed meanwhile: next pass, routed
+
+    def _window(self) -> int:
+        """How many studies may be open at once (journal, optimizer) while they have work."""
+        return self.max_open if self.max_open is not None else max(32, 4 * self.workers)
+
+    def _n_open(self) -> int:
+        return sum(1 for s in self.active if s.loop is not None)
 
     def _step(self, study: Study, slots: int) -> None:
         assert study.loop is not None and study.view is not None

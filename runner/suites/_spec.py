@@ -236,15 +236,15 @@ def parse_suite(text: str, where: str = "<suite>") -> SuiteSpec:
                      p_tables, o_tables)
     for study in spec.studies():
         problem = problems[study.problem]
+        if study.optimizer in MULTI_FIDELITY and problem.fidelity is None:
+            raise check.fail("", "optimizers", f"{study.optimizer!r} needs a multi-fidelity "
+                             f"problem, but {study.problem!r} has no budget (try "
+                             f"'{study.problem}-mf')", item=study.optimizer)
         try:
             check_settings(study.optimizer, problem, study.settings)
         except (ValueError, TypeError) as exc:
             table, key = _blame(study, p_tables, o_tables, exc)
             raise check.fail(table, key, f"{study.key}: {exc}") from None
-        if study.optimizer in MULTI_FIDELITY and problem.fidelity is None:
-            raise check.fail("", "optimizers", f"{study.optimizer!r} needs a multi-fidelity "
-                             f"problem, but {study.problem!r} has no budget (try "
-                             f"'{study.problem}-mf')", item=study.optimizer)
     return spec
 
 

@@ -31,7 +31,6 @@ class Backend:
     dask: bool = False
 
     @property
-    @property
     def cls(self) -> type[AbstractRunner]:
         return getattr(importlib.import_module(self.module), self.cls_name)  # type: ignore[no-any-return]
 

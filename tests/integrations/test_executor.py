@@ -176,3 +176,23 @@ def test_mpi_pool_executor() -> None:
     assert by_x[13][0] == StatusType.CRASHED and "thirteen" in by_x[13][2]
     assert sorted(map(tuple, limited["limited"])) == [(4, StatusType.SUCCESS, 16.0),
                                                       (5, StatusType.TIMEOUT, 99.0)]
+
+
+def test_close_on_a_borrowed_executor_reports_cancelled(tmp_path) -> None:
+    """close() on an executor the runner does not own: the running and the queued trials come
+    back CANCELLED once each, the late result is dropped, and the executor stays usable."""
+    from runner.testing import wait_until
+
+    with ThreadPoolExecutor(1) as executor:
+        runner = ExecutorRunner(sleep_for, executor)
+        infos = [TrialInfo({"id": i, "s": 30.0, "dir": str(tmp_path)}) for i in range(2)]
+        for info in infos:
+            runner.submit_trial(info)
+        wait_until(lambda: (tmp_path / "started-0").exists(), 10, "the first trial to start")
+        runner.close()
+        results = list(runner.iter_results())
+        assert sorted(id(i) for i, _ in results) == sorted(id(i) for i in infos)
+        assert all(v.status == StatusType.CANCELLED for _, v in results)
+        (tmp_path / "stop").touch()  # let the thread that cannot be stopped end
+        assert executor.submit(int, "4").result(timeout=10) == 4
+        assert list(runner.iter_results()) == [] and not runner.is_running()

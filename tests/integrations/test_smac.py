@@ -23,41 +23,18 @@ from runner import DaskRunner, OptimizationLoop, ProcessPoolRunner, SerialRunner
 from runner.errors import RunnerError  # noqa: E402
 from runner.integrations.smac import SMACOptimizer, SMACTargetRunner  # noqa: E402
 
+from .smac_targets import (  # noqa: E402 - light: worker processes import it, not SMAC3
+    budgeted,
+    quadratic,
+    target,
+    target_delayed,
+    target_failed,
+    two_objectives,
+)
+
 pytestmark = pytest.mark.integration
 
 SEED = 23
-
-
-def target(config: Any, seed: int, instance: str) -> tuple[float, dict]:
-    """SMAC3's test target: x**2, with the seed and instance in the info."""
-    return config["x"] ** 2, {"key": seed, "instance": instance}
-
-
-def target_delayed(config: Any, seed: int, instance: str) -> tuple[float, dict]:
-    """``target`` after 0.5 s."""
-    time.sleep(0.5)
-    return config["x"] ** 2, {"key": seed, "instance": instance}
-
-
-def target_failed(config: Any, seed: int, instance: str) -> float:
-    """Raises ``RuntimeError``."""
-    raise RuntimeError("Failed.")
-
-
-def two_objectives(config: Any) -> dict[str, float]:
-    """Named objectives, so their order is the runner's business."""
-    return {"a": 1.0, "b": 2.0}
-
-
-def quadratic(config: Any, seed: int = 0) -> float:
-    """A 2-D quadratic with its minimum 0 at (1, -2)."""
-    return (config["x"] - 1.0) ** 2 + (config["y"] + 2.0) ** 2
-
-
-def budgeted(config: Any, budget: float, seed: int = 0) -> float:
-    """``quadratic`` plus noise that shrinks with the budget."""
-    return quadratic(config) + 1.0 / budget
-
 
 SPACE = ConfigurationSpace({"x": (-5.0, 5.0)}, seed=0)
 SPACE2 = ConfigurationSpace({"x": (-5.0, 5.0), "y": (-5.0, 5.0)}, seed=0)
@@ -214,7 +191,7 @@ def test_construction_errors(tmp_path) -> None:
     runner.close()
 
 
-def test_no_worker_timeout(tmp_path, dask_client) -> None:
+def test_no_worker_timeout(tmp_path) -> None:
     """A runner with no worker and nothing running makes submit_trial raise after the timeout,
     naming the runner, instead of blocking forever."""
 
@@ -236,11 +213,11 @@ def _hpo(tmp_path: Any, runner: Any, n_trials: int = 24) -> tuple[Any, Any]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["process", "dask"])
-def test_hpo_facade_reaches_the_optimum(backend: str, tmp_path, dask_client) -> None:
+def test_hpo_facade_reaches_the_optimum(backend: str, tmp_path, request) -> None:
     """SMAC3's HPO facade, 24 trials of a 2-D quadratic through SMACTargetRunner on the process
     pool and on dask: every trial is in SMAC3's run history and the incumbent is near (1, -2)."""
     ours = (ProcessPoolRunner(quadratic, n_workers=2) if backend == "process"
-            else DaskRunner(quadratic, client=dask_client))
+            else DaskRunner(quadratic, client=request.getfixturevalue("dask_client")))
     with ours:
         smac, incumbent = _hpo(tmp_path, ours)
     assert smac.runhistory.finished == 24
@@ -270,3 +247,16 @@ def test_smac_optimizer_passes_budgets_through(tmp_path) -> None:
     budgets = {info.budget for info, _ in loop.history}
     assert len(loop.history) == 12 and len(budgets) > 1 and budgets <= {1.0, 3.0, 9.0}
     assert all(v.cost >= 1.0 / i.budget for i, v in loop.history)
+
+
+@pytest.mark.slow
+def test_multi_fidelity_facade_through_the_runner(tmp_path) -> None:
+    """SMAC3's multi-fidelity facade (successive halving) through SMACTargetRunner: every trial
+    finishes and SMAC3's budgets reach the target."""
+    sc = scenario(tmp_path, space=SPACE2, n_trials=20, seed=1, min_budget=1, max_budget=9)
+    with ProcessPoolRunner(budgeted, n_workers=2) as ours:
+        smac = MultiFidelityFacade(sc, SMACTargetRunner(ours, sc), overwrite=True,
+                                   logging_level=40)
+        smac.optimize()
+    assert smac.runhistory.finished == 20
+    assert {key.budget for key in smac.runhistory} == {1.0, 3.0, 9.0}

@@ -1,12 +1,12 @@
 """``DaskRunner``: trials on a dask cluster, each isolated in a supervised worker process that
 the dask worker keeps between trials.
 
-    submit_trial -> _queue (deque) --a free slot--> _fly, on the client's event loop:
+    submit_trial -> _pending (deque) --a free slot--> _fly, on the client's event loop:
                                                       client.submit(run_trial, key, id, info)
                                                       | dask worker: WorkerProcess.run(info)
     _finished <------------- _settle <--- gather -----+
                    | the dask worker was lost (KilledWorker, lost connection, cancelled by dask):
-                   +-> back to the front of _queue, at most max_requeues times, then CRASHED
+                   +-> back to the front of _pending, at most max_requeues times, then CRASHED
 
 * The evaluator (target, shared data, ``run`` override) is scattered once, to every worker,
   again only if every copy is lost; a task carries the runner's id and the ``TrialInfo``.
@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import numbers
-import pickle
 import time
 import uuid
-from collections import deque
-from collections.abc import Mapping
 from concurrent.futures import Future as ConcurrentFuture
 from typing import Any
 
 import attrs
 
-from runner._backends.dask.cluster import connect, is_worker_loss, trial_capacity
+from runner._backends.dask.cluster import connect, is_worker_loss
+from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
@@ -44,6 +41,7 @@ from runner._backends.dask.task import (
     run_trial,
     worker_probe,
 )
+from runner._backends.dask.watch import ClusterWatch
 from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
@@ -59,53 +57,12 @@ SHORT_TRIAL = 0.1
 PREFETCH = 3
 """For short trials: one executing, one waiting on its worker, one on the scheduler per slot, so a
 worker starts its next trial without waiting for a round trip to the driver."""
-REFRESH_INTERVAL = 0.5
-"""Seconds between reads of the workers (and checks of the no-worker deadline)."""
 CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
-Resources = Mapping[str, float]
 
 
-class _Flight:
-    """One submitted trial: its info, its current dask future, how often its worker was lost."""
-
-    __slots__ = ("info", "blob", "resources", "future", "losses", "done", "pin")
-
-    def __init__(self, info: TrialInfo, resources: Resources | None) -> None:
-        self.info = info
-        self.blob = pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL)
-        self.resources = resources
-        self.future: Any = None
-        self.losses = 0
-        self.done = False
-        self.pin: str | None = None  # a worker without the shipment: send it along, there
-
-
-def _check_resources(resources: Any, name: str) -> dict[str, float] | None:
-    if resources is None:
-        return None
-    if not isinstance(resources, Mapping):
-        raise TypeError(f"{name} must be a mapping of resource name to amount, e.g. "
-                        f"{{'GPU': 1}}, got {resources!r} (type {type(resources).__name__})")
-    out = {}
-    for key, amount in resources.items():
-        ok = isinstance(amount, numbers.Real) and not isinstance(amount, bool)
-        if not (isinstance(key, str) and ok and math.isfinite(float(amount))
-                and float(amount) > 0):
-            raise ValueError(f"{name} must map names to amounts > 0, got {key!r}: {amount!r}")
-        out[key] = float(amount)
-    return out or None
-
-
-def _check_seconds(value: Any, name: str, or_none: str = "") -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and math.isfinite(float(value)) and float(value) > 0):
-        raise ValueError(f"{name} must be a number of seconds > 0{or_none}, got {value!r}")
-    return float(value)
-
-
-class DaskRunner(LocalWorker):
+class DaskRunner(ClusterWatch, LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -145,17 +102,16 @@ class DaskRunner(LocalWorker):
             if client is not None:
                 raise ValueError("n_workers applies only when DaskRunner starts its own "
                                  f"LocalCluster (client=None); got client={client!r}")
-        self._connect_timeout: float = _check_seconds(connect_timeout, "connect_timeout")
+        self._connect_timeout: float = check_seconds(connect_timeout, "connect_timeout")
         self._worker_timeout: float | None = None if worker_timeout is None else (
-            _check_seconds(worker_timeout, "worker_timeout", " or None"))
-        self._resources: Resources | None = _check_resources(resources, "resources")
+            check_seconds(worker_timeout, "worker_timeout", " or None"))
+        self._resources: Resources | None = check_resources(resources, "resources")
         self._max_requeues: int = int(max_requeues)
         super().__init__(target, **kwargs)
         self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
                                                  self._limits)
         self._id: str = uuid.uuid4().hex
-        self._queue: deque[_Flight] = deque()
-        self._flights: set[_Flight] = set()
+        self._flights: set[Flight] = set()
         self._n_workers: int = 0
         self._capacity = 0
         self._workerless_since: float | None = None
@@ -228,15 +184,15 @@ class DaskRunner(LocalWorker):
         self._check_submit(info)
         resources = self._resources
         if "resources" in info.additional_info:
-            resources = _check_resources(info.additional_info["resources"],
+            resources = check_resources(info.additional_info["resources"],
                                          "additional_info['resources']")
         try:
-            flight = _Flight(info, resources)
+            flight = Flight(info, resources)
         except Exception as exc:  # before it runs, not after
             raise TypeError(f"submit_trial(): the TrialInfo cannot be pickled to travel to dask "
                             f"workers: {exc!r}") from exc
         with self._lock:
-            self._queue.append(flight)
+            self._enqueue(flight)
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -247,20 +203,20 @@ class DaskRunner(LocalWorker):
         while True:
             with self._lock:
                 window = self._capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
-                if (self._closed or not self._queue or self._executing >= window
+                if (self._closed or not self._pending or self._executing >= window
                         or self._rescattering):
                     return
                 if self._shipment.status != "finished":  # every replica was lost
                     self._rescattering = True
                     self._client.loop.add_callback(self._rescatter)
                     return
-                flight = self._queue.popleft()
-                self._executing += 1
+                flight = self._dequeue()
+                self._started()
                 self._flights.add(flight)
             # one wake-up of the event loop per trial; from the loop itself it is a call_soon
             self._client.loop.add_callback(self._fly, flight)
 
-    async def _fly(self, flight: _Flight) -> None:
+    async def _fly(self, flight: Flight) -> None:
         """On the client's event loop: submit the trial, wait for it, gather it, settle it."""
         if flight.done or self._closed:  # close() settles it
             return
@@ -284,7 +240,7 @@ class DaskRunner(LocalWorker):
         self._spent.append(future)
         self._settle(flight, future, result)
 
-    def _settle(self, flight: _Flight, future: Any, result: Any) -> None:
+    def _settle(self, flight: Flight, future: Any, result: Any) -> None:
         if flight.done or future is not flight.future:
             return
         if isinstance(result, TrialValue):
@@ -306,17 +262,17 @@ class DaskRunner(LocalWorker):
                 f"the dask task failed outside the trial: {result!r}"))
         self._dispatch()
 
-    def _lost(self, flight: _Flight, exc: BaseException) -> None:
+    def _lost(self, flight: Flight, exc: BaseException) -> None:
         """The dask worker of ``flight`` was lost: requeue it at the front, or give up."""
         with self._lock:
             if flight.done:
                 return
             flight.losses += 1
             if flight.losses <= self._max_requeues:
-                self._executing -= 1
+                self._unstarted()
                 self._flights.discard(flight)
                 flight.future = None
-                self._queue.appendleft(flight)
+                self._enqueue(flight, front=True)
                 log.info("dask lost a trial's worker (%r); requeued it (%d of %d)", exc,
                          flight.losses, self._max_requeues)
                 asyncio.ensure_future(self._refresh_quietly())
@@ -325,22 +281,20 @@ class DaskRunner(LocalWorker):
         self._finish(flight, verdicts.worker_lost(self._objectives.crash_cost, n,
                                                   self._max_requeues, repr(exc)))
 
-    def _finish(self, flight: _Flight, value: TrialValue, *, started: bool = True) -> None:
+    def _finish(self, flight: Flight, value: TrialValue, *, started: bool = True) -> None:
         """Record ``flight``'s final value exactly once."""
         with self._done:
             if flight.done:
                 return
             flight.done = True
             if started:
-                self._executing -= 1
                 self._flights.discard(flight)
-            self._finished.append((flight.info, value))
-            self._done.notify_all()
+            self._record(flight.info, value, started=started)
 
     def _fail_all(self, error: str) -> None:
         """CRASH every queued and executing trial with ``error`` (the cluster is gone)."""
         with self._lock:
-            queued, self._queue = list(self._queue), deque()
+            queued = self._dequeue_all()
             flights = list(self._flights)
         if not queued and not flights:
             return
@@ -357,74 +311,14 @@ class DaskRunner(LocalWorker):
     def _not_run(self, error: str) -> TrialValue:
         return verdicts.not_run(self._objectives.crash_cost, error)
 
-    # -- keeping up with the cluster -----------------------------------------------------
-
-    async def _refresh_loop(self) -> None:
-        while not self._closed:
-            if self._client.status in ("closing", "closed"):  # reconnecting failed for good
-                self._fail_all(f"lost the dask scheduler at {self._address}: the client could "
-                               f"not reconnect within {self._connect_timeout:g} s")
-            else:
-                await self._refresh_quietly()
-            await asyncio.sleep(REFRESH_INTERVAL)
-
-    async def _refresh_quietly(self) -> None:
-        try:
-            await self._refresh()
-        except Exception as exc:  # the scheduler is away: keep the last count, try again
-            log.debug("reading the dask workers failed: %r", exc)
-
-    async def _refresh(self) -> None:
-        """Read the workers (and their slots) from the scheduler, give up on waiting trials
-        after ``worker_timeout`` without any worker, and send what now fits."""
-        ident = await self._client.scheduler.identity(n_workers=-1 if self._resources else 0)
-        n_workers = int(ident.get("n_workers", 0))
-        capacity = (trial_capacity(ident.get("workers", {}).values(), self._resources) if self._resources
-                    else int(ident.get("total_threads", 0)))
-        with self._lock:
-            self._n_workers, self._capacity = n_workers, capacity
-        self._spent = []
-        now = time.monotonic()
-        if capacity > 0:
-            self._workerless_since = self._gone = None
-        elif self._workerless_since is None:
-            self._workerless_since = now
-        elif (self._worker_timeout is not None
-              and now - self._workerless_since > self._worker_timeout):
-            self._gone = (f"no dask worker at {self._address} for worker_timeout="
-                          f"{self._worker_timeout:g} s; the trial could not run")
-            self._fail_all(self._gone)
-        self._dispatch()
-
-    async def _rescatter(self) -> None:
-        """Every replica of the shipment was lost (all workers left): send it again."""
-        try:
-            self._shipment = await self._client.scatter(
-                self._shipment_data, broadcast=True, hash=False, asynchronous=True)
-        except Exception as exc:
-            log.warning("re-scattering the trial evaluator to dask failed (%r); will retry", exc)
-        finally:
-            with self._lock:
-                self._rescattering = False
-        if self._shipment.status == "finished":
-            self._dispatch()
-
     # -- the rest of the contract --------------------------------------------------------
-
-    def wait(self, timeout: float | None = None) -> None:
-        with self._done:
-            self._done.wait_for(
-                lambda: bool(self._finished) or (self._executing == 0 and not self._queue),
-                timeout)
-
-    def is_running(self) -> bool:
-        return self._executing > 0 or bool(self._queue)
 
     def count_available_workers(self) -> int:
         # with every worker gone for good a trial fails at once (CRASHED, "no dask worker"):
         # offering one slot lets a loop see that and end, instead of waiting for ever
-        capacity = 1 if self._gone else self._capacity
-        return max(0, capacity - self._executing - len(self._queue))
+        if self._gone:
+            return max(0, 1 - self._executing - len(self._pending))
+        return super().count_available_workers()
 
     @property
     def client(self) -> Any:
@@ -437,7 +331,7 @@ class DaskRunner(LocalWorker):
 
     def _close(self) -> None:
         with self._lock:
-            queued, self._queue = list(self._queue), deque()
+            queued = self._dequeue_all()
             flights = list(self._flights)
         for flight in queued:
             self._finish(flight, self._cancelled_value(), started=False)

@@ -35,7 +35,7 @@ from typing import Any
 from runner._core import verdicts
 from runner._core.limits import Limits
 from runner._core.returns import Objectives
-from runner._worker.process import BlockingWorker
+from runner._worker.blocking import BlockingWorker
 from runner.errors import WorkerStartError
 from trials import TrialValue
 

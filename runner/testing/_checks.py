@@ -1,197 +1,32 @@
-"""A public conformance suite for runners: ``check_runner(make_runner)`` proves that a runner
-keeps the contract of ``AbstractRunner`` (DESIGN §3), so a third-party backend can show it fits
-any loop written against that contract.
+"""The checks of ``check_runner``, one function per rule of the contract."""
 
-``make_runner(target, **kwargs)`` must build a fresh runner around ``target`` (a module-level
-function of this module, so it travels to worker processes by reference) with the given
-runner keywords (``objectives``, ``crash_cost``, limits). A runner that only takes ``async def``
-targets converts them with :func:`async_twin`. Every wait has a deadline: a runner that hangs
-fails with an ``AssertionError`` saying what it was waiting for.
-
-    from runner.testing import check_runner
-    check_runner(lambda target, **kw: MyRunner(target, n_workers=2, **kw), n_workers=2)
-"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from runner._core.contract import AbstractRunner
 from runner.errors import RunnerClosedError
+from runner.testing._helpers import drain, returns_within, wait_until
+from runner.testing._targets import (
+    cost_of,
+    echo,
+    raise_value_error,
+    sleep_for,
+    takes_all_fields,
+    takes_seed,
+    takes_var_kwargs,
+)
 from trials import StatusType, TrialInfo, TrialValue
-
-__all__ = [
-    "CHECKS", "MakeRunner", "async_twin", "check_runner", "drain", "wait_until",
-    "cost_of", "echo", "raise_value_error", "sleep_for", "takes_seed", "takes_all_fields",
-    "takes_var_kwargs",
-]
 
 MakeRunner = Callable[..., AbstractRunner]
 """``make_runner(target, **runner_kwargs) -> AbstractRunner``."""
-
-Pair = tuple[TrialInfo, TrialValue]
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
-               interval: float = 0.01) -> None:
-    """Poll ``predicate`` until it is true; ``AssertionError`` naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
-
-
-def drain(runner: AbstractRunner, n: int, timeout: float = 30.0) -> list[Pair]:
-    """Collect ``n`` results with ``wait``/``iter_results``; fail if they do not come in time."""
-    results: list[Pair] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        results.extend(runner.iter_results())
-        if len(results) >= n:
-            return results
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"only {len(results)} of {n} results within {timeout:g} s "
-                                 f"(is_running={runner.is_running()})")
-        if not runner.is_running():
-            results.extend(runner.iter_results())
-            if len(results) < n:
-                raise AssertionError(f"the runner stopped running with {len(results)} of {n} "
-                                     "results yielded")
-        runner.wait(min(left, 1.0))
-
-
-def _returns_within(fn: Callable[[], Any], seconds: float, what: str) -> float:
-    """Run ``fn`` in a thread; fail if it has not returned after ``seconds``; its duration."""
-    done = threading.Event()
-    t0 = time.monotonic()
-
-    def call() -> None:
-        fn()
-        done.set()
-
-    threading.Thread(target=call, daemon=True, name="conformance-call").start()
-    if not done.wait(seconds):
-        raise AssertionError(f"{what} did not return within {seconds:g} s")
-    return time.monotonic() - t0
-
-
-# -- conformance targets: module-level, so they travel by reference -----------------------------
-
-def cost_of(config: Any) -> Any:
-    """Returns ``config["x"]``."""
-    return config["x"]
-
-
-def echo(config: Any) -> Any:
-    """Returns ``config["ret"]`` whatever it is (every return form, valid or not)."""
-    return config["ret"]
-
-
-def raise_value_error(config: Any) -> Any:
-    """Raises ``ValueError(config["msg"])``."""
-    raise ValueError(config["msg"])
-
-
-def _sleep_marker(config: Any) -> None:
-    folder = config.get("dir")
-    if folder:
-        name = os.path.join(folder, f"started-{config['id']}")
-        with open(name + ".tmp", "w") as f:
-            f.write(str(os.getpid()))
-        os.replace(name + ".tmp", name)
-
-
-def _stop_requested(config: Any) -> bool:
-    folder = config.get("dir")
-    return bool(folder) and os.path.exists(os.path.join(folder, "stop"))
-
-
-def sleep_for(config: Any) -> Any:
-    """Sleeps ``config["s"]`` seconds (writing its pid to ``dir/started-id`` first; returning
-    early once ``dir/stop`` exists, so a thread that cannot be killed still ends); cost 0."""
-    _sleep_marker(config)
-    end = time.monotonic() + config["s"]
-    while time.monotonic() < end and not _stop_requested(config):
-        time.sleep(min(0.05, max(0.0, end - time.monotonic())))
-    return 0.0
-
-
-def takes_seed(config: Any, seed: Any) -> Any:
-    """Accepts only ``seed``; reports it."""
-    return 0.0, {"seed": seed}
-
-
-def takes_all_fields(config: Any, instance: Any, seed: Any, budget: Any) -> Any:
-    """Accepts every trial field; reports them."""
-    return 0.0, {"instance": instance, "seed": seed, "budget": budget}
-
-
-def takes_var_kwargs(config: Any, **kwargs: Any) -> Any:
-    """Accepts ``**kwargs``; reports which keywords came."""
-    return 0.0, {"keys": sorted(kwargs)}
-
-
-async def cost_of_async(config: Any) -> Any:
-    """``async`` twin of :func:`cost_of`."""
-    return cost_of(config)
-
-
-async def echo_async(config: Any) -> Any:
-    """``async`` twin of :func:`echo`."""
-    return echo(config)
-
-
-async def raise_value_error_async(config: Any) -> Any:
-    """``async`` twin of :func:`raise_value_error`."""
-    return raise_value_error(config)
-
-
-async def sleep_for_async(config: Any) -> Any:
-    """``async`` twin of :func:`sleep_for` (awaits instead of blocking the loop)."""
-    _sleep_marker(config)
-    end = time.monotonic() + config["s"]
-    while time.monotonic() < end and not _stop_requested(config):
-        await asyncio.sleep(min(0.05, max(0.0, end - time.monotonic())))
-    return 0.0
-
-
-async def takes_seed_async(config: Any, seed: Any) -> Any:
-    """``async`` twin of :func:`takes_seed`."""
-    return takes_seed(config, seed)
-
-
-async def takes_all_fields_async(config: Any, instance: Any, seed: Any, budget: Any) -> Any:
-    """``async`` twin of :func:`takes_all_fields`."""
-    return takes_all_fields(config, instance, seed, budget)
-
-
-async def takes_var_kwargs_async(config: Any, **kwargs: Any) -> Any:
-    """``async`` twin of :func:`takes_var_kwargs`."""
-    return takes_var_kwargs(config, **kwargs)
-
-
-_TWINS: dict[Callable[..., Any], Callable[..., Any]] = {
-    cost_of: cost_of_async, echo: echo_async, raise_value_error: raise_value_error_async,
-    sleep_for: sleep_for_async, takes_seed: takes_seed_async,
-    takes_all_fields: takes_all_fields_async, takes_var_kwargs: takes_var_kwargs_async,
-}
-
-
-def async_twin(target: Callable[..., Any]) -> Callable[..., Any]:
-    """The ``async def`` version of a conformance target (``KeyError`` for one without)."""
-    return _TWINS[target]
 
 
 # -- the checks ---------------------------------------------------------------------------------
@@ -347,19 +182,19 @@ def check_wait(make_runner: MakeRunner, n_workers: int) -> None:
     """wait() returns at once when idle or a result is waiting, else when a trial ends or the
     timeout passes."""
     with make_runner(sleep_for) as runner:
-        _returns_within(runner.wait, 2.0, "wait() with nothing submitted")
+        returns_within(runner.wait, 2.0, "wait() with nothing submitted")
         runner.submit_trial(TrialInfo({"s": 0.0, "id": 0}))
         wait_until(lambda: not runner.is_running(), 10, "a 0 s trial to finish")
-        _returns_within(runner.wait, 2.0, "wait() with a result not yet yielded")
-        _returns_within(runner.wait, 2.0, "wait() again with a result not yet yielded")
+        returns_within(runner.wait, 2.0, "wait() with a result not yet yielded")
+        returns_within(runner.wait, 2.0, "wait() again with a result not yet yielded")
         assert len(drain(runner, 1)) == 1
-        _returns_within(runner.wait, 2.0, "wait() after everything was drained")
+        returns_within(runner.wait, 2.0, "wait() after everything was drained")
         if not _submits_async(runner):
             return
         runner.submit_trial(TrialInfo({"s": 1.0, "id": 1}))
-        took = _returns_within(lambda: runner.wait(0.3), 5.0, "wait(0.3)")
+        took = returns_within(lambda: runner.wait(0.3), 5.0, "wait(0.3)")
         assert 0.25 <= took < 0.9, f"wait(0.3) returned after {took:.2f} s"
-        took = _returns_within(runner.wait, 15.0, "wait() while a 1 s trial runs")
+        took = returns_within(runner.wait, 15.0, "wait() while a 1 s trial runs")
         assert 0.3 < took, f"wait() returned after {took:.2f} s with nothing finished"
         assert len(drain(runner, 1)) == 1
 

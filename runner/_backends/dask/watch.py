@@ -1,0 +1,94 @@
+"""Keeping ``DaskRunner`` up with its cluster: reading the workers (and their capacity) every
+``REFRESH_INTERVAL``, giving up on waiting trials after ``worker_timeout`` with no worker, and
+sending the evaluator again when every copy was lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from runner._backends.dask.cluster import trial_capacity
+
+__all__ = ["REFRESH_INTERVAL", "ClusterWatch"]
+
+log = logging.getLogger(__name__)
+
+REFRESH_INTERVAL = 0.5
+"""Seconds between reads of the workers (and checks of the no-worker deadline)."""
+
+
+class ClusterWatch:
+    """The cluster-watching half of ``DaskRunner`` (it shares the runner's state)."""
+
+    _lock: threading.Lock
+    _client: Any
+    _address: str
+    _closed: bool
+    _connect_timeout: float
+    _worker_timeout: float | None
+    _resources: Any
+    _n_workers: int
+    _capacity: int
+    _spent: list[Any]
+    _workerless_since: float | None
+    _gone: str | None
+    _shipment: Any
+    _shipment_data: Any
+    _rescattering: bool
+
+    if TYPE_CHECKING:  # the runner's, declared for the type checker only
+        def _fail_all(self, error: str) -> None: ...
+        def _dispatch(self) -> None: ...
+
+    async def _refresh_loop(self) -> None:
+        while not self._closed:
+            if self._client.status in ("closing", "closed"):  # reconnecting failed for good
+                self._fail_all(f"lost the dask scheduler at {self._address}: the client could "
+                               f"not reconnect within {self._connect_timeout:g} s")
+            else:
+                await self._refresh_quietly()
+            await asyncio.sleep(REFRESH_INTERVAL)
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self._refresh()
+        except Exception as exc:  # the scheduler is away: keep the last count, try again
+            log.debug("reading the dask workers failed: %r", exc)
+
+    async def _refresh(self) -> None:
+        """Read the workers (and their slots) from the scheduler, give up on waiting trials
+        after ``worker_timeout`` without any worker, and send what now fits."""
+        ident = await self._client.scheduler.identity(n_workers=-1 if self._resources else 0)
+        n_workers = int(ident.get("n_workers", 0))
+        capacity = (trial_capacity(ident.get("workers", {}).values(), self._resources) if self._resources
+                    else int(ident.get("total_threads", 0)))
+        with self._lock:
+            self._n_workers, self._capacity = n_workers, capacity
+        self._spent = []
+        now = time.monotonic()
+        if capacity > 0:
+            self._workerless_since = self._gone = None
+        elif self._workerless_since is None:
+            self._workerless_since = now
+        elif (self._worker_timeout is not None
+              and now - self._workerless_since > self._worker_timeout):
+            self._gone = (f"no dask worker at {self._address} for worker_timeout="
+                          f"{self._worker_timeout:g} s; the trial could not run")
+            self._fail_all(self._gone)
+        self._dispatch()
+
+    async def _rescatter(self) -> None:
+        """Every replica of the shipment was lost (all workers left): send it again."""
+        try:
+            self._shipment = await self._client.scatter(
+                self._shipment_data, broadcast=True, hash=False, asynchronous=True)
+        except Exception as exc:
+            log.warning("re-scattering the trial evaluator to dask failed (%r); will retry", exc)
+        finally:
+            with self._lock:
+                self._rescattering = False
+        if self._shipment.status == "finished":
+            self._dispatch()

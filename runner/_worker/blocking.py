@@ -1,0 +1,48 @@
+"""``BlockingWorker``: a supervised worker whose ``run(info)`` blocks its caller until the
+trial's value is decided, for the backends that give each worker a thread of its own (serial
+and thread runners with limits, the dask task, the executor runner)."""
+
+from __future__ import annotations
+
+import select
+
+from runner._core import verdicts
+from runner._worker import process
+from runner._worker.process import WorkerProcess
+from trials import TrialInfo, TrialValue
+
+__all__ = ["BlockingWorker"]
+
+
+class BlockingWorker(WorkerProcess):
+    """A worker whose :meth:`run` blocks its caller until the trial's value is decided."""
+
+    def run(self, info: TrialInfo) -> TrialValue:
+        """Evaluate one trial in the worker; never raises for what the trial does."""
+        if self._closed:
+            return verdicts.cancelled(self._crash_cost)
+        if not self.alive:
+            self._discard()
+            self.start()
+        fds = self.fds
+        if fds is None:
+            return verdicts.cancelled(self._crash_cost)
+        try:
+            self.send(info)
+        except OSError:  # it died between trials: once more on a new one
+            self.kill()
+            self.start()
+            fds = self.fds
+            if fds is None:
+                return verdicts.cancelled(self._crash_cost)
+            self.send(info)
+        poller = select.poll()
+        for fd in fds:
+            if fd is not None:
+                poller.register(fd, select.POLLIN)
+        timeout = None if fds[1] is not None else process.DEATH_CHECK_MS  # tests shorten it
+        while True:
+            poller.poll(timeout)
+            value = self.collect()
+            if value is not None:
+                return value

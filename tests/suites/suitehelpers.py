@@ -1,0 +1,50 @@
+"""Problems and optimizer factories for the suite tests, importable as ``suitehelpers:<name>``
+(tests/suites is on the path of the test process and of the subprocesses it starts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from runner.optimizers import RandomSearch
+from runner.problems import Problem
+from runner.problems._functions import branin
+
+SPACE = {"x0": (-5.0, 10.0), "x1": (0.0, 15.0)}
+OPTIMUM = 0.397887357729738
+
+
+def sleepy_branin(config: Mapping[str, Any], *, budget: float | None = None,
+                  seed: int | None = None) -> float:
+    """Branin after a 20 ms sleep (a short trial that takes real time)."""
+    time.sleep(0.02)
+    return branin(config)
+
+
+def crash(config: Mapping[str, Any]) -> float:
+    """Always raises."""
+    raise RuntimeError("this target always crashes")
+
+
+slow_branin = Problem("slow-branin", SPACE, sleepy_branin, optimum=OPTIMUM)
+slow_branin_mf = Problem("slow-branin-mf", SPACE, sleepy_branin, optimum=OPTIMUM,
+                         fidelity=(1.0, 9.0))
+crashing = Problem("crashing", SPACE, crash)
+
+
+def make_slow_branin() -> Problem:
+    """A factory (what ``module:function`` may name instead of a Problem)."""
+    return slow_branin
+
+
+class _Broken(RandomSearch):
+    def ask(self) -> Any:
+        if self.n_told >= 3:
+            raise RuntimeError("the optimizer broke after 3 trials")
+        return super().ask()
+
+
+def broken(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
+    """An optimizer factory whose optimizer raises on its fourth ask."""
+    return _Broken(problem.space, seed=seed, n_trials=n_trials)
