@@ -28,7 +28,7 @@ from typing import Any
 
 from runner.cli._common import UsageError
 
-__all__ = ["SpaceFile", "build_space", "read_space_file"]
+__all__ = ["PlainConfigs", "SpaceFile", "build_space", "read_space_file"]
 
 SpaceFile = dict[str, Any]
 """``{"format": "spec", "spec": {...}}`` or ``{"format": "configspace", "json": {...}}``."""
@@ -84,7 +84,8 @@ def build_space(space: Mapping[str, Any], where: str = "the journal's space") ->
                              "'trialrunner[configspace]'") from None
         try:
             # from_json is the reader of to_json's format (from_serialized_dict is not)
-            return ConfigurationSpace.from_json(io.StringIO(json.dumps(space["json"])))
+            text = io.StringIO(json.dumps(space["json"]))
+            return PlainConfigs(ConfigurationSpace.from_json(text))
         except Exception as e:  # ConfigSpace raises many kinds for a bad file
             raise UsageError(f"{where}: not a ConfigSpace space: {e}") from None
     spec = space.get("spec")
@@ -120,3 +121,33 @@ def _param(name: str, entry: Any, where: str) -> Any:
     if not isinstance(log, bool):
         raise UsageError(f"{where}: parameter {name!r}: log must be true or false, got {log!r}")
     return (entry["low"], entry["high"], "log") if log else (entry["low"], entry["high"])
+
+
+class PlainConfigs:
+    """A ConfigSpace space whose samples are plain dicts of builtins (the active parameters).
+
+    Trials then carry what the journal and a script target see anyway, and a worker process
+    reads a trial without importing ConfigSpace (and numpy) in the middle of it, which its
+    hygiene check would take for the trial's doing (threads that numpy's import starts).
+    The optimizers sample it like the space itself: ``seed`` and ``sample_configuration``.
+    """
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+
+    def seed(self, seed: int) -> None:
+        """Seed the space's sampler."""
+        self.space.seed(seed)
+
+    def sample_configuration(self) -> dict[str, Any]:
+        """One configuration, as a dict of Python numbers and strings."""
+        config = self.space.sample_configuration()
+        return {name: (v.item() if hasattr(v, "item") else v) for name, v in dict(config).items()}
+
+    def values(self) -> Any:
+        """The space's hyperparameters."""
+        return self.space.values()
+
+    def items(self) -> Any:
+        """The space's ``(name, hyperparameter)`` pairs."""
+        return self.space.items()

@@ -114,17 +114,23 @@ def test_resume_refuses_a_new_run_on_an_old_journal(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_configspace_space_file_and_resume(tmp_path: Path) -> None:
-    """A ConfigSpace JSON file (ConfigurationSpace.to_json) is a space; it is kept in the header,
-    so resume needs neither the file nor its folder's copy of it."""
+    """A ConfigSpace JSON file (ConfigurationSpace.to_json) is a space, sampled as plain dicts on
+    the process pool; it is kept in the header, so resume needs no file."""
     from ConfigSpace import ConfigurationSpace
 
     study_folder(tmp_path)
     ConfigurationSpace({"x": (-5.0, 5.0), "kind": ["a", "b"]}, seed=0).to_json(
         tmp_path / "cs.json")
-    done = cli("run", "quad:objective", "--space", "cs.json", "--n-trials", "6", "--backend",
-               "serial", "--journal", "cs.jsonl", "--progress", cwd=tmp_path)
+    done = cli("run", "quad:objective", "--space", "cs.json", "--n-trials", "6", "--workers",
+               "2", "--journal", "cs.jsonl", "--progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert read_header(tmp_path / "cs.jsonl")["command"]["space"]["format"] == "configspace"
+    history = History.load(tmp_path / "cs.jsonl")
+    # configurations travel as plain dicts: no worker imports ConfigSpace mid-trial, which its
+    # hygiene check took for the trial's threads (recycled workers, then CRASHED trials)
+    assert all(value.status.name == "SUCCESS" or "too far" in str(value.additional_info)
+               for _, value in history)
+    assert not any("worker_recycled" in value.additional_info for _, value in history)
     (tmp_path / "cs.json").unlink()
     again = cli("resume", "cs.jsonl", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
