@@ -36,8 +36,15 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_parallel
 	$(PY) -m benchmarks.bench_loop
 
-docs:
-	@echo "The docs are Markdown in docs/; start at docs/index.md"
+## docs: the documentation site (mkdocs-material + mkdocstrings), strict, into site/
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

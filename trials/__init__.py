@@ -10,6 +10,7 @@ from trials._journal import (
     JournalStaleLockWarning,
     JournalTornTailWarning,
     JournalWriteError,
+    read_header,
     read_records,
 )
 from trials._status import StatusType
@@ -29,5 +30,6 @@ __all__ = [
     "StatusType",
     "TrialInfo",
     "TrialValue",
+    "read_header",
     "read_records",
 ]

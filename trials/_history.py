@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trials._journal_errors import JournalCorruptError
 from trials._journal_read import _gc_paused, read_records
 from trials._status import StatusType
 from trials._trial import TrialInfo, TrialValue
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = ["History"]
 
@@ -114,6 +117,19 @@ class History:
             if not any(_dominates(other, cost) for other, _ in front):
                 front.append((cost, index))
         return [self._pairs[index] for _, index in sorted(front, key=lambda item: item[1])]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per trial: status name, cost, budget, times, ``config.<name>`` columns
+        (see ``trials._export`` for the columns)."""
+        from trials._export import to_records
+
+        return to_records(self._pairs)
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """:meth:`to_records` as a ``pandas.DataFrame``; raises ``ImportError`` without pandas."""
+        from trials._export import to_dataframe
+
+        return to_dataframe(self._pairs)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:

@@ -31,6 +31,7 @@ from trials._journal_read import (
     _parse,
     _read_bytes,
     _warn_torn,
+    read_header,
     read_records,
 )
 from trials._numbers import real_to_float
@@ -45,6 +46,7 @@ __all__ = [
     "JournalStaleLockWarning",
     "JournalTornTailWarning",
     "JournalWriteError",
+    "read_header",
     "read_records",
 ]
 
@@ -78,6 +80,7 @@ class Journal:
         fsync_interval: float = 1.0,
         study: str | None = None,
         fingerprint: Mapping[str, Any] | None = None,
+        command: Mapping[str, Any] | None = None,
     ) -> None:
         """Open or create the journal at ``path``; see :meth:`open`."""
         if fsync not in _FSYNC_POLICIES:
@@ -90,6 +93,11 @@ class Journal:
         if fingerprint is not None and not isinstance(fingerprint, Mapping):
             raise TypeError(f"fingerprint must be a dict or None, got {type(fingerprint).__name__}")
         self._fingerprint = None if fingerprint is None else dict(fingerprint)
+        if command is not None and not isinstance(command, Mapping):
+            raise TypeError(f"command must be a dict or None, got {type(command).__name__}")
+        self._command = dict(command) if command is not None else None
+        if self._command is not None:
+            _dumps(self._command)  # strict JSON, checked before the file is touched
         self._path = os.fspath(path)
         self._abspath = os.path.abspath(self._path)  # immune to a later chdir
         self._fsync = fsync
@@ -125,6 +133,7 @@ class Journal:
         fsync_interval: float = 1.0,
         study: str | None = None,
         fingerprint: Mapping[str, Any] | None = None,
+        command: Mapping[str, Any] | None = None,
     ) -> Journal:
         """Open or create the journal at ``path``, lock it, and read and check what it holds.
 
@@ -133,9 +142,11 @@ class Journal:
         ``study``: a name written into a new file's header; opening a file written by another
         study is refused. ``fingerprint``: JSON-safe data written into a new file's header as
         ``"fingerprint"`` (what must match to resume; comparing it is the caller's business).
+        ``command``: a JSON-safe dict written into a new file's header as ``"command"`` (what
+        ``trialrunner resume`` rebuilds the study from); ignored when the file exists.
         """
         return cls(path, fsync=fsync, fsync_interval=fsync_interval, study=study,
-                   fingerprint=fingerprint)
+                   fingerprint=fingerprint, command=command)
 
     def _flock(self) -> None:
         try:
@@ -179,6 +190,8 @@ class Journal:
             }
             if self._fingerprint is not None:
                 header["fingerprint"] = self._fingerprint
+            if self._command is not None:
+                header["command"] = self._command
             self._write(_dumps(header))
             if self._fsync != "never":
                 self._fsync_fd()
@@ -208,6 +221,12 @@ class Journal:
     def study(self) -> str | None:
         """The study named in the header (``None`` if it names none)."""
         return self._study
+
+    @property
+    def command(self) -> dict[str, Any] | None:
+        """The header's ``"command"`` (how the study was started), or ``None``."""
+        command = self._header.get("command")
+        return command if isinstance(command, dict) else None
 
     @property
     def header(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from trials._journal_errors import (
 from trials._journal_files import open_regular
 from trials._json import MAX_DEPTH
 
-__all__ = ["read_records"]
+__all__ = ["read_header", "read_records"]
 
 _HEADER_START = '{"type":"header"'
 
@@ -247,3 +247,20 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return parsed.records
 
 
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The header (first line) of the journal at ``path``, without locking it.
+
+    Raises :class:`JournalFormatError` when the file holds no journal header.
+    """
+    spath = os.fspath(path)
+    fd = os.open(spath, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check_regular(fd, spath)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            first = f.readline(1 << 20)
+    finally:
+        os.close(fd)
+    header = _loads_record(first.decode("utf-8", "surrogateescape").rstrip("\n"))
+    if header is None or header.get("type") != "header":
+        raise JournalFormatError(f"{spath} is not a journal: its first line is no journal header")
+    return header

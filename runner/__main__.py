@@ -1,0 +1,8 @@
+"""``python -m runner``: the command line (see :mod:`runner.cli`)."""
+
+import sys
+
+from runner.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The report as one self-contained HTML file: the summary text and the figure embedded as a
+base64 PNG, no script and no external resource, so it opens offline and in any browser."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+from runner.cli._journal_view import Study
+from runner.cli._plots import _pyplot, figure
+from runner.cli._summary import summary
+
+__all__ = ["write_html"]
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+pre {{ background: #f6f8fa; padding: 1em; overflow-x: auto; }}
+img {{ max-width: 100%; border: 1px solid #ddd; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<h2>Summary</h2>
+<pre>{summary}</pre>
+<h2>Plots</h2>
+<img id="plots" alt="incumbent over time and over trials; worker timeline"
+ src="data:image/png;base64,{png}">
+</body></html>
+"""
+
+
+def write_html(study: Study, path: str) -> None:
+    """Write the report of ``study`` to ``path``."""
+    plt = _pyplot()
+    fig = figure(study)
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, dpi=100, format="png")
+    finally:
+        plt.close(fig)
+    page = _PAGE.format(title=html.escape(f"trialrunner report: {study.path}"),
+                        summary=html.escape(summary(study)),
+                        png=base64.b64encode(buffer.getvalue()).decode("ascii"))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(page)
