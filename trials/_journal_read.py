@@ -253,9 +253,8 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises :class:`JournalFormatError` when the file holds no journal header.
     """
     spath = os.fspath(path)
-    fd = os.open(spath, os.O_RDONLY | os.O_CLOEXEC)
+    fd = open_regular(spath, os.O_RDONLY, "give the path of a journal file")
     try:
-        _check_regular(fd, spath)
         with os.fdopen(os.dup(fd), "rb") as f:
             first = f.readline(1 << 20)
     finally:

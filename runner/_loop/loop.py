@@ -32,14 +32,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runner._loop import events
 from runner._loop.clock import runner_clock
+from runner._loop.driver import LoopDriver, Trial
 from runner._loop.failures import Failures, TracebackView
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.statistics import Statistics
 from runner._loop.study import ResumeMode, check_name, check_resume_mode, identity
 from runner._loop.timings import TimingAccount, Timings
-from runner.errors import LoopError, RetriesExceededError, RunnerBrokenError
-from trials import History, Journal, StatusType, TrialInfo, TrialValue
+from runner.errors import LoopError
+from trials import History, Journal, TrialInfo, TrialValue
 
 if TYPE_CHECKING:
     from runner._loop.progress import LiveDisplay
@@ -50,25 +51,9 @@ log = logging.getLogger(__name__)
 
 Status = Literal["running", "cancelled", "failed", "finished"]
 
-_WAIT = 0.1  # seconds per runner.wait: how quickly cancel() and time goals are noticed
-_LOST_AFTER = 2.0  # seconds trials may be missing from a runner that says nothing runs
 
 
-class _Trial:
-    """One trial in flight: its id, the attempt last submitted (0 for the first run, -1 before
-    it), the crashes retried so far."""
-
-    __slots__ = ("trial", "attempt", "info", "submitted", "crashes")
-
-    def __init__(self, trial: int, info: TrialInfo, attempt: int = -1) -> None:
-        self.trial = trial
-        self.attempt = attempt
-        self.info = info
-        self.submitted = 0.0
-        self.crashes = 0
-
-
-class OptimizationLoop:
+class OptimizationLoop(LoopDriver):
     """Ask ``optimizer`` for trials, evaluate them on ``runner``, tell the results, until a goal
     is met, the optimizer is exhausted, or the loop is cancelled (see docs/loop.md)."""
 
@@ -101,8 +86,8 @@ class OptimizationLoop:
         self.history = History()
         self.log: list[tuple[Any, ...]] | None = [] if log else None
         self._failures = Failures()
-        self._pending: dict[int, _Trial] = {}  # id(submitted TrialInfo) -> trial
-        self._requeue: deque[_Trial] = deque()  # to submit before asking for new trials
+        self._pending: dict[int, Trial] = {}  # id(submitted TrialInfo) -> trial
+        self._requeue: deque[Trial] = deque()  # to submit before asking for new trials
         self._next_id = 0
         self._n_told = 0  # results told in this session
         self._n_retried = 0
@@ -289,197 +274,6 @@ class OptimizationLoop:
             self._t1 = self._clock()
             self._done.set()
 
-    def _drive(self) -> None:
-        runner, lost_since = self.runner, None
-        while True:
-            if self._cancel.is_set():
-                if self._interrupt:
-                    raise KeyboardInterrupt
-                self._stop_reason = "cancelled"
-                return
-            running = runner.is_running()
-            collected = self._collect()
-            if self._stop_reason is None:
-                self._check_goals()
-            self._fill()
-            if not self._pending:
-                lost_since = None
-                if not self._requeue and (self._stop_reason is not None or self._exhausted):
-                    return
-                self._cancel.wait(_WAIT / 2)  # no free worker yet (e.g. a cluster starting)
-                continue
-            if running or collected:
-                lost_since = None
-            elif lost_since is None:
-                lost_since = time.monotonic()
-            elif time.monotonic() - lost_since > _LOST_AFTER:
-                lost = sorted(t.trial for t in self._pending.values())
-                raise RunnerBrokenError(f"{type(runner).__name__} says nothing runs but never "
-                                        f"returned trials {lost}", lost=lost)
-            runner.wait(_WAIT)
-
-    def _collect(self) -> int:
-        """Journal every result ready now, sync once, then history and tell the final ones."""
-        n, finals, error = 0, [], None
-        for info, value in self.runner.iter_results():
-            trial = self._pending.pop(id(info), None) or self._match(info)
-            if trial is None:
-                log.warning("ignoring a result the loop did not submit (or already abandoned): "
-                            "%r", info)
-                continue
-            n += 1
-            self._books.result(trial.submitted, self._now(), value)
-            try:
-                if self._on_result(trial, value):
-                    finals.append((trial.trial, trial.info, value))
-            except RetriesExceededError as exc:
-                error = exc
-                break
-        if n and self._journal is not None:
-            self._timed_journal(self._journal.sync)
-        for trial_id, info, value in finals:
-            best = self.history.incumbent
-            self.history.append(info, value)
-            if self.history.incumbent is not best:
-                events.new_incumbent(trial_id, (info, value))
-            self._tell(info, value)
-        if error is not None:
-            raise error
-        return n
-
-    def _match(self, info: TrialInfo) -> _Trial | None:
-        """For a runner that returns a copy of the submitted info: by value, oldest first."""
-        for key, trial in self._pending.items():
-            if trial.info == info:
-                return self._pending.pop(key)
-        return None
-
-    def _on_result(self, trial: _Trial, value: TrialValue) -> bool:
-        """Journal one result; whether it is final (to enter history and be told)."""
-        status, info = value.status, trial.info
-        if status is StatusType.CRASHED and trial.crashes < self.retries:
-            trial.crashes += 1
-            self._n_retried += 1
-            events.crashed(trial.trial, trial.attempt, value, trial.crashes, self.retries)
-            self._journal_result(trial, False, value)
-            self._requeue.append(trial)
-            return False
-        if status is StatusType.CANCELLED:  # not run to its end: it stays unfinished
-            log.warning("trial %d came back CANCELLED from the runner; it is not told and runs "
-                        "again on resume", trial.trial)
-            self._journal_result(trial, False, value)
-            return False
-        if status is StatusType.CRASHED:
-            extra = value.additional_info  # a process death leaves an error, no traceback
-            tb = str(extra.get("traceback") or extra.get("error") or "no traceback")
-            self._failures.add(trial.trial, info, tb)
-            events.gave_up(trial.trial, trial.attempt, value, self.raise_if_retries_exceeded)
-            if self.raise_if_retries_exceeded:
-                self._journal_result(trial, False, value)
-                if self._journal is not None:
-                    self._timed_journal(self._journal.failed, trial.trial, trial.attempt, tb)
-                raise RetriesExceededError(
-                    f"trial {trial.trial} crashed on all {trial.attempt + 1} attempt(s) "
-                    f"(retries={self.retries}); pass raise_if_retries_exceeded=False to tell the "
-                    f"optimizer and go on. Its last traceback:\n{tb}", info=info, traceback=tb)
-        self._journal_result(trial, True, value)
-        return True
-
-    def _tell(self, info: TrialInfo, value: TrialValue) -> None:
-        t = self._clock()
-        try:
-            self.optimizer.tell(info, value)
-        finally:
-            self._books.optimizer += self._clock() - t
-        self._n_told += 1
-        self._exhausted = False
-        if self.log is not None:
-            self.log.append(("tell", info, value))
-
-    def _check_goals(self) -> None:
-        t = self._clock()
-        try:
-            for goal in self._goals:
-                if goal(self):
-                    self._stop_reason = f"goal met: {goal!r}"
-                    log.info("%s; collecting the %d trials in flight", self._stop_reason,
-                             len(self._pending))
-                    return
-        finally:
-            self._books.optimizer += self._clock() - t
-
-    def _fill(self) -> None:
-        free = self.runner.count_available_workers()
-        if free > self._books.workers:  # all of them at the start, when nothing runs yet
-            self._books.workers = free
-        requeue = self._requeue
-        while free > 0 and requeue:
-            self._submit(requeue.popleft())
-            free -= 1
-        if free <= 0 or self._stop_reason is not None or self._exhausted:
-            return
-        for cap in self._caps:
-            free = min(free, cap.remaining(self))
-        if free > 0:
-            for info in self._ask(free):
-                self._submit(_Trial(self._next_id, info))
-                self._next_id += 1
-
-    def _ask(self, n: int) -> list[TrialInfo]:
-        opt = self.optimizer
-        t = self._clock()
-        try:
-            if n > 1 and callable(getattr(opt, "ask_batch", None)):
-                got = list(opt.ask_batch(n) or ())
-                if len(got) < n:
-                    self._exhausted = True
-            else:
-                got = []
-                for _ in range(n):
-                    info = opt.ask()
-                    if info is None:
-                        self._exhausted = True
-                        break
-                    got.append(info)
-        finally:
-            self._books.optimizer += self._clock() - t
-        for info in got:
-            if not isinstance(info, TrialInfo):
-                raise TypeError(f"{type(opt).__name__}.ask() must return a trials.TrialInfo or "
-                                f"None, got {info!r} (type {type(info).__name__})")
-        if self.log is not None:
-            self.log.extend(("ask", info) for info in got)
-            if self._exhausted:
-                self.log.append(("ask", None))
-        return got
-
-    def _submit(self, trial: _Trial) -> None:
-        # In flight first: a trial whose submit record exists is marked if Ctrl-C comes next.
-        trial.attempt += 1
-        trial.submitted = self._now()
-        self._pending[id(trial.info)] = trial
-        try:
-            if self._journal is not None:
-                self._timed_journal(self._journal.submit, trial.trial, trial.attempt, trial.info)
-            self.runner.submit_trial(trial.info)
-        except Exception:
-            del self._pending[id(trial.info)]
-            self._requeue.appendleft(trial)  # unfinished in the journal; runs again on resume
-            trial.attempt -= 1
-            raise
-
-    def _journal_result(self, trial: _Trial, final: bool, value: TrialValue) -> None:
-        if self._journal is not None:
-            self._timed_journal(self._journal.result, trial.trial, trial.attempt, final,
-                                trial.info, value)
-
-    def _timed_journal(self, write: Callable[..., None], *args: Any) -> None:
-        t = self._clock()
-        try:
-            write(*args)
-        finally:
-            self._books.journal += self._clock() - t
-
     # -- stepping: one pass at a time, for a scheduler driving many loops on one runner --------
 
     def step(self) -> bool:
@@ -561,7 +355,7 @@ class OptimizationLoop:
         for trial_id, attempt, info in plan.unfinished:
             if callable(restore):
                 restore(info)  # optional: lets it skip what it proposed before
-            self._requeue.append(_Trial(trial_id, info, attempt))
+            self._requeue.append(Trial(trial_id, info, attempt))
         log.info("journal %s: %d finished trials replayed, %d unfinished to run again",
                  self._journal.path, len(plan.finished), len(plan.unfinished))
 

@@ -93,9 +93,9 @@ def encode_result(value: tuple[Any, ...]) -> bytes:
                f"{MAX_RESULT_BYTES // 2**20} MB cap on what a trial may return")
         return pickle.dumps(("oversize", msg))
     if not _plain_data(info):  # objects rebuild themselves: measure what the driver would get
-        msg = _decoded_too_large(data)
-        if msg is not None:
-            return pickle.dumps(("oversize", msg))
+        too_large = _decoded_too_large(data)
+        if too_large is not None:
+            return pickle.dumps(("oversize", too_large))
     return data
 
 
