@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast run lint bench docs clean
+.PHONY: system-deps install test test-fast run lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## system-deps: Debian packages two tests need (Open MPI, Chromium); where they cannot be
+## installed (no root, no network) those tests are skipped and say why
+system-deps:
+	@bash .ci/setup-mpi >.venv-system-deps.log 2>&1 || echo "Open MPI not installed (see .venv-system-deps.log): the MPI executor test will be skipped"
+	@bash .ci/setup-chromium >>.venv-system-deps.log 2>&1 || echo "Chromium not installed (see .venv-system-deps.log): the HTML screenshot test will be skipped"
+
 ## test: the whole default test suite (what CI runs)
-test: $(STAMP)
+test: system-deps $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## test-fast: the inner loop, slow tests left out, stop at the first failure
