@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from runner._core import lifecycle
 from runner._core.adapt import as_target
 from runner._core.evaluator import Evaluator
 from runner._core.limits import Limits
@@ -33,6 +34,14 @@ __all__ = ["AbstractRunner"]
 
 class _NoTarget(Target):
     """Stands in when a subclass overrides ``run`` and passes no target."""
+
+    def __init__(self, owner: str = "") -> None:
+        self.owner = owner
+
+    @property
+    def name(self) -> str:
+        """``MyRunner.run``: the overridden ``run`` is the target."""
+        return f"{self.owner}.run" if self.owner else "run"
 
     def __call__(self, config: Mapping[str, Any], **kwargs: Any) -> Any:
         raise TypeError("this runner has no target; pass target= or override run()")
@@ -56,7 +65,17 @@ class _RunOverride:
         if self._obj is None:
             self._obj = object.__new__(self.cls)
             self._obj.__dict__.update(self.state)
-        return self.cls.run(self._obj, config, **kwargs)
+        try:
+            return self.cls.run(self._obj, config, **kwargs)
+        except AttributeError as exc:
+            name = getattr(exc, "name", None)
+            if getattr(exc, "obj", None) is self._obj and name and name not in self.state:
+                raise AttributeError(
+                    f"{self.cls.__name__}.run uses self.{name}, which the worker process does "
+                    f"not have: only attributes set before super().__init__() travel to "
+                    f"worker processes; set self.{name} before calling super().__init__()"
+                ) from exc
+            raise
 
 
 class AbstractRunner(ABC):
@@ -79,7 +98,7 @@ class AbstractRunner(ABC):
         if target is None and not self._overrides_run:
             raise TypeError(f"{type(self).__name__}() needs a target: a callable, a "
                             "runner.Target or a command line (or a subclass overriding run)")
-        self._target = (_NoTarget() if target is None
+        self._target = (_NoTarget(type(self).__qualname__) if target is None
                         else as_target(target, allow_async=self.backend == "asyncio"))
         self._objectives = Objectives(objectives, crash_cost)
         self._limits = Limits(walltime_limit, cpu_time_limit, memory_limit, grace,
@@ -94,6 +113,7 @@ class AbstractRunner(ABC):
             self._target.check(self._shared_data)
         self._evaluator = Evaluator(self._target, self._objectives, self._limits)
         self._closed = False
+        lifecycle.opened(self)
         self._payload_bytes: bytes | None = None
 
     # -- the contract ------------------------------------------------------------------------
@@ -138,6 +158,7 @@ class AbstractRunner(ABC):
         if self._closed:
             return
         self._closed = True
+        lifecycle.closed(self)
         self._close()
 
     def _run_isolated(self, info: TrialInfo) -> TrialValue:

@@ -133,6 +133,9 @@ class WorkerProcess:
             self.starts += 1
             closed = self._closed
         watchdog().add(watched)
+        if self.starts > 1:
+            log.info("a worker process was replaced (new pid %d, start %d of this worker)",
+                     proc.pid, self.starts)
         if closed:  # close() ran while we started: it may have missed this process
             self.kill()
             return

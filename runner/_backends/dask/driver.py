@@ -44,7 +44,7 @@ from runner._backends.dask.task import (
 from runner._backends.dask.watch import ClusterWatch
 from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
-from runner._core import verdicts
+from runner._core import lifecycle, verdicts
 from runner.errors import PreflightError
 from trials import TrialInfo, TrialValue
 
@@ -128,6 +128,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._client, self._cluster, self._own_client = connect(
             client, n_workers, self._connect_timeout, security)
         self._address: str = str(self._client.scheduler.address)
+        lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
             self._hold_allowed_failures()
             self._wait_for_workers()
