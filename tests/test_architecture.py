@@ -8,8 +8,6 @@ from __future__ import annotations
 import ast
 import pathlib
 
-import pytest
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FAILURE_STATUSES = {"CRASHED", "TIMEOUT", "MEMORYOUT", "CANCELLED"}
 
@@ -107,8 +105,6 @@ def test_no_module_reads_another_modules_private_names() -> None:
     assert not wrong, wrong
 
 
-@pytest.mark.xfail(strict=True, reason="issue #12 open: the executor and simulated backends "
-                   "still build their own failure values")
 def test_failure_statuses_are_decided_in_one_module() -> None:
     """Outside the loop (which reads statuses) and the conformance suite (which checks them),
     only runner/_core/verdicts.py names a failure status."""
@@ -126,17 +122,8 @@ def test_failure_statuses_are_decided_in_one_module() -> None:
 
 
 def test_modules_stay_small() -> None:
-    """Issue #12's bound: no module of runner/ or trials/ over 400 lines."""
+    """No module of runner/ or trials/ over 400 lines (STYLE's hard stop is 500)."""
     long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > 400}
-    if long:
-        pytest.xfail(f"issue #12 open: {long}")
-
-
-@pytest.mark.xfail(strict=True, reason="issue #12 open: runner/_loop/loop.py grew past 500 "
-                   "lines with study identity, clocks and restore; to be split")
-def test_modules_stay_under_the_hard_stop() -> None:
-    """No module of runner/ or trials/ is over 500 lines (STYLE's hard stop)."""
-    long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > 500}
     assert not long, long
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import threading
 import time
@@ -25,7 +24,7 @@ from trials._journal_errors import (
     JournalTornTailWarning,
     JournalWriteError,
 )
-from trials._journal_files import open_regular
+from trials._journal_files import dumps_record, fsync_dir, open_regular
 from trials._journal_lock import LockFile, create_exclusive
 from trials._journal_read import (
     _parse,
@@ -57,18 +56,6 @@ _FSYNC_POLICIES = ("always", "never", "interval")
 _ADVICE = "a journal must be a regular file (it is cut back after a failed write)"
 
 
-def _dumps(record: Mapping[str, Any]) -> bytes:
-    try:
-        line = json.dumps(record, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as e:
-        raise type(e)(
-            f"journal record is not strict JSON ({e}); encode values with trials.TrialInfo.to_dict"
-            " / TrialValue.to_dict (which tag nan and inf) before appending"
-        ) from e
-    return (line + "\n").encode("utf-8")
-
-
-
 class Journal:
     """An open, locked journal: the records it held when opened, and ``append`` for new ones."""
 
@@ -97,7 +84,7 @@ class Journal:
             raise TypeError(f"command must be a dict or None, got {type(command).__name__}")
         self._command = dict(command) if command is not None else None
         if self._command is not None:
-            _dumps(self._command)  # strict JSON, checked before the file is touched
+            dumps_record(self._command)  # strict JSON, checked before the file is touched
         self._path = os.fspath(path)
         self._abspath = os.path.abspath(self._path)  # immune to a later chdir
         self._fsync = fsync
@@ -192,10 +179,10 @@ class Journal:
                 header["fingerprint"] = self._fingerprint
             if self._command is not None:
                 header["command"] = self._command
-            self._write(_dumps(header))
+            self._write(dumps_record(header))
             if self._fsync != "never":
                 self._fsync_fd()
-                _fsync_dir(self._path)
+                fsync_dir(self._path)
             return header, []
         return parsed.header, parsed.records
 
@@ -255,7 +242,7 @@ class Journal:
         """
         if not isinstance(record, Mapping):
             raise TypeError(f"a journal record must be a dict, got {type(record).__name__}")
-        data = _dumps(record if isinstance(record, dict) else dict(record))
+        data = dumps_record(record if isinstance(record, dict) else dict(record))
         with self._mutex:
             if self._closed:
                 raise ValueError(f"journal {self._path} is closed")
@@ -391,18 +378,3 @@ def _forget_journals_after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     # A forked worker must not keep the study's journal (or its flock) alive after the study ends.
     os.register_at_fork(after_in_child=_forget_journals_after_fork)
-
-
-def _fsync_dir(path: str) -> None:
-    """Make a new file's directory entry durable (best effort: not every platform allows it)."""
-    try:
-        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-

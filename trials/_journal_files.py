@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import stat
+from collections.abc import Mapping
+from typing import Any
 
 from trials._journal_errors import JournalFormatError
 
@@ -89,3 +92,29 @@ def check_replaceable(path: str, advice: str) -> str:
     if not os.path.isdir(folder):
         raise FileNotFoundError(errno.ENOENT, f"the folder of {path} does not exist", folder)
     return real
+
+
+def dumps_record(record: Mapping[str, Any]) -> bytes:
+    """One record as the journal's line: strict JSON, compact, newline-terminated."""
+    try:
+        line = json.dumps(record, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as e:
+        raise type(e)(
+            f"journal record is not strict JSON ({e}); encode values with trials.TrialInfo.to_dict"
+            " / TrialValue.to_dict (which tag nan and inf) before appending"
+        ) from e
+    return (line + "\n").encode("utf-8")
+
+
+def fsync_dir(path: str) -> None:
+    """Make a new file's directory entry durable (best effort: not every platform allows it)."""
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

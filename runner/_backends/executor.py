@@ -22,15 +22,15 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import CancelledError, Executor, Future
 from typing import Any
 
+from runner._core import verdicts
 from runner._core.backend import BackendRunner
 from runner._core.validation import check_concurrency
-from trials import StatusType, TrialInfo, TrialValue
+from trials import TrialInfo, TrialValue
 
 __all__ = ["ExecutorRunner", "execute_trial"]
 
@@ -164,11 +164,8 @@ class ExecutorRunner(BackendRunner):
         return value
 
     def _failed_value(self, exc: BaseException) -> TrialValue:
-        now = time.time()
-        return TrialValue(cost=self._objectives.crash_cost, status=StatusType.CRASHED,
-                          starttime=now, endtime=now, additional_info={
-                              "error": f"the executor could not run the trial: {exc!r}",
-                              "error_type": type(exc).__name__})
+        return verdicts.not_run(self._objectives.crash_cost,
+                                f"the executor could not run the trial: {exc!r}", exc)
 
     def count_available_workers(self) -> int:
         return max(0, self._capacity - self._executing - len(self._pending))

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from runner._core import verdicts
 from runner._core.backend import BackendRunner
 from runner._core.returns import Outcome
 from runner._core.validation import check_concurrency
@@ -189,10 +190,11 @@ class SimulatedRunner(BackendRunner):
         status, cost, extra = outcome.status, outcome.cost, outcome.additional_info
         runtime = self._runtime(outcome, wall, extra)
         if runtime is None:
-            status, cost = StatusType.CRASHED, self._objectives.crash_cost
-            extra = {**extra, "error": f"additional_info[{self._runtime_key!r}] must be a finite "
-                                      f"number of seconds >= 0, got "
-                                      f"{extra.get(self._runtime_key)!r}"}
+            bad = verdicts.invalid(f"additional_info[{self._runtime_key!r}] must be a finite "
+                                   f"number of seconds >= 0, got "
+                                   f"{extra.get(self._runtime_key)!r}",
+                                   self._objectives.crash_cost)
+            status, cost, extra = bad.status, bad.cost, {**extra, **bad.additional_info}
             runtime = self._default_runtime if self._default_runtime is not None else wall
         status, cost, runtime, extra = self._limit(status, cost, runtime, extra)
         end = start + runtime
@@ -241,9 +243,10 @@ class SimulatedRunner(BackendRunner):
         if not limits:
             return status, cost, runtime, extra
         limit, name = min(limits)
-        info = {"error": f"{name} of {limit:g} s exceeded (simulated: the trial takes "
-                         f"{runtime:g} s)", self._runtime_key: runtime}
-        return StatusType.TIMEOUT, self._objectives.crash_cost, limit, info
+        over = verdicts.limit_outcome(name, limit, self._objectives.crash_cost,
+                                      f"simulated: the trial takes {runtime:g} s")
+        return over.status, over.cost, limit, {**over.additional_info,
+                                               self._runtime_key: runtime}
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -252,18 +255,18 @@ class SimulatedRunner(BackendRunner):
         now = self._start_time + self._now
         while self._running:
             _, _, info, value = heapq.heappop(self._running)
+            gone = verdicts.cancelled_outcome(self._objectives.crash_cost)
             self._deliver(info, TrialValue(
-                cost=self._objectives.crash_cost, time=now - value.starttime,
-                cpu_time=now - value.starttime, status=StatusType.CANCELLED,
-                starttime=value.starttime, endtime=now,
-                additional_info={"error": "cancelled: the runner was closed"}))
+                cost=gone.cost, time=now - value.starttime, cpu_time=now - value.starttime,
+                status=gone.status, starttime=value.starttime, endtime=now,
+                additional_info=gone.additional_info))
         self._cancel_pending()
 
     def _cancelled_value(self) -> TrialValue:
         now = self._start_time + self._now
-        return TrialValue(cost=self._objectives.crash_cost, status=StatusType.CANCELLED,
-                          starttime=now, endtime=now,
-                          additional_info={"error": "cancelled: the runner was closed"})
+        gone = verdicts.cancelled_outcome(self._objectives.crash_cost)
+        return TrialValue(cost=gone.cost, status=gone.status, starttime=now, endtime=now,
+                          additional_info=gone.additional_info)
 
     def _backend_meta(self) -> dict[str, Any]:
         return {"n_workers": self._capacity, "runtime_key": self._runtime_key,

@@ -31,7 +31,7 @@ from runner._core.returns import Outcome
 from trials import Cost, StatusType, TrialValue
 
 __all__ = [
-    "CPU_SIGNALS", "cancelled", "cancelled_outcome", "channel_corrupted", "cpu_time_exceeded",
+    "CPU_SIGNALS", "cancelled", "cancelled_outcome", "limit_outcome", "channel_corrupted", "cpu_time_exceeded",
     "crash_info", "died", "invalid", "memory_exceeded", "memory_outcome", "not_run",
     "raised", "refused", "signal_name", "walltime_exceeded", "walltime_outcome", "worker_lost",
 ]
@@ -95,6 +95,14 @@ def walltime_outcome(walltime_limit: float, crash_cost: Cost) -> Outcome:
     """A coroutine cancelled at its wall-time limit."""
     return Outcome(StatusType.TIMEOUT, crash_cost, None,
                    {"error": f"walltime_limit of {walltime_limit:g} s exceeded"})
+
+
+def limit_outcome(name: str, limit: float, crash_cost: Cost, detail: str = "") -> Outcome:
+    """A trial over its ``walltime_limit`` or ``cpu_time_limit`` (``name``), decided where no
+    process is watched (the simulated runner: ``detail`` says why)."""
+    suffix = f" ({detail})" if detail else ""
+    return Outcome(StatusType.TIMEOUT, crash_cost, None,
+                   {"error": f"{name} of {limit:g} s exceeded{suffix}"})
 
 
 def cancelled_outcome(crash_cost: Cost, reason: str = CLOSED) -> Outcome:
