@@ -90,6 +90,17 @@ def test_script_killed_by_signal_names_it(tmp_path):
     assert "SIGKILL" in value.additional_info["error"]
 
 
+def test_script_killed_by_a_real_time_signal_keeps_its_stderr(tmp_path):
+    """A script killed by a signal without a name (a real-time one, 40) is CRASHED "killed by
+    signal 40" with its stderr tail (before: ValueError from signal.Signals(40), stderr lost)."""
+    path = script(tmp_path, "print('last words', file=sys.stderr, flush=True)\n"
+                            "os.kill(os.getpid(), 40)")
+    value = run_one(path, TrialInfo({}))
+    assert value.status == StatusType.CRASHED, value
+    assert "killed by signal 40" in value.additional_info["error"]
+    assert "last words" in value.additional_info["error"]
+
+
 def test_reported_timeout_status(tmp_path):
     """``status=TIMEOUT`` printed by the script is TIMEOUT with crash_cost."""
     path = script(tmp_path, "print('cost=3; status=TIMEOUT')")
