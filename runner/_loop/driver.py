@@ -64,7 +64,7 @@ class LoopDriver:
     _stop_reason: str | None
     _cancel: threading.Event
     _interrupt: bool
-    _books: TimingAccount
+    _account: TimingAccount
     _journal: LoopJournal | None
 
     def _drive(self) -> None:
@@ -106,7 +106,7 @@ class LoopDriver:
                             "%r", info)
                 continue
             n += 1
-            self._books.result(trial.submitted, self._now(), value)
+            self._account.result(trial.submitted, self._now(), value)
             try:
                 if self._on_result(trial, value):
                     finals.append((trial.trial, trial.info, value))
@@ -168,7 +168,7 @@ class LoopDriver:
         try:
             self.optimizer.tell(info, value)
         finally:
-            self._books.optimizer += self._clock() - t
+            self._account.optimizer += self._clock() - t
         self._n_told += 1
         self._exhausted = False
         if self.log is not None:
@@ -184,12 +184,12 @@ class LoopDriver:
                              len(self._pending))
                     return
         finally:
-            self._books.optimizer += self._clock() - t
+            self._account.optimizer += self._clock() - t
 
     def _fill(self) -> None:
         free = self.runner.count_available_workers()
-        if free > self._books.workers:  # all of them at the start, when nothing runs yet
-            self._books.workers = free
+        if free > self._account.workers:  # all of them at the start, when nothing runs yet
+            self._account.workers = free
         requeue = self._requeue
         while free > 0 and requeue:
             self._submit(requeue.popleft())
@@ -220,7 +220,7 @@ class LoopDriver:
                         break
                     got.append(info)
         finally:
-            self._books.optimizer += self._clock() - t
+            self._account.optimizer += self._clock() - t
         for info in got:
             if not isinstance(info, TrialInfo):
                 raise TypeError(f"{type(opt).__name__}.ask() must return a trials.TrialInfo or "
@@ -256,4 +256,4 @@ class LoopDriver:
         try:
             write(*args)
         finally:
-            self._books.journal += self._clock() - t
+            self._account.journal += self._clock() - t

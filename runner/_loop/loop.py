@@ -100,7 +100,7 @@ class OptimizationLoop(LoopDriver):
         self._done = threading.Event()
         self._t0: float | None = None
         self._t1: float | None = None
-        self._books = TimingAccount()
+        self._account = TimingAccount()
         self._fingerprint = identity(optimizer, runner) if journal is not None else None
         self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume,
                                      self._now) if journal is not None else None)
@@ -150,13 +150,13 @@ class OptimizationLoop(LoopDriver):
     def overhead(self) -> float:
         """``100 * (1 - total target time / (workers * elapsed))``; ``workers`` is the most free
         workers the runner reported (all of them at the start, when nothing runs)."""
-        return self._books.overhead(self.elapsed_time())
+        return self._account.overhead(self.elapsed_time())
 
     def timings(self) -> Timings:
         """Where the time went so far: optimizer, journal, queue wait, target, transfer, idle."""
         now = self._now()
         in_flight = sum(max(0.0, now - t.submitted) for t in list(self._pending.values()))
-        return self._books.snapshot(self.elapsed_time(), in_flight)
+        return self._account.snapshot(self.elapsed_time(), in_flight)
 
     def statistics(self) -> Statistics:
         """A frozen snapshot of the loop's state: counts, best cost, time, goal progress."""
@@ -166,7 +166,7 @@ class OptimizationLoop(LoopDriver):
             status=self.status(), done=len(self.history), pending=len(self.pending_trials),
             failed=len(self._failures), retried=self._n_retried, told=self._n_told,
             best=None if incumbent is None else incumbent[1].cost, elapsed=elapsed,
-            overhead=self._books.overhead(elapsed), timings=self.timings(),
+            overhead=self._account.overhead(elapsed), timings=self.timings(),
             goal=goal_progress(self._goals, len(self.history), elapsed))
 
     def ended(self, timeout: float | None = None) -> bool:
@@ -346,7 +346,7 @@ class OptimizationLoop(LoopDriver):
             try:
                 restore_all(replayed)
             finally:
-                self._books.optimizer += self._clock() - t
+                self._account.optimizer += self._clock() - t
             if self.log is not None:
                 self.log.append(("restore", replayed))
         self._n_told, self._next_id = 0, plan.next_id

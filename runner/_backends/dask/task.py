@@ -1,16 +1,15 @@
-"""The dask side of ``DaskRunner`` (its bookkeeping is in ``_dask.py``): the task that runs each
-trial in a supervised ``BlockingWorker`` the dask worker keeps between trials, so whatever the
-trial does cannot kill the dask worker; the functions run on the scheduler and the workers; and
-connecting to dask and reading what it reports.
+"""The dask side of ``DaskRunner`` (the driver is ``driver.py``): the task that runs each trial
+in a supervised ``BlockingWorker`` the dask worker keeps between trials, so whatever the trial
+does cannot kill the dask worker, and the functions run on the scheduler and the workers.
 
     dask worker thread                               BlockingWorker (Popen, own session)
     ------------------                               ----------------------------------
     run_trial(key, runner_id, pickled info)
       _CACHE[(runner_id, thread)], or one
       from the scattered shipment         --pipe-->  load payload once (target, shared_data)
-      BlockingWorker.run(info)             --pipe-->  run_wrapper under the rlimits
-                                          <--pipe--  (status, cost, times, info)  or it died:
-      return TrialValue (never raises)               CRASHED/TIMEOUT from the evidence
+      BlockingWorker.run(info)            --pipe-->  the evaluator, under the rlimits
+                                          <-frame--  (status, cost, times, info)  or it died:
+      return TrialValue (never raises)               a verdict from the evidence
 
 Because the trial lives in a ``subprocess.Popen`` child rather than a ``multiprocessing`` one,
 limits work inside daemonic dask workers (nanny-managed workers are daemonic, and pynisher cannot
@@ -21,8 +20,8 @@ copy when it starts a process, and returns ``Unrun`` if the worker has none (a w
 later), so that the runner sends that one trial again with the shipment as a dependency.
 
 The nanny watches only the dask worker's own memory, not its children's; so a trial is held to
-its share of the dask worker's ``memory_limit`` by a watch thread here (MEMORYOUT beyond it), as
-dask would hold a task running in the worker itself.
+its share of the dask worker's ``memory_limit`` by the watchdog (runner/_worker/watchdog.py,
+MEMORYOUT beyond it), as dask would hold a task running in the worker itself.
 """
 
 from __future__ import annotations
