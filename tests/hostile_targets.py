@@ -110,7 +110,7 @@ def spin(config: dict[str, Any]) -> float:
     end = time.monotonic() + float(config["s"])
     while time.monotonic() < end:
         pass
-    return 1.0
+    return 1.0, {"pid": os.getpid()}
 
 
 def leaves_a_spinning_thread(config: dict[str, Any]) -> float:
@@ -120,7 +120,7 @@ def leaves_a_spinning_thread(config: dict[str, Any]) -> float:
             pass
 
     threading.Thread(target=forever, daemon=True).start()
-    return 1.0
+    return 1.0, {"pid": os.getpid()}
 
 
 def lowers_nofile(config: dict[str, Any]) -> float:
@@ -129,7 +129,7 @@ def lowers_nofile(config: dict[str, Any]) -> float:
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (12, hard))
-    return 1.0
+    return 1.0, {"pid": os.getpid()}
 
 
 def opens_many_files(config: dict[str, Any]) -> float:
@@ -137,7 +137,7 @@ def opens_many_files(config: dict[str, Any]) -> float:
     files = [open(os.devnull) for _ in range(40)]
     for f in files:
         f.close()
-    return 2.0
+    return 2.0, {"pid": os.getpid()}
 
 
 class _Unpicklable:
@@ -173,3 +173,8 @@ class _Bomb:
 def returns_a_pickle_bomb(config: dict[str, Any]) -> Any:
     """A cost, and an info value whose pickle is tiny but decodes to ``mb`` megabytes."""
     return 0.5, {"bomb": _Bomb(int(config["mb"]) * 2**20)}
+
+
+def first_then_second(config: dict[str, Any]) -> Any:
+    """Runs the target of this module named ``config["which"]`` (one runner, several faults)."""
+    return globals()[config["which"]](config)

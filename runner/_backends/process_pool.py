@@ -42,7 +42,7 @@ from runner._backends.pool_keeper import (
 )
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
-from runner._worker.process import WorkerProcess
+from runner._worker.process import NotRun, WorkerProcess
 from trials import TrialInfo, TrialValue
 
 __all__ = ["ProcessPoolRunner", "resolve_worker_env"]
@@ -246,6 +246,14 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
             value = slot.worker.collect()
             if value is None:  # part of the answer is here, the rest on its way
                 return
+            if isinstance(value, NotRun):  # the worker was being replaced: the trial goes first
+                with self._lock:
+                    slot.info = None
+                    self._unstarted()
+                    self._enqueue(info, front=True)
+                    if not self._closed:
+                        self._mark_dead(slot)  # collect() ended the process already
+                return
             # a worker it did not discard has just answered: alive (a death after the answer
             # is its pidfd's news, taken as an idle death); no waitpid on the hot path
             alive = slot.worker.pid is not None
@@ -267,7 +275,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
             why = slot.worker.idle_event()
             if why is None:
                 return
-            if why != "exited":
+            if why != "exited" and not why.startswith("recycled"):
                 log.warning("worker %d: %s; replacing it", slot.index, why)
             with self._lock:
                 if slot.index in self._idle:

@@ -8,7 +8,7 @@ import select
 
 from runner._core import verdicts
 from runner._worker import process
-from runner._worker.process import WorkerProcess
+from runner._worker.process import NotRun, WorkerProcess
 from trials import TrialInfo, TrialValue
 
 __all__ = ["BlockingWorker"]
@@ -19,10 +19,18 @@ class BlockingWorker(WorkerProcess):
 
     def run(self, info: TrialInfo) -> TrialValue:
         """Evaluate one trial in the worker; never raises for what the trial does."""
+        for _ in range(3):  # a worker being replaced answers "not run": then on a new one
+            value = self._run_once(info)
+            if not isinstance(value, NotRun):
+                return value
+        return verdicts.not_run(self._crash_cost, "three worker processes in a row ended "
+                                "before running the trial")
+
+    def _run_once(self, info: TrialInfo) -> TrialValue | NotRun:
         if self._closed:
             return verdicts.cancelled(self._crash_cost)
-        if not self.alive:
-            self._discard()
+        if not self.alive or (self.fds is not None and self.idle_event() is not None):
+            self.kill()
             self.start()
         fds = self.fds
         if fds is None:

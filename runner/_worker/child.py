@@ -27,6 +27,9 @@ import sys
 import traceback
 from typing import Any
 
+from runner._core import verdicts
+from runner._worker.protocol import MAX_RESULT_BYTES
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _HIGH_FD = 200
@@ -77,15 +80,13 @@ def kill_children() -> None:
             return
 
 
-def encode_result(value: tuple[Any, ...]) -> bytes:
+def encode_result(value: Any) -> bytes:
     """Pickle a result tuple; degrade its info dict to text rather than lose the result, and
     refuse one over the size cap. Never raises: the worker's own failure must not read as the
     trial's death."""
-    from runner._worker.protocol import MAX_RESULT_BYTES
-
     status, cost, wall, cpu, start, end, info = value
     try:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(tuple(value), protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # an info value (or key) that does not pickle
         data = pickle.dumps((status, cost, wall, cpu, start, end, _plain(info, exc)))
     if len(data) > MAX_RESULT_BYTES:
@@ -119,7 +120,6 @@ def _plain_data(value: Any, depth: int = 0) -> bool:
 def _decoded_too_large(data: bytes) -> str | None:
     """Unpickle ``data`` here (this worker is expendable, the driver is not) and measure it."""
     from runner._core.caps import check_result_size
-    from runner._worker.protocol import MAX_RESULT_BYTES
 
     try:
         decoded = pickle.loads(data)
@@ -197,24 +197,32 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
             return
         seq += 1
         result = _evaluate(evaluator, shared, run_override, applied, decoder, message)
-        dirty = baseline.check()
-        if dirty is not None:
-            result[6]["worker_recycled"] = dirty
-        data = encode_result(tuple(result))
+        data = encode_result(result)
         if os.getpid() != me:  # a process the target forked came back here: it is not us
             os._exit(0)
         write_all(write_fd, encode_frame(token, seq, data))
+        # After the answer, while the driver takes it in: what did the trial leave behind?
         kill_children()
-        if dirty is not None or limits.fresh_process:
+        dirty = "a fresh process per trial" if limits.fresh_process else baseline.check()
+        if dirty is not None:
+            _recycle(read_fd, write_fd, token, seq, dirty)
             return
+
+
+def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> None:
+    """Tell the driver this worker must be replaced; a trial it was sent meanwhile is
+    answered "unrun" (the driver sends it to the new worker), then the worker ends."""
+    from runner._worker.protocol import RECYCLE, UNRUN, encode_frame, read_trial, write_all
+
+    write_all(write_fd, encode_frame(token, seq, RECYCLE + why.encode()))
+    if read_trial(read_fd):
+        write_all(write_fd, encode_frame(token, seq + 1, UNRUN))
 
 
 def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, decoder: Any,
               message: bytes) -> list[Any]:
     """One trial as the list ``[status, cost, wall, cpu, start, end, info]``; whatever goes
     wrong in the worker's own code becomes that trial's CRASHED value, never a dead worker."""
-    from runner._core import verdicts
-
     crash = evaluator.objectives.crash_cost
     try:
         info = decoder.decode(message)
@@ -223,7 +231,6 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
         else:
             with applied:
                 status, *rest = evaluator.measure(info, shared, run_override)
-        rest[-1] = dict(rest[-1])
         return [int(status), *rest]  # an int travels lighter than the enum member
     except MemoryError:  # outside the target, e.g. while building the value
         outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)

@@ -31,14 +31,20 @@ from collections.abc import Mapping
 from runner._core import verdicts
 from runner._core.limits import Limits
 from runner._core.returns import Objectives
-from runner._worker.protocol import ChannelCorrupted, FrameReader, write_trial
+from runner._worker.protocol import (
+    RECYCLE,
+    UNRUN,
+    ChannelCorrupted,
+    FrameReader,
+    write_trial,
+)
 from runner._worker.spawn import SPAWNER
 from runner._worker.watchdog import Watched, descendants, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["WorkerProcess"]
+__all__ = ["NOT_RUN", "NotRun", "WorkerProcess"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,16 @@ START_TIMEOUT = 120.0
 """Seconds a new worker may take to import the target and report ready."""
 DEATH_CHECK_MS = 1000
 """Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
+
+
+class NotRun:
+    """What :meth:`WorkerProcess.collect` returns for a trial the worker did not run: it was
+    being replaced (send the trial again, to a new worker)."""
+
+    __slots__ = ()
+
+
+NOT_RUN = NotRun()
 
 
 class WorkerProcess:
@@ -68,6 +84,7 @@ class WorkerProcess:
         self._pidfd: int | None = None
         self._watched: Watched | None = None
         self._seq = 0
+        self._recycling: str | None = None  # why the worker said it must be replaced
         self._start = 0.0
         self._closed = False
         self._lock = threading.Lock()
@@ -129,6 +146,7 @@ class WorkerProcess:
             self._proc, self._send_fd = proc, w_trial
             self._reader = FrameReader(r_result, token)
             self._pidfd, self._watched, self._seq = _pidfd(proc.pid), watched, 0
+            self._recycling = None
             self._encoder.reset()
             self.starts += 1
             closed = self._closed
@@ -199,30 +217,42 @@ class WorkerProcess:
             watched.end()
             raise
 
-    def collect(self) -> TrialValue | None:
+    def collect(self) -> TrialValue | NotRun | None:
         """The value of the trial last sent, once its result descriptor or its pidfd became
-        readable; ``None`` while its answer is still on the way."""
+        readable; ``None`` while its answer is still on the way; :data:`NOT_RUN` when the worker
+        was being replaced and did not run it (send it again, to a new worker)."""
         proc, reader, watched = self._proc, self._reader, self._watched
         start = self._start
         if proc is None or reader is None or watched is None:
             return verdicts.cancelled(self._crash_cost, start)
+        answer: bytes | None = None
         try:
             open_ = reader.fill()
-            frame = reader.frame()
+            while (frame := reader.frame()) is not None:
+                seq, payload = frame
+                if payload.startswith(RECYCLE) and seq in (self._seq, self._seq - 1):
+                    self._note_recycle(payload)
+                elif payload == UNRUN and seq == self._seq:
+                    watched.end()
+                    self.kill()
+                    return NOT_RUN
+                elif seq != self._seq or answer is not None:
+                    return self._corrupted(start, f"an answer for trial {seq}, expected "
+                                           f"{self._seq}" if seq != self._seq else
+                                           "a second answer")
+                else:
+                    answer = payload
+                    if not reader.pending():  # the common case: nothing after the answer
+                        break
         except ChannelCorrupted as exc:
             return self._corrupted(start, str(exc))
         except OSError:
-            open_, frame = False, None
-        if frame is not None:
-            seq, payload = frame
-            if seq != self._seq or reader.pending():
-                return self._corrupted(start, f"an answer for trial {seq}, expected "
-                                       f"{self._seq}" if seq != self._seq else
-                                       "bytes after the answer")
+            open_ = False
+        if answer is not None:
             verdict = watched.end()
             if verdict is not None:  # the watchdog decided first: its verdict stands
                 return self._judged(verdict, start)
-            return self._decode(payload, start)
+            return self._decode(answer, start)
         if open_ and proc.poll() is None:
             return None  # part of the answer is here; the rest is on its way
         verdict = watched.end()
@@ -241,13 +271,23 @@ class WorkerProcess:
             return "gone"
         try:
             open_ = reader.fill()
+            while (frame := reader.frame()) is not None:
+                if not frame[1].startswith(RECYCLE):
+                    return "it wrote while idle"
+                self._note_recycle(frame[1])
+        except ChannelCorrupted:
+            return "it wrote while idle"
         except OSError:
             open_ = False
-        if reader.pending():
-            return "it wrote while idle"
+        if self._recycling is not None:
+            return f"recycled: {self._recycling}"
         if not open_ or not self.alive:
             return "exited"
         return None
+
+    def _note_recycle(self, payload: bytes) -> None:
+        self._recycling = payload[len(RECYCLE):].decode("utf-8", "replace")
+        log.info("worker process %s is replaced: %s", self.pid, self._recycling)
 
     def _decode(self, payload: bytes, start: float) -> TrialValue:
         crash = self._crash_cost
@@ -260,7 +300,7 @@ class WorkerProcess:
             return verdicts.refused(crash, start, message[1])
         status, cost, wall, cpu, t_start, t_end, extra = message
         if (status in (StatusType.MEMORYOUT, StatusType.TIMEOUT)  # not trusted any more
-                or self._limits.fresh_process or "worker_recycled" in extra):  # ends itself
+                or self._limits.fresh_process or self._recycling is not None):  # ends itself
             self.kill()  # so no next trial is sent to it
         try:
             return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status,

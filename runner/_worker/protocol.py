@@ -20,11 +20,15 @@ import zlib
 from typing import Any
 
 __all__ = [
-    "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "encode_frame", "read_trial",
-    "write_all", "write_trial",
+    "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "RECYCLE", "UNRUN", "encode_frame",
+    "read_trial", "write_all", "write_trial",
 ]
 
 MAGIC = b"TRR1"
+RECYCLE = b"\x00recycle:"
+"""A frame after an answer: the trial left the worker changed (the reason follows); replace it."""
+UNRUN = b"\x00unrun"
+"""The answer of a worker that is being recycled to a trial it was sent meanwhile: not run."""
 _HEAD = struct.Struct("!4sQQII")  # magic, token, seq, length, crc32
 MAX_RESULT_BYTES = 256 * 1024 * 1024
 """Results larger than this (pickled) are refused as CRASHED instead of being shipped."""
@@ -59,21 +63,29 @@ def write_trial(fd: int, data: bytes) -> None:
 
 
 def read_trial(fd: int) -> bytes | None:
-    """One trial message, blocking (the worker side); ``None`` when the driver closed the pipe."""
-    head = _read_exactly(fd, _TRIAL_HEAD.size)
-    if head is None:
+    """One trial message, blocking (the worker side); ``None`` when the driver closed the pipe.
+    One ``read`` for a message that fits the pipe (only one message is ever in flight)."""
+    try:
+        chunk = os.read(fd, _SMALL)
+    except OSError:
         return None
-    (size,) = _TRIAL_HEAD.unpack(head)
-    return _read_exactly(fd, size) if size else b""
+    if len(chunk) < _TRIAL_HEAD.size:
+        if not chunk:
+            return None
+        rest = _read_exactly(fd, _TRIAL_HEAD.size - len(chunk))
+        if rest is None:
+            return None
+        chunk += rest
+    (size,) = _TRIAL_HEAD.unpack_from(chunk)
+    body = chunk[_TRIAL_HEAD.size:]
+    if len(body) < size:
+        more = _read_exactly(fd, size - len(body))
+        return None if more is None else body + more
+    return body
 
 
 def _read_exactly(fd: int, n: int) -> bytes | None:
-    first = os.read(fd, n)
-    if len(first) == n:
-        return first
-    if not first:
-        return None
-    parts, n = [first], n - len(first)
+    parts = []
     while n > 0:
         part = os.read(fd, min(n, 1 << 20))
         if not part:
@@ -99,16 +111,18 @@ class FrameReader:
 
     def fill(self) -> bool:
         """Read whatever is there now; ``False`` at end of file (the worker closed the pipe)."""
+        size = _SMALL  # a small read first: asking for more costs an allocation each time
         while True:
             try:
-                chunk = os.read(self.fd, 1 << 20)
+                chunk = os.read(self.fd, size)
             except BlockingIOError:
                 return True
             if not chunk:
                 return False
             self._buf += chunk
-            if len(chunk) < 1 << 20:
+            if len(chunk) < size:
                 return True
+            size = 1 << 20  # a large answer: take it in big pieces
 
     def frame(self) -> tuple[int, bytes] | None:
         """The next whole frame as ``(seq, payload)``, ``None`` until one is complete;

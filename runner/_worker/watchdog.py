@@ -67,7 +67,11 @@ class Watched:
 
     def begin(self, walltime: float | None) -> None:
         """A trial starts now on this worker."""
-        deadline = math.inf if walltime is None else time.monotonic() + walltime
+        if walltime is None:  # no deadline to race with: plain writes, in this order
+            self.verdict, self.cpu_base = None, None
+            self.busy = True
+            return
+        deadline = time.monotonic() + walltime
         with self.lock:
             self.busy, self.verdict, self.cpu_base = True, None, None
             self.deadline, self.kill_at = deadline, math.inf
