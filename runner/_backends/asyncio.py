@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Any
 
-from runner._core import verdicts
 from runner._core.backend import BackendRunner
 from runner._core.returns import Outcome
 from runner._core.target import FunctionTarget
@@ -90,29 +89,8 @@ class AsyncioRunner(BackendRunner):
         self._dispatch()
 
     async def _outcome(self, info: TrialInfo) -> Outcome:
-        crash = self._objectives.crash_cost
-        walltime = self._limits.walltime
-        coro: Any
-        try:
-            if self._overrides_run:
-                coro = self.run(info.config, instance=info.instance, budget=info.budget,
-                                seed=info.seed)
-            else:
-                coro = self._target(info.config, instance=info.instance, seed=info.seed,
-                                    budget=info.budget, **self._shared_data)
-            raw = await (asyncio.wait_for(coro, walltime) if walltime is not None else coro)
-        except asyncio.TimeoutError:
-            assert walltime is not None
-            return verdicts.walltime_outcome(walltime, crash)
-        except asyncio.CancelledError:
-            return verdicts.cancelled_outcome(crash)
-        except MemoryError as exc:
-            return verdicts.memory_outcome(exc, None, crash)
-        except (Exception, SystemExit) as exc:
-            return verdicts.raised(exc, crash)
-        if self._overrides_run:
-            return self._evaluator.classify_run(raw)
-        return self._evaluator.classify(raw)
+        run = self.run if self._overrides_run else None
+        return await self._evaluator.run_async(info, self._shared_data, run)
 
     def _close(self) -> None:
         self._cancel_pending()

@@ -42,7 +42,8 @@ from runner._backends.pool_keeper import (
 )
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
-from runner._worker.process import NotRun, WorkerProcess
+from runner._worker.process import WorkerProcess
+from runner._worker.protocol import NotRun
 from trials import TrialInfo, TrialValue
 
 __all__ = ["ProcessPoolRunner", "resolve_worker_env"]

@@ -64,6 +64,32 @@ class Evaluator:
             return verdicts.raised(exc, self.objectives.crash_cost)
         return self.classify(raw)
 
+    async def run_async(self, info: TrialFields, shared: Mapping[str, Any],
+                        run: RunFn | None = None) -> Outcome:
+        """:meth:`run` for ``async def`` targets (or an ``async def run`` override), with the
+        wall-time limit enforced by cancelling the coroutine."""
+        import asyncio
+
+        crash, walltime = self.objectives.crash_cost, self.limits.walltime
+        try:
+            if run is not None:
+                coro = run(info.config, instance=info.instance, budget=info.budget,
+                           seed=info.seed)
+            else:
+                coro = self.target(info.config, instance=info.instance, seed=info.seed,
+                                   budget=info.budget, **shared)
+            raw = await (asyncio.wait_for(coro, walltime) if walltime is not None else coro)
+        except asyncio.TimeoutError:
+            assert walltime is not None
+            return verdicts.walltime_outcome(walltime, crash)
+        except asyncio.CancelledError:
+            return verdicts.cancelled_outcome(crash)
+        except MemoryError as exc:
+            return verdicts.memory_outcome(exc, None, crash)
+        except (Exception, SystemExit) as exc:
+            return verdicts.raised(exc, crash)
+        return self.classify_run(raw) if run is not None else self.classify(raw)
+
     def classify(self, raw: Any) -> Outcome:
         """Map a return value (any form of the design) to an ``Outcome``."""
         try:
@@ -80,11 +106,11 @@ class Evaluator:
     def evaluate(self, info: TrialInfo, shared: Mapping[str, Any],
                  run: RunFn | None = None) -> TrialValue:
         """Run ``info`` here, timing wall and CPU (own and waited-for children)."""
-        status, cost, wall, cpu, start, end, extra = self.measure(info, shared, run)
+        status, cost, wall, cpu, start, end, extra = self.run_wrapper(info, shared, run)
         return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=start,
                           endtime=end, additional_info=extra)
 
-    def measure(self, info: TrialFields, shared: Mapping[str, Any],
+    def run_wrapper(self, info: TrialFields, shared: Mapping[str, Any],
                 run: RunFn | None = None) -> tuple[Any, ...]:
         """:meth:`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
         worker process sends (status as an int): the driver builds the one ``TrialValue``."""

@@ -277,14 +277,14 @@ class PeriodicSaver:
         """Write the history now."""
         loop = self._loop
         write_history(self.path, list(loop.history), getattr(loop, "study", None),
-                      getattr(loop, "_fingerprint", None))
+                      getattr(loop, "fingerprint", None))
         self.saves += 1
 
     def _run(self) -> None:
-        done = self._loop._done
+        ended = self._loop.ended
         last = time.monotonic()
         while True:
-            finished = done.wait(min(self.interval, 0.2))
+            finished = ended(min(self.interval, 0.2))
             stopping = self._stop.is_set()
             if finished or stopping or time.monotonic() - last >= self.interval:
                 try:

@@ -169,6 +169,11 @@ class OptimizationLoop(LoopDriver):
             overhead=self._account.overhead(elapsed), timings=self.timings(),
             goal=goal_progress(self._goals, len(self.history), elapsed))
 
+    @property
+    def fingerprint(self) -> dict[str, Any] | None:
+        """What identifies this study in its journal (``None`` without a journal)."""
+        return self._fingerprint
+
     def ended(self, timeout: float | None = None) -> bool:
         """Wait until the loop has ended (without raising what failed it); ``False`` on timeout."""
         return self._done.wait(timeout)

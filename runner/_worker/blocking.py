@@ -8,7 +8,8 @@ import select
 
 from runner._core import verdicts
 from runner._worker import process
-from runner._worker.process import NotRun, WorkerProcess
+from runner._worker.process import WorkerProcess
+from runner._worker.protocol import NotRun
 from trials import TrialInfo, TrialValue
 
 __all__ = ["BlockingWorker"]

@@ -5,7 +5,7 @@ a time under the memory/CPU rlimits, sending each result back as plain data.
     ----------------------------------          -------------------------
     init: (sys.path, payload, token) --pipe-->  cloudpickle.loads(payload) -> evaluator, shared
                               <--frame seq 0--  ("ready", pid) or ("init-error", traceback)
-    trial n: (config, instance,   --pipe----->  with rlimits: evaluator.measure(trial)
+    trial n: (config, instance,   --pipe----->  with rlimits: evaluator.run_wrapper(trial)
              seed, budget)        <--frame n--  (status, cost, time, cpu, start, end, info)
 
 The worker is its own process group's leader and a child subreaper, so everything a trial
@@ -227,10 +227,10 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
     try:
         info = decoder.decode(message)
         if applied is None:
-            status, *rest = evaluator.measure(info, shared, run_override)
+            status, *rest = evaluator.run_wrapper(info, shared, run_override)
         else:
             with applied:
-                status, *rest = evaluator.measure(info, shared, run_override)
+                status, *rest = evaluator.run_wrapper(info, shared, run_override)
         return [int(status), *rest]  # an int travels lighter than the enum member
     except MemoryError:  # outside the target, e.g. while building the value
         outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)

@@ -32,19 +32,21 @@ from runner._core import verdicts
 from runner._core.limits import Limits
 from runner._core.returns import Objectives
 from runner._worker.protocol import (
+    NOT_RUN,
     RECYCLE,
     UNRUN,
     ChannelCorrupted,
     FrameReader,
+    NotRun,
     write_trial,
 )
 from runner._worker.spawn import SPAWNER
-from runner._worker.watchdog import Watched, descendants, watchdog
+from runner._worker.watchdog import Watched, descendants, killpg, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["NOT_RUN", "NotRun", "WorkerProcess"]
+__all__ = ["WorkerProcess"]
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +55,6 @@ START_TIMEOUT = 120.0
 """Seconds a new worker may take to import the target and report ready."""
 DEATH_CHECK_MS = 1000
 """Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
-
-
-class NotRun:
-    """What :meth:`WorkerProcess.collect` returns for a trial the worker did not run: it was
-    being replaced (send the trial again, to a new worker)."""
-
-    __slots__ = ()
-
-
-NOT_RUN = NotRun()
 
 
 class WorkerProcess:
@@ -335,7 +327,7 @@ class WorkerProcess:
         return verdicts.channel_corrupted(self._crash_cost, start, detail)
 
     def _died(self, start: float, proc: subprocess.Popen[bytes]) -> TrialValue:
-        _signal_group(proc.pid, signal.SIGKILL)  # what it left running; before the pid is reaped
+        killpg(proc.pid, signal.SIGKILL)  # what it left running; before the pid is reaped
         try:
             code = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pipe broke but the process lingers: end it
@@ -354,7 +346,7 @@ class WorkerProcess:
         if proc is None:
             return
         found = descendants(proc.pid)
-        _signal_group(proc.pid, signal.SIGKILL)
+        killpg(proc.pid, signal.SIGKILL)
         for child in found:
             try:
                 child.kill()
@@ -402,10 +394,3 @@ def _pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except (AttributeError, OSError):
         return None
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -20,7 +20,8 @@ import zlib
 from typing import Any
 
 __all__ = [
-    "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "RECYCLE", "UNRUN", "encode_frame",
+    "NOT_RUN", "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "NotRun", "RECYCLE",
+    "UNRUN", "encode_frame",
     "read_trial", "write_all", "write_trial",
 ]
 
@@ -35,6 +36,16 @@ MAX_RESULT_BYTES = 256 * 1024 * 1024
 _MAX_FRAME = MAX_RESULT_BYTES + 4096
 _TRIAL_HEAD = struct.Struct("!I")
 _SMALL = 16384
+
+
+class NotRun:
+    """What ``WorkerProcess.collect`` returns for a trial the worker answered :data:`UNRUN`:
+    it was being replaced (send the trial again, to a new worker)."""
+
+    __slots__ = ()
+
+
+NOT_RUN = NotRun()
 
 
 class ChannelCorrupted(Exception):

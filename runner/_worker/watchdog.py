@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["Watched", "watchdog"]
+__all__ = ["Watched", "descendants", "killpg", "tree_rss", "watchdog"]
 
 INTERVAL = 0.2
 """Seconds between two reads of each busy worker's process tree."""
@@ -95,7 +95,7 @@ class Watched:
 
     def _decide(self, verdict: str, evidence: str, sig: int) -> None:
         self.verdict, self.evidence = verdict, evidence
-        _killpg(self.pid, sig)
+        killpg(self.pid, sig)
         if sig == signal.SIGKILL:
             self.kill_escaped()
         else:
@@ -173,7 +173,7 @@ class _Watchdog:
                                   else signal.SIGKILL)
                     elif w.verdict is not None and now >= w.kill_at:
                         w.kill_at = math.inf
-                        _killpg(w.pid, signal.SIGKILL)
+                        killpg(w.pid, signal.SIGKILL)
                         w.kill_escaped()
                     elif look and w.verdict is None:
                         try:
@@ -242,7 +242,8 @@ def _kill(pid: int, sig: int) -> None:
         pass
 
 
-def _killpg(pgid: int, sig: int) -> None:
+def killpg(pgid: int, sig: int) -> None:
+    """Signal a process group that may be gone already."""
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):

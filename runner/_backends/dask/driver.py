@@ -125,8 +125,13 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._client: Any
         self._cluster: Any
         self._own_client: bool
-        self._client, self._cluster, self._own_client = connect(
-            client, n_workers, self._connect_timeout, security)
+        try:
+            self._client, self._cluster, self._own_client = connect(
+                client, n_workers, self._connect_timeout, security)
+        except BaseException:
+            self._closed = True  # nothing to release: never connected
+            lifecycle.closed(self)
+            raise
         self._address: str = str(self._client.scheduler.address)
         lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
