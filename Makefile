@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[all]'
+	@echo "installing trialrunner[all] into $(VENV) (pip's output: $(VENV)/pip-install.log)"
+	@$(PY) -m pip install --quiet -e '.[all]' > $(VENV)/pip-install.log 2>&1 || { cat $(VENV)/pip-install.log; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
