@@ -62,12 +62,17 @@ def _ask_timer() -> Any:
     return AskTimer()
 
 
+FACADE = "hpo"
+"""``hpo``: SMAC3's HyperparameterOptimizationFacade (its random-forest model dominates the wall
+time); ``random``: SMAC3's RandomFacade (a cheap ``ask``: the runners' own costs show)."""
+
+
 def _facade(scenario: Any, target_function: Any, timer: Any) -> Any:
     """The facade (SMAC3 starts its own dask cluster here when ``n_workers > 1``)."""
-    from smac import HyperparameterOptimizationFacade
+    import smac
 
-    return HyperparameterOptimizationFacade(scenario, target_function, overwrite=True,
-                                            logging_level=40, callbacks=[timer])
+    cls = smac.RandomFacade if FACADE == "random" else smac.HyperparameterOptimizationFacade
+    return cls(scenario, target_function, overwrite=True, logging_level=40, callbacks=[timer])
 
 
 def run(name: str, n_trials: int, out: str) -> dict[str, Any]:
@@ -108,7 +113,11 @@ def run(name: str, n_trials: int, out: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=60, help="SMAC3's n_trials (default 60)")
+    parser.add_argument("--facade", choices=("hpo", "random"), default="hpo",
+                        help="hpo: the HPO facade (model-bound); random: RandomFacade")
     args = parser.parse_args(argv)
+    global FACADE
+    FACADE = args.facade
     logging.getLogger("distributed").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
     rows = []
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             rows.append(run(name, args.trials, os.path.join(tmp, name)))
     base = rows[0]
-    print(f"SMAC3 HPO facade, seed 7, n_trials={args.trials}, {N_WORKERS} workers, "
+    print(f"SMAC3 {'HPO' if FACADE == 'hpo' else 'Random'} facade, seed 7, n_trials={args.trials}, {N_WORKERS} workers, "
           f"{SLEEP * 1000:.0f} ms trials, {os.cpu_count()} cores")
     print(f"{'runner':<14} {'trials':>6} {'wall s':>8} {'ask s':>7} {'rest s':>7} "
           f"{'start s':>8} {'util':>6} {'wall vs smac3':>14} {'best cost':>10}")
