@@ -19,8 +19,8 @@ install: $(STAMP)
 ## system-deps: Debian packages two tests need (Open MPI, Chromium); where they cannot be
 ## installed (no root, no network) those tests are skipped and say why
 system-deps:
-	@bash .ci/setup-mpi >.venv-system-deps.log 2>&1 || echo "Open MPI not installed (see .venv-system-deps.log): the MPI executor test will be skipped"
-	@bash .ci/setup-chromium >>.venv-system-deps.log 2>&1 || echo "Chromium not installed (see .venv-system-deps.log): the HTML screenshot test will be skipped"
+	@timeout 600 bash .ci/setup-mpi >.venv-system-deps.log 2>&1 || echo "Open MPI not installed (see .venv-system-deps.log): the MPI executor test will be skipped"
+	@timeout 600 bash .ci/setup-chromium >>.venv-system-deps.log 2>&1 || echo "Chromium not installed (see .venv-system-deps.log): the HTML screenshot test will be skipped"
 
 ## test: the whole default test suite (what CI runs)
 test: system-deps $(STAMP)
