@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner._backends.serial import SerialRunner
 from runner._core.contract import AbstractRunner
+from runner._core.reporting import Decision
 from runner._core.returns import Outcome
 from runner._core.target import Target
 from runner.errors import (
@@ -21,6 +22,7 @@ from runner.errors import (
     RunnerBrokenError,
     RunnerClosedError,
     RunnerError,
+    TrialStopped,
     WorkerStartError,
 )
 
@@ -39,6 +41,7 @@ __all__ = [
     "AbstractRunner",
     "AsyncioRunner",
     "DaskRunner",
+    "Decision",
     "ExecutorRunner",
     "LimitError",
     "LoopError",
@@ -58,6 +61,7 @@ __all__ = [
     "Target",
     "ThreadPoolRunner",
     "Timings",
+    "TrialStopped",
     "WorkerStartError",
 ]
 

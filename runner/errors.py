@@ -13,6 +13,7 @@ __all__ = [
     "LoopError",
     "RunnerBrokenError",
     "StudyMismatchError",
+    "TrialStopped",
 ]
 
 
@@ -70,3 +71,15 @@ class StudyMismatchError(LoopError, ValueError):
         self.recorded = recorded
         self.current = current
         self.differences = differences
+
+
+class TrialStopped(RunnerError):
+    """Raised by a trial's ``report`` callable once the trial is to stop (the optimizer decided
+    so on its reports): let it propagate so the target unwinds; the trial ends STOPPED with the
+    last reported cost. ``step`` and ``cost`` are those of the report that was answered."""
+
+    def __init__(self, step: object = None, cost: object = None):
+        super().__init__(f"the trial was stopped at step {step!r} (cost {cost!r}) by a decision "
+                         "on its reports; let this exception propagate")
+        self.step = step
+        self.cost = cost

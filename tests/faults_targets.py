@@ -244,3 +244,55 @@ def script(folder: Any, name: str, body: str) -> str:
     path.write_text(f"#!{sys.executable}\nimport json, os, subprocess, sys, time\n{body}\n")
     path.chmod(0o755)
     return str(path)
+
+
+def reports_every(config: Any, report: Any) -> Any:
+    """Reports steps 1..``config["n"]`` (cost ``1/step``) every ``config["every"]`` seconds;
+    returns the same curve for the simulated runner to replay."""
+    for step in range(1, config["n"] + 1):
+        time.sleep(config["every"])
+        report(step, 1.0 / step)
+    return 0.0, {"curve": [(s, 1.0 / s, s * config["every"]) for s in range(1, config["n"] + 1)],
+                 "runtime": config["n"] * config["every"]}
+
+
+async def reports_every_async(config: Any, report: Any) -> Any:
+    """``async`` twin of :func:`reports_every`."""
+    import asyncio
+
+    for step in range(1, config["n"] + 1):
+        await asyncio.sleep(config["every"])
+        await report(step, 1.0 / step)
+    return 0.0
+
+
+def ignores_stop(config: Any, report: Any) -> Any:
+    """Reports like :func:`reports_every` but swallows the stop (and everything) and goes on
+    for ``config["n"]`` steps whatever it is told; ``config["quiet"]``: stop reporting once
+    told, only sleep."""
+    told = False
+    for step in range(1, config["n"] + 1):
+        time.sleep(config["every"])
+        if told and config.get("quiet"):
+            continue
+        try:
+            report(step, 1.0 / step)
+        except BaseException:
+            told = True
+    return 0.0
+
+
+async def ignores_stop_async(config: Any, report: Any) -> Any:
+    """``async`` twin of :func:`ignores_stop` (it swallows cancellation only once)."""
+    import asyncio
+
+    for step in range(1, config["n"] + 1):
+        await asyncio.sleep(config["every"])
+        try:
+            report(step, 1.0 / step)
+        except Exception:
+            pass
+    return 0.0
+
+
+ASYNC_TWINS.update({reports_every: reports_every_async, ignores_stop: ignores_stop_async})

@@ -13,6 +13,7 @@ from trials._journal import (
     read_header,
     read_records,
 )
+from trials._report import Report
 from trials._status import StatusType
 from trials._trial import Cost, TrialInfo, TrialValue
 
@@ -27,6 +28,7 @@ __all__ = [
     "JournalStaleLockWarning",
     "JournalTornTailWarning",
     "JournalWriteError",
+    "Report",
     "StatusType",
     "TrialInfo",
     "TrialValue",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from trials._journal_errors import JournalCorruptError
 from trials._journal_read import _gc_paused, read_records
+from trials._report import Report
 from trials._status import StatusType
 from trials._trial import TrialInfo, TrialValue
 
@@ -35,7 +36,7 @@ def _single_cost(value: TrialValue) -> float | None:
 class History:
     """Finished trials in the order they finished; ``incumbent`` is maintained in O(1) per append."""
 
-    __slots__ = ("_pairs", "_incumbent", "_incumbent_cost", "_incumbent_budget")
+    __slots__ = ("_pairs", "_incumbent", "_incumbent_cost", "_incumbent_budget", "_curves")
 
     def __init__(self, pairs: Iterable[tuple[TrialInfo, TrialValue]] = ()) -> None:
         """A history holding ``pairs`` (``(info, value)`` tuples), in order."""
@@ -43,6 +44,7 @@ class History:
         self._incumbent: Pair | None = None
         self._incumbent_cost = math.inf
         self._incumbent_budget = -math.inf
+        self._curves: dict[int, tuple[TrialInfo, list[Report]]] = {}  # id(info) -> its reports
         for info, value in pairs:
             self.append(info, value)
 
@@ -66,6 +68,21 @@ class History:
             self._incumbent = pair
             self._incumbent_cost = cost
             self._incumbent_budget = budget
+
+    def add_report(self, info: TrialInfo, report: Report) -> None:
+        """Record an intermediate result of trial ``info`` (running, or in the history)."""
+        if not isinstance(report, Report):
+            raise TypeError(f"report must be a trials.Report, got {type(report).__name__}")
+        entry = self._curves.get(id(info))
+        if entry is None or entry[0] is not info:
+            entry = self._curves[id(info)] = (info, [])
+        entry[1].append(report)
+
+    def curve(self, info: TrialInfo) -> list[Report]:
+        """The learning curve of trial ``info``: its reports in the order they came (the same
+        ``TrialInfo`` object, as the history or the loop holds it; empty if it reported none)."""
+        entry = self._curves.get(id(info))
+        return list(entry[1]) if entry is not None and entry[0] is info else []
 
     def __len__(self) -> int:
         return len(self._pairs)
@@ -143,8 +160,17 @@ class History:
         return history
 
     def _replay(self, records: list[dict[str, Any]], path: str) -> None:
+        reports: dict[tuple[Any, Any], list[Report]] = {}
         for number, record in enumerate(records):
-            if record.get("type") != "result" or record.get("final") is not True:
+            kind = record.get("type")
+            if kind == "report":
+                try:
+                    report = Report.from_dict({**record, "time": record.get("t", 0.0)})
+                except (KeyError, TypeError, ValueError):
+                    continue  # a curve point is not worth refusing the journal for
+                reports.setdefault((record.get("trial"), record.get("attempt")), []).append(report)
+                continue
+            if kind != "result" or record.get("final") is not True:
                 continue
             try:
                 info = TrialInfo.from_dict(record["info"])
@@ -155,6 +181,8 @@ class History:
                     f"{_explain(e)}"
                 ) from e
             self.append(info, value)
+            for report in reports.pop((record.get("trial"), record.get("attempt")), ()):
+                self.add_report(info, report)
 
 
 def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

@@ -16,3 +16,5 @@ class StatusType(IntEnum):
     TIMEOUT = 3
     MEMORYOUT = 4
     CANCELLED = 5
+    STOPPED = 6
+    """Ended early by a decision on its intermediate reports (cost: the last reported)."""

@@ -6,18 +6,23 @@ one background thread (no global event-loop policy is touched).
                                              -> _deliver(info, value) -> start the next queued
 
 Wall time is enforced by cancelling the task (TIMEOUT); memory and CPU time cannot be limited
-per coroutine, so asking for them is a ``LimitError`` at construction.
+per coroutine, so asking for them is a ``LimitError`` at construction. A target naming
+``report`` gets one it may call or ``await``; a stop decision makes its next report raise
+``TrialStopped``, and a task still running ``grace`` seconds after the decision is cancelled
+(STOPPED all the same).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import threading
 import time
 from typing import Any
 
 from runner._core.backend import BackendRunner
+from runner._core.reporting import AsyncReporter, Decision
 from runner._core.returns import Outcome
 from runner._core.target import FunctionTarget
 from runner._core.validation import check_concurrency
@@ -56,6 +61,8 @@ class AsyncioRunner(BackendRunner):
                     "which is synchronous; use ThreadPoolRunner or ProcessPoolRunner for it")
         self._loop = asyncio.new_event_loop()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._task_of: dict[int, asyncio.Task[None]] = {}  # id(info) -> its task (loop thread)
+        self._stopping: set[int] = set()  # id(info) of tasks cancelled for ignoring a stop
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name="AsyncioRunner-loop")
         self._thread.start()
@@ -76,6 +83,7 @@ class AsyncioRunner(BackendRunner):
                 self._started()
             task = self._loop.create_task(self._run_one(info))
             self._tasks.add(task)
+            self._task_of[id(info)] = task
             task.add_done_callback(self._tasks.discard)
 
     async def _run_one(self, info: TrialInfo) -> None:
@@ -83,6 +91,8 @@ class AsyncioRunner(BackendRunner):
         t0 = time.perf_counter()
         outcome = await self._outcome(info)
         wall = time.perf_counter() - t0
+        self._task_of.pop(id(info), None)
+        self._stopping.discard(id(info))
         value = TrialValue(cost=outcome.cost, time=wall, status=outcome.status, starttime=start,
                            endtime=start + wall, additional_info=outcome.additional_info)
         self._deliver(info, value)
@@ -90,7 +100,25 @@ class AsyncioRunner(BackendRunner):
 
     async def _outcome(self, info: TrialInfo) -> Outcome:
         run = self.run if self._overrides_run else None
-        return await self._evaluator.run_async(info, self._shared_data, run)
+        reporter = None
+        if run is None and self._target.wants_report:
+            reporter = AsyncReporter(functools.partial(self._report, info))
+        return await self._evaluator.run_async(
+            info, self._shared_data, run, reporter,
+            lambda: id(info) in self._stopping and not self._closed)
+
+    def _decide(self, info: TrialInfo, decision: Decision) -> None:
+        def arm() -> None:  # in the loop thread: the task running ``info`` now, if any
+            task = self._task_of.get(id(info))
+            if task is not None:
+                self._loop.call_later(self._limits.grace, cancel_if_running, task)
+
+        def cancel_if_running(task: asyncio.Task[None]) -> None:
+            if not task.done():
+                self._stopping.add(id(info))
+                task.cancel()
+
+        self._loop.call_soon_threadsafe(arm)
 
     def _close(self) -> None:
         self._cancel_pending()

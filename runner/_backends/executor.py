@@ -29,7 +29,7 @@ from typing import Any
 
 from runner._core import verdicts
 from runner._core.backend import BackendRunner
-from runner._core.validation import check_concurrency
+from runner._core.validation import check_concurrency, refuse_reports
 from trials import TrialInfo, TrialValue
 
 __all__ = ["ExecutorRunner", "execute_trial"]
@@ -100,6 +100,8 @@ class ExecutorRunner(BackendRunner):
                  n_workers: int | None = None, shutdown_executor: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
+        refuse_reports("ExecutorRunner", self._target, "its trials run wherever the executor "
+                       "puts them, with no channel back while they run")
         if executor is None or not callable(getattr(executor, "submit", None)):
             raise TypeError("executor must be a concurrent.futures.Executor (an object with "
                             f"submit()), got {type(executor).__name__}")

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from runner._core.backend import BackendRunner
+from runner._core.reporting import Decision
 from runner._worker.blocking import BlockingWorker
 from trials import TrialInfo, TrialValue
 
@@ -21,6 +22,7 @@ class LocalWorker(BackendRunner):
         super().__init__(target, **kwargs)
         self._local_worker: BlockingWorker | None = None
         self._local_lock = threading.Lock()
+        self._local_info: TrialInfo | None = None  # the trial in the local worker now
 
     def _run_isolated(self, info: TrialInfo) -> TrialValue:
         with self._local_lock:  # one trial at a time in the one local worker process
@@ -29,7 +31,16 @@ class LocalWorker(BackendRunner):
                                                     self._limits)
                 if self._closed:  # close() ran meanwhile and may not have seen the worker
                     self._local_worker.close()
-            return self._local_worker.run(info)
+            self._local_info = info
+            try:
+                return self._local_worker.run(info, self._report_sink(info))
+            finally:
+                self._local_info = None
+
+    def _decide(self, info: TrialInfo, decision: Decision) -> None:
+        worker = self._local_worker
+        if worker is not None and self._local_info is info:
+            worker.stop()
 
     def close(self) -> None:
         try:

@@ -44,7 +44,7 @@ from runner._backends.slots import check_n_workers
 from runner._core import verdicts
 from runner._worker.process import WorkerProcess
 from runner._worker.protocol import NotRun
-from trials import TrialInfo, TrialValue
+from trials import Report, TrialInfo, TrialValue
 
 __all__ = ["ProcessPoolRunner", "resolve_worker_env"]
 
@@ -112,7 +112,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         while True:
             left = None if end is None else end - time.monotonic()
             with self._lock:
-                if (self._finished or self._closed
+                if (self._finished or self._reports or self._closed
                         or (self._executing == 0 and not self._pending)):
                     return
                 if left is not None and left <= 0:
@@ -129,6 +129,11 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
                 self._pump(left)
             finally:
                 self._release_pump()
+
+    def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
+        if not self._reports:
+            self._pump_now()
+        return super().iter_reports()
 
     def iter_results(self) -> Iterator[tuple[TrialInfo, TrialValue]]:
         if not self._finished:  # right after wait() there is something: skip the syscall
@@ -157,7 +162,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         slot.state, slot.info = BUSY, info
         self._started()
         try:
-            slot.worker.send(info)
+            slot.worker.send(info, self._report_sink(info))
         except OSError:  # it died while idle: the trial never started, so it goes first again
             slot.state, slot.info = BROKEN, None
             self._unstarted()
@@ -167,6 +172,12 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
             slot.state, slot.info = IDLE, None
             self._idle.append(i)
             self._record(info, self._unsendable(exc))
+
+    def _decide(self, info: TrialInfo, decision: Any) -> None:
+        with self._lock:
+            workers = [s.worker for s in self._slots if s.state == BUSY and s.info is info]
+        for worker in workers:
+            worker.stop()
 
     def _unsendable(self, exc: Exception) -> TrialValue:
         return verdicts.not_run(self._objectives.crash_cost, "the trial could not be sent to a "

@@ -4,9 +4,11 @@ serial runner does, so ``submit_trial`` then ``iter_results`` gives the result."
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from runner._backends.local import LocalWorker
+from runner._core.reporting import Send
 from trials import TrialInfo
 
 __all__ = ["SerialRunner"]
@@ -33,3 +35,9 @@ class SerialRunner(LocalWorker):
                 self._unstarted()
             raise
         self._deliver(info, value)
+
+    def _report_sink(self, info: TrialInfo) -> Send | None:
+        # The trial runs in the loop's own thread: the loop's pump decides on each report.
+        if not self._target.wants_report:
+            return None
+        return functools.partial(self._inline_report, info)

@@ -4,11 +4,17 @@ clock over ``n_workers`` virtual workers, so hours of a parallel study replay in
     submit_trial ──> free virtual worker? ──yes──> evaluate now (target, in this process)
                           │ no                         │ runtime = info[runtime_key] (limits cut it)
                           v                            v
-                     _pending (deque)            _running heap of (end, seq, info, value)
-                          ^                            │ wait(): clock := earliest end
+                     _pending (deque)            _running heap of (next event, seq, ...)
+                          ^                            │ wait(): clock := earliest event
                           └── a worker frees ──────────┘──> _deliver ──> iter_results()
 
-The clock moves only in ``wait()`` (to the next completion) and, with
+A target that returns its learning curve (``info[curve_key]``: ``(step, cost, runtime)`` rows
+(a fourth field: a dict of metrics),
+``runtime`` the seconds into the trial when it reached that step) has each row reported at its
+virtual time; ``wait()`` stops there so the loop decides before the clock moves on, and a stop
+decision ends the trial at once, STOPPED with that report's cost after that many seconds.
+
+The clock moves only in ``wait()`` (to the next completion or report) and, with
 ``charge_optimizer_time=True``, by the real time the caller spent between calls into the runner
 (the optimizer's ask/tell, as a real parallel run pays it). A trial's timestamps are
 ``start_time`` + virtual seconds. Ties end in submission order. See docs/simulated.md.
@@ -21,6 +27,7 @@ import logging
 import math
 import numbers
 import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,14 +36,16 @@ from runner._core.backend import BackendRunner
 from runner._core.returns import Outcome
 from runner._core.validation import check_concurrency
 from runner.errors import LimitError
-from trials import StatusType, TrialInfo, TrialValue
+from trials import Report, StatusType, TrialInfo, TrialValue
 
 __all__ = ["SimulatedRunner"]
 
 log = logging.getLogger(__name__)
 
-_Running = tuple[float, int, TrialInfo, TrialValue]
-"""A trial on a virtual worker: ``(end, seq, info, value)``, ordered by end, then submission."""
+_Curve = deque[tuple[float, Report]]
+_Running = tuple[float, int, TrialInfo, TrialValue, _Curve]
+"""A trial on a virtual worker: ``(next event, seq, info, value, reports to come)``, ordered by
+its next event (a report, else its end), then submission; ``value`` is its final value."""
 
 
 def _seconds(value: Any, name: str, *, allow_none: bool = False) -> float | None:
@@ -65,7 +74,8 @@ class SimulatedRunner(BackendRunner):
 
     def __init__(self, target: Any = None, n_workers: int = 1, *, runtime_key: str = "runtime",
                  start_time: float | None = 0.0, charge_optimizer_time: bool = False,
-                 default_runtime: float | None = 0.0, **kwargs: Any) -> None:
+                 default_runtime: float | None = 0.0, curve_key: str = "curve",
+                 **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
         self._capacity = check_concurrency(n_workers, "n_workers")  # virtual: no per-core bound
         if not isinstance(runtime_key, str) or not runtime_key:
@@ -83,7 +93,10 @@ class SimulatedRunner(BackendRunner):
                 or not math.isfinite(start_time):
             raise TypeError(f"start_time must be a finite number of seconds or None, got "
                             f"{start_time!r} (type {type(start_time).__name__})")
-        self._runtime_key = runtime_key
+        if not isinstance(curve_key, str) or not curve_key:
+            raise TypeError(f"curve_key must be a non-empty str, got {curve_key!r} "
+                            f"(type {type(curve_key).__name__})")
+        self._runtime_key, self._curve_key = runtime_key, curve_key
         self._start_time = float(start_time)
         self._default_runtime = _seconds(default_runtime, "default_runtime", allow_none=True)
         self._charge = charge_optimizer_time
@@ -91,6 +104,7 @@ class SimulatedRunner(BackendRunner):
         self._left: float | None = None  # perf_counter when the caller last left the runner
         self._charged = 0.0  # real caller seconds added to the clock so far
         self._running: list[_Running] = []
+        self._last: dict[int, Report] = {}  # id(info) -> last report of a running trial
         self._seq = 0  # trials started so far = submission order (the queue is FIFO)
 
     # -- the optional clock protocol (runner/_loop/clock.py) ------------------------------
@@ -135,7 +149,7 @@ class SimulatedRunner(BackendRunner):
         reached), unless a result is waiting or nothing runs."""
         self._enter()
         try:
-            if not self._finished and self._running:
+            if not self._finished and not self._reports and self._running:
                 self._advance(self._running[0][0])
         finally:
             self._leave()
@@ -174,7 +188,15 @@ class SimulatedRunner(BackendRunner):
         running = self._running
         self._now = max(self._now, now)
         while running and running[0][0] <= self._now:
-            end, _, info, value = heapq.heappop(running)
+            end, seq, info, value, curve = heapq.heappop(running)
+            if curve:  # a report is due: the trial goes on to its next event
+                _, report = curve.popleft()
+                heapq.heappush(running, (curve[0][0] if curve else end_of(value, self),
+                                         seq, info, value, curve))
+                self._last[id(info)] = report
+                self._report(info, report)
+                continue
+            self._last.pop(id(info), None)
             self._deliver(info, value)
             if self._pending and not self._closed:
                 saved, self._now = self._now, end  # the queued trial starts when the worker frees
@@ -197,14 +219,48 @@ class SimulatedRunner(BackendRunner):
             status, cost, extra = bad.status, bad.cost, {**extra, **bad.additional_info}
             runtime = self._default_runtime if self._default_runtime is not None else wall
         status, cost, runtime, extra = self._limit(status, cost, runtime, extra)
+        curve: _Curve = deque()
+        if self._curve_key in extra:
+            extra = dict(extra)
+            rows = extra.pop(self._curve_key)
+            try:
+                curve = _curve(rows, start, runtime)
+            except (TypeError, ValueError) as exc:
+                bad = verdicts.invalid(f"additional_info[{self._curve_key!r}] must be rows of "
+                                       f"(step, cost, runtime): {exc}",
+                                       self._objectives.crash_cost)
+                status, cost, extra = bad.status, bad.cost, {**extra, **bad.additional_info}
         end = start + runtime
         value = TrialValue(cost=cost, time=runtime, cpu_time=runtime, status=status,
                            starttime=self._start_time + start, endtime=self._start_time + end,
                            additional_info=extra)
         with self._lock:
             self._started()
-        heapq.heappush(self._running, (end, self._seq, info, value))
+        heapq.heappush(self._running, (curve[0][0] if curve else end, self._seq, info, value,
+                                       curve))
         self._seq += 1
+
+    def _decide(self, info: TrialInfo, decision: Any) -> None:
+        """Stop ``info`` now (the clock stands at its last report): STOPPED with that cost."""
+        running = self._running
+        k = next((k for k, entry in enumerate(running) if entry[2] is info), None)
+        if k is None:
+            return
+        value = running[k][3]
+        running[k] = running[-1]
+        running.pop()
+        heapq.heapify(running)
+        last = self._last.pop(id(info))
+        stop = verdicts.stopped_outcome(last.cost, last.step)
+        elapsed = self._start_time + self._now - value.starttime
+        self._deliver(info, TrialValue(cost=stop.cost, time=elapsed, cpu_time=elapsed,
+                                       status=stop.status, starttime=value.starttime,
+                                       endtime=self._start_time + self._now,
+                                       additional_info=stop.additional_info))
+        if self._pending and not self._closed:
+            with self._lock:
+                queued = self._dequeue()
+            self._start(queued)
 
     def _evaluate(self, info: TrialInfo) -> tuple[Outcome, float]:
         """The shared evaluator's verdict on ``info`` (status rules as on every backend) and the
@@ -254,7 +310,7 @@ class SimulatedRunner(BackendRunner):
         """Every trial still on a virtual worker or queued comes back CANCELLED, now."""
         now = self._start_time + self._now
         while self._running:
-            _, _, info, value = heapq.heappop(self._running)
+            _, _, info, value, _ = heapq.heappop(self._running)
             gone = verdicts.cancelled_outcome(self._objectives.crash_cost)
             self._deliver(info, TrialValue(
                 cost=gone.cost, time=now - value.starttime, cpu_time=now - value.starttime,
@@ -270,5 +326,33 @@ class SimulatedRunner(BackendRunner):
 
     def _backend_meta(self) -> dict[str, Any]:
         return {"n_workers": self._capacity, "runtime_key": self._runtime_key,
+                "curve_key": self._curve_key,
                 "start_time": self._start_time, "charge_optimizer_time": self._charge,
                 "default_runtime": self._default_runtime}
+
+
+def end_of(value: TrialValue, runner: SimulatedRunner) -> float:
+    """A trial's end in virtual seconds since the runner's start."""
+    return value.endtime - runner._start_time
+
+
+def _curve(rows: Any, start: float, runtime: float) -> _Curve:
+    """Learning-curve rows ``(step, cost, runtime[, metrics])`` as ``(virtual time, Report)``
+    events, in order; rows past the trial's (possibly limited) runtime are dropped."""
+    if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
+        raise TypeError(f"got {rows!r:.80} (type {type(rows).__name__})")
+    curve: _Curve = deque()
+    last = 0.0
+    for row in rows:
+        step, cost, at, *more = row
+        if len(more) > 1:
+            raise ValueError(f"a row has {3 + len(more)} fields, expected 3 or 4: {row!r:.80}")
+        seconds = _seconds(at, "runtime")
+        assert seconds is not None
+        if seconds < last:
+            raise ValueError(f"runtimes must not decrease, got {seconds:g} after {last:g}")
+        last = seconds
+        if seconds <= runtime:
+            curve.append((start + seconds, Report(step, cost, more[0] if more else {},
+                                                  seconds)))
+    return curve

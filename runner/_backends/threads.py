@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner._backends.slots import SlotRunner
+from runner._core.reporting import Decision
 from runner._worker.blocking import BlockingWorker
 from trials import TrialInfo, TrialValue
 
@@ -36,7 +37,16 @@ class ThreadPoolRunner(SlotRunner):
             if worker is None:
                 worker = self._workers[i] = BlockingWorker(self._payload(), self._objectives,
                                                            self._limits)
-        return worker.run(info)
+        return worker.run(info, self._report_sink(info))
+
+    def _decide(self, info: TrialInfo, decision: Decision) -> None:
+        with self._lock:
+            slots = [i for i, running in enumerate(self._current) if running is info]
+            workers = [self._workers.get(i) for i in slots]
+        for worker in workers:
+            if worker is not None:
+                worker.stop()
+        super()._decide(info, decision)
 
     def _stop_slot(self, i: int) -> None:
         with self._lock:

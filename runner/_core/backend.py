@@ -3,18 +3,23 @@ shares, so a backend only starts trials and reports them done.
 
 One lock guards three numbers and two FIFOs: trials waiting to start (``_pending``), trials
 executing (``_executing``), finished pairs not yet yielded (``_finished``). All O(1) per trial.
+Reports of running trials have books of their own: ``_reports`` (not yet yielded by
+``iter_reports``) and ``_reporting`` (the trials that reported and still run, with whether
+they are to stop), written only by ``_report``, ``decide`` and ``_record``.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from runner._core import verdicts
 from runner._core.contract import AbstractRunner
-from trials import TrialInfo, TrialValue
+from runner._core.reporting import Decision, Reporter, Send
+from trials import Report, TrialInfo, TrialValue
 
 __all__ = ["BackendRunner"]
 
@@ -35,6 +40,9 @@ class BackendRunner(AbstractRunner):
         self._finished: deque[tuple[TrialInfo, TrialValue]] = deque()
         self._executing = 0
         self._capacity = 1
+        self._reports: deque[tuple[TrialInfo, Report]] = deque()
+        self._reporting: dict[int, bool] = {}  # id(info) of a running trial that reported -> stop
+        self._report_pump: Callable[[], None] | None = None
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -49,9 +57,32 @@ class BackendRunner(AbstractRunner):
     def wait(self, timeout: float | None = None) -> None:
         with self._done:
             self._done.wait_for(
-                lambda: bool(self._finished) or (self._executing == 0 and not self._pending),
+                lambda: bool(self._finished) or bool(self._reports)
+                or (self._executing == 0 and not self._pending),
                 timeout,
             )
+
+    def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
+        reports = self._reports
+        while True:
+            try:
+                yield reports.popleft()
+            except IndexError:
+                return
+
+    def decide(self, info: TrialInfo, decision: Decision | str) -> None:
+        decision = Decision.of(decision)
+        if decision is Decision.CONTINUE:
+            return
+        with self._lock:
+            key = id(info)
+            if key not in self._reporting:  # it ended meanwhile (or never reported): too late
+                return
+            self._reporting[key] = True
+        self._decide(info, decision)
+
+    def set_report_pump(self, pump: Callable[[], None] | None) -> None:
+        self._report_pump = pump
 
     def is_running(self) -> bool:
         return self._executing > 0 or bool(self._pending)
@@ -92,11 +123,49 @@ class BackendRunner(AbstractRunner):
         wakes threads in ``wait`` (skip it when none can be waiting)."""
         if started:
             self._executing -= 1
+        if self._reporting:
+            self._reporting.pop(id(info), None)
         self._finished.append((info, value))
         if notify:
             self._done.notify_all()
 
+    def _add_report(self, info: TrialInfo, report: Report) -> bool:
+        """A running trial reported; whether it is to stop (decided on an earlier report)."""
+        self._reports.append((info, report))
+        self._done.notify_all()
+        return self._reporting.setdefault(id(info), False)
+
     # -- helpers ----------------------------------------------------------------------------
+
+    def _report(self, info: TrialInfo, report: Report) -> bool:
+        """:meth:`_add_report` from any thread (takes the lock)."""
+        with self._done:
+            return self._add_report(info, report)
+
+    def _report_sink(self, info: TrialInfo) -> Send | None:
+        """Where ``info``'s reports go (``None`` when its target takes no ``report``)."""
+        if not self._target.wants_report:
+            return None
+        return functools.partial(self._report, info)
+
+    def _reporter(self, info: TrialInfo) -> Reporter | None:
+        sink = self._report_sink(info)
+        return None if sink is None else Reporter(sink)
+
+    def _inline_report(self, info: TrialInfo, report: Report) -> bool:
+        """A report from a trial running in the caller's own thread (serial): the loop's pump,
+        if it set one, decides on it now; whether the trial is to stop."""
+        self._report(info, report)
+        pump = self._report_pump
+        if pump is not None:
+            pump()
+        with self._lock:
+            return self._reporting.get(id(info), False)
+
+    def _decide(self, info: TrialInfo, decision: Decision) -> None:  # noqa: B027 - hook
+        """Backend hook: make a stop decision reach the trial ``info`` (it is in
+        ``_reporting`` now, flagged to stop); in-process trials read the flag at their next
+        report, so only backends whose trials run elsewhere need it."""
 
     def _deliver(self, info: TrialInfo, value: TrialValue, *, started: bool = True) -> None:
         """:meth:`_record` from any thread (takes the lock)."""

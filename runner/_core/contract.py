@@ -11,13 +11,18 @@ The protocol, in order:
    ``wait()`` blocks until one is there; ``is_running()`` says whether any is still queued or
    executing; ``count_available_workers()`` how many more could start now.
 4. ``close()`` (or leaving the ``with`` block) kills what still runs and releases the workers.
+
+Optional, with defaults here (a runner without them still works with the loop): a running
+trial's reports come out of ``iter_reports()`` (each once, never blocking; ``wait()`` returns
+for them too), and ``decide(info, "stop")`` makes that trial's next ``report`` raise
+``TrialStopped``.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from runner._core import lifecycle
@@ -27,7 +32,7 @@ from runner._core.limits import Limits
 from runner._core.returns import Objectives, Outcome
 from runner._core.target import Target
 from runner.errors import LimitError, PreflightError, RunnerClosedError
-from trials import TrialInfo, TrialValue
+from trials import Report, TrialInfo, TrialValue
 
 __all__ = ["AbstractRunner"]
 
@@ -138,6 +143,21 @@ class AbstractRunner(ABC):
     def count_available_workers(self) -> int:
         """How many more trials could start now (never negative)."""
 
+    # -- optional: intermediate reports (defaults: none, decisions ignored) ------------------
+
+    def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
+        """Yield every ``(info, report)`` of a running trial not yet yielded; never blocks."""
+        return iter(())
+
+    def decide(self, info: TrialInfo, decision: Any) -> None:  # noqa: B027 - optional
+        """Pass the optimizer's decision (``"continue"``, ``"stop"``) on ``info``'s reports
+        to the running trial; one that has ended already is left alone."""
+
+    def set_report_pump(self, pump: Callable[[], None] | None) -> None:  # noqa: B027
+        """Give the runner a callable that takes in reports and decides on them (the loop's);
+        a runner that runs a trial in its caller's thread calls it on each report, since the
+        caller cannot do so while the trial runs."""
+
     # -- shared by every backend -------------------------------------------------------------
 
     def run(self, config: Mapping[str, Any], instance: str | None = None,
@@ -151,7 +171,12 @@ class AbstractRunner(ABC):
         if self._limits.any:
             return info, self._run_isolated(info)
         run = self.run if self._overrides_run else None
-        return info, self._evaluator.evaluate(info, self._shared_data, run)
+        return info, self._evaluator.evaluate(info, self._shared_data, run, self._reporter(info))
+
+    def _reporter(self, info: TrialInfo) -> Any:
+        """Hook: the ``report`` callable of ``info`` when it runs in this process (``None``:
+        the target gets one whose reports go nowhere)."""
+        return None
 
     def close(self) -> None:
         """Kill what still runs and release the workers; idempotent."""

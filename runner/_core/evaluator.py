@@ -11,9 +11,11 @@ from typing import Any, Protocol
 
 from runner._core import verdicts
 from runner._core.limits import Limits
+from runner._core.reporting import Reporter
 from runner._core.returns import InvalidReturn, Objectives, Outcome, normalize_return
 from runner._core.target import Target
 from runner._core.verdicts import crash_info
+from runner.errors import TrialStopped
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["Evaluator", "RunFn", "TrialFields", "crash_info"]
@@ -52,25 +54,43 @@ class Evaluator:
         self.target, self.objectives, self.limits = state
 
     def run(self, config: Mapping[str, Any], instance: str | None, budget: float | None,
-            seed: int | None, shared: Mapping[str, Any]) -> Outcome:
-        """Call the target once and classify what it did; never raises for the target's faults."""
+            seed: int | None, shared: Mapping[str, Any],
+            reporter: Reporter | None = None) -> Outcome:
+        """Call the target once and classify what it did; never raises for the target's faults.
+        ``reporter``: the trial's ``report`` callable, passed if the target names ``report``."""
+        if self.target.wants_report and (reporter is not None
+                                         or not self.target.report_optional):
+            if reporter is None:  # a direct run(): its reports go nowhere
+                reporter = Reporter()
+            shared = {**shared, "report": reporter}
         try:
             raw = self.target(config, instance=instance, seed=seed, budget=budget, **shared)
+        except TrialStopped:
+            return self.stopped(reporter)
         except MemoryError as exc:
             return self._memoryout(exc)
         except InvalidReturn as exc:  # an adapter's verdict (a script's): the message is the error
             return verdicts.invalid(str(exc), self.objectives.crash_cost, type(exc).__name__)
         except (Exception, SystemExit) as exc:
+            if reporter is not None and reporter.stopped:  # it failed while unwinding
+                return self.stopped(reporter)
             return verdicts.raised(exc, self.objectives.crash_cost)
+        if reporter is not None and reporter.stopped:  # it caught the stop and returned
+            return self.stopped(reporter)
         return self.classify(raw)
 
     async def run_async(self, info: TrialFields, shared: Mapping[str, Any],
-                        run: RunFn | None = None) -> Outcome:
+                        run: RunFn | None = None, reporter: Reporter | None = None,
+                        stop_cancelled: Callable[[], bool] = lambda: False) -> Outcome:
         """:meth:`run` for ``async def`` targets (or an ``async def run`` override), with the
-        wall-time limit enforced by cancelling the coroutine."""
+        wall-time limit enforced by cancelling the coroutine; ``reporter``: the trial's
+        ``report``, and ``stop_cancelled()`` says whether a cancellation was a stop decision's
+        (the task ignored the stop)."""
         import asyncio
 
         crash, walltime = self.objectives.crash_cost, self.limits.walltime
+        if run is None and reporter is not None and self.target.wants_report:
+            shared = {**shared, "report": reporter}
         try:
             if run is not None:
                 coro = run(info.config, instance=info.instance, budget=info.budget,
@@ -79,16 +99,30 @@ class Evaluator:
                 coro = self.target(info.config, instance=info.instance, seed=info.seed,
                                    budget=info.budget, **shared)
             raw = await (asyncio.wait_for(coro, walltime) if walltime is not None else coro)
+        except TrialStopped:
+            return self.stopped(reporter)
         except asyncio.TimeoutError:
             assert walltime is not None
             return verdicts.walltime_outcome(walltime, crash)
         except asyncio.CancelledError:
-            return verdicts.cancelled_outcome(crash)
+            return self.stopped(reporter) if stop_cancelled() else verdicts.cancelled_outcome(
+                crash)
         except MemoryError as exc:
             return verdicts.memory_outcome(exc, None, crash)
         except (Exception, SystemExit) as exc:
+            if reporter is not None and reporter.stopped:  # it failed while unwinding
+                return self.stopped(reporter)
             return verdicts.raised(exc, crash)
+        if reporter is not None and reporter.stopped:  # it caught the stop and returned
+            return self.stopped(reporter)
         return self.classify_run(raw) if run is not None else self.classify(raw)
+
+    def stopped(self, reporter: Reporter | None) -> Outcome:
+        """STOPPED at the reporter's last report (the decision answered that one)."""
+        last = None if reporter is None else reporter.last
+        if last is None:  # TrialStopped raised by the target itself, with no report
+            return verdicts.stopped_outcome(self.objectives.crash_cost, None)
+        return verdicts.stopped_outcome(last.cost, last.step)
 
     def classify(self, raw: Any) -> Outcome:
         """Map a return value (any form of the design) to an ``Outcome``."""
@@ -104,21 +138,24 @@ class Evaluator:
         return verdicts.memory_outcome(exc, self.limits.memory, self.objectives.crash_cost)
 
     def evaluate(self, info: TrialInfo, shared: Mapping[str, Any],
-                 run: RunFn | None = None) -> TrialValue:
+                 run: RunFn | None = None, reporter: Reporter | None = None) -> TrialValue:
         """Run ``info`` here, timing wall and CPU (own and waited-for children)."""
-        status, cost, wall, cpu, start, end, extra = self.run_wrapper(info, shared, run)
+        status, cost, wall, cpu, start, end, extra = self.run_wrapper(info, shared, run,
+                                                                      reporter)
         return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=start,
                           endtime=end, additional_info=extra)
 
     def run_wrapper(self, info: TrialFields, shared: Mapping[str, Any],
-                run: RunFn | None = None) -> tuple[Any, ...]:
+                    run: RunFn | None = None, reporter: Reporter | None = None
+                    ) -> tuple[Any, ...]:
         """:meth:`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
         worker process sends (status as an int): the driver builds the one ``TrialValue``."""
         start = time.time()
         t0 = time.perf_counter()
         c0 = os.times()
         if run is None:
-            outcome = self.run(info.config, info.instance, info.budget, info.seed, shared)
+            outcome = self.run(info.config, info.instance, info.budget, info.seed, shared,
+                               reporter)
         else:
             outcome = self._run_override(run, info)
         wall = time.perf_counter() - t0

@@ -5,6 +5,11 @@ The command is run without a shell as ``cmd --instance=I --seed=S --budget=B --n
 ``cost=0.5; runtime=0.01; status=SUCCESS; additional_info=text``, fields in any order (several
 objectives: ``cost=0.5, 0.4``); a reported ``runtime`` becomes ``TrialValue.time``. Output goes to private temporary files, not pipes, so a grandchild that keeps
 the script's stdout open cannot hang the runner; what the script leaves running is killed.
+
+Intermediate results: a line ``report: step=3; cost=0.5`` (more ``name=value`` fields become
+metrics) is read while the script runs and passed to the trial's ``report``; when the trial is
+to stop, the script gets SIGTERM (its process group, or itself inside a supervised worker),
+SIGKILL ``STOP_GRACE`` seconds later, and the trial is STOPPED with that report's cost.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from runner._core.returns import InvalidReturn
@@ -29,6 +34,8 @@ __all__ = ["ScriptTarget", "ScriptFailed", "parse_script_output"]
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]*$")
 _STDERR_TAIL = 2000
+STOP_GRACE = 0.25
+"""Seconds between SIGTERM and SIGKILL for a script told to stop."""
 IN_SUPERVISED_WORKER = False
 """Set in a supervised worker: its whole process group is then the trial's, so no new session."""
 
@@ -39,6 +46,8 @@ class ScriptFailed(InvalidReturn):
 
 class ScriptTarget(Target):
     """A command line evaluated as a SMAC3-protocol script."""
+
+    report_optional = True
 
     def __init__(self, command: str | Sequence[str]) -> None:
         argv = shlex.split(command) if isinstance(command, str) else list(command)
@@ -82,7 +91,7 @@ class ScriptTarget(Target):
 
     def __call__(self, config: Mapping[str, Any], *, instance: str | None = None,
                  seed: int | None = None, budget: float | None = None,
-                 **shared_data: Any) -> Any:
+                 report: Callable[..., Any] | None = None, **shared_data: Any) -> Any:
         args = self.arguments(config, instance, seed, budget)
         with tempfile.TemporaryDirectory(prefix="trialrunner-") as tmp:
             out_path, err_path = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
@@ -90,7 +99,7 @@ class ScriptTarget(Target):
                 proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                         start_new_session=not IN_SUPERVISED_WORKER)
                 try:
-                    code = proc.wait()
+                    code = proc.wait() if report is None else _follow(proc, out_path, report)
                 finally:
                     _kill_leftovers(proc)
             with open(out_path, "rb") as f:
@@ -99,6 +108,91 @@ class ScriptTarget(Target):
                 f.seek(max(0, os.path.getsize(err_path) - _STDERR_TAIL))
                 stderr_tail = f.read().decode("utf-8", "replace")
         return _script_result(code, stdout, stderr_tail)
+
+
+def _follow(proc: subprocess.Popen[bytes], out_path: str, report: Callable[..., Any]) -> int:
+    """Wait for the script, passing each ``report:`` line it prints to ``report`` as it comes;
+    if ``report`` raises (the trial is to stop), end the script and let the error through."""
+    import select
+
+    try:
+        pidfd: int | None = os.pidfd_open(proc.pid)  # readable the moment the script exits
+    except (AttributeError, OSError):
+        pidfd = None
+    exited = select.poll()
+    if pidfd is not None:
+        exited.register(pidfd, select.POLLIN)
+    pause, pending = 0.002, b""
+    try:
+        with open(out_path, "rb") as out:
+            while True:
+                if pidfd is not None:
+                    exited.poll(int(pause * 1000) + 1)
+                    code = proc.poll()
+                else:
+                    try:
+                        code = proc.wait(timeout=pause)
+                    except subprocess.TimeoutExpired:
+                        code = None
+                chunk = out.read()
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                pause = 0.002 if chunk else min(0.05, pause * 2)
+                try:
+                    for line in lines:
+                        fields = parse_report_line(line.decode("utf-8", "replace"))
+                        if fields is not None:
+                            report(*fields[:2], **fields[2])
+                except BaseException:
+                    _terminate(proc)
+                    raise
+                if code is not None:
+                    return code
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def parse_report_line(line: str) -> tuple[Any, Any, dict[str, Any]] | None:
+    """``(step, cost, metrics)`` of a line ``report: step=3; cost=0.5[; name=value ...]``, or
+    ``None`` for any other line (and for a report line without a number step and cost)."""
+    head, sep, rest = line.strip().partition(":")
+    if not sep or head.strip() != "report":
+        return None
+    fields = {}
+    for part in rest.split(";"):
+        key, eq, value = part.partition("=")
+        if eq:
+            fields[key.strip()] = value.strip()
+    try:
+        step = float(fields.pop("step"))
+        costs = [float(c) for c in fields.pop("cost").split(",")]
+    except (KeyError, ValueError):
+        return None
+    metrics: dict[str, Any] = {}
+    for key, value in fields.items():
+        try:
+            metrics[key] = float(value)
+        except ValueError:
+            metrics[key] = value
+    return (int(step) if step.is_integer() else step,
+            costs[0] if len(costs) == 1 else tuple(costs), metrics)
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the script (its group, when it has its own), SIGKILL after ``STOP_GRACE``."""
+    try:
+        if IN_SUPERVISED_WORKER:
+            proc.terminate()
+        else:
+            os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _check_key(key: Any) -> None:
@@ -194,6 +288,8 @@ def parse_script_output(stdout: str) -> dict[str, str] | None:
     """
     fallback = None
     for line in reversed(stdout.splitlines()):
+        if line.lstrip().startswith("report:"):
+            continue  # an intermediate result, not the result line
         fields = {}
         for part in line.split(";"):
             key, sep, value = part.partition("=")

@@ -36,6 +36,16 @@ class Target(ABC):
                  **shared_data: Any) -> Any:
         """Evaluate ``config``; return any of the return forms of the design (DESIGN §3)."""
 
+    report_optional = False
+    """Whether the target also runs without a ``report`` (a script's report lines are then
+    ignored): a runner that carries no reports runs it instead of refusing it."""
+
+    @property
+    def wants_report(self) -> bool:
+        """Whether the target's signature names ``report``: then it is passed the trial's
+        ``report(step, cost, **metrics)`` callable (runner/_core/reporting.py)."""
+        return _names(type(self).__call__, "report")
+
     def check(self, shared_data: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
         """Pre-flight check at the runner's construction; raise a clear error if unusable."""
 
@@ -62,6 +72,10 @@ class FunctionTarget(Target):
     @property
     def name(self) -> str:
         return _name(self.fn)
+
+    @property
+    def wants_report(self) -> bool:
+        return "report" in self.accepts
 
     def __call__(self, config: Mapping[str, Any], *, instance: str | None = None,
                  seed: int | None = None, budget: float | None = None,
@@ -97,6 +111,14 @@ class FunctionTarget(Target):
                     f"target {self.name} does not accept the shared_data keyword(s) {missing}; "
                     "add them to its signature or give it **kwargs"
                 )
+
+
+def _names(fn: Any, name: str) -> bool:
+    """Whether ``fn``'s signature names the parameter ``name`` (``**kwargs`` does not count)."""
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _name(fn: Any) -> str:

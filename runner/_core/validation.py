@@ -136,3 +136,15 @@ def max_workers() -> tuple[int, str]:
     if soft != resource.RLIM_INFINITY and 0 < soft < maximum:
         return int(soft), f"the process limit RLIMIT_NPROC of this user is {soft}"
     return maximum, why
+
+
+def refuse_reports(runner: str, target: Any, why: str) -> None:
+    """Pre-flight: a runner that cannot carry a trial's reports refuses a target naming
+    ``report`` at construction, saying ``why`` and where to run it instead."""
+    if getattr(target, "wants_report", False) and not getattr(target, "report_optional", False):
+        from runner.errors import PreflightError
+
+        raise PreflightError(
+            f"target {target.name} takes report=, but {runner} cannot carry intermediate "
+            f"reports ({why}); run it on SerialRunner, ThreadPoolRunner, ProcessPoolRunner, "
+            "DaskRunner, AsyncioRunner or SimulatedRunner, or drop the report argument")

@@ -11,6 +11,7 @@ The status table, once:
     it overran cpu_time_limit                      TIMEOUT     cpu_time_exceeded()
     it overran memory_limit (with evidence)        MEMORYOUT   memory_exceeded()
     it was cancelled (runner closed, loop)         CANCELLED   cancelled()
+    it was stopped by a decision on its reports    STOPPED     stopped(), stopped_outcome()
     its host was lost more than max_requeues times CRASHED     worker_lost()
     it wrote into the result channel               CRASHED     channel_corrupted()
     the backend could not run it at all            CRASHED     not_run()
@@ -33,7 +34,7 @@ from trials import Cost, StatusType, TrialValue
 __all__ = [
     "CPU_SIGNALS", "cancelled", "cancelled_outcome", "limit_outcome", "channel_corrupted", "cpu_time_exceeded",
     "crash_info", "died", "invalid", "memory_exceeded", "memory_outcome", "not_run",
-    "raised", "refused", "signal_name", "walltime_exceeded", "walltime_outcome", "worker_lost",
+    "raised", "refused", "signal_name", "stopped", "stopped_outcome", "walltime_exceeded", "walltime_outcome", "worker_lost",
 ]
 
 CLOSED = "the runner was closed"
@@ -110,6 +111,16 @@ def cancelled_outcome(crash_cost: Cost, reason: str = CLOSED) -> Outcome:
     return Outcome(StatusType.CANCELLED, crash_cost, None, {"error": f"cancelled: {reason}"})
 
 
+def stopped_outcome(cost: Cost, step: Any, unwound: bool = True) -> Outcome:
+    """The trial ended at a stop decision on its reports: the last reported ``cost``, and the
+    ``step`` it stopped at; ``unwound``: it ended itself (else the runner could not stop it
+    and it ran on, or it was killed)."""
+    info: dict[str, Any] = {"stopped_at_step": step}
+    if not unwound:
+        info["error"] = "stopped: the target ignored the stop and was ended"
+    return Outcome(StatusType.STOPPED, cost, None, info)
+
+
 # -- seen from outside the trial: TrialValues --------------------------------------------------
 
 def _value(status: StatusType, crash_cost: Cost, start: float | None,
@@ -156,6 +167,18 @@ def memory_exceeded(crash_cost: Cost, start: float | None, evidence: str,
 def cancelled(crash_cost: Cost, start: float | None = None, reason: str = CLOSED) -> TrialValue:
     """The trial was cancelled before it could finish (or start)."""
     return _value(StatusType.CANCELLED, crash_cost, start, {"error": f"cancelled: {reason}"})
+
+
+def stopped(last: Any, crash_cost: Cost, start: float | None, *,
+            killed: bool = False) -> TrialValue:
+    """The trial was stopped by a decision after its report ``last`` (a ``trials.Report``,
+    ``None`` if none arrived: then the crash cost); ``killed``: it ignored the stop past the
+    grace period and its process was ended (the cost is still its last reported one)."""
+    cost = crash_cost if last is None else last.cost
+    info: dict[str, Any] = {"stopped_at_step": None if last is None else last.step}
+    if killed:
+        info["error"] = "stopped: the target ignored the stop for the grace period and was killed"
+    return _value(StatusType.STOPPED, cost, start, info)
 
 
 def worker_lost(crash_cost: Cost, losses: int, max_requeues: int, last: str) -> TrialValue:

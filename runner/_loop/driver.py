@@ -1,4 +1,5 @@
 """The loop's driver pass, one step at a time (see ``runner/_loop/loop.py`` for the picture):
+take in reports of running trials (journal, curve, ``optimizer.on_report``, pass a stop on),
 collect results (journal, retry or tell), check goals, fill free workers with asked trials,
 wait. ``OptimizationLoop`` inherits it; ``step()`` is the same pass without waiting, for a
 scheduler that drives many loops on one shared runner (runner/suites)."""
@@ -12,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from runner._core.reporting import Decision
 from runner._loop import events
 from runner._loop.failures import Failures
 from runner._loop.journal import LoopJournal
@@ -76,6 +78,7 @@ class LoopDriver:
                 self._stop_reason = "cancelled"
                 return
             running = runner.is_running()
+            self._take_reports()
             collected = self._collect()
             if self._stop_reason is None:
                 self._check_goals()
@@ -95,6 +98,33 @@ class LoopDriver:
                 raise RunnerBrokenError(f"{type(runner).__name__} says nothing runs but never "
                                         f"returned trials {lost}", lost=lost)
             runner.wait(WAIT)
+
+    def _take_reports(self) -> int:
+        """Journal every report of a running trial ready now, add it to the trial's curve,
+        ask the optimizer's ``on_report`` and pass a decision other than continue on."""
+        runner = self.runner
+        n, take = 0, getattr(runner, "iter_reports", None)
+        if take is None:
+            return 0
+        on_report = getattr(self.optimizer, "on_report", None)
+        for info, report in take():
+            trial = self._pending.get(id(info))
+            if trial is None:  # a copy of the info, or a trial collected meanwhile
+                continue
+            n += 1
+            self.history.add_report(trial.info, report)
+            if self._journal is not None:
+                self._timed_journal(self._journal.report, trial.trial, trial.attempt, report)
+            if on_report is None:
+                continue
+            t = self._clock()
+            try:
+                decision = Decision.of(on_report(trial.info, report))
+            finally:
+                self._account.optimizer += self._clock() - t
+            if decision is not Decision.CONTINUE:
+                runner.decide(info, decision)
+        return n
 
     def _collect(self) -> int:
         """Journal every result ready now, sync once, then history and tell the final ones."""

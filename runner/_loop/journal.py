@@ -10,6 +10,8 @@ Records (one JSON line each, after the journal's header)::
     {"type": "result",    "trial": 7, "attempt": 1, "final": true, ...}   # enters history, told
     {"type": "cancelled", "trial": 8, "attempt": 0, "reason": "interrupted", "time": ...}
     {"type": "failed",    "trial": 9, "attempt": 2, "traceback": "...", "time": ...}
+    {"type": "report",    "trial": 7, "attempt": 1, "step": 3, "cost": 0.5, "t": 1.2}
+                          # an intermediate result; "t": seconds into the trial, "metrics" if any
 
 Attempts count from 0 (the first run) and go on counting across resumed sessions.
 
@@ -33,7 +35,7 @@ import attrs
 
 from runner._core.caps import JOURNAL_CAP, JOURNAL_VALUE_BYTES
 from runner._loop.study import ResumeMode, check_study
-from trials import Journal, JournalCorruptError, TrialInfo, TrialValue
+from trials import Journal, JournalCorruptError, Report, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
 from trials._journal_files import check_replaceable
 from trials._numbers import real_to_float
@@ -54,6 +56,8 @@ class Resume:
     unfinished: list[tuple[int, int, TrialInfo]]
     """``(trial id, last attempt number, info)``."""
     next_id: int
+    curves: dict[int, list[Report]] = attrs.field(factory=dict)
+    """A finished trial id -> the reports of its final attempt (its learning curve)."""
 
 
 MAX_TRIAL_ID = 2**63 - 1
@@ -96,9 +100,15 @@ def plan_resume(records: Iterable[Mapping[str, Any]], path: str = "journal") -> 
     submitted: dict[int, tuple[int, Mapping[str, Any], int]] = {}  # trial -> (attempt, info, line)
     finished: list[tuple[int, TrialInfo, TrialValue]] = []
     done: set[int] = set()
+    reports: dict[tuple[int, int], list[Report]] = {}
+    curves: dict[int, list[Report]] = {}
     for line, record in enumerate(records, start=2):
         kind = record.get("type")
-        if kind == "submit":
+        if kind == "report":
+            key = (_count(record, "trial", line, path), _count(record, "attempt", line, path))
+            reports.setdefault(key, []).append(_read_back(
+                path, line, record, Report.from_dict, {**record, "time": record.get("t", 0.0)}))
+        elif kind == "submit":
             trial = _count(record, "trial", line, path)
             attempt = _count(record, "attempt", line, path)
             info = _field(record, "info", line, path)
@@ -114,10 +124,14 @@ def plan_resume(records: Iterable[Mapping[str, Any]], path: str = "journal") -> 
                 value = _read_back(path, line, record, TrialValue.from_dict,
                                    _field(record, "value", line, path))
                 finished.append((trial, info, value))
+                curve = reports.pop((trial, record.get("attempt", -1)), None)
+                if curve:
+                    curves[trial] = curve
     unfinished = [(t, a, _read_back(path, line, {"type": "submit"}, TrialInfo.from_dict, i))
                   for t, (a, i, line) in sorted(submitted.items()) if t not in done]
     ids = submitted.keys() | done
-    return Resume(finished=finished, unfinished=unfinished, next_id=max(ids, default=-1) + 1)
+    return Resume(finished=finished, unfinished=unfinished, next_id=max(ids, default=-1) + 1,
+                  curves=curves)
 
 
 class LoopJournal:
@@ -170,6 +184,12 @@ class LoopJournal:
                              "final": final, "info": info.to_dict(cap=JOURNAL_CAP),
                              "value": value.to_dict(cap=JOURNAL_CAP),
                              "time": self._time()})
+
+    def report(self, trial: int, attempt: int, report: Report) -> None:
+        """One intermediate result, compactly: no info, no wall-clock stamp."""
+        record = {"type": "report", "trial": trial, "attempt": attempt, **report.to_dict()}
+        record["t"] = record.pop("time")
+        self.journal.append(record)
 
     def cancelled(self, trial: int, attempt: int, reason: str) -> None:
         self.journal.append({"type": "cancelled", "trial": trial, "attempt": attempt,

@@ -257,6 +257,9 @@ class OptimizationLoop(LoopDriver):
                             "runs once: build a new one (on the same journal to continue)")
         self._state = "running"
         self._t0 = self._clock()
+        pump = getattr(self.runner, "set_report_pump", None)
+        if callable(pump):  # a runner running trials in this thread decides on reports there
+            pump(self._take_reports)
         events.study_started(self.study, self.optimizer, self.runner,
                              None if self._journal is None else self._journal.path,
                              *self._resumed)
@@ -294,6 +297,7 @@ class OptimizationLoop(LoopDriver):
             if self._cancel.is_set():
                 self._stop_reason = "cancelled"
             else:
+                self._take_reports()
                 self._collect()
                 if self._stop_reason is None:
                     self._check_goals()
@@ -317,6 +321,9 @@ class OptimizationLoop(LoopDriver):
             reason = reason or ("cancelled" if state == "cancelled" else state)
             self._journal.end([(t.trial, t.attempt) for t in self._pending.values()], reason)
         self._state = state
+        pump = getattr(self.runner, "set_report_pump", None)
+        if callable(pump):
+            pump(None)
         events.study_ended(self.study, state, reason or self._stop_reason,
                            self._clock() - (self._t0 or 0.0), len(self.history), self._n_told,
                            len(self._failures), self._n_retried, self.history.incumbent)
@@ -340,8 +347,11 @@ class OptimizationLoop(LoopDriver):
         plan = self._journal.resume()
         restore_all = getattr(self.optimizer, "restore", None)
         replayed = History()
-        for _, info, value in plan.finished:
+        for trial_id, info, value in plan.finished:
             self.history.append(info, value)
+            for report in plan.curves.get(trial_id, ()):
+                self.history.add_report(info, report)
+                replayed.add_report(info, report)
             if callable(restore_all):
                 replayed.append(info, value)
             else:

@@ -5,12 +5,13 @@ and thread runners with limits, the dask task, the executor runner)."""
 from __future__ import annotations
 
 import select
+from collections.abc import Callable
 
 from runner._core import verdicts
 from runner._worker import process
 from runner._worker.process import WorkerProcess
 from runner._worker.protocol import NotRun
-from trials import TrialInfo, TrialValue
+from trials import Report, TrialInfo, TrialValue
 
 __all__ = ["BlockingWorker"]
 
@@ -18,16 +19,19 @@ __all__ = ["BlockingWorker"]
 class BlockingWorker(WorkerProcess):
     """A worker whose :meth:`run` blocks its caller until the trial's value is decided."""
 
-    def run(self, info: TrialInfo) -> TrialValue:
-        """Evaluate one trial in the worker; never raises for what the trial does."""
+    def run(self, info: TrialInfo,
+            on_report: Callable[[Report], object] | None = None) -> TrialValue:
+        """Evaluate one trial in the worker; never raises for what the trial does; its reports
+        go to ``on_report`` (in this thread) as they arrive."""
         for _ in range(3):  # a worker being replaced answers "not run": then on a new one
-            value = self._run_once(info)
+            value = self._run_once(info, on_report)
             if not isinstance(value, NotRun):
                 return value
         return verdicts.not_run(self._crash_cost, "three worker processes in a row ended "
                                 "before running the trial")
 
-    def _run_once(self, info: TrialInfo) -> TrialValue | NotRun:
+    def _run_once(self, info: TrialInfo,
+                  on_report: Callable[[Report], object] | None) -> TrialValue | NotRun:
         if self._closed:
             return verdicts.cancelled(self._crash_cost)
         if not self.alive or (self.fds is not None and self.idle_event() is not None):
@@ -37,14 +41,14 @@ class BlockingWorker(WorkerProcess):
         if fds is None:
             return verdicts.cancelled(self._crash_cost)
         try:
-            self.send(info)
+            self.send(info, on_report)
         except OSError:  # it died between trials: once more on a new one
             self.kill()
             self.start()
             fds = self.fds
             if fds is None:
                 return verdicts.cancelled(self._crash_cost)
-            self.send(info)
+            self.send(info, on_report)
         poller = select.poll()
         for fd in fds:
             if fd is not None:

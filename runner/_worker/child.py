@@ -6,7 +6,9 @@ a time under the memory/CPU rlimits, sending each result back as plain data.
     init: (sys.path, payload, token) --pipe-->  cloudpickle.loads(payload) -> evaluator, shared
                               <--frame seq 0--  ("ready", pid) or ("init-error", traceback)
     trial n: (config, instance,   --pipe----->  with rlimits: evaluator.run_wrapper(trial)
-             seed, budget)        <--frame n--  (status, cost, time, cpu, start, end, info)
+             seed, budget)        <--frame n--  report(step, cost): ("R", step, cost, ...)
+             decision (n, stop)   --pipe----->  read at the next report: TrialStopped
+                                  <--frame n--  (status, cost, time, cpu, start, end, info)
 
 The worker is its own process group's leader and a child subreaper, so everything a trial
 starts can be found and killed with it; it dies with the driver thread that started it
@@ -161,7 +163,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
     except (ImportError, ValueError, OSError):
         pass
     read_fd, write_fd = _move_high(read_fd), _move_high(write_fd)
-    from runner._worker.protocol import encode_frame, read_trial, write_all
+    from runner._worker.protocol import decode_decision, encode_frame, read_trial, write_all
 
     init = read_trial(read_fd)
     if init is None:
@@ -195,8 +197,13 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         message = read_trial(read_fd)
         if not message:
             return
+        if decode_decision(message) is not None:
+            continue  # a decision for a trial that has ended already: stale
         seq += 1
-        result = _evaluate(evaluator, shared, run_override, applied, decoder, message)
+        reporter = (_reporter(read_fd, write_fd, token, seq)
+                    if evaluator.target.wants_report and run_override is None else None)
+        result = _evaluate(evaluator, shared, run_override, applied, decoder, message,
+                           reporter)
         data = encode_result(result)
         if os.getpid() != me:  # a process the target forked came back here: it is not us
             os._exit(0)
@@ -212,25 +219,69 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> None:
     """Tell the driver this worker must be replaced; a trial it was sent meanwhile is
     answered "unrun" (the driver sends it to the new worker), then the worker ends."""
-    from runner._worker.protocol import RECYCLE, UNRUN, encode_frame, read_trial, write_all
+    from runner._worker.protocol import (
+        RECYCLE,
+        UNRUN,
+        decode_decision,
+        encode_frame,
+        read_trial,
+        write_all,
+    )
 
     write_all(write_fd, encode_frame(token, seq, RECYCLE + why.encode()))
-    if read_trial(read_fd):
+    message = read_trial(read_fd)
+    while message and decode_decision(message) is not None:  # a late decision: not a trial
+        message = read_trial(read_fd)
+    if message:
         write_all(write_fd, encode_frame(token, seq + 1, UNRUN))
 
 
+def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
+    """Trial ``seq``'s ``report``: a report frame to the driver, then a look (never blocking)
+    at the trial pipe for a stop decision for this trial."""
+    import select
+
+    from runner._core.reporting import Reporter
+    from runner._worker.protocol import (
+        STOP,
+        decode_decision,
+        encode_frame,
+        encode_report,
+        read_trial,
+        write_all,
+    )
+
+    probe = select.poll()
+    probe.register(read_fd, select.POLLIN)
+
+    def send(report: Any) -> bool:
+        write_all(write_fd, encode_frame(token, seq, encode_report(
+            report.step, report.cost, report.metrics, report.time)))
+        stop = False
+        while probe.poll(0):
+            message = read_trial(read_fd)
+            if message is None:
+                return stop  # the driver is gone: the trial ends with its worker anyway
+            decision = decode_decision(message)
+            if decision is not None and decision[0] == seq and decision[1] == STOP:
+                stop = True
+        return stop
+
+    return Reporter(send)
+
+
 def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, decoder: Any,
-              message: bytes) -> list[Any]:
+              message: bytes, reporter: Any = None) -> list[Any]:
     """One trial as the list ``[status, cost, wall, cpu, start, end, info]``; whatever goes
     wrong in the worker's own code becomes that trial's CRASHED value, never a dead worker."""
     crash = evaluator.objectives.crash_cost
     try:
         info = decoder.decode(message)
         if applied is None:
-            status, *rest = evaluator.run_wrapper(info, shared, run_override)
+            status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
         else:
             with applied:
-                status, *rest = evaluator.run_wrapper(info, shared, run_override)
+                status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
         return [int(status), *rest]  # an int travels lighter than the enum member
     except MemoryError:  # outside the target, e.g. while building the value
         outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)

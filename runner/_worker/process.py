@@ -1,17 +1,15 @@
 """The driver's side of one supervised worker process: start it, send it a trial, collect the
 answer or the evidence of its death, replace it. Two uses, two classes:
 
-* :class:`WorkerProcess`, pollable: ``send`` a trial, then ``collect`` whenever its result
-  descriptor or its pidfd is readable (the process pool polls many workers from one thread);
-* ``BlockingWorker`` (runner/_worker/blocking.py), a ``WorkerProcess`` whose ``run(info)``
-  blocks until the trial's value is decided (serial and thread runners with limits, the dask
-  task).
+* :class:`WorkerProcess`, pollable: ``send`` a trial, ``collect`` when its fds are readable;
+* ``BlockingWorker`` (runner/_worker/blocking.py): ``run(info)`` blocks until the value is
+  decided (serial and thread runners with limits, the dask task).
 
 Wall-time, CPU and memory limits are watched from outside by the watchdog
 (runner/_worker/watchdog.py); the verdicts come from runner/_core/verdicts.py. A trial that
 exits, is killed, overruns a limit or corrupts its result channel costs exactly that trial:
 the worker's process group and the descendants seen are killed, and a new worker is started
-before the next trial.
+before the next trial. ``stop()`` passes a stop decision on (runner/_worker/protocol.py).
 """
 
 from __future__ import annotations
@@ -26,11 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from runner._core import verdicts
 from runner._core.limits import Limits
 from runner._core.returns import Objectives
+from runner._worker import protocol
 from runner._worker.protocol import (
     NOT_RUN,
     RECYCLE,
@@ -40,11 +39,12 @@ from runner._worker.protocol import (
     NotRun,
     write_trial,
 )
+from runner._worker.reporting import ReportingWorker
 from runner._worker.spawn import SPAWNER
 from runner._worker.watchdog import Watched, descendants, killpg, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
-from trials import StatusType, TrialInfo, TrialValue
+from trials import Report, StatusType, TrialInfo, TrialValue
 
 __all__ = ["WorkerProcess"]
 
@@ -57,7 +57,7 @@ DEATH_CHECK_MS = 1000
 """Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
 
 
-class WorkerProcess:
+class WorkerProcess(ReportingWorker):
     """A supervised worker, driven by polling: :meth:`send`, then :meth:`collect`."""
 
     def __init__(self, payload: bytes, objectives: Objectives, limits: Limits,
@@ -75,9 +75,8 @@ class WorkerProcess:
         self._reader: FrameReader | None = None
         self._pidfd: int | None = None
         self._watched: Watched | None = None
-        self._seq = 0
+        self._seq, self._start = 0, 0.0
         self._recycling: str | None = None  # why the worker said it must be replaced
-        self._start = 0.0
         self._closed = False
         self._lock = threading.Lock()
         self.starts = 0
@@ -193,12 +192,13 @@ class WorkerProcess:
 
     # -- one trial ---------------------------------------------------------------------------
 
-    def send(self, info: TrialInfo) -> None:
-        """Send a trial to the (idle) worker; ``OSError`` if the worker is gone."""
+    def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None) -> None:
+        """Send a trial to the (idle) worker (its reports to ``on_report``); ``OSError`` if gone."""
         fd, watched = self._send_fd, self._watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
         data = self._encoder.encode(info)
+        self._expect_reports(on_report)
         self._start = time.time()
         self._seq += 1
         watched.begin(self._limits.walltime)
@@ -222,7 +222,9 @@ class WorkerProcess:
             open_ = reader.fill()
             while (frame := reader.frame()) is not None:
                 seq, payload = frame
-                if payload.startswith(RECYCLE) and seq in (self._seq, self._seq - 1):
+                if protocol.is_report(payload) and answer is None:
+                    self._take_report(seq, payload)  # the trial's, before its answer
+                elif payload.startswith(RECYCLE) and seq in (self._seq, self._seq - 1):
                     self._note_recycle(payload)
                 elif payload == UNRUN and seq == self._seq:
                     watched.end()
@@ -306,6 +308,8 @@ class WorkerProcess:
         evidence = watched.evidence if watched is not None else ""
         self.kill()
         limits, crash = self._limits, self._crash_cost
+        if verdict == "stopped":
+            return verdicts.stopped(self._last_report, crash, start, killed=True)
         if verdict == "walltime" and limits.walltime is not None:
             return verdicts.walltime_exceeded(limits.walltime, crash, start)
         if verdict == "cpu" and limits.cpu_time is not None:

@@ -1,7 +1,13 @@
 """The pipe protocol between the driver and a worker process, in one place.
 
     driver -> worker   trial frames:  !I length | pickle(trial tuple)       (runner/_worker/wire.py)
+                       decisions:     !I length | DECISION | seq | kind     (stop trial ``seq``)
     worker -> driver   result frames: MAGIC | token | seq | length | crc32 | pickle(payload)
+                       report frames: the same, the payload REPORT | pickle(report tuple)
+
+A trial sends any number of report frames, then one result frame, all with its ``seq``; a
+decision names the ``seq`` of the trial it is for, so one that arrives after its trial ended
+is recognised as stale and dropped.
 
 The driver trusts nothing that comes back: the target runs in the worker and may write to any
 descriptor it finds there, or fork a child that carries on in the worker's loop. So a result
@@ -13,6 +19,7 @@ session (``ChannelCorrupted``) and costs only its trial.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import struct
@@ -21,8 +28,8 @@ from typing import Any
 
 __all__ = [
     "NOT_RUN", "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "NotRun", "RECYCLE",
-    "UNRUN", "encode_frame",
-    "read_trial", "write_all", "write_trial",
+    "UNRUN", "decode_decision", "decode_report", "encode_decision", "encode_frame",
+    "encode_report", "is_report", "read_trial", "write_all", "write_trial",
 ]
 
 MAGIC = b"TRR1"
@@ -36,6 +43,49 @@ MAX_RESULT_BYTES = 256 * 1024 * 1024
 _MAX_FRAME = MAX_RESULT_BYTES + 4096
 _TRIAL_HEAD = struct.Struct("!I")
 _SMALL = 16384
+
+REPORT = b"R"
+"""First byte of a report frame's payload (a pickle starts with 0x80, so never this)."""
+DECISION = b"\x00D"
+"""First bytes of a decision on the trial pipe (a pickled trial starts with 0x80)."""
+_DECISION = struct.Struct("!2sQc")  # DECISION, seq, kind (b"s": stop)
+STOP = b"s"
+
+
+def encode_report(step: Any, cost: Any, metrics: Any, elapsed: float) -> bytes:
+    """A report frame's payload (the worker side)."""
+    return REPORT + pickle.dumps((step, cost, metrics, elapsed), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def is_report(payload: bytes) -> bool:
+    """Whether a frame's payload is a report (else it is the trial's result)."""
+    return payload[:1] == REPORT
+
+
+def decode_report(payload: bytes) -> Any:
+    """The ``trials.Report`` in a report frame's payload (driver side); ``None``, logged, for
+    one the driver cannot read (a metric that does not unpickle here)."""
+    from trials import Report
+
+    try:
+        step, cost, metrics, elapsed = pickle.loads(payload[1:])
+        return Report(step, cost, metrics, elapsed)
+    except Exception as exc:
+        logging.getLogger(__name__).warning("dropping a report the driver cannot read: %r", exc)
+        return None
+
+
+def encode_decision(seq: int, kind: bytes = STOP) -> bytes:
+    """A decision for trial ``seq`` (the driver side, sent with :func:`write_trial`)."""
+    return _DECISION.pack(DECISION, seq, kind)
+
+
+def decode_decision(message: bytes) -> tuple[int, bytes] | None:
+    """``(seq, kind)`` of a decision message, ``None`` for a trial message."""
+    if len(message) != _DECISION.size or message[:2] != DECISION:
+        return None
+    _, seq, kind = _DECISION.unpack(message)
+    return seq, kind
 
 
 class NotRun:

@@ -7,7 +7,9 @@ outside, the one wall-time mechanism of every backend that uses worker processes
                                                       SIGKILL after grace; every INTERVAL: read the
                                                       trial's process tree from /proc (CPU time,
                                                       memory, descendants) and kill on overrun
-    watched.end() -> verdict <-- trial answered/died  ("walltime", "cpu", "memory" or None)
+    watched.stop_by(t)       -- a stop decision -->   at t: SIGKILL the group (the trial ignored it)
+    watched.end() -> verdict <-- trial answered/died  ("walltime", "cpu", "memory", "stopped"
+                                                       or None)
 
 The in-process mechanisms (rlimits, the CPU timer) stay: they are exact and cost nothing. This
 watch holds when a target disarms them (it may raise its own soft limits, or ignore SIGPROF),
@@ -45,7 +47,7 @@ class Watched:
 
     __slots__ = ("pid", "lock", "busy", "deadline", "kill_at", "grace", "cpu_limit",
                  "memory_cap", "tree_budget", "cpu_base", "verdict", "evidence", "seen",
-                 "tree_budget_hit", "_mem_base")
+                 "tree_budget_hit", "_mem_base", "stop_at")
 
     def __init__(self, pid: int, grace: float, cpu_limit: float | None = None,
                  memory_limit_mb: float | None = None, tree_budget: int | None = None) -> None:
@@ -54,6 +56,7 @@ class Watched:
         self.busy = False
         self.deadline = math.inf  # monotonic
         self.kill_at = math.inf
+        self.stop_at = math.inf  # monotonic: when a trial told to stop is killed
         self.grace = grace
         self.cpu_limit = cpu_limit
         self.memory_cap = None if memory_limit_mb is None else int(memory_limit_mb * 2**20)
@@ -74,14 +77,25 @@ class Watched:
         deadline = time.monotonic() + walltime
         with self.lock:
             self.busy, self.verdict, self.cpu_base = True, None, None
-            self.deadline, self.kill_at = deadline, math.inf
+            self.deadline, self.kill_at, self.stop_at = deadline, math.inf, math.inf
         if deadline < _DOG.wake_at:
+            _DOG.poke()
+
+    def stop_by(self, when: float) -> None:
+        """The running trial was told to stop: kill it at ``when`` (monotonic) if it is still
+        running then (its verdict: ``"stopped"``)."""
+        with self.lock:
+            if not self.busy or self.verdict is not None or when >= self.stop_at:
+                return
+            self.stop_at = when
+        if when < _DOG.wake_at:
             _DOG.poke()
 
     def end(self) -> str | None:
         """The trial answered or its worker died; what the watchdog decided, if anything."""
         with self.lock:
             self.busy, self.deadline, self.kill_at = False, math.inf, math.inf
+            self.stop_at = math.inf
             return self.verdict
 
     def kill_escaped(self) -> None:
@@ -168,7 +182,9 @@ class _Watchdog:
                 with w.lock:
                     if not w.busy:
                         continue
-                    if w.verdict is None and now >= w.deadline:
+                    if w.verdict is None and now >= w.stop_at:
+                        w._decide("stopped", "", signal.SIGKILL)
+                    elif w.verdict is None and now >= w.deadline:
                         w._decide("walltime", "", signal.SIGTERM if w.grace > 0
                                   else signal.SIGKILL)
                     elif w.verdict is not None and now >= w.kill_at:
@@ -180,7 +196,8 @@ class _Watchdog:
                             w._measure()
                         except Exception:  # the tree changed under us: look again next time
                             pass
-                    wake = min(wake, w.kill_at if w.verdict is not None else w.deadline)
+                    wake = min(wake, w.kill_at if w.verdict is not None
+                               else min(w.deadline, w.stop_at))
             with self._cond:
                 self.wake_at = wake
                 left = wake - time.monotonic()

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from trials import History, TrialInfo, TrialValue, read_header, read_records
+from trials import History, Report, TrialInfo, TrialValue, read_header, read_records
 
 __all__ = ["Attempt", "Breakdown", "Study", "load_study"]
 
@@ -75,6 +75,8 @@ class Study:
     attempts: list[Attempt]
     history: History
     unfinished: int
+    curves: dict[tuple[int, int], list[Report]] = attrs.field(factory=dict)
+    """``(trial, attempt)`` -> its intermediate reports (learning curve), in order."""
 
     @property
     def command(self) -> dict[str, Any] | None:
@@ -143,10 +145,17 @@ def load_study(path: str) -> Study:
     attempts: list[Attempt] = []
     finished: set[int] = set()
     seen: set[int] = set()
+    curves: dict[tuple[int, int], list[Report]] = {}
     for record in read_records(path):
         kind = record.get("type")
         key = (record.get("trial"), record.get("attempt"))
-        if kind == "submit" and isinstance(key[0], int) and isinstance(key[1], int):
+        if kind == "report" and isinstance(key[0], int) and isinstance(key[1], int):
+            try:
+                report = Report.from_dict({**record, "time": record.get("t", 0.0)})
+            except (KeyError, TypeError, ValueError):
+                continue  # a curve point is not worth refusing the report for
+            curves.setdefault((key[0], key[1]), []).append(report)
+        elif kind == "submit" and isinstance(key[0], int) and isinstance(key[1], int):
             submitted[(key[0], key[1])] = float(record.get("time", math.nan))
             seen.add(key[0])
         elif kind == "result" and isinstance(key[0], int) and isinstance(key[1], int):
@@ -159,5 +168,9 @@ def load_study(path: str) -> Study:
             if final:
                 finished.add(key[0])
     history = History((a.info, a.value) for a in attempts if a.final)
+    for a in attempts:
+        if a.final:
+            for report in curves.get((a.trial, a.attempt), ()):
+                history.add_report(a.info, report)
     return Study(path=path, header=header, attempts=attempts, history=history,
-                 unfinished=len(seen - finished))
+                 unfinished=len(seen - finished), curves=curves)

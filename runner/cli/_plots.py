@@ -96,11 +96,29 @@ def _timeline(ax: Any, study: Study, t0: float) -> None:
     ax.grid(alpha=0.3, axis="x")
 
 
+def _curves(ax: Any, study: Study) -> None:
+    """Every final attempt's learning curve: cost against step; a stopped trial ends in x."""
+    for a in study.attempts:
+        curve = study.curves.get((a.trial, a.attempt)) if a.final else None
+        if not curve:
+            continue
+        steps = [r.step for r in curve]
+        costs = [r.cost[0] if isinstance(r.cost, tuple) else r.cost for r in curve]
+        stopped = a.value.status.name == "STOPPED"
+        line, = ax.plot(steps, costs, lw=0.8, alpha=0.6 if stopped else 0.9)
+        ax.plot(steps[-1:], costs[-1:], "x" if stopped else "o", color=line.get_color(), ms=4)
+    ax.set_xlabel("step", fontsize=8)
+    ax.set_ylabel("reported cost", fontsize=8)
+    ax.set_title("learning curves (x: stopped early)", fontsize=9)
+    ax.grid(alpha=0.3)
+
+
 def figure(study: Study) -> Figure:
-    """The report's figure for ``study``."""
+    """The report's figure for ``study`` (a third row of learning curves when trials reported)."""
     plt = _pyplot()
-    fig: Figure = plt.figure(figsize=(11, 8), layout="constrained")
-    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1])
+    rows = 3 if study.curves else 2
+    fig: Figure = plt.figure(figsize=(11, 4 * rows), layout="constrained")
+    grid = fig.add_gridspec(rows, 2, height_ratios=[1] * rows)
     finals = [a for a in study.attempts if a.final]
     starts = [a.submitted if a.submitted is not None else a.span[0] for a in study.attempts]
     t0 = min(starts) if starts else 0.0
@@ -113,6 +131,8 @@ def figure(study: Study) -> Figure:
     _costs_panel(ax, [float(i) for i in range(len(finals))], finals, "trial (in finishing order)")
     ax.set_title("incumbent over trials", fontsize=9)
     _timeline(fig.add_subplot(grid[1, :]), study, t0)
+    if study.curves:
+        _curves(fig.add_subplot(grid[2, :]), study)
     fig.suptitle(f"{study.path}: {len(study.history)} trials", fontsize=10)
     return fig
 

@@ -72,6 +72,11 @@ def summary(study: Study, top: int = 5) -> str:
     states = ", ".join(f"{s.name} {counts[s.name]}" for s in StatusType if counts[s.name])
     lines.append(f"trials: {len(study.history)} finished ({states or 'none'}); {retried} "
                  f"attempts retried or cancelled; {study.unfinished} unfinished")
+    reported = [a for a in study.attempts if a.final and (a.trial, a.attempt) in study.curves]
+    if reported:
+        points = sum(len(study.curves[(a.trial, a.attempt)]) for a in reported)
+        lines.append(f"learning curves: {len(reported)} trials reported {points} intermediate "
+                     f"results; {counts['STOPPED']} stopped early")
     best = best_trials(study, top)
     multi = bool(best) and isinstance(best[0][2].cost, tuple) and len(best[0][2].cost) > 1
     if best:

@@ -2,6 +2,7 @@
 :class:`runner.OptimizationLoop`, and rebuilds the study from a resumed journal.
 
     loop.ask  -> study.ask(search_space) -> TrialInfo(trial.params)
+    loop.on_report -> trial.report(cost, step); "stop" if trial.should_prune()
     loop.tell -> study.tell(trial, values)              SUCCESS (STOPPED: PRUNED)
                  study.tell(trial, state=FAIL)          CRASHED, TIMEOUT, MEMORYOUT, CANCELLED
     resume    -> study.add_trial(create_trial(...))     each finished trial of the journal
@@ -21,7 +22,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState, create_trial
 
 from runner.integrations._convert import FAILED
-from trials import StatusType, TrialInfo, TrialValue
+from trials import Report, StatusType, TrialInfo, TrialValue
 
 __all__ = ["TRIAL_KEY", "OptunaOptimizer"]
 
@@ -60,6 +61,7 @@ class OptunaOptimizer:
         self.n_trials = n_trials
         self._n_objectives = len(study.directions)
         self._asked: dict[int, optuna.Trial] = {}
+        self._last_step: dict[int, int] = {}  # trial number -> last step reported to Optuna
         self.n_asked = 0
 
     def ask(self) -> TrialInfo | None:
@@ -76,6 +78,8 @@ class OptunaOptimizer:
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         """Tell the study; a failed trial (crash, limit, cancelled) is told as FAIL."""
         trial = self._asked.pop(id(info), None)
+        if trial is not None:
+            self._last_step.pop(trial.number, None)
         if trial is None:  # asked by an earlier session and run again after a resume
             self.study.add_trial(self._frozen(info, value))
             return
@@ -84,6 +88,21 @@ class OptunaOptimizer:
             self.study.tell(trial, values)
         else:
             self.study.tell(trial, state=state)
+
+    def on_report(self, info: TrialInfo, report: Report) -> str:
+        """Forward an intermediate result to the Optuna trial (``trial.report``) and ask its
+        pruner (``trial.should_prune()``): ``"stop"`` ends the trial, told PRUNED. Only
+        single-objective studies report (Optuna's rule); the step is taken as an int."""
+        trial = self._asked.get(id(info))
+        if trial is None or self._n_objectives != 1:
+            return "continue"
+        cost = report.cost[0] if isinstance(report.cost, tuple) else report.cost
+        step = int(report.step)
+        if step <= self._last_step.get(trial.number, -1):
+            return "continue"  # Optuna keeps one value per step: a repeated step is ignored
+        self._last_step[trial.number] = step
+        trial.report(float(cost), step)
+        return "stop" if trial.should_prune() else "continue"
 
     def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
         """On resume: add each finished trial of the journal to the study (``add_trial``), so

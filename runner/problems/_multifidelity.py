@@ -16,10 +16,12 @@ import statistics
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
+
 from runner.problems._problem import Problem
 from runner.problems._synthetic import config_unit, timed_runtime
 
-__all__ = ["FIDELITY", "multi_fidelity"]
+__all__ = ["FIDELITY", "learning_curves", "multi_fidelity"]
 
 FIDELITY = (1.0, 27.0)
 """The budget range of the multi-fidelity variants: three halvings with eta = 3."""
@@ -65,3 +67,29 @@ def multi_fidelity(problem: Problem, fidelity: tuple[float, float] = FIDELITY) -
     runtime = functools.partial(timed_runtime, max_budget=float(fidelity[1]))
     return Problem(f"{problem.name}-mf", problem.space, target, optimum=problem.optimum,
                    fidelity=fidelity, objectives=problem.objectives, runtime=runtime)
+
+
+def curve_evaluate(config: Mapping[str, Any], *, budget: float | None = None,
+                   seed: int | None = None, target: Callable[..., Any],
+                   max_budget: float) -> tuple[float, dict[str, Any]]:
+    """A multi-fidelity target that also returns its learning curve: one row ``(step, cost,
+    runtime)`` per whole budget unit up to ``budget`` (what the simulated runner replays)."""
+    b = max_budget if budget is None else min(float(budget), max_budget)
+    rows = []
+    for step in range(1, int(b) + 1):
+        cost, info = target(config, budget=float(step), seed=seed)
+        rows.append((step, cost, info["runtime"]))
+    cost, info = target(config, budget=b, seed=seed)
+    return cost, {**info, "curve": rows}
+
+
+def learning_curves(problem: Problem) -> Problem:
+    """The variant of a multi-fidelity problem whose target returns its learning curve (the
+    cost after each budget unit, when it got there), named ``<name>-lc``: trials run towards
+    the budget they are given and report on the way."""
+    if problem.fidelity is None:
+        raise ValueError(f"problem {problem.name!r} is not multi-fidelity; learning curves "
+                         "exist for multi-fidelity problems (append -mf first)")
+    target = functools.partial(curve_evaluate, target=problem.target,
+                               max_budget=float(problem.fidelity[1]))
+    return attrs.evolve(problem, name=f"{problem.name}-lc", target=target)

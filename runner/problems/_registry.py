@@ -4,7 +4,9 @@ Names:
 
 * a built-in name, e.g. ``branin`` (``names()`` lists them);
 * a family with a dimension, e.g. ``ackley-5d`` (``<family>-<d>d``);
-* any of those with ``-mf`` appended for its multi-fidelity variant, e.g. ``ackley-5d-mf``;
+* any of those with ``-mf`` appended for its multi-fidelity variant, e.g. ``ackley-5d-mf``,
+  and a multi-fidelity one with ``-lc`` appended for the variant returning its learning curve
+  (e.g. ``ackley-5d-mf-lc``, for early stopping on the simulated runner);
 * ``package.module:attribute`` naming a :class:`Problem`, or a function of no arguments that
   returns one (how a user adds a problem without touching this package).
 """
@@ -22,6 +24,7 @@ __all__ = ["get", "names", "register", "register_family"]
 _FIXED: dict[str, Callable[[], Problem]] = {}
 _FAMILIES: dict[str, tuple[Callable[[int], Problem], tuple[int, int]]] = {}
 _MF_SUFFIX = "-mf"
+_LC_SUFFIX = "-lc"
 _DIM = re.compile(r"^(?P<family>[a-z][a-z0-9_]*)-(?P<d>[0-9]+)d$")
 
 
@@ -49,6 +52,10 @@ def get(name: str) -> Problem:
     if ":" in name:
         return _from_import(name)
     _load_builtins()
+    if name.endswith(_LC_SUFFIX) and name not in _FIXED:
+        from runner.problems._multifidelity import learning_curves
+
+        return learning_curves(get(name[: -len(_LC_SUFFIX)]))
     if name.endswith(_MF_SUFFIX) and name not in _FIXED:
         from runner.problems._multifidelity import multi_fidelity
 

@@ -19,6 +19,7 @@ from runner.testing._targets import (
     cost_of,
     echo,
     raise_value_error,
+    reports_steps,
     sleep_for,
     takes_all_fields,
     takes_seed,
@@ -27,6 +28,6 @@ from runner.testing._targets import (
 
 __all__ = [
     "CHECKS", "MakeRunner", "async_twin", "check_runner", "drain", "wait_until",
-    "cost_of", "echo", "raise_value_error", "sleep_for", "takes_seed", "takes_all_fields",
+    "cost_of", "echo", "raise_value_error", "reports_steps", "sleep_for", "takes_seed", "takes_all_fields",
     "takes_var_kwargs",
 ]

@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from runner._core.contract import AbstractRunner
-from runner.errors import RunnerClosedError
+from runner.errors import PreflightError, RunnerClosedError
 from runner.testing._helpers import drain, returns_within, wait_until
 from runner.testing._targets import (
     cost_of,
     echo,
     raise_value_error,
+    reports_steps,
     sleep_for,
     takes_all_fields,
     takes_seed,
@@ -266,6 +267,48 @@ def check_meta(make_runner: MakeRunner, n_workers: int) -> None:
     assert "cost_of" in meta["target"]
 
 
+def check_reports(make_runner: MakeRunner, n_workers: int) -> None:
+    """A target naming ``report`` has its reports yielded once each, in order, by
+    ``iter_reports`` (``wait`` returns for them); ``decide(info, "stop")`` ends it STOPPED at
+    most one step after the decided one, with that step's cost. A runner that cannot carry
+    reports refuses such a target at construction (``PreflightError``)."""
+    try:
+        runner = make_runner(reports_steps)
+    except PreflightError as exc:
+        assert "report" in str(exc), f"the refusal must say why: {exc}"
+        return
+    with runner:
+        info = TrialInfo({"n": 200, "every": 0.01})
+        seen: list[Any] = []
+
+        def take() -> None:  # also the pump of a runner that runs trials in the caller's thread
+            for got, report in runner.iter_reports():
+                assert got is info, "iter_reports must yield the submitted TrialInfo object"
+                seen.append(report)
+                if report.step == 5:
+                    runner.decide(info, "stop")
+
+        runner.set_report_pump(take)
+        runner.submit_trial(info)
+        results: list[tuple[TrialInfo, TrialValue]] = []
+        deadline = time.monotonic() + 30.0
+        while not results:
+            assert time.monotonic() < deadline, f"no result within 30 s ({len(seen)} reports)"
+            take()
+            results.extend(runner.iter_results())
+            if not results:
+                runner.wait(1.0)
+        take()
+        [(got, value)] = results
+    steps = [r.step for r in seen]
+    assert steps == list(range(1, len(steps) + 1)), f"reports lost, repeated or reordered: {steps}"
+    assert all(r.metrics == {"phase": "train"} for r in seen), seen[:2]
+    assert value.status == StatusType.STOPPED, value
+    step = value.additional_info["stopped_at_step"]
+    assert step in (5, 6), f"stopped at step {step}, decided at 5"
+    assert value.cost == 1.0 / step, value
+
+
 def _submits_async(runner: AbstractRunner) -> bool:
     """Whether ``submit_trial`` returns before the trial ends (probed with a 0.3 s trial)."""
     t0 = time.monotonic()
@@ -288,7 +331,7 @@ CHECKS: dict[str, Callable[[MakeRunner, int], None]] = {
     f.__name__[len("check_"):]: f for f in (
         check_success, check_raised, check_invalid_returns, check_return_forms,
         check_trial_fields, check_exactly_once, check_available_workers, check_wait,
-        check_is_running, check_close_cancels, check_closed, check_meta,
+        check_is_running, check_close_cancels, check_closed, check_meta, check_reports,
     )
 }
 """Every conformance check by name; each takes ``(make_runner, n_workers)``."""

@@ -50,6 +50,22 @@ def sleep_for(config: Any) -> Any:
     return 0.0
 
 
+def reports_steps(config: Any, report: Any) -> Any:
+    """Reports steps 1..``config["n"]`` with cost ``1/step``, one every ``config["every"]``
+    seconds; returns cost 0 with its learning curve (``curve``, ``runtime``: what the
+    simulated runner replays instead of the calls)."""
+    n, every = config["n"], config["every"]
+    for step in range(1, n + 1):
+        time.sleep(every)
+        report(step, 1.0 / step, phase="train")
+    return 0.0, _curve(n, every)
+
+
+def _curve(n: int, every: float) -> dict[str, Any]:
+    return {"curve": [(s, 1.0 / s, s * every, {"phase": "train"}) for s in range(1, n + 1)],
+            "runtime": n * every}
+
+
 def takes_seed(config: Any, seed: Any) -> Any:
     """Accepts only ``seed``; reports it."""
     return 0.0, {"seed": seed}
@@ -104,10 +120,20 @@ async def takes_var_kwargs_async(config: Any, **kwargs: Any) -> Any:
     return takes_var_kwargs(config, **kwargs)
 
 
+async def reports_steps_async(config: Any, report: Any) -> Any:
+    """``async`` twin of :func:`reports_steps` (awaits its reports)."""
+    n, every = config["n"], config["every"]
+    for step in range(1, n + 1):
+        await asyncio.sleep(every)
+        await report(step, 1.0 / step, phase="train")
+    return 0.0, _curve(n, every)
+
+
 _TWINS: dict[Callable[..., Any], Callable[..., Any]] = {
     cost_of: cost_of_async, echo: echo_async, raise_value_error: raise_value_error_async,
     sleep_for: sleep_for_async, takes_seed: takes_seed_async,
     takes_all_fields: takes_all_fields_async, takes_var_kwargs: takes_var_kwargs_async,
+    reports_steps: reports_steps_async,
 }
 
 

@@ -33,6 +33,7 @@ import attrs
 
 from runner._backends.dask.cluster import connect, is_worker_loss
 from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
+from runner._backends.dask.reports import DaskReports
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
@@ -122,6 +123,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._refresher: ConcurrentFuture[None] | None = None
         self._held: bool = False
         self._shipment: Any = None
+        self._channel: DaskReports | None = None  # reports, when the target takes them
         self._client: Any
         self._cluster: Any
         self._own_client: bool
@@ -135,6 +137,8 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._address: str = str(self._client.scheduler.address)
         lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
+            if self._target.wants_report:
+                self._channel = DaskReports(self._client, self._id, self._report)
             self._hold_allowed_failures()
             self._wait_for_workers()
             self._probe_workers()
@@ -236,11 +240,15 @@ class DaskRunner(ClusterWatch, LocalWorker):
             self._finish(flight, self._not_run(f"could not submit the trial to dask: {exc!r}"))
             return
         flight.future = future
+        if self._channel is not None:
+            self._channel.flying(str(future.key), flight.info)
         self._spent = []  # release the finished futures now, after this trial's graph went out
         try:  # the asynchronous form of client.gather: waits, then fetches or raises
             result = await self._client.gather(future, asynchronous=True)
         except BaseException as exc:  # the task erred, was cancelled, or its worker was lost
             result = exc
+        if self._channel is not None:
+            self._channel.landed(str(future.key))
         # Held until the next submit (or refresh): a release sent just before the next trial's
         # graph would delay it by up to 10 ms, the client's batching interval.
         self._spent.append(future)
@@ -356,7 +364,13 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._spent = []
         self._release_backend()
 
+    def _decide(self, info: TrialInfo, decision: Any) -> None:
+        if self._channel is not None:
+            self._channel.stop(info)
+
     def _release_backend(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
         if self._refresher is not None:
             self._refresher.cancel()
         try:

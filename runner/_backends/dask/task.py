@@ -138,8 +138,12 @@ def run_trial(key: str, runner_id: str, info: bytes,
         for old, _ in evicted:
             old.close()
     worker, crash_cost = entry
+    from runner._backends.dask.reports import running, sink
+
+    task, on_report = sink(runner_id)
     try:
-        return worker.run(pickle.loads(info))
+        with running(task, worker):
+            return worker.run(pickle.loads(info), on_report)
     except WorkerStartError as exc:
         with _LOCK:
             if _CACHE.get(slot) is entry:

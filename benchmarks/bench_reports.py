@@ -1,0 +1,139 @@
+"""Intermediate reports and early stopping (issue 19), three figures:
+
+1. what one ``report()`` call costs a target on ``ProcessPoolRunner`` (a frame to the driver and
+   a look for a decision), target <= 100 µs;
+2. from a stop decision to the trial's end, a target reporting every 10 ms, on the process
+   pool, target <= 50 ms (median of the repetitions; the maximum is printed too);
+3. ASHA against our Hyperband on ``ackley-5d-mf-lc`` (learning curves, simulated runner, 4
+   virtual workers): the target time (simulated seconds summed over trials) ASHA needs to
+   reach the final regret of one Hyperband iteration, over 5 seeds; target: the median ratio
+   <= 0.5.
+
+    python -m benchmarks.bench_reports [--quick] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from typing import Any
+
+from benchmarks._common import header, parse_args, verdict
+from benchmarks._report_targets import report_every_10ms, report_many
+from runner import OptimizationLoop, ProcessPoolRunner, SimulatedRunner
+from runner.optimizers import ASHA, Hyperband
+from runner.problems import get
+from trials import StatusType, TrialInfo
+
+
+class _Once:
+    """Asks one trial of ``config``; takes every report, never stops."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config, self.value, self.asked = config, None, False
+
+    def ask(self) -> TrialInfo | None:
+        if self.asked:
+            return None
+        self.asked = True
+        return TrialInfo(self.config)
+
+    def tell(self, info: TrialInfo, value: Any) -> None:
+        self.value = value
+
+    def on_report(self, info: TrialInfo, report: Any) -> str:
+        return "continue"
+
+
+def report_cost(repeats: int, n: int) -> float:
+    """Median µs per report() call inside the target, the loop draining the reports."""
+    figures = []
+    with ProcessPoolRunner(report_many, n_workers=1) as runner:
+        for _ in range(repeats + 1):  # the first is a warm-up
+            opt = _Once({"n": n})
+            OptimizationLoop(opt, runner).run()
+            assert opt.value is not None and opt.value.status is StatusType.SUCCESS, opt.value
+            figures.append(opt.value.additional_info["us_per_report"])
+    return statistics.median(figures[1:])
+
+
+def stop_latency(repeats: int) -> tuple[float, float]:
+    """Median and maximum seconds from decide(stop) to the trial's result being collected."""
+    figures = []
+    with ProcessPoolRunner(report_every_10ms, n_workers=1) as runner:
+        for _ in range(repeats + 1):
+            info = TrialInfo({})
+            runner.submit_trial(info)
+            decided = None
+            while True:
+                for got, report in runner.iter_reports():
+                    if report.step == 5 and decided is None:
+                        decided = time.perf_counter()
+                        runner.decide(got, "stop")
+                results = list(runner.iter_results())
+                if results:
+                    assert decided is not None
+                    figures.append(time.perf_counter() - decided)
+                    assert results[0][1].status is StatusType.STOPPED, results
+                    break
+                runner.wait(1.0)
+    return statistics.median(figures[1:]), max(figures[1:])
+
+
+def _study(optimizer: Any, problem: Any, goal: float | None = None) -> tuple[float, float]:
+    """(regret of the incumbent, simulated target seconds summed over trials)."""
+    def reached(loop: Any) -> bool:
+        return goal is not None and loop.incumbent is not None and \
+            loop.incumbent[1].cost - problem.optimum <= goal
+
+    with SimulatedRunner(problem.target, n_workers=4) as runner:
+        loop = OptimizationLoop(optimizer, runner, goal=reached if goal is not None else None)
+        loop.run()
+    assert loop.incumbent is not None
+    return loop.incumbent[1].cost - problem.optimum, sum(v.time for _, v in loop.history)
+
+
+def asha_vs_hyperband(seeds: int) -> list[tuple[int, float, float, float, float]]:
+    """Per seed: (seed, Hyperband regret, Hyperband time, ASHA regret, ASHA time)."""
+    problem = get("ackley-5d-mf-lc")
+    lo, hi = problem.fidelity
+    rows = []
+    for seed in range(seeds):
+        hb_regret, hb_time = _study(Hyperband(problem.space, min_budget=lo, max_budget=hi,
+                                              eta=3, seed=seed), problem)
+        asha = ASHA(problem.space, lo, hi, eta=3, seed=seed, n_trials=5000)
+        asha_regret, asha_time = _study(asha, problem, goal=hb_regret)
+        rows.append((seed, hb_regret, hb_time, asha_regret, asha_time))
+        print(f"  seed {seed}: done", file=sys.stderr)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    print(header("bench_reports: intermediate reports and early stopping"))
+    n = 2000 if args.quick else 20000
+    per_call = report_cost(args.repeats, n)
+    print(f"\nreport() on ProcessPoolRunner: {per_call:.1f} µs per call "
+          f"(median of {args.repeats} trials of {n} calls)")
+    median, worst = stop_latency(args.repeats)
+    print(f"stop decision -> trial ended (reports every 10 ms): median {median * 1e3:.1f} ms, "
+          f"max {worst * 1e3:.1f} ms over {args.repeats} trials")
+    rows = asha_vs_hyperband(2 if args.quick else 5)
+    print("\nackley-5d-mf-lc, 4 virtual workers: target time to Hyperband's final regret")
+    print(f"{'seed':>4} {'HB regret':>10} {'HB time s':>10} {'ASHA regret':>12} "
+          f"{'ASHA time s':>12} {'ratio':>6}")
+    ratios = []
+    for seed, hb_r, hb_t, a_r, a_t in rows:
+        ratio = a_t / hb_t if a_r <= hb_r else float("inf")
+        ratios.append(ratio)
+        print(f"{seed:>4} {hb_r:>10.4f} {hb_t:>10.1f} {a_r:>12.4f} {a_t:>12.1f} {ratio:>6.2f}")
+    print()
+    print(verdict("report() per call", per_call, 100.0, unit="µs", higher_is_better=False))
+    print(verdict("stop -> end, median", median * 1e3, 50.0, unit="ms", higher_is_better=False))
+    print(verdict("ASHA / Hyperband target time, median", statistics.median(ratios), 0.5,
+                  higher_is_better=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The report half of a supervised worker's driver side: the running trial's reports handed to
+its callback as ``collect`` reads them, and a stop decision sent down the trial pipe with the
+watchdog armed to kill the trial if it ignores it (frames: runner/_worker/protocol.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from runner._core.limits import Limits
+from runner._worker import protocol
+from runner._worker.protocol import ChannelCorrupted, write_trial
+from runner._worker.watchdog import Watched
+from trials import Report
+
+__all__ = ["ReportingWorker"]
+
+
+class ReportingWorker:
+    """Mixed into ``WorkerProcess`` (which owns the fields declared here)."""
+
+    _send_fd: int | None
+    _watched: Watched | None
+    _seq: int
+    _limits: Limits
+    _on_report: Callable[[Report], object] | None = None
+    _last_report: Report | None = None
+
+    def _expect_reports(self, on_report: Callable[[Report], object] | None) -> None:
+        """A trial is sent: its reports go to ``on_report``."""
+        self._on_report, self._last_report = on_report, None
+
+    def _take_report(self, seq: int, payload: bytes) -> None:
+        """Hand a report frame of the running trial to its ``on_report``."""
+        if seq != self._seq:
+            raise ChannelCorrupted(f"a report for trial {seq}, expected {self._seq}")
+        report = self._last_report = protocol.decode_report(payload) or self._last_report
+        if report is not None and self._on_report is not None:
+            self._on_report(report)
+
+    def stop(self) -> None:
+        """Tell the running trial to stop at its next report; the watchdog kills it if it has
+        not ended after the grace period (STOPPED with its last report all the same)."""
+        fd, watched, seq = self._send_fd, self._watched, self._seq
+        if fd is None or watched is None:
+            return
+        try:
+            write_trial(fd, protocol.encode_decision(seq))
+        except OSError:
+            return  # the worker is gone: collect() tells how the trial ended
+        watched.stop_by(time.monotonic() + self._limits.grace)
