@@ -103,6 +103,7 @@ def optuna_tpe(space: Any, *, seed: int, options: dict[str, Any]) -> Any:
     import optuna
 
     from runner.integrations.optuna import OptunaOptimizer
+    from runner.integrations.optuna import distributions as optuna_distributions
 
     if not isinstance(space, Mapping):
         raise ValueError("optuna takes a space in our spec (TOML/JSON tables), not a ConfigSpace "
@@ -114,22 +115,7 @@ def optuna_tpe(space: Any, *, seed: int, options: dict[str, Any]) -> Any:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize",
                                 sampler=optuna.samplers.TPESampler(seed=seed))
-    return OptunaOptimizer(study, _distributions(space))
-
-
-def _distributions(space: Mapping[str, Any]) -> dict[str, Any]:
-    """Our spec as Optuna distributions."""
-    from optuna import distributions as d
-
-    out: dict[str, Any] = {}
-    for name, spec in space.items():
-        if isinstance(spec, list):
-            out[name] = d.CategoricalDistribution(spec)
-        elif isinstance(spec[0], int) and isinstance(spec[1], int):
-            out[name] = d.IntDistribution(spec[0], spec[1], log=len(spec) == 3)
-        else:
-            out[name] = d.FloatDistribution(float(spec[0]), float(spec[1]), log=len(spec) == 3)
-    return out
+    return OptunaOptimizer(study, optuna_distributions(space))
 
 
 register_optimizer("random", _random)

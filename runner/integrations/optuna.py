@@ -24,7 +24,7 @@ from optuna.trial import TrialState, create_trial
 from runner.integrations._convert import FAILED
 from trials import Report, StatusType, TrialInfo, TrialValue
 
-__all__ = ["TRIAL_KEY", "OptunaOptimizer"]
+__all__ = ["TRIAL_KEY", "OptunaOptimizer", "distributions"]
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +155,19 @@ def _from_json(dist: BaseDistribution, value: Any) -> Any:
     if isinstance(dist, optuna.distributions.IntDistribution) and isinstance(value, float):
         return int(value)
     return value
+
+
+def distributions(space: Mapping[str, Any]) -> dict[str, BaseDistribution]:
+    """Our search-space spec (what ``RandomSearch`` takes: ``(low, high)`` floats or ints,
+    ``(low, high, "log")``, or a list of choices) as Optuna distributions."""
+    from optuna import distributions as d
+
+    out: dict[str, BaseDistribution] = {}
+    for name, spec in space.items():
+        if isinstance(spec, list):
+            out[name] = d.CategoricalDistribution(spec)
+        elif isinstance(spec[0], int) and isinstance(spec[1], int):
+            out[name] = d.IntDistribution(spec[0], spec[1], log=len(spec) == 3)
+        else:
+            out[name] = d.FloatDistribution(float(spec[0]), float(spec[1]), log=len(spec) == 3)
+    return out

@@ -18,20 +18,6 @@ __all__ = ["OptunaTPE"]
 _KEY = "optuna_number"
 
 
-def _distributions(space: Mapping[str, Any]) -> dict[str, Any]:
-    from optuna import distributions as d
-
-    out: dict[str, Any] = {}
-    for name, spec in space.items():
-        if isinstance(spec, list):
-            out[name] = d.CategoricalDistribution(spec)
-        elif isinstance(spec[0], int) and isinstance(spec[1], int):
-            out[name] = d.IntDistribution(spec[0], spec[1], log=len(spec) == 3)
-        else:
-            out[name] = d.FloatDistribution(float(spec[0]), float(spec[1]), log=len(spec) == 3)
-    return out
-
-
 class OptunaTPE:
     """Ask/tell over an in-memory Optuna study with a seeded ``TPESampler``."""
 
@@ -39,8 +25,10 @@ class OptunaTPE:
                  n_objectives: int = 1) -> None:
         import optuna
 
+        from runner.integrations.optuna import distributions as optuna_distributions
+
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self._dists = _distributions(space)
+        self._dists = optuna_distributions(space)
         self._study = optuna.create_study(directions=["minimize"] * n_objectives,
                                           sampler=optuna.samplers.TPESampler(seed=seed))
         self._budget = budget
@@ -56,6 +44,7 @@ class OptunaTPE:
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         """Report ``value``; a crashed trial is told as failed."""
         import optuna
+
 
         ok = value.status == StatusType.SUCCESS
         costs = value.cost if isinstance(value.cost, tuple) else (value.cost,)
