@@ -75,12 +75,7 @@ class AsyncioRunner(BackendRunner):
 
     def _dispatch(self) -> None:
         """In the loop thread: start queued trials while below ``max_concurrency``."""
-        while True:
-            with self._lock:
-                if self._closed or not self._pending or self._executing >= self._capacity:
-                    return
-                info = self._dequeue()
-                self._started()
+        while (info := self._start_next()) is not None:
             task = self._loop.create_task(self._run_one(info))
             self._tasks.add(task)
             self._task_of[id(info)] = task

@@ -130,12 +130,7 @@ class ExecutorRunner(BackendRunner):
     def _start_ready(self) -> None:
         """Hand queued trials to the executor while it has free slots (submit outside the lock:
         a future may complete, and call back, within ``submit``)."""
-        while True:
-            with self._lock:
-                if self._closed or not self._pending or self._executing >= self._capacity:
-                    return
-                info = self._dequeue()
-                self._started()
+        while (info := self._start_next()) is not None:
             try:
                 future = self._executor.submit(execute_trial, self._id, self._shipment, info)
             except Exception as exc:  # shut down or broken: this trial only

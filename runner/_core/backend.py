@@ -109,6 +109,15 @@ class BackendRunner(AbstractRunner):
         self._pending.clear()
         return items
 
+    def _start_next(self) -> Any:
+        """The next queued item, counted as executing, if a worker is free (takes the lock);
+        ``None`` when closed, nothing is queued or every worker is busy."""
+        with self._lock:
+            if self._closed or not self._pending or self._executing >= self._capacity:
+                return None
+            self._executing += 1
+            return self._pending.popleft()
+
     def _started(self) -> None:
         """A trial began executing."""
         self._executing += 1
