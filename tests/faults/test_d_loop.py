@@ -183,9 +183,15 @@ def test_D2_sigkill_then_resume(backend: str, tmp_path) -> None:
     journal, out = tmp_path / "study.jsonl", tmp_path / "out"
     out.mkdir()
     proc = _study(backend, "run", journal, out)
+
+    def midway() -> bool:  # 5 results in, and a trial submitted whose result is not
+        records = _quiet_records(journal)
+        done = {r["trial"] for r in records if r["type"] == "result" and r["final"]}
+        sent = {r["trial"] for r in records if r["type"] == "submit"}
+        return len(done) >= 5 and bool(sent - done)
+
     try:
-        wait_until(lambda: sum(r["type"] == "result" for r in _quiet_records(journal)) >= 5,
-                   90, "5 results journaled")
+        wait_until(midway, 90, "5 results journaled and a trial in flight")
         family = psutil.Process(proc.pid).children(recursive=True)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
