@@ -55,12 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     verb_at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))
-    passthrough = {"suite": "suite_args", "demo": "demo_args"}
-    if verb_at < len(argv) and argv[verb_at] in passthrough:
+    if verb_at < len(argv) and argv[verb_at] in ("suite", "demo"):
         # everything after `suite`/`demo` is theirs (options first, --help included), so it
         # bypasses argparse, which would take a leading option for one of ours
         args = parser.parse_args(argv[:verb_at + 1])
-        setattr(args, passthrough[argv[verb_at]], argv[verb_at + 1:])
+        args.rest = argv[verb_at + 1:]
     else:
         args = parser.parse_args(argv)
     if args.verb is None:

@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["EXIT_USAGE", "Parser", "UsageError", "fail", "setup_logging"]
 
@@ -51,3 +51,14 @@ def setup_logging(verbosity: int) -> Callable[[], None]:
         root.setLevel(previous)
 
     return undo
+
+
+def passthrough_parser(verbs: Any, name: str, help: str, description: str,
+                       main: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """A verb whose every argument goes, unparsed, to another program's ``main(argv)``
+    (``args.rest``): ``demo`` and ``suite``."""
+    p: argparse.ArgumentParser = verbs.add_parser(name, help=help, add_help=False,
+                                                  description=description)
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(func=main)
+    return p

@@ -8,7 +8,7 @@ import argparse
 import importlib
 from typing import Any
 
-from runner.cli._common import UsageError
+from runner.cli._common import UsageError, passthrough_parser
 
 __all__ = ["add_parser", "main"]
 
@@ -17,11 +17,7 @@ HELP = "the demo `make run` runs (from a source checkout); `demo --help` for its
 
 def add_parser(verbs: Any) -> argparse.ArgumentParser:
     """The ``demo`` verb: every argument after it goes to ``benchmarks.demo.main``."""
-    p: argparse.ArgumentParser = verbs.add_parser(
-        "demo", help=HELP, add_help=False, description=HELP)
-    p.add_argument("demo_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p.set_defaults(func=main)
-    return p
+    return passthrough_parser(verbs, "demo", HELP, HELP, main)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -31,5 +27,5 @@ def main(args: argparse.Namespace) -> int:
     except ImportError:
         raise UsageError("the demo ships with the source checkout (benchmarks/demo.py): run "
                          "`trialrunner demo` or `make run` from the checkout's top folder") from None
-    code: int = demo.main(list(args.demo_args))
+    code: int = demo.main(list(args.rest))
     return code

@@ -7,7 +7,7 @@ import argparse
 import importlib
 from typing import Any
 
-from runner.cli._common import UsageError
+from runner.cli._common import UsageError, passthrough_parser
 
 __all__ = ["add_parser", "main"]
 
@@ -16,12 +16,8 @@ HELP = "run a benchmark suite (problems x optimizers x seeds) on one shared runn
 
 def add_parser(verbs: Any) -> argparse.ArgumentParser:
     """The ``suite`` verb: every argument after it goes to ``runner.suites.main``."""
-    p: argparse.ArgumentParser = verbs.add_parser(
-        "suite", help=HELP, add_help=False,
-        description=HELP + "; `trialrunner suite --help` lists its options.")
-    p.add_argument("suite_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p.set_defaults(func=main)
-    return p
+    return passthrough_parser(verbs, "suite", HELP,
+                              HELP + "; `trialrunner suite --help` lists its options.", main)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -33,5 +29,5 @@ def main(args: argparse.Namespace) -> int:
     entry = getattr(suites, "main", None)
     if not callable(entry):
         raise UsageError("suites are not installed (runner.suites has no main)")
-    code: int = entry(list(args.suite_args))
+    code: int = entry(list(args.rest))
     return code
