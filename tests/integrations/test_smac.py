@@ -234,7 +234,10 @@ def test_smac_optimizer_on_our_loop(tmp_path) -> None:
         loop = OptimizationLoop(SMACOptimizer(smac), ours, journal=tmp_path / "j.jsonl")
         loop.run()
     assert len(loop.history) == 24 == smac.runhistory.finished
-    assert loop.incumbent is not None and loop.incumbent[1].cost < 1.0
+    # Which configurations SMAC3 proposes depends on the order two workers finish in, so the
+    # incumbent's cost is not fixed; what is fixed is that it is the best the history holds.
+    assert loop.incumbent is not None
+    assert loop.incumbent[1].cost == min(value.cost for _, value in loop.history)
     assert dict(smac.intensifier.get_incumbent()) == dict(loop.incumbent[0].config)
 
 
