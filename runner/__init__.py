@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from runner._backends.serial import SerialRunner
+from runner._core.checkpoints import continue_trial
 from runner._core.contract import AbstractRunner
 from runner._core.reporting import Decision
 from runner._core.returns import Outcome
@@ -63,6 +64,7 @@ __all__ = [
     "Timings",
     "TrialStopped",
     "WorkerStartError",
+    "continue_trial",
 ]
 
 _LAZY = {
