@@ -1,0 +1,171 @@
+"""Optimizers that continue trials from their checkpoints (issue 19 part 2): successive halving
+and Hyperband with ``continuation=True``, ASHA of the promotion type, ``drop_checkpoints()``,
+and the learning-curve problems' ``checkpoint``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner.optimizers import Hyperband, SuccessiveHalving
+from trials import History, TrialInfo, TrialValue
+
+SPACE = {"x": (0.0, 1.0)}
+
+
+def x_cost(info: TrialInfo) -> float:
+    """The cost of a trial: its ``x`` (the same at every budget, so the ranks are known)."""
+    return float(info.config["x"])
+
+
+class HandLoop:
+    """Drives ask/tell by hand as the loop does with checkpoints: a trial gets a directory of
+    its own at submit, a continuation the directory it continues; after each tell the optimizer
+    is asked which checkpoints to drop."""
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer = optimizer
+        self.submitted = 0
+        self.pending: list[TrialInfo] = []
+        self.told: list[tuple[TrialInfo, TrialValue]] = []
+        self.dropped: list[str] = []
+
+    def submit(self, info: TrialInfo) -> TrialInfo:
+        path = info.additional_info.get("continues") or f"ckpt/trial-{self.submitted:06d}"
+        assert path not in self.dropped, f"{info} continues a dropped checkpoint"
+        self.submitted += 1
+        info = TrialInfo(info.config, instance=info.instance, seed=info.seed, budget=info.budget,
+                         additional_info={**info.additional_info, "checkpoint_dir": path})
+        self.pending.append(info)
+        return info
+
+    def ask_all(self) -> list[TrialInfo]:
+        """Everything the optimizer proposes now, submitted."""
+        asked = []
+        while (info := self.optimizer.ask()) is not None:
+            asked.append(self.submit(info))
+        return asked
+
+    def tell(self, info: TrialInfo, cost: float | None = None) -> None:
+        self.pending.remove(info)
+        value = TrialValue(cost=x_cost(info) if cost is None else cost)
+        self.optimizer.tell(info, value)
+        self.told.append((info, value))
+        self.dropped += [i.additional_info["checkpoint_dir"]
+                         for i in self.optimizer.drop_checkpoints()]
+
+    def run(self, n_tells: int | None = None) -> None:
+        """Ask, then tell the oldest pending trial, until exhausted (or ``n_tells`` tells)."""
+        while n_tells is None or n_tells > 0:
+            self.ask_all()
+            if not self.pending:
+                return
+            self.tell(self.pending[0])
+            n_tells = None if n_tells is None else n_tells - 1
+
+
+def labels(info: TrialInfo) -> tuple[int, int, int]:
+    extra = info.additional_info
+    return extra["bracket"], extra["rung"], extra["slot"]
+
+
+def test_promoted_configurations_continue_their_previous_rung_trial():
+    """With continuation a promoted configuration is asked as a continuation of its previous
+    rung's trial (its checkpoint dir in "continues"), labelled and budgeted for the new rung."""
+    hand = HandLoop(SuccessiveHalving(SPACE, min_budget=1, max_budget=9, eta=3, seed=0,
+                                      continuation=True))
+    rung0 = hand.ask_all()
+    assert [labels(i) for i in rung0] == [(0, 0, j) for j in range(9)]
+    assert not any("continues" in i.additional_info for i in rung0)
+    for info in list(rung0):
+        hand.tell(info)
+    rung1 = hand.ask_all()
+    best = sorted(rung0, key=x_cost)[:3]
+    assert [i.config for i in rung1] == [i.config for i in best]
+    assert [i.additional_info["continues"] for i in rung1] == \
+        [i.additional_info["checkpoint_dir"] for i in best]
+    assert [labels(i) for i in rung1] == [(0, 1, j) for j in range(3)]
+    assert {i.budget for i in rung1} == {3.0}
+    for info in list(rung1):
+        hand.tell(info)
+    [final] = hand.ask_all()
+    assert labels(final) == (0, 2, 0) and final.budget == 9.0
+    assert final.additional_info["continues"] == best[0].additional_info["checkpoint_dir"]
+
+
+def test_without_continuation_promotions_start_afresh_and_every_trial_is_dropped_when_told():
+    """continuation=False (the default): no "continues", and each told trial's checkpoint is
+    listed at once, since nothing will continue it."""
+    hand = HandLoop(SuccessiveHalving(SPACE, min_budget=1, max_budget=9, eta=3, seed=0))
+    hand.run()
+    assert len(hand.told) == 13
+    assert not any("continues" in i.additional_info for i, _ in hand.told)
+    assert hand.dropped == [i.additional_info["checkpoint_dir"] for i, _ in hand.told]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SuccessiveHalving(SPACE, min_budget=1, max_budget=27, eta=3, seed=1,
+                              continuation=True),
+    lambda: Hyperband(SPACE, min_budget=1, max_budget=27, eta=3, seed=1, n_iterations=2,
+                      continuation=True),
+], ids=["successive-halving", "hyperband"])
+def test_each_checkpoint_is_dropped_once_when_its_configuration_is_out(make):
+    """Every checkpoint directory is listed exactly once: when its rung is decided without it,
+    or when its bracket ends; never while a continuation of it may still be asked."""
+    opt = make()
+    hand = HandLoop(opt)
+    hand.run()
+    dirs = {i.additional_info["checkpoint_dir"] for i, _ in hand.told}
+    assert sorted(hand.dropped) == sorted(dirs)  # each once (HandLoop: none continued after)
+    assert hand.submitted == sum(n for plan in opt.brackets for n, _ in plan) * \
+        (2 if isinstance(opt, Hyperband) else 1)
+
+
+def test_a_decided_rung_drops_exactly_its_unpromoted_configurations():
+    """Once rung 0 of a 9-configuration bracket is decided, its 6 unpromoted trials are listed,
+    and a second call lists nothing more."""
+    opt = SuccessiveHalving(SPACE, min_budget=1, max_budget=9, eta=3, seed=2, continuation=True)
+    hand = HandLoop(opt)
+    rung0 = hand.ask_all()
+    for info in rung0[:-1]:
+        hand.tell(info)
+    assert hand.dropped == []  # undecided until the last result
+    hand.tell(rung0[-1])
+    worst = sorted(rung0, key=x_cost)[3:]
+    assert sorted(hand.dropped) == sorted(i.additional_info["checkpoint_dir"] for i in worst)
+    assert opt.drop_checkpoints() == []
+
+
+@pytest.mark.parametrize("n_tells", [5, 9, 12, 30, 40])
+def test_restore_from_a_history_gives_the_same_next_asks(n_tells):
+    """A fresh optimizer restored from the told trials (and shown the pending ones) asks the same
+    continuations, with the same labels and the same "continues", as the one it replaces."""
+    def make() -> Hyperband:
+        return Hyperband(SPACE, min_budget=1, max_budget=27, eta=3, seed=3, continuation=True)
+
+    first = HandLoop(make())
+    first.run(n_tells)
+    history = History()
+    for info, value in first.told:
+        history.append(info, value)
+    second = make()
+    second.restore(history)
+    for info in first.pending:
+        second.restore_pending(info)
+    resumed = HandLoop(second)
+    resumed.submitted = first.submitted
+    resumed.pending = list(first.pending)
+    while first.pending:
+        a, b = first.ask_all(), resumed.ask_all()
+        assert [(i.config, i.budget, i.additional_info) for i in a] == \
+            [(i.config, i.budget, i.additional_info) for i in b]
+        first.tell(first.pending[0])
+        resumed.tell(resumed.pending[0])
+    assert first.told[-len(resumed.told):] == resumed.told
+
+
+def test_continuation_must_be_a_bool():
+    """A non-bool continuation is refused, naming the parameter."""
+    with pytest.raises(TypeError, match="continuation must be True or False, got 'yes'"):
+        Hyperband(SPACE, min_budget=1, max_budget=9, continuation="yes")
