@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from runner.optimizers import Hyperband, SuccessiveHalving
-from trials import History, TrialInfo, TrialValue
+from runner.optimizers import ASHA, Hyperband, SuccessiveHalving
+from trials import History, Report, TrialInfo, TrialValue
 
 SPACE = {"x": (0.0, 1.0)}
 
@@ -144,6 +144,12 @@ def test_restore_from_a_history_gives_the_same_next_asks(n_tells):
     def make() -> Hyperband:
         return Hyperband(SPACE, min_budget=1, max_budget=27, eta=3, seed=3, continuation=True)
 
+    assert_resumes_alike(make, n_tells)
+
+
+def assert_resumes_alike(make: Any, n_tells: int) -> None:
+    """Runs ``make()`` for ``n_tells`` tells, restores a second ``make()`` from what was told
+    and pending, and checks both then ask the same trials to the end."""
     first = HandLoop(make())
     first.run(n_tells)
     history = History()
@@ -154,18 +160,97 @@ def test_restore_from_a_history_gives_the_same_next_asks(n_tells):
     for info in first.pending:
         second.restore_pending(info)
     resumed = HandLoop(second)
-    resumed.submitted = first.submitted
-    resumed.pending = list(first.pending)
+    resumed.submitted, resumed.pending = first.submitted, list(first.pending)
     while first.pending:
         a, b = first.ask_all(), resumed.ask_all()
         assert [(i.config, i.budget, i.additional_info) for i in a] == \
             [(i.config, i.budget, i.additional_info) for i in b]
         first.tell(first.pending[0])
         resumed.tell(resumed.pending[0])
-    assert first.told[-len(resumed.told):] == resumed.told
+    assert resumed.told and first.told[-len(resumed.told):] == resumed.told
 
 
 def test_continuation_must_be_a_bool():
     """A non-bool continuation is refused, naming the parameter."""
     with pytest.raises(TypeError, match="continuation must be True or False, got 'yes'"):
         Hyperband(SPACE, min_budget=1, max_budget=9, continuation="yes")
+
+
+# -- ASHA, promotion type ----------------------------------------------------------------------
+
+
+def promotion(n_trials: int | None = None, max_budget: float = 9, seed: int = 0) -> ASHA:
+    return ASHA(SPACE, 1, max_budget, eta=3, seed=seed, n_trials=n_trials, mode="promotion")
+
+
+def test_asha_mode_is_validated_naming_the_parameter():
+    """mode is "stopping" or "promotion"; anything else is refused at construction."""
+    with pytest.raises(ValueError, match="mode must be 'stopping' or 'promotion', got 'pause'"):
+        ASHA(SPACE, 1, 9, mode="pause")
+
+
+def test_asha_promotion_promotes_the_top_third_of_a_rung_once_each():
+    """New configurations start at min_budget; once rung 0 holds 3 results its best is asked
+    as a continuation at the next rung budget, once; then new configurations again."""
+    hand = HandLoop(promotion())
+    first = [hand.submit(hand.optimizer.ask()) for _ in range(3)]
+    assert [i.budget for i in first] == [1.0] * 3
+    assert [i.additional_info["asha_rung"] for i in first] == [0, 0, 0]
+    for info, cost in zip(first, (0.5, 0.2, 0.9)):
+        hand.tell(info, cost)
+    promoted = hand.submit(hand.optimizer.ask())
+    assert promoted.config == first[1].config and promoted.budget == 3.0
+    assert promoted.additional_info["asha_rung"] == 1
+    assert promoted.additional_info["asha_index"] == first[1].additional_info["asha_index"]
+    assert promoted.additional_info["continues"] == first[1].additional_info["checkpoint_dir"]
+    fresh = hand.optimizer.ask()
+    assert fresh.budget == 1.0 and fresh.additional_info["asha_index"] == 3
+    assert "continues" not in fresh.additional_info
+
+
+def test_asha_promotion_looks_at_the_top_rung_first():
+    """With a promotable configuration at rung 1 and another at rung 0, rung 1's goes first."""
+    opt = promotion(max_budget=27)
+    hand = HandLoop(opt)
+    rung0 = [hand.submit(opt.ask()) for _ in range(12)]
+    for j, info in enumerate(rung0[:9]):  # costs 0.0 .. 0.8: indices 0, 1, 2 the top third
+        hand.tell(info, j / 10)
+    rung1 = [hand.submit(opt.ask()) for _ in range(3)]
+    assert [i.additional_info["asha_index"] for i in rung1] == [0, 1, 2]
+    assert {i.budget for i in rung1} == {3.0}
+    for info, cost in zip(rung0[9:], (0.05, 0.9, 0.9)):  # index 9 joins rung 0's top 4
+        hand.tell(info, cost)
+    for info in rung1:
+        hand.tell(info, info.additional_info["asha_index"] / 10)
+    asked = [opt.ask(), opt.ask()]
+    assert [(i.additional_info["asha_index"], i.additional_info["asha_rung"], i.budget)
+            for i in asked] == [(0, 2, 9.0), (9, 1, 3.0)]
+
+
+def test_asha_promotion_costs_come_from_the_told_value_not_from_reports():
+    """A promotion-type ASHA never stops on reports and ranks by the final cost it is told."""
+    opt = promotion()
+    infos = [opt.ask() for _ in range(3)]
+    assert opt.on_report(infos[0], Report(step=1, cost=99.0)) == "continue"
+    for info, cost in zip(infos, (0.3, 0.1, 0.2)):
+        opt.tell(info, TrialValue(cost=cost))
+    assert opt.ask().config == infos[1].config and opt.n_stopped == 0
+
+
+def test_asha_promotion_drops_max_budget_trials_and_the_rest_when_exhausted():
+    """A trial at max_budget is listed when told; once n_trials configurations are told and
+    none is left to promote, every unpromoted trial is listed; each directory once."""
+    hand = HandLoop(promotion(n_trials=12))
+    hand.run()
+    tops = [i for i, _ in hand.told if i.budget == 9.0]
+    assert tops and {i.additional_info["asha_index"] for i, _ in hand.told} == set(range(12))
+    dirs = {i.additional_info["checkpoint_dir"] for i, _ in hand.told}
+    assert sorted(hand.dropped) == sorted(dirs)
+    assert hand.dropped[0] == tops[0].additional_info["checkpoint_dir"]
+
+
+@pytest.mark.parametrize("n_tells", [4, 10, 14])
+def test_asha_promotion_restored_from_a_history_asks_the_same(n_tells):
+    """A fresh promotion-type ASHA restored from told trials and shown the pending ones asks
+    the same continuations and new configurations as the one it replaces."""
+    assert_resumes_alike(lambda: promotion(n_trials=15, seed=4), n_tells)
