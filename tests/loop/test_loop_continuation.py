@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from runner.optimizers import ASHA, Hyperband, SuccessiveHalving
+from runner.problems import get
 from trials import History, Report, TrialInfo, TrialValue
 
 SPACE = {"x": (0.0, 1.0)}
@@ -254,3 +255,46 @@ def test_asha_promotion_restored_from_a_history_asks_the_same(n_tells):
     """A fresh promotion-type ASHA restored from told trials and shown the pending ones asks
     the same continuations and new configurations as the one it replaces."""
     assert_resumes_alike(lambda: promotion(n_trials=15, seed=4), n_tells)
+
+
+# -- the learning-curve problems' checkpoint ---------------------------------------------------
+
+
+def test_a_curve_target_continues_from_its_checkpoint_with_the_same_costs(tmp_path):
+    """An -mf-lc target given the checkpoint of its run at budget 3 goes on from step 4: the
+    same costs as a run from scratch, the runtime only the increment."""
+    problem = get("ackley-5d-mf-lc")
+    config = {name: 1.5 for name in problem.space}
+    scratch_cost, scratch = problem.target(config, budget=9, seed=2)
+    low_cost, low = problem.target(config, budget=3, seed=2, checkpoint=tmp_path)
+    cost, resumed = problem.target(config, budget=9, seed=2, checkpoint=tmp_path)
+    assert cost == scratch_cost
+    assert [row[0] for row in resumed["curve"]] == [4, 5, 6, 7, 8, 9]
+    assert [row[1] for row in resumed["curve"]] == [row[1] for row in scratch["curve"][3:]]
+    assert resumed["runtime"] == pytest.approx(scratch["runtime"] - low["runtime"])
+    assert [row[2] for row in resumed["curve"]] == pytest.approx(
+        [row[2] - low["runtime"] for row in scratch["curve"][3:]])
+    assert low_cost == scratch["curve"][2][1]
+
+
+@pytest.mark.parametrize("other", [{"seed": 3}, {"config": "other"}, {"budget": 2}])
+def test_a_curve_target_restarts_on_a_checkpoint_it_cannot_continue(tmp_path, other):
+    """A state of another seed or configuration, or at a budget not below the asked one, is
+    not continued: the target starts at step 1, as without a checkpoint."""
+    problem = get("branin-mf-lc")
+    config = {"x0": 1.0, "x1": 2.0}
+    problem.target(config, budget=3, seed=2, checkpoint=tmp_path)
+    asked = {"seed": 2, "budget": 9, **other}
+    if asked.pop("config", None):
+        config = {"x0": 2.0, "x1": 2.0}
+    _, fresh = problem.target(config, **asked)
+    _, again = problem.target(config, **asked, checkpoint=tmp_path)
+    assert again["curve"][0][0] == 1 and again == fresh
+
+
+def test_a_curve_target_ignores_an_unreadable_state(tmp_path):
+    """A torn or foreign state file is not continued (the target starts at step 1)."""
+    (tmp_path / "curve-state.json").write_text("{not json")
+    problem = get("branin-mf-lc")
+    _, info = problem.target({"x0": 1.0, "x1": 2.0}, budget=3, seed=0, checkpoint=tmp_path)
+    assert [row[0] for row in info["curve"]] == [1, 2, 3]
