@@ -296,3 +296,50 @@ async def ignores_stop_async(config: Any, report: Any) -> Any:
 
 
 ASYNC_TWINS.update({reports_every: reports_every_async, ignores_stop: ignores_stop_async})
+
+
+def counts_in_checkpoint(config: Any, checkpoint: Any) -> Any:
+    """Counts its runs in ``checkpoint/count`` (the trial's checkpoint directory); returns that
+    count (0 on a fresh directory) and the directory it was given."""
+    path = checkpoint / "count"
+    count = int(path.read_text()) if path.exists() else 0
+    path.write_text(str(count + 1))
+    return float(count), {"dir": str(checkpoint), "is_dir": checkpoint.is_dir(), "runtime": 1.0}
+
+
+async def counts_in_checkpoint_async(config: Any, checkpoint: Any) -> Any:
+    """``async`` twin of :func:`counts_in_checkpoint`."""
+    return counts_in_checkpoint(config, checkpoint)
+
+
+def trains_from_checkpoint(config: Any, budget: Any, report: Any, checkpoint: Any) -> Any:
+    """Trains up to ``budget`` steps of ``config["every"]`` seconds, saving its step in
+    ``checkpoint`` before reporting it (cost ``1/step``) and starting from the step saved
+    there; returns the step it started from."""
+    state = checkpoint / "step"
+    step = start = int(state.read_text()) if state.exists() else 0
+    while step < budget:
+        step += 1
+        time.sleep(config["every"])
+        state.write_text(str(step))
+        report(step, 1.0 / step)
+    return 1.0 / step, {"started": start}
+
+
+async def trains_from_checkpoint_async(config: Any, budget: Any, report: Any,
+                                       checkpoint: Any) -> Any:
+    """``async`` twin of :func:`trains_from_checkpoint`."""
+    import asyncio
+
+    state = checkpoint / "step"
+    step = start = int(state.read_text()) if state.exists() else 0
+    while step < budget:
+        step += 1
+        await asyncio.sleep(config["every"])
+        state.write_text(str(step))
+        await report(step, 1.0 / step)
+    return 1.0 / step, {"started": start}
+
+
+ASYNC_TWINS.update({counts_in_checkpoint: counts_in_checkpoint_async,
+                    trains_from_checkpoint: trains_from_checkpoint_async})

@@ -33,6 +33,7 @@ from typing import Any
 
 from runner._core import verdicts
 from runner._core.backend import BackendRunner
+from runner._core.checkpoints import checkpoint_dir
 from runner._core.returns import Outcome
 from runner._core.validation import check_concurrency
 from runner.errors import LimitError
@@ -271,7 +272,7 @@ class SimulatedRunner(BackendRunner):
             outcome = ev._run_override(self.run, info)
         else:
             outcome = ev.run(info.config, info.instance, info.budget, info.seed,
-                             self._shared_data)
+                             self._shared_data, checkpoint=checkpoint_dir(info))
         return outcome, time.perf_counter() - t0
 
     def _runtime(self, outcome: Outcome, wall: float, extra: dict[str, Any]) -> float | None:

@@ -62,6 +62,12 @@ class BackendRunner(AbstractRunner):
                 timeout,
             )
 
+    @property
+    def wants_checkpoint(self) -> bool:
+        """Whether the target takes ``checkpoint``: the loop then gives every trial a checkpoint
+        directory (``additional_info["checkpoint_dir"]``, runner/_core/checkpoints.py)."""
+        return bool(self._target.wants_checkpoint)
+
     def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
         reports = self._reports
         while True:

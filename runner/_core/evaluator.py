@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from runner._core import verdicts
+from runner._core.checkpoints import checkpoint_dir, trial_checkpoint
 from runner._core.limits import Limits
 from runner._core.reporting import Reporter
 from runner._core.returns import InvalidReturn, Objectives, Outcome, normalize_return
@@ -55,14 +56,28 @@ class Evaluator:
 
     def run(self, config: Mapping[str, Any], instance: str | None, budget: float | None,
             seed: int | None, shared: Mapping[str, Any],
-            reporter: Reporter | None = None) -> Outcome:
+            reporter: Reporter | None = None, checkpoint: str | None = None) -> Outcome:
         """Call the target once and classify what it did; never raises for the target's faults.
-        ``reporter``: the trial's ``report`` callable, passed if the target names ``report``."""
+        ``reporter``: the trial's ``report`` callable, passed if the target names ``report``;
+        ``checkpoint``: the trial's checkpoint directory, passed (created) if it names
+        ``checkpoint`` (runner/_core/checkpoints.py)."""
         if self.target.wants_report and (reporter is not None
                                          or not self.target.report_optional):
             if reporter is None:  # a direct run(): its reports go nowhere
                 reporter = Reporter()
             shared = {**shared, "report": reporter}
+        if self.target.wants_checkpoint:
+            try:
+                with trial_checkpoint(checkpoint) as path:
+                    return self._call(config, instance, budget, seed,
+                                      {**shared, "checkpoint": path}, reporter)
+            except OSError as exc:  # the directory could not be made: the trial cannot run
+                return verdicts.raised(exc, self.objectives.crash_cost)
+        return self._call(config, instance, budget, seed, shared, reporter)
+
+    def _call(self, config: Mapping[str, Any], instance: str | None, budget: float | None,
+              seed: int | None, shared: Mapping[str, Any], reporter: Reporter | None
+              ) -> Outcome:
         try:
             raw = self.target(config, instance=instance, seed=seed, budget=budget, **shared)
         except TrialStopped:
@@ -86,11 +101,23 @@ class Evaluator:
         wall-time limit enforced by cancelling the coroutine; ``reporter``: the trial's
         ``report``, and ``stop_cancelled()`` says whether a cancellation was a stop decision's
         (the task ignored the stop)."""
+        if run is None and reporter is not None and self.target.wants_report:
+            shared = {**shared, "report": reporter}
+        if run is None and self.target.wants_checkpoint:
+            try:
+                with trial_checkpoint(checkpoint_dir(info)) as path:
+                    return await self._call_async(info, {**shared, "checkpoint": path}, None,
+                                                  reporter, stop_cancelled)
+            except OSError as exc:
+                return verdicts.raised(exc, self.objectives.crash_cost)
+        return await self._call_async(info, shared, run, reporter, stop_cancelled)
+
+    async def _call_async(self, info: TrialFields, shared: Mapping[str, Any],
+                          run: RunFn | None, reporter: Reporter | None,
+                          stop_cancelled: Callable[[], bool]) -> Outcome:
         import asyncio
 
         crash, walltime = self.objectives.crash_cost, self.limits.walltime
-        if run is None and reporter is not None and self.target.wants_report:
-            shared = {**shared, "report": reporter}
         try:
             if run is not None:
                 coro = run(info.config, instance=info.instance, budget=info.budget,
@@ -155,7 +182,7 @@ class Evaluator:
         c0 = os.times()
         if run is None:
             outcome = self.run(info.config, info.instance, info.budget, info.seed, shared,
-                               reporter)
+                               reporter, checkpoint_dir(info))
         else:
             outcome = self._run_override(run, info)
         wall = time.perf_counter() - t0

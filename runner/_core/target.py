@@ -46,6 +46,12 @@ class Target(ABC):
         ``report(step, cost, **metrics)`` callable (runner/_core/reporting.py)."""
         return _names(type(self).__call__, "report")
 
+    @property
+    def wants_checkpoint(self) -> bool:
+        """Whether the target's signature names ``checkpoint``: then it is passed the trial's
+        checkpoint directory (runner/_core/checkpoints.py)."""
+        return _names(type(self).__call__, "checkpoint")
+
     def check(self, shared_data: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
         """Pre-flight check at the runner's construction; raise a clear error if unusable."""
 
@@ -76,6 +82,10 @@ class FunctionTarget(Target):
     @property
     def wants_report(self) -> bool:
         return "report" in self.accepts
+
+    @property
+    def wants_checkpoint(self) -> bool:
+        return "checkpoint" in self.accepts
 
     def __call__(self, config: Mapping[str, Any], *, instance: str | None = None,
                  seed: int | None = None, budget: float | None = None,

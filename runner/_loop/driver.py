@@ -15,6 +15,7 @@ from typing import Any
 
 from runner._core.reporting import Decision
 from runner._loop import events
+from runner._loop.checkpoints import PAUSED_KEY, Checkpoints, paused_value
 from runner._loop.failures import Failures
 from runner._loop.journal import LoopJournal
 from runner._loop.timings import TimingAccount
@@ -33,7 +34,7 @@ class Trial:
     """One trial in flight: its id, the attempt last submitted (0 for the first run, -1 before
     it), the crashes retried so far."""
 
-    __slots__ = ("trial", "attempt", "info", "submitted", "crashes")
+    __slots__ = ("trial", "attempt", "info", "submitted", "crashes", "paused")
 
     def __init__(self, trial: int, info: TrialInfo, attempt: int = -1) -> None:
         self.trial = trial
@@ -41,6 +42,7 @@ class Trial:
         self.info = info
         self.submitted = 0.0
         self.crashes = 0
+        self.paused = False  # a "pause" decision was passed on for it
 
 
 class LoopDriver:
@@ -68,6 +70,7 @@ class LoopDriver:
     _interrupt: bool
     _account: TimingAccount
     _journal: LoopJournal | None
+    _checkpoints: Checkpoints | None
 
     def _drive(self) -> None:
         runner, lost_since = self.runner, None
@@ -123,6 +126,7 @@ class LoopDriver:
             finally:
                 self._account.optimizer += self._clock() - t
             if decision is not Decision.CONTINUE:
+                trial.paused = decision is Decision.PAUSE
                 runner.decide(info, decision)
         return n
 
@@ -137,6 +141,8 @@ class LoopDriver:
                 continue
             n += 1
             self._account.result(trial.submitted, self._now(), value)
+            if trial.paused and value.status is StatusType.STOPPED:
+                value = paused_value(value)
             try:
                 if self._on_result(trial, value):
                     finals.append((trial.trial, trial.info, value))
@@ -145,12 +151,18 @@ class LoopDriver:
                 break
         if n and self._journal is not None:
             self._timed_journal(self._journal.sync)
+        drop = getattr(self.optimizer, "drop_checkpoints", None)
         for trial_id, info, value in finals:
             best = self.history.incumbent
             self.history.append(info, value)
             if self.history.incumbent is not best:
                 events.new_incumbent(trial_id, (info, value))
             self._tell(info, value)
+            if self._checkpoints is not None:
+                self._checkpoints.ended(info, keep=callable(drop) or bool(
+                    value.additional_info.get(PAUSED_KEY)))
+                if callable(drop):
+                    self._checkpoints.drop(drop() or ())
         if error is not None:
             raise error
         return n
@@ -267,6 +279,8 @@ class LoopDriver:
         trial.submitted = self._now()
         self._pending[id(trial.info)] = trial
         try:
+            if self._checkpoints is not None:
+                self._checkpoints.assign(trial.trial, trial.info)
             if self._journal is not None:
                 self._timed_journal(self._journal.submit, trial.trial, trial.attempt, trial.info)
             self.runner.submit_trial(trial.info)

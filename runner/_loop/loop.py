@@ -19,23 +19,23 @@ optimizer is exhausted). Results are matched to submissions by the identity of t
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import os
-import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from runner._loop import events
+from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
 from runner._loop.driver import LoopDriver, Trial
 from runner._loop.failures import Failures, TracebackView
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
+from runner._loop.signals import sigterm_as_interrupt
 from runner._loop.statistics import Statistics
 from runner._loop.study import ResumeMode, check_name, check_resume_mode, identity
 from runner._loop.timings import TimingAccount, Timings
@@ -63,12 +63,17 @@ class OptimizationLoop(LoopDriver):
                  retries: int = 0, raise_if_retries_exceeded: bool = True,
                  journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
                  clock: Callable[[], float] = time.monotonic, study: str | None = None,
-                 resume: ResumeMode = "check") -> None:
+                 resume: ResumeMode = "check",
+                 checkpoints: str | os.PathLike[str] | None = None,
+                 keep_checkpoints: bool = False) -> None:
         """Validate everything; open ``journal`` and resume the study it holds: finished trials
         enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
         study; a journal of another study (name, optimizer, space, target or objectives) is
-        refused unless ``resume="force"`` (docs/loop.md)."""
+        refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
+        target takes ``checkpoint`` save (default: beside the journal, else a temporary
+        directory); removed when the study finishes unless ``keep_checkpoints``."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
+        checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
         # A runner with its own clock (runner/_loop/clock.py) sets the loop's time: it replaces
@@ -105,6 +110,9 @@ class OptimizationLoop(LoopDriver):
         self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume,
                                      self._now) if journal is not None else None)
         self._resumed = (0, 0)  # finished trials replayed, unfinished ones to run again
+        self._checkpoints = (Checkpoints(checkpoint_root, None if self._journal is None else
+                                         Path(self._journal.path), keep_checkpoints)
+                             if getattr(runner, "wants_checkpoint", False) else None)
         if self._journal is not None:
             try:
                 self._resume()
@@ -266,7 +274,7 @@ class OptimizationLoop(LoopDriver):
         return True
 
     def _main(self, reraise_interrupt: bool = True) -> None:
-        restore = _sigterm_as_interrupt()
+        restore = sigterm_as_interrupt()
         try:
             self._drive()
             self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
@@ -321,6 +329,8 @@ class OptimizationLoop(LoopDriver):
             reason = reason or ("cancelled" if state == "cancelled" else state)
             self._journal.end([(t.trial, t.attempt) for t in self._pending.values()], reason)
         self._state = state
+        if state == "finished" and self._checkpoints is not None:
+            self._checkpoints.finish()
         pump = getattr(self.runner, "set_report_pump", None)
         if callable(pump):
             pump(None)
@@ -348,6 +358,7 @@ class OptimizationLoop(LoopDriver):
         restore_all = getattr(self.optimizer, "restore", None)
         replayed = History()
         for trial_id, info, value in plan.finished:
+            self._known_checkpoint(trial_id, info)
             self.history.append(info, value)
             for report in plan.curves.get(trial_id, ()):
                 self.history.add_report(info, report)
@@ -368,26 +379,17 @@ class OptimizationLoop(LoopDriver):
         self._resumed = (len(plan.finished), len(plan.unfinished))
         restore = getattr(self.optimizer, "restore_pending", None)
         for trial_id, attempt, info in plan.unfinished:
+            self._known_checkpoint(trial_id, info)
             if callable(restore):
                 restore(info)  # optional: lets it skip what it proposed before
             self._requeue.append(Trial(trial_id, info, attempt))
         log.info("journal %s: %d finished trials replayed, %d unfinished to run again",
                  self._journal.path, len(plan.finished), len(plan.unfinished))
 
+    def _known_checkpoint(self, trial_id: int, info: TrialInfo) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.known(trial_id, info)
+
     def __repr__(self) -> str:
         return (f"<OptimizationLoop {self.status()}: {len(self.history)} done, "
                 f"{len(self._pending) + len(self._requeue)} pending, {len(self._failures)} failed>")
-
-
-def _sigterm_as_interrupt() -> Callable[[], object]:
-    """While the loop runs in the main thread, SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C
-    (unless the program set its own handler); returns what restores the handler."""
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt("SIGTERM")
-
-    with contextlib.suppress(ValueError, OSError):
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
-            signal.signal(signal.SIGTERM, interrupt)
-            return functools.partial(signal.signal, signal.SIGTERM, signal.SIG_DFL)
-    return lambda: None

@@ -1,7 +1,7 @@
 """How a trial crosses the pipe to a worker process.
 
-The worker needs only what the target is called with: ``config``, ``instance``, ``seed`` and
-``budget``, so that is all that travels, as a plain tuple (a pickled ``TrialInfo`` goes through
+The worker needs only what the target is called with: ``config``, ``instance``, ``seed``,
+``budget`` and the checkpoint directory (or ``None``), so that is all that travels, as a plain tuple (a pickled ``TrialInfo`` goes through
 attrs' ``__getstate__``/``__setstate__`` in Python code on each side, on every trial's critical
 path). A ConfigSpace ``Configuration`` pickles with its whole ``ConfigurationSpace`` (kilobytes,
 about 3.7 ms per round trip here); so it travels as its vector, each space travels once per
@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 from typing import Any, NamedTuple
 
+from runner._core.checkpoints import checkpoint_dir
 from trials import TrialInfo
 
 __all__ = ["TrialEncoder", "TrialDecoder", "WireTrial"]
@@ -27,6 +28,7 @@ class WireTrial(NamedTuple):
     instance: str | None
     seed: int | None
     budget: float | None
+    checkpoint: str | None
 
 
 class TrialEncoder:
@@ -43,14 +45,14 @@ class TrialEncoder:
         config = info.config
         space = getattr(config, "config_space", None)
         if space is None or not hasattr(config, "get_array"):
-            return pickle.dumps((_PLAIN, config, info.instance, info.seed, info.budget),
-                                protocol=_PROTOCOL)
+            return pickle.dumps((_PLAIN, config, info.instance, info.seed, info.budget,
+                                 checkpoint_dir(info)), protocol=_PROTOCOL)
         token = id(space)
         new_space = None
         if token not in self._sent:
             self._sent[token] = new_space = space
         return pickle.dumps((_VECTOR, token, new_space, config.get_array(), info.instance,
-                             info.seed, info.budget), protocol=_PROTOCOL)
+                             info.seed, info.budget, checkpoint_dir(info)), protocol=_PROTOCOL)
 
 
 class TrialDecoder:
@@ -63,9 +65,10 @@ class TrialDecoder:
         message = pickle.loads(data)
         if message[0] == _PLAIN:
             return WireTrial(*message[1:])
-        _, token, space, vector, instance, seed, budget = message
+        _, token, space, vector, instance, seed, budget, checkpoint = message
         if space is not None:
             self._spaces[token] = space
         from ConfigSpace import Configuration
 
-        return WireTrial(Configuration(self._spaces[token], vector=vector), instance, seed, budget)
+        return WireTrial(Configuration(self._spaces[token], vector=vector), instance, seed, budget,
+                         checkpoint)

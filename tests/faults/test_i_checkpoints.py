@@ -1,0 +1,84 @@
+"""FAULTS I (part 2): checkpoints on every backend. A target that takes ``checkpoint`` gets an
+existing directory of its own; a continuation gets the directory of the trial it continues; a
+trial paused on a report keeps its checkpoint, and its continuation resumes from the step it
+saved (docs/early-stopping.md, "Checkpoints")."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import faults_targets as ft
+import pytest
+
+from faults.conftest import FaultMaker, ListOptimizer
+from runner import OptimizationLoop, continue_trial
+from runner.errors import PreflightError
+from trials import StatusType, TrialInfo, TrialValue
+
+
+def test_I5_each_trial_gets_its_directory(any_config: FaultMaker, tmp_path: Any) -> None:
+    """I5: through the loop, each trial's ``checkpoint`` is an existing directory of its own
+    under ``checkpoints=``, named in its additional_info; the study's end removes them, and
+    ``keep_checkpoints=True`` keeps them."""
+    for keep in (False, True):
+        root = tmp_path / f"keep-{keep}"
+        with any_config(ft.counts_in_checkpoint) as runner:
+            assert runner.wants_checkpoint
+            loop = OptimizationLoop(ListOptimizer([{"i": i} for i in range(3)]), runner,
+                                    checkpoints=root, keep_checkpoints=keep)
+            loop.run()
+        dirs = [v.additional_info["dir"] for _, v in loop.history]
+        assert all(v.status is StatusType.SUCCESS and v.cost == 0.0 for _, v in loop.history)
+        assert all(v.additional_info["is_dir"] for _, v in loop.history)
+        assert len(set(dirs)) == 3 and all(d.startswith(str(root)) for d in dirs), dirs
+        assert [i.additional_info["checkpoint_dir"] for i, _ in loop.history] == dirs
+        assert all(os.path.isdir(d) == keep for d in dirs)
+
+
+class PausesThenContinues:
+    """Asks one trial at budget 40; pauses it on its report of step 3; continues it (budget
+    40) once told it was paused."""
+
+    def __init__(self) -> None:
+        self.todo = [TrialInfo({"every": 0.01}, budget=40)]
+        self.told: list[tuple[TrialInfo, TrialValue]] = []
+
+    def ask(self) -> TrialInfo | None:
+        return self.todo.pop() if self.todo else None
+
+    def on_report(self, info: TrialInfo, report: Any) -> str:
+        first = "continues" not in info.additional_info
+        return "pause" if first and report.step >= 3 else "continue"
+
+    def tell(self, info: TrialInfo, value: TrialValue) -> None:
+        self.told.append((info, value))
+        if value.additional_info.get("paused"):
+            self.todo.append(continue_trial(info, budget=40))
+
+
+def test_I6_pause_then_continue(any_config: FaultMaker, tmp_path: Any) -> None:
+    """I6: a "pause" ends the trial STOPPED and marked paused at the decided step or the next
+    one, its checkpoint kept; the continuation gets the same directory and resumes from the
+    step the trial saved, never from 0; the journal says which trial it continues."""
+    if any_config.is_simulated:
+        pytest.skip("the simulated runner evaluates a trial to its end when it starts, so a "
+                    "mid-trial pause leaves its final state saved (docs/early-stopping.md)")
+    try:
+        runner = any_config(ft.trains_from_checkpoint, grace=0.25)
+    except PreflightError as exc:
+        assert "report" in str(exc)
+        pytest.skip(f"{any_config.name} refuses report targets at construction")
+    optimizer = PausesThenContinues()
+    with runner:
+        loop = OptimizationLoop(optimizer, runner, journal=tmp_path / "j.jsonl")
+        loop.run()
+    [(first, paused), (second, resumed)] = optimizer.told
+    assert paused.status is StatusType.STOPPED and paused.additional_info["paused"] is True
+    step = paused.additional_info["stopped_at_step"]
+    assert step in (3, 4), paused
+    assert second.additional_info["checkpoint_dir"] == first.additional_info["checkpoint_dir"]
+    assert second.additional_info["continues_trial"] == 0
+    assert resumed.status is StatusType.SUCCESS, resumed
+    assert resumed.additional_info["started"] == step and resumed.cost == 1.0 / 40
+    assert not os.path.exists(first.additional_info["checkpoint_dir"])  # the study finished
