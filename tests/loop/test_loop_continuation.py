@@ -4,13 +4,16 @@ and the learning-curve problems' ``checkpoint``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runner import OptimizationLoop, SerialRunner, SimulatedRunner
 from runner.optimizers import ASHA, Hyperband, SuccessiveHalving
 from runner.problems import get
-from trials import History, Report, TrialInfo, TrialValue
+from trials import History, Report, StatusType, TrialInfo, TrialValue
 
 SPACE = {"x": (0.0, 1.0)}
 
@@ -298,3 +301,93 @@ def test_a_curve_target_ignores_an_unreadable_state(tmp_path):
     problem = get("branin-mf-lc")
     _, info = problem.target({"x0": 1.0, "x1": 2.0}, budget=3, seed=0, checkpoint=tmp_path)
     assert [row[0] for row in info["curve"]] == [1, 2, 3]
+
+
+# -- through the loop --------------------------------------------------------------------------
+
+
+def epochs(config: Any, budget: float, checkpoint: Path) -> Any:
+    """Trains from the step saved in ``checkpoint`` up to ``budget``; says where it started."""
+    state = checkpoint / "step.json"
+    start = json.loads(state.read_text())["step"] if state.exists() else 0
+    step = max(start, int(budget))
+    state.write_text(json.dumps({"step": step}))
+    return config["x"] + 1.0 / step, {"started": start}
+
+
+class Watched:
+    """Delegates to an optimizer; checks at each ask that the directories it dropped are gone
+    and the ones a continuation asks for are still there."""
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer, self.dropped = optimizer, []
+
+    def ask(self) -> TrialInfo | None:
+        assert not any(Path(path).exists() for path in self.dropped)
+        info = self.optimizer.ask()
+        if info is not None and "continues" in info.additional_info:
+            assert Path(info.additional_info["continues"], "step.json").exists()
+        return info
+
+    def tell(self, info: TrialInfo, value: TrialValue) -> None:
+        self.optimizer.tell(info, value)
+
+    def drop_checkpoints(self) -> list[TrialInfo]:
+        dropped = self.optimizer.drop_checkpoints()
+        self.dropped += [i.additional_info["checkpoint_dir"] for i in dropped]
+        return dropped
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Hyperband(SPACE, min_budget=1, max_budget=9, eta=3, seed=6, continuation=True),
+    lambda: ASHA(SPACE, 1, 9, eta=3, seed=6, n_trials=20, mode="promotion"),
+], ids=["hyperband", "asha-promotion"])
+def test_promoted_trials_resume_from_their_checkpoint_through_the_loop(tmp_path, make):
+    """OptimizationLoop + SerialRunner, a target that saves its step: every continuation starts
+    at the step its previous trial reached (never at 0), dropped directories are removed as
+    they are listed, and a finished study leaves none."""
+    watched = Watched(make())
+    root = tmp_path / "checkpoints"
+    loop = OptimizationLoop(watched, SerialRunner(epochs), checkpoints=root)
+    loop.run()
+    assert loop.status() == "finished"
+    by_dir: dict[str, list[TrialInfo]] = {}
+    continued = 0
+    for info, value in loop.history:
+        assert value.status is StatusType.SUCCESS, value
+        earlier = by_dir.setdefault(info.additional_info["checkpoint_dir"], [])
+        if "continues" in info.additional_info:
+            continued += 1
+            assert value.additional_info["started"] == int(earlier[-1].budget) > 0
+        else:
+            assert not earlier and value.additional_info["started"] == 0
+        earlier.append(info)
+    assert continued > 3 and len(set(watched.dropped)) == len(watched.dropped)
+    assert not list(root.glob("trial-*"))
+
+
+def test_hyperband_continuation_on_the_simulated_runner_costs_less_for_the_same_trials():
+    """A curve problem on SimulatedRunner: Hyperband with continuation runs the same
+    configurations at the same budgets with the same costs as restarting, each continuation
+    taking only the time from its previous rung's budget to its own, its curve starting after
+    the step its previous trial reached."""
+    problem = get("branin-mf-lc")
+    lo, hi = problem.fidelity
+    runs = {}
+    for continuation in (False, True):
+        hb = Hyperband(problem.space, min_budget=lo, max_budget=hi, eta=3, seed=0,
+                       continuation=continuation)
+        with SimulatedRunner(problem.target, n_workers=4) as runner:
+            loop = OptimizationLoop(hb, runner)
+            loop.run()
+        runs[continuation] = loop
+    key = lambda pair: (labels(pair[0]), pair[1].cost)  # noqa: E731
+    assert sorted(map(key, runs[True].history)) == sorted(map(key, runs[False].history))
+    time = {c: sum(v.time for _, v in loop.history) for c, loop in runs.items()}
+    saved = sum(problem.runtime(i.config, i.budget / 3) for i, _ in runs[True].history
+                if "continues" in i.additional_info)  # a continuation skips its earlier rung
+    assert saved > 0 and time[True] == pytest.approx(time[False] - saved)
+    for info, _ in runs[True].history:
+        steps = [r.step for r in runs[True].history.curve(info)]
+        if "continues" in info.additional_info:
+            assert steps[0] > 1 and steps[-1] == int(info.budget)
