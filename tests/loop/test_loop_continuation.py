@@ -391,3 +391,36 @@ def test_hyperband_continuation_on_the_simulated_runner_costs_less_for_the_same_
         steps = [r.step for r in runs[True].history.curve(info)]
         if "continues" in info.additional_info:
             assert steps[0] > 1 and steps[-1] == int(info.budget)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Hyperband(SPACE, min_budget=1, max_budget=9, eta=3, seed=7, continuation=True),
+    lambda: ASHA(SPACE, 1, 9, eta=3, seed=7, n_trials=20, mode="promotion"),
+], ids=["hyperband", "asha-promotion"])
+def test_a_study_cancelled_midway_resumes_its_continuations_from_the_journal(tmp_path, make):
+    """Cancelled after 12 results (checkpoints kept for the resume), then resumed from its
+    journal: the same trials as an uninterrupted study, and the resumed session's continuations
+    still start from what their previous trial saved, never from step 0."""
+    whole = OptimizationLoop(make(), SerialRunner(epochs), checkpoints=tmp_path / "whole")
+    whole.run()
+    journal = tmp_path / "study.jsonl"
+    first = OptimizationLoop(make(), SerialRunner(epochs), journal=journal,
+                             goal=lambda loop: len(loop.history) >= 12 and loop.cancel())
+    first.run()
+    assert first.status() == "cancelled"
+    resumed = OptimizationLoop(make(), SerialRunner(epochs), journal=journal)
+    resumed.run()
+    assert resumed.status() == "finished"
+
+    def key(pair: tuple[TrialInfo, TrialValue]) -> tuple[Any, ...]:
+        info, value = pair
+        return (json.dumps(dict(info.config)), info.budget, value.cost,
+                "continues" in info.additional_info)
+
+    assert sorted(map(key, resumed.history)) == sorted(map(key, whole.history))
+    later = list(resumed.history)[len(first.history):]
+    resumed_continuations = [(i, v) for i, v in later if "continues" in i.additional_info]
+    assert resumed_continuations
+    # at least the previous rung's step: a trial cancelled in flight re-runs where it got to
+    assert all(v.additional_info["started"] >= int(i.budget) // 3 > 0
+               for i, v in resumed_continuations)
