@@ -200,7 +200,7 @@ def test_asha_promotion_promotes_the_top_third_of_a_rung_once_each():
     first = [hand.submit(hand.optimizer.ask()) for _ in range(3)]
     assert [i.budget for i in first] == [1.0] * 3
     assert [i.additional_info["asha_rung"] for i in first] == [0, 0, 0]
-    for info, cost in zip(first, (0.5, 0.2, 0.9)):
+    for info, cost in zip(first, (0.5, 0.2, 0.9), strict=True):
         hand.tell(info, cost)
     promoted = hand.submit(hand.optimizer.ask())
     assert promoted.config == first[1].config and promoted.budget == 3.0
@@ -222,7 +222,7 @@ def test_asha_promotion_looks_at_the_top_rung_first():
     rung1 = [hand.submit(opt.ask()) for _ in range(3)]
     assert [i.additional_info["asha_index"] for i in rung1] == [0, 1, 2]
     assert {i.budget for i in rung1} == {3.0}
-    for info, cost in zip(rung0[9:], (0.05, 0.9, 0.9)):  # index 9 joins rung 0's top 4
+    for info, cost in zip(rung0[9:], (0.05, 0.9, 0.9), strict=True):  # index 9 joins rung 0's top 4
         hand.tell(info, cost)
     for info in rung1:
         hand.tell(info, info.additional_info["asha_index"] / 10)
@@ -236,7 +236,7 @@ def test_asha_promotion_costs_come_from_the_told_value_not_from_reports():
     opt = promotion()
     infos = [opt.ask() for _ in range(3)]
     assert opt.on_report(infos[0], Report(step=1, cost=99.0)) == "continue"
-    for info, cost in zip(infos, (0.3, 0.1, 0.2)):
+    for info, cost in zip(infos, (0.3, 0.1, 0.2), strict=True):
         opt.tell(info, TrialValue(cost=cost))
     assert opt.ask().config == infos[1].config and opt.n_stopped == 0
 
