@@ -12,6 +12,14 @@ Each trial carries ``{"bracket", "rung", "slot"}`` in ``additional_info`` and ru
 of bracket ``b`` is sampled from ``(seed, b, j)`` alone, so a fresh optimizer that is told the
 finished trials of a journal and shown the unfinished ones (``restore_pending``) is in the state
 the first one was in.
+
+With ``continuation=True`` a configuration promoted to rung ``i + 1`` is asked as
+``runner.continue_trial(<its rung-i trial>, budget=b_{i+1})`` (relabelled for its new rung), so
+a target that takes ``checkpoint`` resumes from what it saved instead of starting over.
+``drop_checkpoints()`` lists the trials whose checkpoints will never be continued: once a rung
+is decided, the configurations it did not promote; once a bracket ends, its final rung's trials
+(without ``continuation``, every trial as soon as it is told). A promoted trial is never listed
+itself: its continuation uses the same directory and is listed in its place.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from runner._core.checkpoints import continue_trial
 from runner.optimizers._space import (
     _check_positive_int,
     _check_seed,
@@ -87,7 +96,8 @@ def _scalar_cost(value: TrialValue) -> float:
 class _Bracket:
     """One bracket's state: what each rung has handed out, what it has been told, promotions."""
 
-    __slots__ = ("index", "plan", "configs", "handed", "costs", "rung")
+    __slots__ = ("index", "plan", "configs", "handed", "costs", "rung", "infos", "parents",
+                 "dropped")
 
     def __init__(self, index: int, plan: Rungs) -> None:
         self.index = index
@@ -96,6 +106,9 @@ class _Bracket:
         self.handed: list[set[int]] = [set() for _ in plan]
         self.costs: list[dict[int, float]] = [{} for _ in plan]
         self.rung = 0  # the highest rung whose configurations are known
+        self.infos: list[dict[int, TrialInfo]] = [{} for _ in plan]  # the told trial per slot
+        self.parents: list[dict[int, int]] = [{} for _ in plan]  # slot -> slot promoted from
+        self.dropped: list[TrialInfo] = []  # told trials of decided rungs, not promoted
 
     @property
     def done(self) -> bool:
@@ -108,9 +121,11 @@ class _Bracket:
             told = self.costs[self.rung]
             ranked = sorted(told, key=lambda slot: (told[slot], slot))
             keep = self.plan[self.rung + 1][0]
-            source = self.configs[self.rung]
+            source, infos = self.configs[self.rung], self.infos[self.rung]
+            self.dropped.extend(infos[slot] for slot in ranked[keep:] if slot in infos)
             self.rung += 1
             self.configs[self.rung] = {j: source[slot] for j, slot in enumerate(ranked[:keep])}
+            self.parents[self.rung] = dict(enumerate(ranked[:keep]))
 
     def next_slot(self) -> int | None:
         """A slot of the current rung not handed out yet, or ``None``."""
@@ -125,9 +140,14 @@ class _MultiFidelity:
     """Runs brackets from a cycle of plans, several at once; subclasses choose the plans."""
 
     def __init__(self, space: Any, plans: list[Rungs], *, seed: int | None,
-                 n_iterations: int | None) -> None:
+                 n_iterations: int | None, continuation: bool) -> None:
+        if not isinstance(continuation, bool):
+            raise TypeError(f"continuation must be True or False, got {continuation!r} "
+                            f"(type {type(continuation).__name__})")
         self._sampler = as_sampler(space)
         self.seed = _check_seed(seed)
+        self.continuation = continuation
+        self._dropped: list[TrialInfo] = []  # trials to list in drop_checkpoints()
         self._plans = plans
         n = _check_positive_int("n_iterations", n_iterations)
         self.n_brackets: int | None = None if n is None else n * len(plans)
@@ -152,6 +172,8 @@ class _MultiFidelity:
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         """Record ``value`` for ``info``'s slot; promote once its rung is complete."""
         labels = _labels(info)
+        if not self.continuation or labels is None or labels[0] in self._finished:
+            self._dropped.append(info)  # never continued
         if labels is None:
             log.warning("%s was told a trial it did not propose (no bracket/rung/slot in its "
                         "additional_info); ignored", type(self).__name__)
@@ -167,10 +189,24 @@ class _MultiFidelity:
         bracket.configs[r].setdefault(slot, info.config)
         bracket.handed[r].add(slot)
         bracket.costs[r][slot] = _scalar_cost(value)
+        bracket.infos[r][slot] = info
         bracket.advance()
         if bracket.done:
+            if self.continuation:
+                self._dropped.extend(bracket.dropped)
+                self._dropped.extend(bracket.infos[-1].values())
             del self._brackets[b]
             self._finished.add(b)
+
+    def drop_checkpoints(self) -> list[TrialInfo]:
+        """The told trials this optimizer will never continue, each listed once (the loop
+        removes their checkpoint directories): see the module doc."""
+        dropped, self._dropped = self._dropped, []
+        for bracket in self._brackets.values():
+            if self.continuation:
+                dropped.extend(bracket.dropped)
+            bracket.dropped = []
+        return dropped
 
     def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
         """On resume: the finished trials of an earlier session, told in their order (the
@@ -210,8 +246,14 @@ class _MultiFidelity:
             config = self._sampler.sample(index_rng(self.seed, bracket.index, slot))
             bracket.configs[r][slot] = config
         bracket.handed[r].add(slot)
-        return TrialInfo(config, budget=bracket.plan[r][1],
-                         additional_info={"bracket": bracket.index, "rung": r, "slot": slot})
+        labels = {"bracket": bracket.index, "rung": r, "slot": slot}
+        budget = bracket.plan[r][1]
+        if self.continuation and r > 0:
+            # continue_trial copies the rung r-1 trial's additional_info: relabel for rung r
+            went = continue_trial(bracket.infos[r - 1][bracket.parents[r][slot]], budget)
+            return TrialInfo(went.config, instance=went.instance, seed=went.seed, budget=budget,
+                             additional_info={**went.additional_info, **labels})
+        return TrialInfo(config, budget=budget, additional_info=labels)
 
     def fingerprint(self) -> dict[str, Any]:
         """What a resumed study must share with this one: the space and the bracket plans (the
@@ -231,26 +273,31 @@ class SuccessiveHalving(_MultiFidelity):
 
     ``n_configs`` defaults to ``eta ** s`` (one survivor at ``max_budget``), where ``s`` is the
     number of times ``eta`` fits between ``min_budget`` and ``max_budget``; ``n_iterations``
-    brackets run (``None``: until the loop's goals stop it).
+    brackets run (``None``: until the loop's goals stop it). ``continuation=True``: a promoted
+    configuration continues its previous trial's checkpoint (see the module doc).
     """
 
     def __init__(self, space: Any, *, min_budget: float, max_budget: float, eta: int = 3,
                  seed: int | None = None, n_configs: int | None = None,
-                 n_iterations: int | None = 1) -> None:
+                 n_iterations: int | None = 1, continuation: bool = False) -> None:
         """See the class doc."""
         lo, hi, eta = _check_budgets(min_budget, max_budget, eta)
         s = _s_max(lo, hi, eta)
         n = _check_positive_int("n_configs", n_configs) or eta**s
-        super().__init__(space, [_plan(n, s, hi, eta)], seed=seed, n_iterations=n_iterations)
+        super().__init__(space, [_plan(n, s, hi, eta)], seed=seed, n_iterations=n_iterations,
+                         continuation=continuation)
 
 
 class Hyperband(_MultiFidelity):
     """Hyperband: successive-halving brackets from the most aggressive (many configurations at
     ``max_budget / eta**s_max``) to plain random search at ``max_budget``; one iteration runs
-    all ``s_max + 1`` brackets (``n_iterations=None``: until the loop's goals stop it)."""
+    all ``s_max + 1`` brackets (``n_iterations=None``: until the loop's goals stop it).
+    ``continuation=True``: a promoted configuration continues its previous trial's checkpoint
+    (see the module doc)."""
 
     def __init__(self, space: Any, *, min_budget: float, max_budget: float, eta: int = 3,
-                 seed: int | None = None, n_iterations: int | None = 1) -> None:
+                 seed: int | None = None, n_iterations: int | None = 1,
+                 continuation: bool = False) -> None:
         """See the class doc."""
         lo, hi, eta = _check_budgets(min_budget, max_budget, eta)
         s_max = _s_max(lo, hi, eta)
@@ -258,4 +305,5 @@ class Hyperband(_MultiFidelity):
             _plan(int(math.ceil((s_max + 1) / (s + 1) * eta**s - 1e-9)), s, hi, eta)
             for s in range(s_max, -1, -1)
         ]
-        super().__init__(space, plans, seed=seed, n_iterations=n_iterations)
+        super().__init__(space, plans, seed=seed, n_iterations=n_iterations,
+                         continuation=continuation)

@@ -6,14 +6,20 @@ noise)``, with ``s = 1 - b / max_budget`` (0 at the full budget, so the known op
 configurations, as real learning curves do) and ``noise`` Gaussian with sd 0.1, seeded by the
 configuration, budget and trial seed (reproducible). ``scale`` is the spread of ``f`` over the
 space, so every problem gets comparably informative low fidelities.
+
+The learning-curve variants (``<name>-mf-lc``) take a ``checkpoint`` directory: they save the
+step they reached there, and a later run of the same configuration and seed that finds it (a
+continuation) goes on from the next step and returns only the runtime it added.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import random
 import statistics
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -69,18 +75,50 @@ def multi_fidelity(problem: Problem, fidelity: tuple[float, float] = FIDELITY) -
                    fidelity=fidelity, objectives=problem.objectives, runtime=runtime)
 
 
+STATE_FILE = "curve-state.json"
+"""The file a learning-curve target saves its progress to in its ``checkpoint`` directory."""
+
+
+def _state_key(config: Mapping[str, Any], seed: int | None) -> list[Any]:
+    """What a saved state must match to be continued: the configuration and the seed."""
+    return [sorted([str(k), repr(v)] for k, v in config.items()), seed]  # as JSON reads it
+
+
+def _saved_budget(checkpoint: Path | None, key: list[Any], budget: float) -> float:
+    """The budget an earlier run of the same trial reached, from ``checkpoint``; 0 when there is
+    none, it is of another configuration or seed, or it is not below ``budget``."""
+    if checkpoint is None:
+        return 0.0
+    try:
+        state = json.loads((Path(checkpoint) / STATE_FILE).read_text())
+        saved = float(state["budget"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+    return saved if state.get("key") == key and 0.0 < saved < budget else 0.0
+
+
 def curve_evaluate(config: Mapping[str, Any], *, budget: float | None = None,
                    seed: int | None = None, target: Callable[..., Any],
-                   max_budget: float) -> tuple[float, dict[str, Any]]:
+                   max_budget: float, checkpoint: Path | None = None) -> tuple[float, dict[str, Any]]:
     """A multi-fidelity target that also returns its learning curve: one row ``(step, cost,
-    runtime)`` per whole budget unit up to ``budget`` (what the simulated runner replays)."""
+    runtime)`` per whole budget unit up to ``budget`` (what the simulated runner replays).
+
+    With a ``checkpoint`` holding the state of an earlier run of this configuration and seed
+    at a lower budget, it continues: rows from the next whole step on, and runtimes (the rows'
+    and the returned one) counted from the saved budget. The costs are the same either way.
+    It saves its budget there at the end."""
     b = max_budget if budget is None else min(float(budget), max_budget)
+    key = _state_key(config, seed)
+    saved = _saved_budget(checkpoint, key, b)
+    offset = target(config, budget=saved, seed=seed)[1]["runtime"] if saved else 0.0
     rows = []
-    for step in range(1, int(b) + 1):
+    for step in range(int(saved) + 1, int(b) + 1):
         cost, info = target(config, budget=float(step), seed=seed)
-        rows.append((step, cost, info["runtime"]))
+        rows.append((step, cost, info["runtime"] - offset))
     cost, info = target(config, budget=b, seed=seed)
-    return cost, {**info, "curve": rows}
+    if checkpoint is not None:
+        (Path(checkpoint) / STATE_FILE).write_text(json.dumps({"key": key, "budget": b}))
+    return cost, {**info, "runtime": info["runtime"] - offset, "curve": rows}
 
 
 def learning_curves(problem: Problem) -> Problem:
