@@ -42,6 +42,11 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_serial
 	$(PY) -m benchmarks.bench_parallel
 	$(PY) -m benchmarks.bench_loop
+	$(PY) -m benchmarks.bench_smac
+	$(PY) -m benchmarks.bench_reports
+	$(PY) -m benchmarks.bench_suite
+	$(PY) -m benchmarks.bench_continuation
+	$(PY) -m benchmarks.bench_asha_real
 
 ## docs: the documentation site (mkdocs-material + mkdocstrings), strict, into site/
 DOCS_STAMP := $(VENV)/.docs-installed
