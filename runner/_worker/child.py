@@ -247,7 +247,9 @@ def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
         decode_decision,
         encode_frame,
         encode_report,
+        has_buffered,
         read_trial,
+        unread,
         write_all,
     )
 
@@ -258,12 +260,15 @@ def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
         write_all(write_fd, encode_frame(token, seq, encode_report(
             report.step, report.cost, report.metrics, report.time)))
         stop = False
-        while probe.poll(0):
+        while has_buffered(read_fd) or probe.poll(0):
             message = read_trial(read_fd)
             if message is None:
                 return stop  # the driver is gone: the trial ends with its worker anyway
             decision = decode_decision(message)
-            if decision is not None and decision[0] == seq and decision[1] == STOP:
+            if decision is None:  # not a decision: keep it for the loop that reads trials
+                unread(read_fd, message)
+                break
+            if decision[0] == seq and decision[1] == STOP:
                 stop = True
         return stop
 

@@ -29,7 +29,8 @@ from typing import Any
 __all__ = [
     "NOT_RUN", "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "NotRun", "RECYCLE",
     "UNRUN", "decode_decision", "decode_report", "encode_decision", "encode_frame",
-    "encode_report", "is_report", "read_trial", "write_all", "write_trial",
+    "encode_report", "has_buffered", "is_report", "read_trial", "unread", "write_all",
+    "write_trial",
 ]
 
 MAGIC = b"TRR1"
@@ -123,26 +124,50 @@ def write_trial(fd: int, data: bytes) -> None:
         write_all(fd, data)
 
 
+_leftover: dict[int, bytes] = {}
+"""Per trial pipe, bytes read past the message returned (the worker side): a decision and the
+next trial can both be in the pipe when the worker reads, and one ``read`` takes both."""
+
+
 def read_trial(fd: int) -> bytes | None:
-    """One trial message, blocking (the worker side); ``None`` when the driver closed the pipe.
-    One ``read`` for a message that fits the pipe (only one message is ever in flight)."""
-    try:
-        chunk = os.read(fd, _SMALL)
-    except OSError:
-        return None
-    if len(chunk) < _TRIAL_HEAD.size:
-        if not chunk:
+    """One message (a trial or a decision), blocking (the worker side); ``None`` when the driver
+    closed the pipe. One ``read`` for messages that fit the pipe; what it took past this message
+    is kept for the next call (:func:`has_buffered`)."""
+    head = _TRIAL_HEAD.size
+    chunk = _leftover.pop(fd, b"")
+    if len(chunk) < head:
+        try:
+            got = os.read(fd, _SMALL)
+        except OSError:
             return None
-        rest = _read_exactly(fd, _TRIAL_HEAD.size - len(chunk))
-        if rest is None:
+        if not got:
             return None
-        chunk += rest
+        chunk += got
+        if len(chunk) < head:
+            rest = _read_exactly(fd, head - len(chunk))
+            if rest is None:
+                return None
+            chunk += rest
     (size,) = _TRIAL_HEAD.unpack_from(chunk)
-    body = chunk[_TRIAL_HEAD.size:]
-    if len(body) < size:
-        more = _read_exactly(fd, size - len(body))
-        return None if more is None else body + more
-    return body
+    end = head + size
+    if len(chunk) < end:
+        more = _read_exactly(fd, end - len(chunk))
+        return None if more is None else chunk[head:] + more
+    if len(chunk) > end:
+        _leftover[fd] = chunk[end:]
+    return chunk[head:end]
+
+
+def has_buffered(fd: int) -> bool:
+    """Whether a message (or its start) was read from ``fd`` already and waits in the buffer:
+    poll the pipe *and* this before deciding that nothing is there."""
+    return fd in _leftover
+
+
+def unread(fd: int, message: bytes) -> None:
+    """Put ``message`` back in front of ``fd``'s buffer (a trial read where only a decision
+    was expected: the next :func:`read_trial` returns it)."""
+    _leftover[fd] = _TRIAL_HEAD.pack(len(message)) + message + _leftover.pop(fd, b"")
 
 
 def _read_exactly(fd: int, n: int) -> bytes | None:
