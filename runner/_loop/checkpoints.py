@@ -58,7 +58,7 @@ def check_checkpoint_arguments(checkpoints: Any, keep_checkpoints: Any) -> Path 
     if not isinstance(checkpoints, (str, os.PathLike)):
         raise TypeError(f"checkpoints must be a directory path (str or os.PathLike) or None, "
                         f"got {checkpoints!r} (type {type(checkpoints).__name__})")
-    path = Path(checkpoints)
+    path = Path(checkpoints).absolute()  # workers may run in another directory
     if path.exists() and not path.is_dir():
         raise ValueError(f"checkpoints={str(path)!r} exists and is not a directory")
     return path
@@ -70,7 +70,7 @@ class Checkpoints:
     def __init__(self, root: Path | None, journal_path: Path | None, keep: bool) -> None:
         self._temporary = root is None and journal_path is None
         self.root = root if root is not None else (
-            journal_path.with_name(journal_path.name + ".checkpoints")
+            journal_path.absolute().with_name(journal_path.name + ".checkpoints")
             if journal_path is not None else None)
         self.keep = keep
         self._owner: dict[str, tuple[int, TrialInfo]] = {}  # dir -> (trial id, its latest trial)

@@ -174,3 +174,16 @@ def test_checkpoints_naming_a_file_is_refused(tmp_path: Any) -> None:
 def test_continue_trial_needs_a_trial_info() -> None:
     with pytest.raises(TypeError, match="info must be a trials.TrialInfo"):
         continue_trial({"x": 1}, 3)  # type: ignore[arg-type]
+
+
+def test_relative_roots_become_absolute(tmp_path: Any, monkeypatch: Any) -> None:
+    """Workers may run in another directory: a relative ``checkpoints=`` or journal path
+    gives absolute checkpoint directories."""
+    monkeypatch.chdir(tmp_path)
+    for kwargs in ({"checkpoints": "ck"}, {"journal": "j.jsonl"}):
+        opt = Scripted([TrialInfo({}, budget=1)])
+        with SerialRunner(trains) as runner:
+            loop = OptimizationLoop(opt, runner, keep_checkpoints=True, **kwargs)
+            loop.run()
+        path = loop.history[0][0].additional_info["checkpoint_dir"]
+        assert os.path.isabs(path) and path.startswith(str(tmp_path)), path
