@@ -81,11 +81,12 @@ def test_F1_worker_killed(cluster, tmp_path) -> None:
     assert got[8].additional_info["error"].startswith("worker lost 2 times (max_requeues=1)")
     assert all(got[i].status == StatusType.SUCCESS for i in range(12) if i != 8)
     ran = executions(marks)
-    assert ran[3] == ran[8] == 2
     # A trial that finished on a worker killed before its result reached the client is re-run by
-    # dask itself (the result died with the worker): at most one such neighbour per kill.
+    # dask itself (the result died with the worker): at most one such neighbour per kill. Under
+    # load, trial 3's own re-run can be that neighbour of a later kill (seen with the cores busy).
+    assert ran[8] == 2 and ran[3] in (2, 3), ran
     others = [ran[i] for i in range(12) if i not in (3, 8)]
-    assert set(others) <= {1, 2} and others.count(2) <= 3, ran
+    assert set(others) <= {1, 2} and others.count(2) + ran[3] - 2 <= 3, ran
     submits = Counter(r["trial"] for r in read_records(journal) if r["type"] == "submit")
     assert set(submits.values()) == {1}, "a lost worker was counted as a retry"
 
