@@ -47,12 +47,7 @@ class BackendRunner(AbstractRunner):
     # -- the contract ------------------------------------------------------------------------
 
     def iter_results(self) -> Iterator[tuple[TrialInfo, TrialValue]]:
-        finished = self._finished
-        while True:
-            try:
-                yield finished.popleft()
-            except IndexError:
-                return
+        return _drain(self._finished)
 
     def wait(self, timeout: float | None = None) -> None:
         with self._done:
@@ -69,12 +64,7 @@ class BackendRunner(AbstractRunner):
         return bool(self._target.wants_checkpoint)
 
     def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
-        reports = self._reports
-        while True:
-            try:
-                yield reports.popleft()
-            except IndexError:
-                return
+        return _drain(self._reports)
 
     def decide(self, info: TrialInfo, decision: Decision | str) -> None:
         decision = Decision.of(decision)
@@ -201,3 +191,13 @@ class BackendRunner(AbstractRunner):
 
     def _cancelled_value(self) -> TrialValue:
         return verdicts.cancelled(self._objectives.crash_cost)
+
+
+def _drain(queue: Any) -> Iterator[Any]:
+    """Yield from the left of ``queue`` (a deque other threads append to) until it is empty at
+    the moment of asking: each item once, never blocking."""
+    while True:
+        try:
+            yield queue.popleft()
+        except IndexError:
+            return
