@@ -130,4 +130,4 @@ def learning_curves(problem: Problem) -> Problem:
                          "exist for multi-fidelity problems (append -mf first)")
     target = functools.partial(curve_evaluate, target=problem.target,
                                max_budget=float(problem.fidelity[1]))
-    return attrs.evolve(problem, name=f"{problem.name}-lc", target=target)
+    return attrs.evolve(problem, name=f"{problem.name}-lc", target=target, curves=True)

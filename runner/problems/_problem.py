@@ -73,6 +73,8 @@ class Problem:
     ``target(config, *, budget=None, seed=None)`` returns the cost, or ``(cost, info)``; when
     ``runtime`` is set, ``info`` carries ``{"runtime": seconds}`` (what the simulated runner
     reads). ``space`` is the dict spec :class:`runner.optimizers.RandomSearch` takes.
+    ``curves``: the target returns its learning curve (``info["curve"]``: ``(step, cost,
+    runtime)`` rows), which the simulated runner replays as the trial's reports.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -82,6 +84,7 @@ class Problem:
     fidelity: tuple[float, float] | None = attrs.field(default=None, validator=_check_fidelity)
     objectives: tuple[str, ...] = attrs.field(default=("cost",), validator=_check_objectives)
     runtime: Callable[..., float] | None = attrs.field(default=None, validator=_check_callable)
+    curves: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     @property
     def multi_fidelity(self) -> bool:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from runner.suites._run import BACKENDS, make_runner, run_suite
+from runner.suites._run import BACKENDS, check_backend, make_runner, run_suite
 from runner.suites._spec import SuiteFileError, load_suite
 
 __all__ = ["build_parser", "main"]
@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     from runner.errors import RunnerError
 
     problems = {name: spec.problem(name) for name in spec.problems}
+    try:
+        check_backend(spec, problems, args.backend == "simulated")
+    except ValueError as exc:
+        parser.error(f"argument --backend: {' '.join(str(exc).split())}")
     try:
         shared = make_runner(args.backend, args.workers, problems, scheduler=args.scheduler,
                              limits=spec.limits)

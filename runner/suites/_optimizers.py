@@ -13,7 +13,8 @@ from typing import Any
 
 from runner.problems import Problem
 
-__all__ = ["MULTI_FIDELITY", "OPTIMIZERS", "build_optimizer", "check_settings"]
+__all__ = ["MULTI_FIDELITY", "OPTIMIZERS", "USE", "build_optimizer", "check_reports",
+           "check_settings", "resolve", "stops_on_reports"]
 
 Factory = Callable[..., Any]
 
@@ -44,21 +45,30 @@ def _random(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> A
 
 
 def _hyperband(problem: Problem, *, seed: int, n_trials: int, eta: int = 3,
-               **settings: Any) -> Any:
+               continuation: bool = False, **settings: Any) -> Any:
     from runner.optimizers import Hyperband
 
     lo, hi = _budgets(problem, settings)
     return Hyperband(problem.space, min_budget=lo, max_budget=hi, eta=eta, seed=seed,
-                     n_iterations=None)
+                     n_iterations=None, continuation=continuation)
 
 
 def _successive_halving(problem: Problem, *, seed: int, n_trials: int, eta: int = 3,
-                        n_configs: int | None = None, **settings: Any) -> Any:
+                        n_configs: int | None = None, continuation: bool = False,
+                        **settings: Any) -> Any:
     from runner.optimizers import SuccessiveHalving
 
     lo, hi = _budgets(problem, settings)
     return SuccessiveHalving(problem.space, min_budget=lo, max_budget=hi, eta=eta, seed=seed,
-                             n_configs=n_configs, n_iterations=None)
+                             n_configs=n_configs, n_iterations=None, continuation=continuation)
+
+
+def _asha(problem: Problem, *, seed: int, n_trials: int, eta: int = 3, mode: str = "stopping",
+          **settings: Any) -> Any:
+    from runner.optimizers import ASHA
+
+    lo, hi = _budgets(problem, settings)
+    return ASHA(problem.space, min_budget=lo, max_budget=hi, eta=eta, seed=seed, mode=mode)
 
 
 def _optuna_tpe(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
@@ -85,15 +95,28 @@ def _smac(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any
 
 OPTIMIZERS: dict[str, tuple[Factory, frozenset[str]]] = {
     "random": (_random, frozenset({"min_budget", "max_budget"})),
-    "hyperband": (_hyperband, frozenset({"eta", "min_budget", "max_budget"})),
-    "successive_halving": (_successive_halving,
-                           frozenset({"eta", "min_budget", "max_budget", "n_configs"})),
+    "hyperband": (_hyperband, frozenset({"eta", "min_budget", "max_budget", "continuation"})),
+    "successive_halving": (_successive_halving, frozenset(
+        {"eta", "min_budget", "max_budget", "n_configs", "continuation"})),
+    "asha": (_asha, frozenset({"eta", "min_budget", "max_budget", "mode"})),
     "optuna_tpe": (_optuna_tpe, frozenset({"min_budget", "max_budget"})),
     "smac": (_smac, frozenset({"min_budget", "max_budget"})),
 }
 """Built-in optimizer names: factory and the settings it takes."""
 
-MULTI_FIDELITY = frozenset({"hyperband", "successive_halving"})
+MULTI_FIDELITY = frozenset({"hyperband", "successive_halving", "asha"})
+
+
+USE = "use"
+"""The optimizer-table key that makes an entry a variant: ``[optimizer.hb-cont]`` with
+``use = "hyperband"`` and ``continuation = true`` runs Hyperband under the name ``hb-cont``."""
+
+
+def resolve(name: str, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The optimizer a suite entry builds (its ``use`` setting, else its name) and the
+    settings passed to it."""
+    rest = dict(settings)
+    return str(rest.pop(USE, name)), rest
 
 
 def _factory(name: str) -> tuple[Factory, frozenset[str] | None]:
@@ -115,6 +138,7 @@ def _factory(name: str) -> tuple[Factory, frozenset[str] | None]:
 def build_optimizer(name: str, problem: Problem, seed: int, n_trials: int,
                     settings: Mapping[str, Any]) -> Any:
     """A fresh optimizer for one study (``ValueError``/``TypeError`` for bad settings)."""
+    name, settings = resolve(name, settings)
     factory, allowed = _factory(name)
     if allowed is not None:
         unknown = sorted(set(settings) - allowed)
@@ -133,6 +157,7 @@ def build_optimizer(name: str, problem: Problem, seed: int, n_trials: int,
 
 def check_settings(name: str, problem: Problem, settings: Mapping[str, Any]) -> None:
     """Validate ``settings`` against the problem (building the optimizer where that is cheap)."""
+    name, settings = resolve(name, settings)
     if name == "smac":  # building SMAC writes files and takes seconds: check what it would use
         _factory(name)
         unknown = sorted(set(settings) - OPTIMIZERS[name][1])
@@ -143,3 +168,31 @@ def check_settings(name: str, problem: Problem, settings: Mapping[str, Any]) -> 
             _budgets(problem, {"min_budget": problem.fidelity[0], **settings})
         return
     build_optimizer(name, problem, 0, 1, settings)
+
+
+def stops_on_reports(name: str, settings: Mapping[str, Any]) -> bool:
+    """Whether built-in optimizer ``name`` works only on trials' reports (ASHA's stopping
+    type: without reports every trial would silently run to the full budget)."""
+    name, settings = resolve(name, settings)
+    return name == "asha" and settings.get("mode", "stopping") == "stopping"
+
+
+def check_reports(name: str, problem: Problem, settings: Mapping[str, Any],
+                  simulated: bool | None) -> None:
+    """``ValueError`` when optimizer ``name`` needs reports that ``problem`` never sends:
+    its target takes no ``report``, and it returns no learning curve or (``simulated`` False)
+    the backend is not the simulated one, which alone replays curves; ``None``: not known yet."""
+    from runner.suites._pool import accepts
+
+    if not stops_on_reports(name, settings) or "report" in accepts(problem.target):
+        return
+    if not problem.curves:
+        raise ValueError(f"{name!r} of the stopping type stops trials on their reports, but "
+                         f"the target of problem {problem.name!r} takes no report and returns "
+                         f"no learning curve; use a problem whose target takes report, a '-lc' "
+                         f"problem on the simulated backend, or mode = \"promotion\"")
+    if simulated is False:
+        raise ValueError(f"{name!r} of the stopping type stops trials on their reports, but "
+                         f"problem {problem.name!r} returns its learning curve, which only "
+                         f"the simulated backend replays as reports; run it with --backend "
+                         f"simulated, or use mode = \"promotion\"")

@@ -11,6 +11,12 @@ Data flow of one trial::
 The view grants the loop only the slots the scheduler gives it (``grant``), so the scheduler
 decides which study fills a free worker. A study with several objectives gets its costs back as
 a tuple: the shared runner has one objective, so the dispatcher passes the others in the info.
+
+Reports of running trials take the same way back (``iter_reports`` of the shared runner, routed
+by the tag to the study's view), and a study's decision goes to the shared runner's copy of its
+trial, so early stopping, pausing and checkpoints work in a suite as in a study alone. The
+shared runner's target is :class:`SuiteTarget` when some problem's target takes ``report`` or
+``checkpoint`` (then it passes them to exactly those targets), else plain ``suite_target``.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from typing import Any
 
 import attrs
 
-from trials import StatusType, TrialInfo, TrialValue
+from runner._core.target import Target
+from trials import Report, StatusType, TrialInfo, TrialValue
 
-__all__ = ["SharedPool", "StudyView", "suite_target"]
+__all__ = ["SharedPool", "StudyView", "SuiteTarget", "accepts", "suite_target"]
 
 TAG = "suite_trial"
 """Key in the shared runner's copy of a trial's ``additional_info``: routes its result back."""
@@ -34,8 +41,13 @@ COSTS = "suite_costs"
 """Info key carrying all costs of a several-objective problem across the one-objective runner."""
 
 
-def _accepts(target: Callable[..., Any]) -> frozenset[str]:
-    """Which of ``budget``/``seed`` the problem's target takes (cached when it is hashable)."""
+PASSED = ("budget", "seed", "report", "checkpoint")
+"""What the dispatcher passes on to a problem's target that takes it."""
+
+
+def accepts(target: Callable[..., Any]) -> frozenset[str]:
+    """Which of :data:`PASSED` the problem's target takes (``**kwargs`` takes ``budget`` and
+    ``seed``; ``report`` and ``checkpoint`` only by name); cached when the target is hashable."""
     try:
         return _accepts_cached(target)
     except TypeError:  # an unhashable callable
@@ -52,21 +64,27 @@ def _signature_keywords(target: Callable[..., Any]) -> frozenset[str]:
         params = inspect.signature(target).parameters
     except (TypeError, ValueError):
         return frozenset({"budget", "seed"})
+    named = frozenset(k for k in PASSED if k in params)
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return frozenset({"budget", "seed"})
-    return frozenset(k for k in ("budget", "seed") if k in params)
+        return named | {"budget", "seed"}
+    return named
 
 
 def suite_target(config: Mapping[str, Any], *, instance: str | None = None,
                  budget: float | None = None, seed: int | None = None,
                  suite_problems: Mapping[str, tuple[Callable[..., Any], int]]) -> Any:
     """The shared runner's target: evaluate problem ``instance``'s target on ``config``."""
+    return _dispatch(config, instance, suite_problems, {"budget": budget, "seed": seed})
+
+
+def _dispatch(config: Mapping[str, Any], instance: str | None,
+              suite_problems: Mapping[str, tuple[Callable[..., Any], int]],
+              passed: Mapping[str, Any]) -> Any:
     if instance is None or instance not in suite_problems:
         raise KeyError(f"this suite has no problem {instance!r}")
     target, n_objectives = suite_problems[instance]
-    accepted = _accepts(target)
-    kwargs = {k: v for k, v in (("budget", budget), ("seed", seed)) if k in accepted}
-    value = target(config, **kwargs)
+    accepted = accepts(target)
+    value = target(config, **{k: v for k, v in passed.items() if k in accepted})
     if n_objectives == 1:
         return value
     outcome = isinstance(value, tuple) and len(value) == 4 and isinstance(value[0], StatusType)
@@ -83,14 +101,47 @@ def suite_target(config: Mapping[str, Any], *, instance: str | None = None,
     return float(costs[0]), info
 
 
+class SuiteTarget(Target):
+    """``suite_target`` that also carries ``report`` and/or ``checkpoint`` to the problems'
+    targets that take them (the runner passes them only to a target that wants them)."""
+
+    def __init__(self, reports: bool, checkpoints: bool) -> None:
+        self.reports, self.checkpoints = bool(reports), bool(checkpoints)
+
+    @property
+    def name(self) -> str:
+        return "suite_target"
+
+    @property
+    def wants_report(self) -> bool:
+        return self.reports
+
+    @property
+    def wants_checkpoint(self) -> bool:
+        return self.checkpoints
+
+    def __call__(self, config: Mapping[str, Any], *, instance: str | None = None,
+                 seed: int | None = None, budget: float | None = None,
+                 **shared_data: Any) -> Any:
+        problems = shared_data.pop("suite_problems")
+        return _dispatch(config, instance, problems, {"budget": budget, "seed": seed,
+                                                      **shared_data})
+
+
 class StudyView:
     """The runner one study's loop sees: a window on the shared pool (see the module doc)."""
 
-    def __init__(self, pool: SharedPool, problem_key: str, n_objectives: int) -> None:
+    def __init__(self, pool: SharedPool, problem_key: str, n_objectives: int,
+                 wants_checkpoint: bool = False) -> None:
+        """``wants_checkpoint``: the problem's target takes ``checkpoint`` (so the study's loop
+        gives each trial a directory of its own)."""
         self._pool = pool
         self.problem_key = problem_key
         self.n_objectives = n_objectives
+        self.wants_checkpoint = wants_checkpoint
         self.inbox: deque[tuple[TrialInfo, TrialValue]] = deque()
+        self.reports: deque[tuple[TrialInfo, Report]] = deque()
+        self.report_pump: Callable[[], None] | None = None
         self.grant = 0
         self.in_flight = 0
         self.submitted = 0
@@ -122,6 +173,20 @@ class StudyView:
         while inbox:
             yield inbox.popleft()
 
+    def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
+        reports = self.reports
+        while reports:
+            yield reports.popleft()
+
+    def decide(self, info: TrialInfo, decision: Any) -> None:
+        """Pass the study's decision on ``info`` to the shared runner's copy of it."""
+        self._pool.decide(info, decision)
+
+    def set_report_pump(self, pump: Callable[[], None] | None) -> None:
+        """The study loop's report handler, for trials that run in the scheduler's thread
+        (a serial shared runner): :meth:`SharedPool.pump_reports` calls it."""
+        self.report_pump = pump
+
     def count_available_workers(self) -> int:
         return self.grant
 
@@ -151,6 +216,7 @@ class SharedPool:
     def __init__(self, runner: Any) -> None:
         self.runner = runner
         self._routes: dict[int, tuple[StudyView, TrialInfo]] = {}
+        self._copies: dict[int, TrialInfo] = {}  # id(a study's info) -> the runner's copy
         self._tags = itertools.count()
         self.n_finished = 0
         self.target_seconds = 0.0  # the targets' wall time, summed over finished trials
@@ -160,11 +226,19 @@ class SharedPool:
         copy = attrs.evolve(info, instance=view.problem_key,
                             additional_info={**info.additional_info, TAG: tag})
         self._routes[tag] = (view, info)
+        self._copies[id(info)] = copy
         try:
             self.runner.submit_trial(copy)
         except BaseException:
-            del self._routes[tag]
+            del self._routes[tag], self._copies[id(info)]
             raise
+
+    def decide(self, info: TrialInfo, decision: Any) -> None:
+        """A study's decision on its running trial ``info``, for the shared runner's copy."""
+        copy = self._copies.get(id(info))
+        decide = getattr(self.runner, "decide", None)
+        if copy is not None and decide is not None:
+            decide(copy, decision)
 
     @property
     def in_flight(self) -> int:
@@ -172,15 +246,34 @@ class SharedPool:
         return len(self._routes)
 
     def route(self) -> set[StudyView]:
-        """Hand every finished result to its study's view; the views that got one."""
-        got: set[StudyView] = set()
+        """Hand every report, then every finished result, to its study's view; the views that
+        got one."""
+        got = self._route_reports()
         for info, value in self.runner.iter_results():
             route = self._routes.pop(info.additional_info.get(TAG, -1), None)
             if route is None:
                 continue  # not ours (cannot happen unless someone shares the runner)
             view, original = route
+            self._copies.pop(id(original), None)
             view.deliver(original, value)
             got.add(view)
             self.n_finished += 1
             self.target_seconds += max(0.0, float(value.time))
         return got
+
+    def _route_reports(self) -> set[StudyView]:
+        got: set[StudyView] = set()
+        reports = getattr(self.runner, "iter_reports", None)
+        for info, report in reports() if reports is not None else ():
+            route = self._routes.get(info.additional_info.get(TAG, -1))
+            if route is not None:
+                route[0].reports.append((route[1], report))
+                got.add(route[0])
+        return got
+
+    def pump_reports(self) -> None:
+        """The shared runner's report pump: a trial running in this thread reported, so hand
+        the reports to their studies and let each study's loop decide on them now."""
+        for view in self._route_reports():
+            if view.report_pump is not None:
+                view.report_pump()

@@ -13,12 +13,13 @@ from typing import Any
 import attrs
 
 from runner.problems import Problem
-from runner.suites._pool import SharedPool, suite_target
+from runner.suites._optimizers import check_reports
+from runner.suites._pool import SharedPool, SuiteTarget, accepts, suite_target
 from runner.suites._results import anytime, study_row, write_csv
 from runner.suites._scheduler import Scheduler, Study
 from runner.suites._spec import SuiteSpec, load_suite
 
-__all__ = ["BACKENDS", "SuiteResult", "make_runner", "run_suite"]
+__all__ = ["BACKENDS", "SuiteResult", "check_backend", "make_runner", "run_suite"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class SuiteResult:
 
 def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
                 scheduler: str | None = None, limits: Mapping[str, float] | None = None) -> Any:
-    """The shared runner: ``suite_target`` on ``backend``, every problem's target shipped once."""
+    """The shared runner: ``suite_target`` on ``backend``, every problem's target shipped once
+    (a :class:`SuiteTarget` when some problem's target takes ``report`` or ``checkpoint``)."""
     import runner
 
     if backend not in BACKENDS:
@@ -53,20 +55,34 @@ def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
         raise ValueError(f"scheduler is only for the dask backend, got backend={backend!r}")
     shared = {"suite_problems": {k: (p.target, len(p.objectives)) for k, p in problems.items()}}
     kwargs: dict[str, Any] = {"shared_data": shared, **(limits or {})}
+    taken = frozenset().union(*(accepts(p.target) for p in problems.values()))
+    target: Any = suite_target
+    if "report" in taken or "checkpoint" in taken:
+        target = SuiteTarget("report" in taken, "checkpoint" in taken)
     if backend == "process":
-        return runner.ProcessPoolRunner(suite_target, n_workers=workers, **kwargs)
+        return runner.ProcessPoolRunner(target, n_workers=workers, **kwargs)
     if backend == "thread":
-        return runner.ThreadPoolRunner(suite_target, n_workers=workers, **kwargs)
+        return runner.ThreadPoolRunner(target, n_workers=workers, **kwargs)
     if backend == "serial":
-        return runner.SerialRunner(suite_target, **kwargs)
+        return runner.SerialRunner(target, **kwargs)
     if backend == "dask":
-        return runner.DaskRunner(suite_target, client=scheduler, n_workers=workers, **kwargs)
+        return runner.DaskRunner(target, client=scheduler, n_workers=workers, **kwargs)
     simulated = getattr(runner, "SimulatedRunner", None) if "SimulatedRunner" in getattr(
         runner, "__all__", ()) else None
     if simulated is None:
         raise ValueError("the simulated backend needs runner.SimulatedRunner, which this "
                          "installation does not have")
-    return simulated(suite_target, n_workers=workers, **kwargs)
+    return simulated(target, n_workers=workers, **kwargs)
+
+
+def check_backend(spec: SuiteSpec, problems: Mapping[str, Problem], simulated: bool) -> None:
+    """``ValueError`` naming the study when a study needs reports its problem sends only on
+    another backend (a learning curve, replayed by the simulated runner alone)."""
+    for study in spec.studies():
+        try:
+            check_reports(study.optimizer, problems[study.problem], study.settings, simulated)
+        except ValueError as exc:
+            raise ValueError(f"study {study.key}: {exc}") from None
 
 
 def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int = 2,
@@ -75,12 +91,15 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
               on_pass: Callable[[Scheduler], None] | None = None) -> SuiteResult:
     """Run (or resume) every study of ``suite`` (a spec or a suite file path) on one shared
     runner; ``out`` defaults to ``runs/<name>``. Pass ``runner`` to use a runner of your own
-    (its target must be :func:`runner.suites.suite_target` with the problems as shared data);
+    (its target must be :func:`runner.suites.suite_target`, or a ``SuiteTarget`` to carry
+    reports and checkpoints, with the problems as shared data);
     ``max_open`` bounds the studies open at once (see :class:`Scheduler`)."""
     spec = load_suite(suite) if isinstance(suite, str) else suite
     out = out if out is not None else os.path.join("runs", spec.name)
     os.makedirs(out, exist_ok=True)
     problems = {name: spec.problem(name) for name in spec.problems}
+    check_backend(spec, problems, backend == "simulated" if runner is None
+                  else callable(getattr(runner, "clock", None)))
     studies = [Study(s, problems[s.problem], out) for s in spec.studies()]
     for study in studies:
         if study.finished_before():

@@ -29,7 +29,7 @@ from runner._loop.clock import runner_clock
 from runner._loop.loop import OptimizationLoop
 from runner.problems import Problem
 from runner.suites._optimizers import build_optimizer
-from runner.suites._pool import SharedPool, StudyView
+from runner.suites._pool import SharedPool, StudyView, accepts
 from runner.suites._spec import StudySpec
 
 __all__ = ["Scheduler", "Study"]
@@ -83,7 +83,9 @@ class Study:
         spec = self.spec
         optimizer = build_optimizer(spec.optimizer, self.problem, spec.seed, spec.n_trials,
                                     spec.settings)
-        self.view = StudyView(pool, spec.problem, len(self.problem.objectives))
+        self.view = StudyView(pool, spec.problem, len(self.problem.objectives),
+                              wants_checkpoint="checkpoint" in accepts(self.problem.target)
+                              and bool(getattr(pool.runner, "wants_checkpoint", False)))
         self.loop = OptimizationLoop(optimizer, self.view, n_trials_goal=spec.n_trials,
                                      retries=spec.retries, raise_if_retries_exceeded=False,
                                      journal=self.journal)
@@ -120,6 +122,9 @@ class Scheduler:
     def run(self) -> None:
         """Until every study is finished or failed; Ctrl-C cancels them all (journals marked)."""
         self.t0, self._c0 = time.monotonic(), self._clock()
+        pump = getattr(self.pool.runner, "set_report_pump", None)
+        if callable(pump):  # a runner running trials in this thread: decide on reports there
+            pump(self.pool.pump_reports)
         try:
             while self.active:
                 news = self.pool.route()
@@ -140,6 +145,9 @@ class Scheduler:
                     study.loop.cancel()
                     study.loop.step()
             raise
+        finally:
+            if callable(pump):
+                pump(None)
 
     def utilization(self) -> float:
         """Target time of the trials finished so far / (workers x elapsed): the share of worker

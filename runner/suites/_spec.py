@@ -12,6 +12,9 @@ Shape::
 
     [optimizer.hyperband]               # optional per-optimizer settings
     eta = 3
+    [optimizer.hb-continue]             # a variant under its own name (listed in optimizers)
+    use = "hyperband"
+    continuation = true
     [problem.branin-mf]                 # optional per-problem settings (override the above)
     n_trials = 40
     min_budget = 3
@@ -28,7 +31,14 @@ from typing import Any
 import attrs
 
 from runner.problems import Problem, get
-from runner.suites._optimizers import MULTI_FIDELITY, OPTIMIZERS, check_settings
+from runner.suites._optimizers import (
+    MULTI_FIDELITY,
+    OPTIMIZERS,
+    USE,
+    check_reports,
+    check_settings,
+    resolve,
+)
 
 __all__ = ["StudySpec", "SuiteFileError", "SuiteSpec", "load_suite", "parse_suite"]
 
@@ -200,10 +210,20 @@ def parse_suite(text: str, where: str = "<suite>") -> SuiteSpec:
     problem_names = check.names("problems", data["problems"])
     optimizers = check.names("optimizers", data["optimizers"])
     problems = check.problems(problem_names)
+    raw_tables = data.get("optimizer", {})
     for opt in optimizers:
-        if opt not in OPTIMIZERS and ":" not in opt:
+        table = raw_tables.get(opt) if isinstance(raw_tables, dict) else None
+        use = table.get(USE) if isinstance(table, dict) else None
+        if use is not None:
+            if not isinstance(use, str) or (use not in OPTIMIZERS and ":" not in use):
+                raise check.fail(f"optimizer.{opt}", USE, f"expected one of "
+                                 f"{sorted(OPTIMIZERS)} or 'package.module:factory', got "
+                                 f"{use!r}")
+        elif opt not in OPTIMIZERS and ":" not in opt:
             raise check.fail("", "optimizers", f"unknown optimizer {opt!r}; expected one of "
-                             f"{sorted(OPTIMIZERS)} or 'package.module:factory'", item=opt)
+                             f"{sorted(OPTIMIZERS)} or 'package.module:factory', or a variant "
+                             f"named by a table [optimizer.{opt}] with use = '<optimizer>'",
+                             item=opt)
     seeds = data["seeds"]
     if not isinstance(seeds, list) or not seeds:
         raise check.fail("", "seeds", f"expected a non-empty list of integers, got {seeds!r}")
@@ -236,12 +256,14 @@ def parse_suite(text: str, where: str = "<suite>") -> SuiteSpec:
                      p_tables, o_tables)
     for study in spec.studies():
         problem = problems[study.problem]
-        if study.optimizer in MULTI_FIDELITY and problem.fidelity is None:
+        if resolve(study.optimizer, study.settings)[0] in MULTI_FIDELITY and \
+                problem.fidelity is None:
             raise check.fail("", "optimizers", f"{study.optimizer!r} needs a multi-fidelity "
                              f"problem, but {study.problem!r} has no budget (try "
                              f"'{study.problem}-mf')", item=study.optimizer)
         try:
             check_settings(study.optimizer, problem, study.settings)
+            check_reports(study.optimizer, problem, study.settings, simulated=None)
         except (ValueError, TypeError) as exc:
             table, key = _blame(study, p_tables, o_tables, exc)
             raise check.fail(table, key, f"{study.key}: {exc}") from None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -48,3 +49,27 @@ class _Broken(RandomSearch):
 def broken(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
     """An optimizer factory whose optimizer raises on its fourth ask."""
     return _Broken(problem.space, seed=seed, n_trials=n_trials)
+
+
+def curve_branin(config: Mapping[str, Any], *, budget: float | None = None,
+                 seed: int | None = None, report: Any = None,
+                 checkpoint: Any = None) -> tuple[float, dict[str, Any]]:
+    """Branin plus 10/step after each of ``budget`` 2 ms steps, reported as it goes; with a
+    ``checkpoint`` it saves its last step there and a continuation starts after it."""
+    saved = 0
+    state = None if checkpoint is None else checkpoint / "step"
+    if state is not None and state.exists():
+        saved = int(state.read_text())
+    cost = math.inf
+    for step in range(saved + 1, int(budget or 9) + 1):
+        time.sleep(0.002)
+        cost = branin(config) + 10.0 / step
+        if state is not None:
+            state.write_text(str(step))
+        if report is not None:
+            report(step, cost)
+    return cost, {"resumed_from": saved}
+
+
+reporting_branin = Problem("reporting-branin", SPACE, curve_branin, optimum=OPTIMUM,
+                           fidelity=(1.0, 9.0))
