@@ -256,10 +256,11 @@ class _MultiFidelity:
         return TrialInfo(config, budget=budget, additional_info=labels)
 
     def fingerprint(self) -> dict[str, Any]:
-        """What a resumed study must share with this one: the space and the bracket plans (the
-        budgets); seed and ``n_iterations`` may change."""
+        """What a resumed study must share with this one: the space, the bracket plans (the
+        budgets) and whether promoted trials continue; seed and ``n_iterations`` may change."""
         return {"space": describe_space(self._sampler),
-                "brackets": [[[n, b] for n, b in plan] for plan in self._plans]}
+                "brackets": [[[n, b] for n, b in plan] for plan in self._plans],
+                "continuation": self.continuation}
 
     @property
     def brackets(self) -> list[Rungs]:

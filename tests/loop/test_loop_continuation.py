@@ -424,3 +424,19 @@ def test_a_study_cancelled_midway_resumes_its_continuations_from_the_journal(tmp
     # at least the previous rung's step: a trial cancelled in flight re-runs where it got to
     assert all(v.additional_info["started"] >= int(i.budget) // 3 > 0
                for i, v in resumed_continuations)
+
+
+def test_resuming_with_continuation_switched_is_refused(tmp_path):
+    """Whether Hyperband continues promoted trials is part of its study: a journal written with
+    it on does not resume with it off (the continued trials' directories would mean nothing)."""
+    from runner.errors import StudyMismatchError
+
+    journal = tmp_path / "study.jsonl"
+    first = OptimizationLoop(
+        Hyperband(SPACE, min_budget=1, max_budget=9, eta=3, seed=7, continuation=True),
+        SerialRunner(epochs), journal=journal,
+        goal=lambda loop: len(loop.history) >= 5 and loop.cancel())
+    first.run()
+    with pytest.raises(StudyMismatchError, match="continuation: True in the journal, False now"):
+        OptimizationLoop(Hyperband(SPACE, min_budget=1, max_budget=9, eta=3, seed=7),
+                         SerialRunner(epochs), journal=journal)
