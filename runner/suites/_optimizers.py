@@ -93,6 +93,18 @@ def _smac(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any
     return SMACHPO(problem.configspace(seed=seed), seed=seed, n_trials=n_trials, budget=budget)
 
 
+def _smac_mf(problem: Problem, *, seed: int, n_trials: int, eta: int = 3,
+             **settings: Any) -> Any:
+    from runner.suites._smac import smac_multi_fidelity
+
+    if len(problem.objectives) != 1:
+        raise ValueError(f"optimizer 'smac_mf' takes one objective; {problem.name!r} has "
+                         f"{len(problem.objectives)}")
+    lo, hi = _budgets(problem, settings)
+    return smac_multi_fidelity(problem.configspace(seed=seed), seed=seed, n_trials=n_trials,
+                               min_budget=lo, max_budget=hi, eta=eta)
+
+
 OPTIMIZERS: dict[str, tuple[Factory, frozenset[str]]] = {
     "random": (_random, frozenset({"min_budget", "max_budget"})),
     "hyperband": (_hyperband, frozenset({"eta", "min_budget", "max_budget", "continuation"})),
@@ -101,10 +113,11 @@ OPTIMIZERS: dict[str, tuple[Factory, frozenset[str]]] = {
     "asha": (_asha, frozenset({"eta", "min_budget", "max_budget", "mode"})),
     "optuna_tpe": (_optuna_tpe, frozenset({"min_budget", "max_budget"})),
     "smac": (_smac, frozenset({"min_budget", "max_budget"})),
+    "smac_mf": (_smac_mf, frozenset({"eta", "min_budget", "max_budget"})),
 }
 """Built-in optimizer names: factory and the settings it takes."""
 
-MULTI_FIDELITY = frozenset({"hyperband", "successive_halving", "asha"})
+MULTI_FIDELITY = frozenset({"hyperband", "successive_halving", "asha", "smac_mf"})
 
 
 USE = "use"
@@ -145,7 +158,8 @@ def build_optimizer(name: str, problem: Problem, seed: int, n_trials: int,
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown} for optimizer {name!r}; it takes "
                              f"{sorted(allowed)}")
-    extra = {"optuna_tpe": ("optuna", "optuna"), "smac": ("smac", "smac")}.get(name)
+    extra = {"optuna_tpe": ("optuna", "optuna"), "smac": ("smac", "smac"),
+             "smac_mf": ("smac", "smac")}.get(name)
     if extra is not None:
         try:
             importlib.import_module(extra[0])
@@ -158,13 +172,21 @@ def build_optimizer(name: str, problem: Problem, seed: int, n_trials: int,
 def check_settings(name: str, problem: Problem, settings: Mapping[str, Any]) -> None:
     """Validate ``settings`` against the problem (building the optimizer where that is cheap)."""
     name, settings = resolve(name, settings)
-    if name == "smac":  # building SMAC writes files and takes seconds: check what it would use
-        _factory(name)
+    if name in ("smac", "smac_mf"):  # building SMAC writes files and takes seconds: check
+        _factory(name)                # what it would use
         unknown = sorted(set(settings) - OPTIMIZERS[name][1])
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown} for optimizer {name!r}; it takes "
                              f"{sorted(OPTIMIZERS[name][1])}")
-        if problem.fidelity is not None:
+        if len(problem.objectives) != 1:
+            raise ValueError(f"optimizer {name!r} takes one objective; {problem.name!r} has "
+                             f"{len(problem.objectives)}")
+        if name == "smac_mf":
+            eta = settings.get("eta", 3)
+            if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
+                raise ValueError(f"eta must be an int >= 2, got {eta!r}")
+            _budgets(problem, settings)
+        elif problem.fidelity is not None:
             _budgets(problem, {"min_budget": problem.fidelity[0], **settings})
         return
     build_optimizer(name, problem, 0, 1, settings)

@@ -1,5 +1,7 @@
-"""``SMACHPO``: SMAC3's hyperparameter-optimization facade behind our ask/tell protocol, for
-suites (single fidelity: trials at the problem's full budget).
+"""SMAC3 for suites: ``SMACHPO``, its hyperparameter-optimization facade behind our ask/tell
+protocol (single fidelity: trials at the problem's full budget), and ``smac_multi_fidelity``,
+its multi-fidelity facade (Hyperband brackets, a random-forest model proposing the
+configurations) through :class:`runner.integrations.smac.SMACOptimizer`.
 
 SMAC keeps its own run history in a private temporary folder. A resumed study's finished trials,
 told without having been asked in this process, are told to SMAC as trials of its own space
@@ -16,11 +18,16 @@ from typing import Any
 
 from trials import StatusType, TrialInfo, TrialValue
 
-__all__ = ["SMACHPO"]
+__all__ = ["SMACHPO", "smac_multi_fidelity"]
 
 
 def _never_called(config: Any, seed: int = 0) -> float:
     """SMAC wants a target function; in ask/tell mode it is never called."""
+    raise RuntimeError("SMAC's target function is not used in ask/tell mode")
+
+
+def _never_called_mf(config: Any, seed: int = 0, budget: float | None = None) -> float:
+    """The multi-fidelity facade's target must name ``budget``; it is never called either."""
     raise RuntimeError("SMAC's target function is not used in ask/tell mode")
 
 
@@ -71,3 +78,28 @@ class SMACHPO:
                 return  # not of this space: nothing SMAC can learn from
             asked = SInfo(config=config, seed=info.seed)
         self._smac.tell(asked, smac_value)
+
+
+def smac_multi_fidelity(configspace: Any, *, seed: int, n_trials: int, min_budget: float,
+                        max_budget: float, eta: int = 3) -> Any:
+    """``smac.MultiFidelityFacade`` over ``[min_budget, max_budget]`` as our optimizer: asks
+    ``n_trials`` trials, then ``None``; SMAC3's files go to a temporary folder it keeps."""
+    from smac import MultiFidelityFacade as MF
+    from smac import Scenario
+
+    from runner.integrations.smac import SMACOptimizer
+
+    class SMACMultiFidelity(SMACOptimizer):
+        """SMACOptimizer holding the temporary folder SMAC3 writes to for as long as it lives."""
+
+        def __init__(self, facade: Any, folder: tempfile.TemporaryDirectory[str]) -> None:
+            super().__init__(facade)
+            self.folder = folder
+
+    tmp = tempfile.TemporaryDirectory(prefix="trialrunner-smac-")
+    scenario = Scenario(configspace, deterministic=True, n_trials=max(n_trials, 1), seed=seed,
+                        min_budget=min_budget, max_budget=max_budget,
+                        output_directory=Path(tmp.name))
+    facade = MF(scenario, _never_called_mf, intensifier=MF.get_intensifier(scenario, eta=eta),
+                overwrite=True, logging_level=40)
+    return SMACMultiFidelity(facade, tmp)

@@ -36,3 +36,33 @@ def test_smac_runs_and_resumes(tmp_path: Path) -> None:
     assert _run("smac", 5, tmp_path)[0]["trials"] == 5
     rows = _run("smac", 8, tmp_path)
     assert rows[0]["status"] == "finished" and rows[0]["trials"] == 8
+
+
+@pytest.mark.integration
+def test_smac_multi_fidelity_runs_hyperband_brackets_and_resumes(tmp_path: Path) -> None:
+    """smac_mf (SMAC3's multi-fidelity facade) asks trials across the budgets of its brackets,
+    finishes its trials, and continues a study from its journal."""
+    pytest.importorskip("smac")
+    text = TEXT.replace('"branin"', '"branin-mf"') + "[optimizer.smac_mf]\nmin_budget = 3\n"
+
+    def run(n: int) -> list[dict[str, object]]:
+        return run_suite(parse_suite(text.format(opt="smac_mf", n=n)), backend="thread",
+                         workers=2, out=str(tmp_path), plots=False).rows
+
+    assert run(14)[0]["trials"] == 14
+    rows = run(20)
+    assert rows[0]["status"] == "finished" and rows[0]["trials"] == 20
+    history = History.load(tmp_path / "branin-mf" / "smac_mf" / "seed-0.jsonl")
+    budgets = sorted({i.budget for i, _ in history})
+    assert len(history) == 20 and budgets[:2] == [3.0, 9.0], budgets  # promoted
+
+
+def test_smac_multi_fidelity_settings_are_checked_without_building_smac() -> None:
+    """A bad eta or a single-fidelity problem is a suite-file error naming the key."""
+    from runner.suites import SuiteFileError
+
+    text = TEXT.format(opt="smac_mf", n=5)
+    with pytest.raises(SuiteFileError, match="'smac_mf' needs a multi-fidelity problem"):
+        parse_suite(text)
+    with pytest.raises(SuiteFileError, match=r"optimizer.smac_mf.eta: .*eta must be an int >= 2"):
+        parse_suite(text.replace('"branin"', '"branin-mf"') + "[optimizer.smac_mf]\neta = 1\n")
