@@ -3,7 +3,9 @@
 1. what one ``report()`` call costs a target on ``ProcessPoolRunner`` (a frame to the driver and
    a look for a decision), target <= 100 µs;
 2. from a stop decision to the trial's end, a target reporting every 10 ms, on the process
-   pool, target <= 50 ms (median of the repetitions; the maximum is printed too);
+   pool, target <= 50 ms (median of the repetitions; the maximum is printed too); and, through
+   ``OptimizationLoop``, the step such a trial ends at when its optimizer stops it at step 5
+   (target: 5, never more than one step late);
 3. ASHA against our Hyperband on ``ackley-5d-mf-lc`` (learning curves, simulated runner, 4
    virtual workers): the target time (simulated seconds summed over trials) ASHA needs to
    reach the final regret of one Hyperband iteration, over 5 seeds; target: the median ratio
@@ -82,6 +84,33 @@ def stop_latency(repeats: int) -> tuple[float, float]:
     return statistics.median(figures[1:]), max(figures[1:])
 
 
+class _StopsAtFive:
+    """Asks ``n`` trials of the 10 ms reporter, one after another; stops each at step 5."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.steps: list[int] = []
+
+    def ask(self) -> TrialInfo | None:
+        self.n -= 1
+        return TrialInfo({}) if self.n >= 0 else None
+
+    def tell(self, info: TrialInfo, value: Any) -> None:
+        assert value.status is StatusType.STOPPED, value
+        self.steps.append(value.additional_info["stopped_at_step"])
+
+    def on_report(self, info: TrialInfo, report: Any) -> str:
+        return "stop" if report.step >= 5 else "continue"
+
+
+def loop_stop_steps(repeats: int) -> list[int]:
+    """The step each of ``repeats`` trials ended at, stopped by the loop's optimizer at step 5."""
+    optimizer = _StopsAtFive(repeats)
+    with ProcessPoolRunner(report_every_10ms, n_workers=1) as runner:
+        OptimizationLoop(optimizer, runner).run()
+    return optimizer.steps
+
+
 def simulated_study(optimizer: Any, problem: Any, goal: float | None = None) -> tuple[float, float]:
     """(regret of the incumbent, simulated target seconds summed over trials): ``optimizer`` on
     ``problem``'s target, ``SimulatedRunner`` with 4 workers, until an incumbent at the full
@@ -139,6 +168,10 @@ def main(argv: list[str] | None = None) -> None:
     median, worst = stop_latency(args.repeats)
     print(f"stop decision -> trial ended (reports every 10 ms): median {median * 1e3:.1f} ms, "
           f"max {worst * 1e3:.1f} ms over {args.repeats} trials")
+    steps = loop_stop_steps(max(args.repeats, 20))
+    counts = {s: steps.count(s) for s in sorted(set(steps))}
+    print(f"through OptimizationLoop, stopped at step 5: ended at step(s) {counts} over "
+          f"{len(steps)} trials")
     seeds = 2 if args.quick else 5
     one = print_asha_table("ackley-5d-mf-lc, 4 virtual workers: target time to the final regret "
                            "of one Hyperband iteration", asha_vs_hyperband(seeds))
@@ -147,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(verdict("report() per call", per_call, 100.0, unit="µs", higher_is_better=False))
     print(verdict("stop -> end, median", median * 1e3, 50.0, unit="ms", higher_is_better=False))
+    print(verdict("loop: steps late, at most", max(steps) - 5, 1, unit="",
+                  higher_is_better=False))
     print(verdict("ASHA / Hyperband target time, median", one, 0.5, higher_is_better=False))
     print(verdict("ASHA / Hyperband (3 iterations) target time, median", three, 0.5,
                   higher_is_better=False))

@@ -97,7 +97,9 @@ class AsyncioRunner(BackendRunner):
         run = self.run if self._overrides_run else None
         reporter = None
         if run is None and self._target.wants_report:
-            reporter = AsyncReporter(functools.partial(self._report, info))
+            key, reporting = id(info), self._reporting
+            reporter = AsyncReporter(functools.partial(self._report, info),
+                                     lambda: reporting.get(key, False))
         return await self._evaluator.run_async(
             info, self._shared_data, run, reporter,
             lambda: id(info) in self._stopping and not self._closed)

@@ -155,7 +155,10 @@ class BackendRunner(AbstractRunner):
 
     def _reporter(self, info: TrialInfo) -> Reporter | None:
         sink = self._report_sink(info)
-        return None if sink is None else Reporter(sink)
+        if sink is None:
+            return None
+        key, reporting = id(info), self._reporting
+        return Reporter(sink, lambda: reporting.get(key, False))  # a dict read: no lock needed
 
     def _inline_report(self, info: TrialInfo, report: Report) -> bool:
         """A report from a trial running in the caller's own thread (serial): the loop's pump,

@@ -58,18 +58,26 @@ def no_send(report: Report) -> bool:
 class Reporter:
     """The ``report(step, cost, **metrics)`` a target receives: validates the report (a bad one
     raises ``TypeError``/``ValueError`` in the target), sends it, and raises ``TrialStopped``
-    when the trial is to stop, and on every call after that."""
+    when the trial is to stop, and on every call after that.
 
-    __slots__ = ("_send", "_t0", "last", "stopped")
+    ``stop_arrived()`` (optional, never blocking) says whether a stop decision reached the trial
+    since its last report: then this call raises *before* sending, so the trial ends at the
+    step the decision was made on, with that step's cost, not one step later."""
 
-    def __init__(self, send: Send = no_send) -> None:
+    __slots__ = ("_send", "_arrived", "_t0", "last", "stopped")
+
+    def __init__(self, send: Send = no_send,
+                 stop_arrived: Callable[[], bool] | None = None) -> None:
         self._send = send
+        self._arrived = stop_arrived
         self._t0 = time.perf_counter()
         self.last: Report | None = None
         self.stopped = False
 
     def __call__(self, step: Any, cost: Any, **metrics: Any) -> Any:
-        if self.stopped:
+        if self.stopped or (self.last is not None and self._arrived is not None
+                            and self._arrived()):
+            self.stopped = True
             last = self.last
             raise TrialStopped(last.step if last else step, last.cost if last else cost)
         report = Report(step, cost, metrics, time.perf_counter() - self._t0)

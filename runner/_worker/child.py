@@ -237,8 +237,8 @@ def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> Non
 
 
 def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
-    """Trial ``seq``'s ``report``: a report frame to the driver, then a look (never blocking)
-    at the trial pipe for a stop decision for this trial."""
+    """Trial ``seq``'s ``report``: a look (never blocking) at the trial pipe for a stop decision
+    for this trial, then a report frame to the driver, then another look."""
     import select
 
     from runner._core.reporting import Reporter
@@ -256,9 +256,7 @@ def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
     probe = select.poll()
     probe.register(read_fd, select.POLLIN)
 
-    def send(report: Any) -> bool:
-        write_all(write_fd, encode_frame(token, seq, encode_report(
-            report.step, report.cost, report.metrics, report.time)))
+    def stop_arrived() -> bool:
         stop = False
         while has_buffered(read_fd) or probe.poll(0):
             message = read_trial(read_fd)
@@ -272,7 +270,12 @@ def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
                 stop = True
         return stop
 
-    return Reporter(send)
+    def send(report: Any) -> bool:
+        write_all(write_fd, encode_frame(token, seq, encode_report(
+            report.step, report.cost, report.metrics, report.time)))
+        return stop_arrived()
+
+    return Reporter(send, stop_arrived)
 
 
 def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, decoder: Any,
