@@ -224,3 +224,17 @@ def fork_then_exit(config: Any) -> Any:
         os._exit(0)
     write_atomically(config["pidfile"], str(pid))
     os._exit(3)
+
+
+def environ_probe(config: Any) -> Any:
+    """With ``config["change"]``: set ``TR_LEAK``, drop ``TR_KEEP`` and set the umask to 077.
+    Returns what it found first: ``TR_LEAK``, ``TR_KEEP``, the umask, and its pid."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    found = {"leak": os.environ.get("TR_LEAK"), "keep": os.environ.get("TR_KEEP"),
+             "umask": umask, "pid": os.getpid()}
+    if config.get("change"):
+        os.environ["TR_LEAK"] = "1"
+        os.environ.pop("TR_KEEP", None)
+        os.umask(0o077)
+    return 0.0, found

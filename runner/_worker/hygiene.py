@@ -1,14 +1,15 @@
 """Worker hygiene: what a trial may change in its worker process that would change the next
 trial's fate, checked after every trial so a reused worker is as good as a new one.
 
-Checked (about 3 µs): the resource limits AS, CPU and NOFILE, the handlers
+Checked (about 4 µs): the resource limits AS, CPU and NOFILE, the handlers
 of SIGTERM, SIGINT, SIGPROF, SIGXCPU, SIGALRM, SIGCHLD and SIGPIPE, the real and profiling
-interval timers, extra Python threads still running, the working directory.
+interval timers, extra Python threads still running, the working directory, the environment
+variables and the umask.
 (Native threads are not counted: numerical libraries start idle thread pools on first import.) The
-working directory is put back; anything else that differs ends the worker after it has sent
-the trial's result (the driver starts a new one) and the trial's ``additional_info`` says
-``worker_recycled``: why. Not checked (and so persisting between trials on a reused worker,
-docs/limits.md): environment variables, module state and caches, open files, the umask.
+working directory, the environment and the umask are put back; anything else that differs ends
+the worker after it has sent the trial's result (the driver starts a new one) and the trial's
+``additional_info`` says ``worker_recycled``: why. Not checked (and so persisting between
+trials on a reused worker, docs/limits.md): module state and caches, open files.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class Baseline:
         self._no_timers = [(0.0, 0.0)] * len(self._timers)
         self._threads = threading.active_count()
         self._cwd = os.getcwd()
+        self._environ = dict(os.environ)
+        self._raw_environ = dict(_raw(os.environ))  # compared in C: bytes on POSIX
+        self._umask = os.umask(0o022)
+        os.umask(self._umask)
 
     def check(self) -> str | None:
         """``None`` when the worker is as it was; else what the trial changed (and left).
@@ -61,9 +66,19 @@ class Baseline:
                 and list(map(_getsignal, self._signums)) == self._handlers
                 and list(map(signal.getitimer, self._timers)) == self._no_timers
                 and threading.active_count() <= self._threads
-                and os.getcwd() == self._cwd):
+                and os.getcwd() == self._cwd
+                and _raw(os.environ) == self._raw_environ
+                and os.umask(self._umask) == self._umask):  # put back as it is read
             return None
+        self._put_back()
         return self._what_changed()
+
+    def _put_back(self) -> None:
+        """What a trial may change that is simply restored, not a reason for a new worker."""
+        os.umask(self._umask)
+        if _raw(os.environ) != self._raw_environ:
+            os.environ.clear()  # unsetenv/putenv too, so child processes see the original
+            os.environ.update(self._environ)
 
     def _what_changed(self) -> str | None:
         changed = []
@@ -86,6 +101,12 @@ class Baseline:
         if not changed:
             return None
         return "the trial changed its worker process (" + ", ".join(changed) + ")"
+
+
+def _raw(environ: Any) -> Any:
+    """The environment's own storage where CPython has one (fast to compare), else a copy."""
+    data = getattr(environ, "_data", None)
+    return data if isinstance(data, dict) else dict(environ)
 
 
 def _rlimit_name(resource: Any, which: int) -> str:

@@ -144,3 +144,26 @@ def test_death_is_noticed_while_a_forked_child_holds_the_pipes(make_isolated, tm
         assert "exited with code 3" in value.additional_info["error"]
         child = int(pidfile.read_text())
         wait_until(lambda: not _alive(child), 5, f"the forked child {child} to be killed")
+
+
+def test_environment_and_umask_are_put_back_after_each_trial(make_isolated, monkeypatch):
+    """A trial that sets and removes environment variables and changes the umask leaves its
+    worker as it found it for the next trial, which runs in the same process (no new worker)."""
+    monkeypatch.setenv("TR_KEEP", "yes")
+    monkeypatch.delenv("TR_LEAK", raising=False)
+    with make_isolated(targets.environ_probe) as runner:
+        runner.submit_trial(TrialInfo({"change": True}))
+        [(_, changed)] = drain(runner, 1)
+        assert changed.status == StatusType.SUCCESS, changed
+        assert "worker_recycled" not in changed.additional_info, changed.additional_info
+        seen = []
+        for _ in range(4):
+            runner.submit_trial(TrialInfo({}))
+            [(_, value)] = drain(runner, 1)
+            seen.append(value.additional_info)
+    assert changed.additional_info["pid"] in {s["pid"] for s in seen}, "no trial reused it"
+    # TR_KEEP as the worker had it before the change ("yes" where it started after setenv;
+    # a dask cluster started earlier never had it)
+    assert all(s["leak"] is None and s["keep"] == changed.additional_info["keep"]
+               for s in seen), seen
+    assert {s["umask"] for s in seen} == {changed.additional_info["umask"]}, seen
