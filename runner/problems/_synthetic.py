@@ -25,9 +25,21 @@ BASE_SECONDS = 10.0
 
 
 def config_unit(config: Mapping[str, Any], *salt: Any) -> float:
-    """A number in [0, 1) that depends only on ``config`` (and ``salt``), stable across runs."""
-    text = json.dumps([sorted((str(k), repr(v)) for k, v in config.items()), list(map(repr, salt))])
+    """A number in [0, 1) that depends only on ``config`` (and ``salt``), stable across runs:
+    from the SHA-256 of ``json.dumps([sorted (key, repr(value)) pairs, [repr(salt)...]])``."""
+    try:
+        head = _config_json(tuple(config.items()))
+    except TypeError:  # an unhashable value: not cached
+        head = _config_json.__wrapped__(tuple(config.items()))
+    text = f"[{head}, {json.dumps(list(map(repr, salt)))}]"  # json.dumps of the pair, as is
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2.0**64
+
+
+@functools.lru_cache(maxsize=4096)
+def _config_json(items: tuple[tuple[Any, Any], ...]) -> str:
+    """The configuration's part of :func:`config_unit`'s text (a learning curve asks it for the
+    same configuration at every step, a few times each)."""
+    return json.dumps(sorted((str(k), repr(v)) for k, v in items))
 
 
 def timed_runtime(config: Mapping[str, Any], budget: float | None = None, *,
