@@ -15,19 +15,26 @@ from typing import Any
 
 import attrs
 
-from trials import History, StatusType, read_records
+from trials import History, StatusType, TrialValue, read_records
 
-__all__ = ["COLUMNS", "Curve", "anytime", "study_row", "write_csv"]
+__all__ = ["COLUMNS", "Curve", "anytime", "spent", "study_row", "write_csv"]
 
 COLUMNS = ("problem", "optimizer", "seed", "trials", "best_cost", "regret", "elapsed_s",
-           "status", "error")
+           "target_s", "status", "error")
+
+
+def spent(value: TrialValue) -> float:
+    """A trial's target time: the modelled runtime it reports (``info["runtime"]``), else its
+    measured time; what the anytime curves, ``target_s`` and ``target_seconds`` count."""
+    modelled = value.additional_info.get("runtime")
+    seconds = modelled if isinstance(modelled, (int, float)) else value.time
+    return max(0.0, float(seconds))
 
 
 @attrs.frozen
 class Curve:
-    """A study's anytime performance: after trial ``i`` (and ``time[i]`` s of target time: the
-    problem's modelled runtime where the trial reports one, else its measured time), the best
-    cost so far (``best[i]``; NaN before the first success)."""
+    """A study's anytime performance: after trial ``i`` (and ``time[i]`` s of target time, see
+    :func:`spent`), the best cost so far (``best[i]``; NaN before the first success)."""
 
     best: list[float]
     time: list[float]
@@ -38,9 +45,7 @@ def anytime(history: History) -> Curve:
     best, times = [], []
     top_budget, top_best, elapsed = -math.inf, math.nan, 0.0
     for info, value in history:
-        modelled = value.additional_info.get("runtime")
-        spent = modelled if isinstance(modelled, (int, float)) else value.time
-        elapsed += max(0.0, float(spent))
+        elapsed += spent(value)
         cost = value.cost[0] if isinstance(value.cost, tuple) and len(value.cost) == 1 \
             else value.cost
         if value.status == StatusType.SUCCESS and isinstance(cost, float) and math.isfinite(cost):
@@ -73,12 +78,14 @@ def study_row(problem: str, optimizer: str, seed: int, journal: str, status: str
     """The results.csv row of one study, from its journal."""
     row: dict[str, Any] = {"problem": problem, "optimizer": optimizer, "seed": seed,
                            "trials": 0, "best_cost": "", "regret": "", "elapsed_s": "",
-                           "status": status, "error": error or ""}
+                           "target_s": "", "status": status, "error": error or ""}
     if not os.path.exists(journal):
         return row
     history = History.load(journal)
     row["trials"] = len(history)
     curve = anytime(history)
+    if curve.time:
+        row["target_s"] = round(curve.time[-1], 3)
     if curve.best and not math.isnan(curve.best[-1]):
         row["best_cost"] = curve.best[-1]
         if optimum is not None:

@@ -30,6 +30,7 @@ from runner._loop.loop import OptimizationLoop
 from runner.problems import Problem
 from runner.suites._optimizers import build_optimizer
 from runner.suites._pool import SharedPool, StudyView, accepts
+from runner.suites._results import spent
 from runner.suites._spec import StudySpec
 
 __all__ = ["Scheduler", "Study"]
@@ -37,6 +38,26 @@ __all__ = ["Scheduler", "Study"]
 log = logging.getLogger(__name__)
 
 _WAIT = 0.05  # seconds per shared runner.wait: how often the display and Ctrl-C are served
+
+
+class TargetTime:
+    """A loop goal: met once the study's trials took ``seconds`` of target time (:func:`spent`,
+    summed over its history as it grows)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.total = 0.0
+        self._counted = 0
+
+    def __call__(self, loop: OptimizationLoop) -> bool:
+        history = loop.history
+        for i in range(self._counted, len(history)):
+            self.total += spent(history[i][1])
+        self._counted = len(history)
+        return self.total >= self.seconds
+
+    def __repr__(self) -> str:
+        return f"target_seconds={self.seconds!r}"
 
 
 class Study:
@@ -53,6 +74,8 @@ class Study:
         self.error: str | None = None
         self.hungry = True  # may have a trial to give
         self.started = 0.0
+        self.target_time = (TargetTime(spec.target_seconds) if spec.target_seconds is not None
+                            else None)
 
     @property
     def key(self) -> str:
@@ -66,13 +89,18 @@ class Study:
         except (OSError, ValueError):
             return False
         return bool(state.get("status") == "finished" and state.get("n_trials") ==
-                    self.spec.n_trials)
+                    self.spec.n_trials and state.get("target_seconds") ==
+                    self.spec.target_seconds)
 
     def progress(self) -> float:
-        """(finished + in flight) / n_trials: what the scheduler balances."""
+        """(finished + in flight) / n_trials, or the share of ``target_seconds`` spent if that
+        is further: what the scheduler balances."""
         done = len(self.loop.history) if self.loop is not None else 0
         flying = self.view.in_flight if self.view is not None else 0
-        return (done + flying) / self.spec.n_trials
+        share = (done + flying) / self.spec.n_trials
+        if self.target_time is not None:
+            share = max(share, self.target_time.total / self.target_time.seconds)
+        return share
 
     def done_trials(self) -> int:
         return len(self.loop.history) if self.loop is not None else 0
@@ -87,14 +115,14 @@ class Study:
                               wants_checkpoint="checkpoint" in accepts(self.problem.target)
                               and bool(getattr(pool.runner, "wants_checkpoint", False)))
         self.loop = OptimizationLoop(optimizer, self.view, n_trials_goal=spec.n_trials,
-                                     retries=spec.retries, raise_if_retries_exceeded=False,
-                                     journal=self.journal)
+                                     goal=self.target_time, retries=spec.retries,
+                                     raise_if_retries_exceeded=False, journal=self.journal)
         self.status, self.started = "running", time.monotonic()
 
     def write_status(self) -> None:
         """Record the outcome next to the journal (atomically: write, then rename)."""
         state = {"status": self.status, "error": self.error, "n_trials": self.spec.n_trials,
-                 "study": self.key}
+                 "target_seconds": self.spec.target_seconds, "study": self.key}
         tmp = self.status_file + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(state, f)

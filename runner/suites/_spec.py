@@ -7,6 +7,7 @@ Shape::
     optimizers = ["random", "hyperband"]
     seeds = [0, 1, 2]
     n_trials = 25                       # per study
+    target_seconds = 3600               # optional: also end a study after this much target time
     retries = 0                         # optional: crashed trials resubmitted per trial
     walltime_limit = 30                 # optional suite-wide limits (one shared runner)
 
@@ -43,9 +44,9 @@ from runner.suites._optimizers import (
 __all__ = ["StudySpec", "SuiteFileError", "SuiteSpec", "load_suite", "parse_suite"]
 
 _TOP = {"name", "problems", "optimizers", "seeds", "n_trials", "retries", "walltime_limit",
-        "cpu_time_limit", "memory_limit", "problem", "optimizer"}
+        "cpu_time_limit", "memory_limit", "problem", "optimizer", "target_seconds"}
 _LIMITS = ("walltime_limit", "cpu_time_limit", "memory_limit")
-_STUDY_KEYS = {"n_trials", "retries", "min_budget", "max_budget"}
+_STUDY_KEYS = {"n_trials", "retries", "min_budget", "max_budget", "target_seconds"}
 
 
 class SuiteFileError(ValueError):
@@ -62,6 +63,9 @@ class StudySpec:
     n_trials: int
     retries: int = 0
     settings: Mapping[str, Any] = attrs.field(factory=dict)
+    target_seconds: float | None = None
+    """Target time (seconds summed over the study's trials, modelled runtime where a trial
+    reports one) after which the study asks no more, whichever comes first with ``n_trials``."""
 
     @property
     def key(self) -> str:
@@ -82,6 +86,7 @@ class SuiteSpec:
     limits: Mapping[str, float] = attrs.field(factory=dict)
     problem_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     optimizer_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    target_seconds: float | None = None
 
     def problem(self, name: str) -> Problem:
         """The problem called ``name`` in this suite."""
@@ -95,8 +100,10 @@ class SuiteSpec:
                 merged = {**self.optimizer_settings.get(o, {}), **self.problem_settings.get(p, {})}
                 n = merged.pop("n_trials", self.n_trials)
                 retries = merged.pop("retries", self.retries)
+                seconds = merged.pop("target_seconds", self.target_seconds)
                 for seed in self.seeds:
-                    out.append(StudySpec(p, o, seed, n, retries, dict(merged)))
+                    out.append(StudySpec(p, o, seed, n, retries, dict(merged),
+                                         None if seconds is None else float(seconds)))
         return out
 
 
@@ -152,6 +159,12 @@ class _Checker:
             if found is not None and item is not None and repr(item)[1:-1] in raw:
                 return number
         return found
+
+    def seconds(self, table: str, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0):
+            raise self.fail(table, key, f"expected a number of seconds > 0, got {value!r}")
+        return float(value)
 
     def integer(self, table: str, key: str, value: Any, low: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -249,11 +262,15 @@ def parse_suite(text: str, where: str = "<suite>") -> SuiteSpec:
                 table = f"{kind}.{tname}"
                 if key in ("n_trials", "retries"):
                     check.integer(table, key, value, 1 if key == "n_trials" else 0)
+                elif key == "target_seconds":
+                    check.seconds(table, key, value)
                 elif kind == "problem" and key not in _STUDY_KEYS:
                     raise check.fail(table, key, f"unknown problem setting; expected one of "
                                                  f"{sorted(_STUDY_KEYS)}")
+    seconds = (check.seconds("", "target_seconds", data["target_seconds"])
+               if "target_seconds" in data else None)
     spec = SuiteSpec(name, problem_names, optimizers, tuple(seeds), n_trials, retries, limits,
-                     p_tables, o_tables)
+                     p_tables, o_tables, seconds)
     for study in spec.studies():
         problem = problems[study.problem]
         if resolve(study.optimizer, study.settings)[0] in MULTI_FIDELITY and \
