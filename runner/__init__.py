@@ -14,6 +14,7 @@ from runner._core.checkpoints import continue_trial
 from runner._core.contract import AbstractRunner
 from runner._core.reporting import Decision
 from runner._core.returns import Outcome
+from runner._core.script import ScriptTarget
 from runner._core.target import Target
 from runner.errors import (
     LimitError,
@@ -56,6 +57,7 @@ __all__ = [
     "RetriesExceededError",
     "RunnerClosedError",
     "RunnerError",
+    "ScriptTarget",
     "SerialRunner",
     "SimulatedRunner",
     "SuccessiveHalving",

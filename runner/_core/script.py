@@ -6,6 +6,10 @@ The command is run without a shell as ``cmd --instance=I --seed=S --budget=B --n
 objectives: ``cost=0.5, 0.4``); a reported ``runtime`` becomes ``TrialValue.time``. Output goes to private temporary files, not pipes, so a grandchild that keeps
 the script's stdout open cannot hang the runner; what the script leaves running is killed.
 
+Checkpoints: ``ScriptTarget(command, checkpoint=True)`` asks for a checkpoint directory per
+trial, which the script finds in the environment variable ``TRIALRUNNER_CHECKPOINT_DIR`` (the
+protocol's arguments stay as SMAC3 passes them).
+
 Intermediate results: a line ``report: step=3; cost=0.5`` (more ``name=value`` fields become
 metrics) is read while the script runs and passed to the trial's ``report``; when the trial is
 to stop, the script gets SIGTERM (its process group, or itself inside a supervised worker),
@@ -30,7 +34,10 @@ from runner._core.verdicts import signal_name
 from runner.errors import PreflightError
 from trials import StatusType
 
-__all__ = ["ScriptTarget", "ScriptFailed", "parse_script_output"]
+__all__ = ["CHECKPOINT_ENV", "ScriptTarget", "ScriptFailed", "parse_script_output"]
+
+CHECKPOINT_ENV = "TRIALRUNNER_CHECKPOINT_DIR"
+"""The environment variable naming a script's checkpoint directory (``checkpoint=True``)."""
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]*$")
 _STDERR_TAIL = 2000
@@ -45,15 +52,24 @@ class ScriptFailed(InvalidReturn):
 
 
 class ScriptTarget(Target):
-    """A command line evaluated as a SMAC3-protocol script."""
+    """A command line evaluated as a SMAC3-protocol script; ``checkpoint=True``: each trial
+    gets a checkpoint directory, named in the script's ``TRIALRUNNER_CHECKPOINT_DIR``."""
 
     report_optional = True
 
-    def __init__(self, command: str | Sequence[str]) -> None:
+    def __init__(self, command: str | Sequence[str], *, checkpoint: bool = False) -> None:
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not argv:
             raise ValueError("target command line is empty")
+        if not isinstance(checkpoint, bool):
+            raise TypeError(f"checkpoint must be True or False, got {checkpoint!r} (type "
+                            f"{type(checkpoint).__name__})")
         self.argv = argv
+        self.checkpoint = checkpoint
+
+    @property
+    def wants_checkpoint(self) -> bool:
+        return self.checkpoint
 
     @property
     def name(self) -> str:
@@ -91,13 +107,15 @@ class ScriptTarget(Target):
 
     def __call__(self, config: Mapping[str, Any], *, instance: str | None = None,
                  seed: int | None = None, budget: float | None = None,
-                 report: Callable[..., Any] | None = None, **shared_data: Any) -> Any:
+                 report: Callable[..., Any] | None = None, checkpoint: Any = None,
+                 **shared_data: Any) -> Any:
         args = self.arguments(config, instance, seed, budget)
+        env = None if checkpoint is None else {**os.environ, CHECKPOINT_ENV: str(checkpoint)}
         with tempfile.TemporaryDirectory(prefix="trialrunner-") as tmp:
             out_path, err_path = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
                 proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                        start_new_session=not IN_SUPERVISED_WORKER)
+                                        start_new_session=not IN_SUPERVISED_WORKER, env=env)
                 try:
                     code = proc.wait() if report is None else _follow(proc, out_path, report)
                 finally:

@@ -228,3 +228,44 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+RESUMING = """\
+import pathlib
+state = pathlib.Path(os.environ["TRIALRUNNER_CHECKPOINT_DIR"]) / "step"
+start = int(state.read_text()) if state.exists() else 0
+budget = int(float([a for a in sys.argv if a.startswith("--budget=")][0].split("=")[1]))
+for step in range(start + 1, budget + 1):
+    state.write_text(str(step))
+print(f"cost={1 / budget}; additional_info=started {start} in {state.parent}")
+"""
+
+
+def test_a_script_asking_for_checkpoints_finds_its_directory_in_the_environment(tmp_path):
+    """ScriptTarget(cmd, checkpoint=True): each trial's script gets its own directory in
+    TRIALRUNNER_CHECKPOINT_DIR; Hyperband's continuations find what their trial saved there."""
+    from runner import OptimizationLoop, ScriptTarget
+    from runner.optimizers import Hyperband
+
+    target = ScriptTarget(script(tmp_path, RESUMING), checkpoint=True)
+    assert target.wants_checkpoint and not ScriptTarget("true").wants_checkpoint
+    optimizer = Hyperband({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, eta=3, seed=0,
+                          n_iterations=1, continuation=True)
+    with ProcessPoolRunner(target, n_workers=2) as runner:
+        loop = OptimizationLoop(optimizer, runner, checkpoints=tmp_path / "ckpt")
+        loop.run()
+    assert all(v.status == StatusType.SUCCESS for _, v in loop.history), list(loop.history)
+    for info, value in loop.history:
+        started, where = value.additional_info["additional_info"].split(" in ")
+        assert where == info.additional_info["checkpoint_dir"]
+        continued = "continues_trial" in info.additional_info
+        assert started == f"started {int(info.budget) // 3 if continued else 0}", (info, value)
+    assert any("continues_trial" in i.additional_info for i, _ in loop.history)
+
+
+def test_script_checkpoint_must_be_a_bool():
+    """A mistyped checkpoint= is refused at construction, naming it."""
+    from runner import ScriptTarget
+
+    with pytest.raises(TypeError, match="checkpoint must be True or False, got 'yes'"):
+        ScriptTarget("true", checkpoint="yes")  # type: ignore[arg-type]
