@@ -91,8 +91,9 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
               on_pass: Callable[[Scheduler], None] | None = None) -> SuiteResult:
     """Run (or resume) every study of ``suite`` (a spec or a suite file path) on one shared
     runner; ``out`` defaults to ``runs/<name>``. Pass ``runner`` to use a runner of your own
-    (its target must be :func:`runner.suites.suite_target`, or a ``SuiteTarget`` to carry
-    reports and checkpoints, with the problems as shared data);
+    (its target must be :func:`runner.suites.suite_target`, or a
+    :class:`runner.suites.SuiteTarget` to carry reports and checkpoints, with the problems as
+    shared data);
     ``max_open`` bounds the studies open at once (see :class:`Scheduler`)."""
     spec = load_suite(suite) if isinstance(suite, str) else suite
     out = out if out is not None else os.path.join("runs", spec.name)
