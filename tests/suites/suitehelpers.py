@@ -54,7 +54,7 @@ def broken(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> An
 def curve_branin(config: Mapping[str, Any], *, budget: float | None = None,
                  seed: int | None = None, report: Any = None,
                  checkpoint: Any = None) -> tuple[float, dict[str, Any]]:
-    """Branin plus 10/step after each of ``budget`` 2 ms steps, reported as it goes; with a
+    """Branin plus 10/step after each of ``budget`` 5 ms steps, reported as it goes; with a
     ``checkpoint`` it saves its last step there and a continuation starts after it."""
     saved = 0
     state = None if checkpoint is None else checkpoint / "step"
@@ -62,7 +62,7 @@ def curve_branin(config: Mapping[str, Any], *, budget: float | None = None,
         saved = int(state.read_text())
     cost = math.inf
     for step in range(saved + 1, int(budget or 9) + 1):
-        time.sleep(0.002)
+        time.sleep(0.005)
         cost = branin(config) + 10.0 / step
         if state is not None:
             state.write_text(str(step))

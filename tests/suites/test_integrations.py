@@ -54,7 +54,7 @@ def test_smac_multi_fidelity_runs_hyperband_brackets_and_resumes(tmp_path: Path)
     assert rows[0]["status"] == "finished" and rows[0]["trials"] == 20
     history = History.load(tmp_path / "branin-mf" / "smac_mf" / "seed-0.jsonl")
     budgets = sorted({i.budget for i, _ in history})
-    assert len(history) == 20 and budgets[:2] == [3.0, 9.0], budgets  # promoted
+    assert len(history) == 20 and budgets[:2] == [3.0, 9.0], budgets  # several budgets
 
 
 def test_smac_multi_fidelity_settings_are_checked_without_building_smac() -> None:

@@ -71,7 +71,7 @@ n_trials = 12
     stopped = [v for _, v in asha if v.status is StatusType.STOPPED]
     assert stopped, [v.status for _, v in asha]
     assert all(v.additional_info["stopped_at_step"] < 9 for v in stopped)  # before the end
-    # (at a rung, 1 or 3, or a few 2 ms steps later: the decision travels while it goes on)
+    # (at a rung, 1 or 3, or a few 5 ms steps later: the decision travels while it goes on)
     assert all(len(asha.curve(i)) >= 1 for i, _ in asha)
     assert all(v.status is StatusType.SUCCESS for _, v in random)
     assert all(len(random.curve(i)) == 9 for i, _ in random)
