@@ -14,7 +14,7 @@ from typing import Any
 from runner.problems import Problem
 
 __all__ = ["MULTI_FIDELITY", "OPTIMIZERS", "USE", "build_optimizer", "check_reports",
-           "check_settings", "resolve", "stops_on_reports"]
+           "check_settings", "resolve", "sends_reports", "stops_on_reports"]
 
 Factory = Callable[..., Any]
 
@@ -197,6 +197,14 @@ def stops_on_reports(name: str, settings: Mapping[str, Any]) -> bool:
     type: without reports every trial would silently run to the full budget)."""
     name, settings = resolve(name, settings)
     return name == "asha" and settings.get("mode", "stopping") == "stopping"
+
+
+def sends_reports(problem: Problem, simulated: bool) -> bool:
+    """Whether ``problem``'s trials report on this backend: its target takes ``report``, or it
+    returns learning curves and the backend is the simulated one, which replays them."""
+    from runner.suites._pool import accepts
+
+    return "report" in accepts(problem.target) or (problem.curves and simulated)
 
 
 def check_reports(name: str, problem: Problem, settings: Mapping[str, Any],

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from runner._loop.clock import runner_clock
 from runner._loop.loop import OptimizationLoop
 from runner.problems import Problem
-from runner.suites._optimizers import build_optimizer
+from runner.suites._optimizers import build_optimizer, sends_reports
 from runner.suites._pool import SharedPool, StudyView, accepts
 from runner.suites._results import spent
 from runner.suites._spec import StudySpec
@@ -111,6 +111,11 @@ class Study:
         spec = self.spec
         optimizer = build_optimizer(spec.optimizer, self.problem, spec.seed, spec.n_trials,
                                     spec.settings)
+        if callable(getattr(optimizer, "on_report", None)) and not sends_reports(
+                self.problem, callable(getattr(pool.runner, "clock", None))):
+            log.warning("study %s: its optimizer decides on trials' reports (on_report), but "
+                        "the trials of problem %r send none on this backend: it will stop "
+                        "none of them", self.key, self.problem.name)
         self.view = StudyView(pool, spec.problem, len(self.problem.objectives),
                               wants_checkpoint="checkpoint" in accepts(self.problem.target)
                               and bool(getattr(pool.runner, "wants_checkpoint", False)))

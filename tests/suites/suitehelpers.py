@@ -73,3 +73,11 @@ def curve_branin(config: Mapping[str, Any], *, budget: float | None = None,
 
 reporting_branin = Problem("reporting-branin", SPACE, curve_branin, optimum=OPTIMUM,
                            fidelity=(1.0, 9.0))
+
+
+def median_random(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
+    """An optimizer factory: random search under the median stopping rule (decides on
+    reports)."""
+    from runner.optimizers import MedianStopping
+
+    return MedianStopping(RandomSearch(problem.space, seed=seed, n_trials=n_trials))

@@ -181,3 +181,21 @@ def test_a_serial_suite_decides_on_reports_while_the_trial_runs(tmp_path: Path) 
     stopped = [v for _, v in history if v.status is StatusType.STOPPED]
     assert len(history) == 10 and stopped
     assert all(v.additional_info["stopped_at_step"] in (1, 3) for v in stopped)  # exactly
+
+
+def test_an_optimizer_deciding_on_reports_without_any_is_warned_about(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A factory's optimizer with on_report, on a problem whose trials send no reports: the
+    study runs (nothing to refuse: the optimizer also works without), and a warning names it."""
+    text = ('name = "w"\nproblems = ["suitehelpers:slow_branin", '
+            '"suitehelpers:reporting_branin"]\noptimizers = ["suitehelpers:median_random"]\n'
+            'seeds = [0]\nn_trials = 3\n')
+    with caplog.at_level("WARNING", logger="runner.suites._scheduler"):
+        result = run_suite(parse_suite(text), backend="thread", workers=2, out=str(tmp_path),
+                           plots=False)
+    assert not result.failed
+    warned = [r.getMessage() for r in caplog.records if "on_report" in r.getMessage()]
+    assert warned == ["study suitehelpers:slow_branin/suitehelpers:median_random/seed-0: its "
+                      "optimizer decides on trials' reports (on_report), but the trials of "
+                      "problem 'slow-branin' send none on this backend: it will stop none of "
+                      "them"], warned
