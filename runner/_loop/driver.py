@@ -131,9 +131,13 @@ class LoopDriver:
         return n
 
     def _collect(self) -> int:
-        """Journal every result ready now, sync once, then history and tell the final ones."""
+        """Journal every result ready now, sync once, then history and tell the final ones
+        (after the reports that came with them: a trial's reports precede its result)."""
         n, finals, error = 0, [], None
-        for info, value in self.runner.iter_results():
+        results = list(self.runner.iter_results())
+        if results:  # reading these results may have read their trials' last reports too:
+            self._take_reports()  # take them while the trials are still pending
+        for info, value in results:
             trial = self._pending.pop(id(info), None) or self._match(info)
             if trial is None:
                 log.warning("ignoring a result the loop did not submit (or already abandoned): "

@@ -248,8 +248,9 @@ class SharedPool:
     def route(self) -> set[StudyView]:
         """Hand every report, then every finished result, to its study's view; the views that
         got one."""
-        got = self._route_reports()
-        for info, value in self.runner.iter_results():
+        results = list(self.runner.iter_results())
+        got = self._route_reports()  # after the results: reading them may have read reports
+        for info, value in results:
             route = self._routes.pop(info.additional_info.get(TAG, -1), None)
             if route is None:
                 continue  # not ours (cannot happen unless someone shares the runner)

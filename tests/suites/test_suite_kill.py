@@ -1,5 +1,6 @@
 """A suite SIGKILLed midway and run again completes: every study's journal holds exactly
-n_trials final results, nothing finished runs twice, results.csv agrees with the journals."""
+n_trials final results, nothing finished runs twice, results.csv agrees with the journals; also
+a suite whose trials report, are stopped and continue from checkpoints."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ optimizers = ["random", "hyperband"]
 seeds = [0, 1, 2]
 n_trials = {N_TRIALS}
 """
+EARLY_STOPPING = f"""\
+name = "kill-es"
+problems = ["suitehelpers:reporting_branin"]
+optimizers = ["asha", "hb-continue"]
+seeds = [0, 1, 2]
+n_trials = {N_TRIALS}
+
+[optimizer.hb-continue]
+use = "hyperband"
+continuation = true
+"""
 
 
 def _start(suite: Path, out: Path) -> subprocess.Popen[bytes]:
@@ -49,10 +61,13 @@ def _finals(out: Path) -> int:
 
 
 @pytest.mark.slow
-def test_sigkill_midway_then_rerun_completes_every_study_exactly(tmp_path: Path) -> None:
-    """SIGKILL the whole suite (driver and workers) midway; the rerun finishes the rest only."""
+@pytest.mark.parametrize("text", [SUITE, EARLY_STOPPING], ids=["plain", "early-stopping"])
+def test_sigkill_midway_then_rerun_completes_every_study_exactly(tmp_path: Path,
+                                                                 text: str) -> None:
+    """SIGKILL the whole suite (driver and workers) midway; the rerun finishes the rest only,
+    and a finished study leaves no checkpoint behind."""
     suite, out = tmp_path / "kill.toml", tmp_path / "out"
-    suite.write_text(SUITE)
+    suite.write_text(text)
     proc = _start(suite, out)
     try:
         wait_until(lambda: _finals(out) >= 40 or proc.poll() is not None, 60,
@@ -80,6 +95,14 @@ def test_sigkill_midway_then_rerun_completes_every_study_exactly(tmp_path: Path)
                 assert r["trial"] not in finished, f"{path}: finished trial {r['trial']} rerun"
             elif r["type"] == "result" and r["final"]:
                 finished.add(r["trial"])
+    leftovers = [p for p in out.rglob("*") if p.parent.name.endswith(".checkpoints")]
+    assert not leftovers, leftovers
+    if text is EARLY_STOPPING:  # the trials did report, stop and continue
+        records = [r for p in journals for r in read_records(p)]
+        assert any(r["type"] == "report" for r in records)
+        assert any(r["type"] == "result" and r["value"]["status"] == "STOPPED" for r in records)
+        assert any(r["type"] == "submit" and "continues_trial" in r["info"]["additional_info"]
+                   for r in records)
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6
