@@ -21,7 +21,7 @@ from runner._core.contract import AbstractRunner
 from runner._core.reporting import Decision, Reporter, Send
 from trials import Report, TrialInfo, TrialValue
 
-__all__ = ["BackendRunner"]
+__all__ = ["BackendRunner", "drain"]
 
 
 class BackendRunner(AbstractRunner):
@@ -47,7 +47,7 @@ class BackendRunner(AbstractRunner):
     # -- the contract ------------------------------------------------------------------------
 
     def iter_results(self) -> Iterator[tuple[TrialInfo, TrialValue]]:
-        return _drain(self._finished)
+        return drain(self._finished)
 
     def wait(self, timeout: float | None = None) -> None:
         with self._done:
@@ -64,7 +64,7 @@ class BackendRunner(AbstractRunner):
         return bool(self._target.wants_checkpoint)
 
     def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
-        return _drain(self._reports)
+        return drain(self._reports)
 
     def decide(self, info: TrialInfo, decision: Decision | str) -> None:
         decision = Decision.of(decision)
@@ -196,7 +196,7 @@ class BackendRunner(AbstractRunner):
         return verdicts.cancelled(self._objectives.crash_cost)
 
 
-def _drain(queue: Any) -> Iterator[Any]:
+def drain(queue: Any) -> Iterator[Any]:
     """Yield from the left of ``queue`` (a deque other threads append to) until it is empty at
     the moment of asking: each item once, never blocking."""
     while True:

@@ -81,12 +81,17 @@ def _optuna_tpe(problem: Problem, *, seed: int, n_trials: int, **settings: Any) 
                      n_objectives=len(problem.objectives))
 
 
+def _one_objective(name: str, problem: Problem) -> None:
+    """SMAC3's facades here take one objective: ``ValueError`` naming the problem otherwise."""
+    if len(problem.objectives) != 1:
+        raise ValueError(f"optimizer {name!r} takes one objective; {problem.name!r} has "
+                         f"{len(problem.objectives)}")
+
+
 def _smac(problem: Problem, *, seed: int, n_trials: int, **settings: Any) -> Any:
     from runner.suites._smac import SMACHPO
 
-    if len(problem.objectives) != 1:
-        raise ValueError(f"optimizer 'smac' takes one objective; {problem.name!r} has "
-                         f"{len(problem.objectives)}")
+    _one_objective("smac", problem)
     budget = None
     if problem.fidelity is not None:
         budget = _budgets(problem, {"min_budget": problem.fidelity[0], **settings})[1]
@@ -97,9 +102,7 @@ def _smac_mf(problem: Problem, *, seed: int, n_trials: int, eta: int = 3,
              **settings: Any) -> Any:
     from runner.suites._smac import smac_multi_fidelity
 
-    if len(problem.objectives) != 1:
-        raise ValueError(f"optimizer 'smac_mf' takes one objective; {problem.name!r} has "
-                         f"{len(problem.objectives)}")
+    _one_objective("smac_mf", problem)
     lo, hi = _budgets(problem, settings)
     return smac_multi_fidelity(problem.configspace(seed=seed), seed=seed, n_trials=n_trials,
                                min_budget=lo, max_budget=hi, eta=eta)
@@ -178,9 +181,7 @@ def check_settings(name: str, problem: Problem, settings: Mapping[str, Any]) -> 
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown} for optimizer {name!r}; it takes "
                              f"{sorted(OPTIMIZERS[name][1])}")
-        if len(problem.objectives) != 1:
-            raise ValueError(f"optimizer {name!r} takes one objective; {problem.name!r} has "
-                             f"{len(problem.objectives)}")
+        _one_objective(name, problem)
         if name == "smac_mf":
             eta = settings.get("eta", 3)
             if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
@@ -212,17 +213,14 @@ def check_reports(name: str, problem: Problem, settings: Mapping[str, Any],
     """``ValueError`` when optimizer ``name`` needs reports that ``problem`` never sends:
     its target takes no ``report``, and it returns no learning curve or (``simulated`` False)
     the backend is not the simulated one, which alone replays curves; ``None``: not known yet."""
-    from runner.suites._pool import accepts
-
-    if not stops_on_reports(name, settings) or "report" in accepts(problem.target):
+    if not stops_on_reports(name, settings) or sends_reports(problem, simulated is not False):
         return
     if not problem.curves:
         raise ValueError(f"{name!r} of the stopping type stops trials on their reports, but "
                          f"the target of problem {problem.name!r} takes no report and returns "
                          f"no learning curve; use a problem whose target takes report, a '-lc' "
                          f"problem on the simulated backend, or mode = \"promotion\"")
-    if simulated is False:
-        raise ValueError(f"{name!r} of the stopping type stops trials on their reports, but "
-                         f"problem {problem.name!r} returns its learning curve, which only "
-                         f"the simulated backend replays as reports; run it with --backend "
-                         f"simulated, or use mode = \"promotion\"")
+    raise ValueError(f"{name!r} of the stopping type stops trials on their reports, but "
+                     f"problem {problem.name!r} returns its learning curve, which only the "
+                     f"simulated backend replays as reports; run it with --backend simulated, "
+                     f"or use mode = \"promotion\"")

@@ -30,6 +30,7 @@ from typing import Any
 
 import attrs
 
+from runner._core.backend import drain
 from runner._core.target import Target
 from trials import Report, StatusType, TrialInfo, TrialValue
 
@@ -169,14 +170,10 @@ class StudyView:
         self.inbox.append((info, value))
 
     def iter_results(self) -> Iterator[tuple[TrialInfo, TrialValue]]:
-        inbox = self.inbox
-        while inbox:
-            yield inbox.popleft()
+        return drain(self.inbox)
 
     def iter_reports(self) -> Iterator[tuple[TrialInfo, Report]]:
-        reports = self.reports
-        while reports:
-            yield reports.popleft()
+        return drain(self.reports)
 
     def decide(self, info: TrialInfo, decision: Any) -> None:
         """Pass the study's decision on ``info`` to the shared runner's copy of it."""
