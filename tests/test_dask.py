@@ -292,7 +292,10 @@ def test_sigkilled_worker_costs_a_requeue_not_a_trial(procs: Any, tmp_path: Path
     assert values[10].additional_info["requeues"] == 1
     assert values[50].status == values[51].status == StatusType.CRASHED
     runs = markers(tmp_path)
-    assert runs[10] == 2 and all(runs[i] == 1 for i in range(52) if i != 10), runs
+    # A trial that finished on the killed worker before its result reached the client is re-run
+    # by dask itself (its result died with the worker), as in F1: at most one such neighbour.
+    others = [runs[i] for i in range(52) if i != 10]
+    assert runs[10] == 2 and set(others) <= {1, 2} and others.count(2) <= 1, runs
 
 
 @pytest.mark.slow
