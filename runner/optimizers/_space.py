@@ -100,7 +100,11 @@ class _Param:
             return min(max(value, int(self.low)), int(self.high))
         if self.log:
             return math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
-        return self.low + (self.high - self.low) * rng.random()
+        width = self.high - self.low
+        if math.isinf(width):  # finite ends whose distance overflows, e.g. (-1e308, 1e308)
+            half = (self.low / 2 + (self.high / 2 - self.low / 2) * rng.random()) * 2
+            return min(half, math.nextafter(self.high, self.low))
+        return self.low + width * rng.random()
 
     def __repr__(self) -> str:
         if self.kind == "cat":

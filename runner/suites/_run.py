@@ -17,7 +17,7 @@ from runner.suites._optimizers import check_reports
 from runner.suites._pool import SharedPool, SuiteTarget, accepts, suite_target
 from runner.suites._results import anytime, study_row, write_csv
 from runner.suites._scheduler import Scheduler, Study
-from runner.suites._spec import SuiteSpec, load_suite
+from runner.suites._spec import SuiteSpec, check_path_parts, load_suite
 
 __all__ = ["BACKENDS", "SuiteResult", "check_backend", "make_runner", "run_suite"]
 
@@ -96,6 +96,7 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
     shared data);
     ``max_open`` bounds the studies open at once (see :class:`Scheduler`)."""
     spec = load_suite(suite) if isinstance(suite, str) else suite
+    check_path_parts(spec)  # names become folders under out: never one that leaves it
     out = out if out is not None else os.path.join("runs", spec.name)
     os.makedirs(out, exist_ok=True)
     problems = {name: spec.problem(name) for name in spec.problems}

@@ -41,7 +41,8 @@ from runner.suites._optimizers import (
     resolve,
 )
 
-__all__ = ["StudySpec", "SuiteFileError", "SuiteSpec", "load_suite", "parse_suite"]
+__all__ = ["StudySpec", "SuiteFileError", "SuiteSpec", "check_path_parts", "load_suite",
+           "parse_suite"]
 
 _TOP = {"name", "problems", "optimizers", "seeds", "n_trials", "retries", "walltime_limit",
         "cpu_time_limit", "memory_limit", "problem", "optimizer", "target_seconds"}
@@ -51,6 +52,31 @@ _STUDY_KEYS = {"n_trials", "retries", "min_budget", "max_budget", "target_second
 
 class SuiteFileError(ValueError):
     """A suite file that cannot be run; the message names the file, line and key."""
+
+
+_PART = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.:\-]{0,127}")
+PART_RULE = ("one path component: 1 to 128 letters, digits, '_', '-', '.' or ':', not starting "
+             "with '.' (no '/', no '..')")
+"""What a suite, problem or optimizer name may be: each becomes a folder or file name under
+``--out``, so none may climb out of it, name it (``.``), or be absolute."""
+
+
+def path_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a path part under ``--out`` (``None`` if it can)."""
+    if isinstance(name, str) and _PART.fullmatch(name):
+        return None
+    return f"{name!r} cannot name a folder under --out; expected {PART_RULE}"
+
+
+def check_path_parts(spec: SuiteSpec) -> None:
+    """:class:`SuiteFileError` naming the first suite, problem or optimizer name of ``spec`` that
+    is not one safe path component (a spec built in Python skips :func:`parse_suite`)."""
+    for key, names in (("name", (spec.name,)), ("problems", spec.problems),
+                       ("optimizers", spec.optimizers)):
+        for name in names:
+            problem = path_problem(name)
+            if problem is not None:
+                raise SuiteFileError(f"suite {spec.name!r}: {key}: {problem}")
 
 
 @attrs.frozen
@@ -208,6 +234,14 @@ class _Checker:
 
 def parse_suite(text: str, where: str = "<suite>") -> SuiteSpec:
     """Validate the TOML ``text`` of a suite file (``where`` names it in errors)."""
+    try:
+        return _parse(text, where)
+    except RecursionError:  # the TOML reader, or a repr in an error, on deep nesting
+        raise SuiteFileError(f"{where}: arrays or tables are nested too deeply to read; a suite "
+                             f"file needs at most a few levels") from None
+
+
+def _parse(text: str, where: str) -> SuiteSpec:
     check = _Checker(text, where)
     data = _load_toml(text, where)
     for key in data:
@@ -217,11 +251,17 @@ def parse_suite(text: str, where: str = "<suite>") -> SuiteSpec:
         if key not in data:
             raise SuiteFileError(f"{where}: the required key {key!r} is missing")
     name = data["name"]
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-        raise check.fail("", "name", f"expected a name of letters, digits, '_', '-', '.', got "
-                                     f"{name!r}")
+    if not isinstance(name, str) or ":" in name or path_problem(name) is not None:
+        raise check.fail("", "name", f"expected a name of letters, digits, '_', '-', '.', not "
+                                     f"starting with '.' (it names the default --out folder "
+                                     f"runs/<name>), got {name!r}")
     problem_names = check.names("problems", data["problems"])
     optimizers = check.names("optimizers", data["optimizers"])
+    for key, names in (("problems", problem_names), ("optimizers", optimizers)):
+        for item in names:
+            problem = path_problem(item)
+            if problem is not None:
+                raise check.fail("", key, problem, item=item)
     problems = check.problems(problem_names)
     raw_tables = data.get("optimizer", {})
     for opt in optimizers:
