@@ -104,7 +104,11 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
                   else callable(getattr(runner, "clock", None)))
     studies = [Study(s, problems[s.problem], out) for s in spec.studies()]
     for study in studies:
-        if study.finished_before():
+        study.error = study.changed()
+        if study.error is not None:  # refused: its journal is another study's
+            study.status, study.refused = "failed", True
+            log.warning("study %s refused: %s", study.key, study.error)
+        elif study.finished_before():
             study.status = "finished"
     skipped = sum(s.status == "finished" for s in studies)
     if skipped:
@@ -129,8 +133,9 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
             shared.close()
     wall = time.monotonic() - sched.t0
     utilization = sched.utilization()
-    rows = [study_row(s.spec.problem, s.spec.optimizer, s.spec.seed, s.journal,
-                      _final_status(s), s.error, s.problem.optimum) for s in studies]
+    rows = [study_row(s.spec.problem, s.spec.optimizer, s.spec.seed,
+                      "" if s.refused else s.journal, _final_status(s), s.error,
+                      s.problem.optimum) for s in studies]
     write_csv(os.path.join(out, "results.csv"), rows)
     if plots:
         _plots(out, studies)
@@ -163,7 +168,8 @@ def _plots(out: str, studies: list[Study]) -> None:
 
     by_problem: dict[str, list[Study]] = {}
     for study in studies:
-        if len(study.problem.objectives) == 1 and os.path.exists(study.journal):
+        if len(study.problem.objectives) == 1 and not study.refused and \
+                os.path.exists(study.journal):
             by_problem.setdefault(study.spec.problem, []).append(study)
     for problem, group in by_problem.items():
         curves: dict[str, list[Any]] = {}

@@ -24,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from runner._loop.clock import runner_clock
 from runner._loop.loop import OptimizationLoop
@@ -72,6 +73,7 @@ class Study:
         self.view: StudyView | None = None
         self.status = "pending"  # pending, running, finished, failed
         self.error: str | None = None
+        self.refused = False  # its journal belongs to another version of it (see changed())
         self.hungry = True  # may have a trial to give
         self.started = 0.0
         self.target_time = (TargetTime(spec.target_seconds) if spec.target_seconds is not None
@@ -81,16 +83,52 @@ class Study:
     def key(self) -> str:
         return self.spec.key
 
-    def finished_before(self) -> bool:
-        """Whether an earlier run finished this study (its status file says so, same n_trials)."""
+    def identity(self) -> dict[str, Any]:
+        """What must not change for this study's journal to be continued: problem, optimizer
+        name, every setting (``use`` included) and seed, as JSON keeps them. ``n_trials``,
+        ``target_seconds`` and ``retries`` may change: raising them continues the study."""
+        spec = self.spec
+        data = {"problem": spec.problem, "optimizer": spec.optimizer, "seed": spec.seed,
+                "settings": dict(spec.settings)}
+        out: dict[str, Any] = json.loads(json.dumps(data, sort_keys=True, default=str))
+        return out
+
+    def _state(self) -> dict[str, Any] | None:
         try:
             with open(self.status_file, encoding="utf-8") as f:
                 state = json.load(f)
         except (OSError, ValueError):
-            return False
-        return bool(state.get("status") == "finished" and state.get("n_trials") ==
-                    self.spec.n_trials and state.get("target_seconds") ==
-                    self.spec.target_seconds)
+            return None
+        return state if isinstance(state, dict) else None
+
+    def finished_before(self) -> bool:
+        """Whether an earlier run finished this very study: its status file says finished, with
+        the same identity, ``n_trials`` and ``target_seconds``."""
+        state = self._state()
+        return bool(state is not None and state.get("status") == "finished" and
+                    state.get("identity") == self.identity() and
+                    state.get("n_trials") == self.spec.n_trials and
+                    state.get("target_seconds") == self.spec.target_seconds)
+
+    def changed(self) -> str | None:
+        """Why this study's journal cannot be continued (an earlier run recorded another
+        identity for it: the suite file was edited), or ``None``."""
+        state = self._state()
+        theirs = state.get("identity") if state is not None else None
+        if not isinstance(theirs, dict) or theirs == self.identity():
+            return None  # none recorded (a run before identities): the loop's own check
+        ours, diffs = self.identity(), []
+        for key in sorted(set(theirs) | set(ours)):
+            if key == "settings" and isinstance(theirs.get(key), dict):
+                old, new = theirs[key], ours[key]
+                diffs += [f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+                          for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+            elif theirs.get(key) != ours.get(key):
+                diffs.append(f"{key}: {theirs.get(key)!r} -> {ours.get(key)!r}")
+        return (f"the suite file changed this study since {self.journal} was written "
+                f"({'; '.join(diffs)}); its old results are not reported as the new study's. "
+                f"Remove that journal and {self.status_file} to run it anew, or use another "
+                f"--out")
 
     def progress(self) -> float:
         """(finished + in flight) / n_trials, or the share of ``target_seconds`` spent if that
@@ -123,11 +161,13 @@ class Study:
                                      goal=self.target_time, retries=spec.retries,
                                      raise_if_retries_exceeded=False, journal=self.journal)
         self.status, self.started = "running", time.monotonic()
+        self.write_status()  # its identity, so a rerun with other settings is refused
 
     def write_status(self) -> None:
         """Record the outcome next to the journal (atomically: write, then rename)."""
         state = {"status": self.status, "error": self.error, "n_trials": self.spec.n_trials,
-                 "target_seconds": self.spec.target_seconds, "study": self.key}
+                 "target_seconds": self.spec.target_seconds, "study": self.key,
+                 "identity": self.identity()}
         tmp = self.status_file + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(state, f)

@@ -154,6 +154,7 @@ def test_J6_an_interrupted_study_with_other_settings_is_refused_too(tmp_path: Pa
 
     started = Study(study, spec.problem("branin-mf"), str(tmp_path))
     started.status = "running"
+    (tmp_path / "branin-mf" / "hb").mkdir(parents=True)
     started.write_status()
     assert Study(changed, spec.problem("branin-mf"), str(tmp_path)).changed() is not None
     assert Study(study, spec.problem("branin-mf"), str(tmp_path)).changed() is None
