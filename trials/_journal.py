@@ -27,6 +27,7 @@ from trials._journal_errors import (
 from trials._journal_files import dumps_record, fsync_dir, open_regular
 from trials._journal_lock import LockFile, create_exclusive
 from trials._journal_read import (
+    MAX_HEADER_BYTES,
     _parse,
     _read_bytes,
     _warn_torn,
@@ -179,7 +180,14 @@ class Journal:
                 header["fingerprint"] = self._fingerprint
             if self._command is not None:
                 header["command"] = self._command
-            self._write(dumps_record(header))
+            line = dumps_record(header)
+            if len(line) > MAX_HEADER_BYTES:  # read_header would refuse it: fail before trial 1
+                raise JournalFormatError(
+                    f"{self._path}: its header would take {len(line) / 2**20:.1f} MiB, over the "
+                    f"{MAX_HEADER_BYTES >> 20} MiB a journal header may hold (the command and "
+                    "fingerprint hold the search space: is it that large?)"
+                )
+            self._write(line)
             if self._fsync != "never":
                 self._fsync_fd()
                 fsync_dir(self._path)

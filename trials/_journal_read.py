@@ -21,9 +21,13 @@ from trials._journal_errors import (
 from trials._journal_files import open_regular
 from trials._json import MAX_DEPTH
 
-__all__ = ["read_header", "read_records"]
+__all__ = ["MAX_HEADER_BYTES", "read_header", "read_records"]
 
 _HEADER_START = '{"type":"header"'
+
+MAX_HEADER_BYTES = 64 << 20
+"""The largest header line a journal may hold (its command and fingerprint hold the search
+space): a larger one is refused when the journal is created, before any trial."""
 
 
 class _Parsed:
@@ -256,9 +260,12 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     fd = open_regular(spath, os.O_RDONLY, "give the path of a journal file")
     try:
         with os.fdopen(os.dup(fd), "rb") as f:
-            first = f.readline(1 << 20)
+            first = f.readline(MAX_HEADER_BYTES + 1)
     finally:
         os.close(fd)
+    if len(first) > MAX_HEADER_BYTES:
+        raise JournalFormatError(f"{spath} is not a journal: its first line is longer than the "
+                                 f"{MAX_HEADER_BYTES >> 20} MiB a journal header may hold")
     header = _loads_record(first.decode("utf-8", "surrogateescape").rstrip("\n"))
     if header is None or header.get("type") != "header":
         raise JournalFormatError(f"{spath} is not a journal: its first line is no journal header")

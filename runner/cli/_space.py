@@ -27,8 +27,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.cli._common import UsageError
+from trials._journal_read import MAX_HEADER_BYTES
 
-__all__ = ["PlainConfigs", "SpaceFile", "build_space", "read_space_file"]
+__all__ = ["MAX_SPACE_BYTES", "PlainConfigs", "SpaceFile", "build_space", "read_space_file"]
+
+MAX_SPACE_BYTES = MAX_HEADER_BYTES // 4
+"""The largest space file ``run`` takes: the journal header holds the space twice (the command
+and the fingerprint's description), so this keeps it well under ``MAX_HEADER_BYTES``."""
 
 SpaceFile = dict[str, Any]
 """``{"format": "spec", "spec": {...}}`` or ``{"format": "configspace", "json": {...}}``."""
@@ -38,6 +43,11 @@ def read_space_file(path: str) -> SpaceFile:
     """Read and check the space file at ``path``; the result is JSON-safe (for the header)."""
     if not os.path.isfile(path):
         raise UsageError(f"--space: no such file: {path}")
+    size = os.path.getsize(path)
+    if size > MAX_SPACE_BYTES:
+        raise UsageError(f"--space: {path} takes {size / 2**20:.1f} MiB, over the "
+                         f"{MAX_SPACE_BYTES / 2**20:g} MiB a space file may take (the journal "
+                         f"header holds the space, at most {MAX_HEADER_BYTES >> 20} MiB)")
     try:
         with open(path, "rb") as f:
             data = f.read()

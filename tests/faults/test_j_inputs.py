@@ -196,9 +196,9 @@ def test_J13_a_header_over_1_mib_is_read_back(tmp_path: Path) -> None:
                ["choices"]) == 150_002
     report = cli("report", "j.jsonl", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
-    resumed = cli("resume", "j.jsonl", "--n-trials", "5", cwd=tmp_path)
+    resumed = cli("resume", "j.jsonl", cwd=tmp_path)  # finished: reads the header, runs none
     assert resumed.returncode == 0, resumed.stderr
-    assert len(History.load(tmp_path / "j.jsonl")) == 5
+    assert len(History.load(tmp_path / "j.jsonl")) == 3
 
 
 def test_J13_a_header_over_the_cap_is_refused_before_trial_1(tmp_path: Path) -> None:
@@ -220,9 +220,10 @@ def test_J13_a_space_file_over_the_cap_is_a_usage_error(tmp_path: Path,
     import runner.cli._space as space_file
     from runner.cli._common import UsageError
 
-    monkeypatch.setattr(space_file, "MAX_HEADER_BYTES", 2**20)
+    monkeypatch.setattr(space_file, "MAX_SPACE_BYTES", 2**20)
     with pytest.raises(UsageError, match=r"--space: .*big.json takes 1.7 MiB, over the 1 MiB "
-                       r"a journal header may hold"):
+                       r"a space file may take \(the journal header holds the space, at most "
+                       r"64 MiB\)"):
         space_file.read_space_file(str(_big_space(tmp_path)))
 
 
