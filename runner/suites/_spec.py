@@ -74,9 +74,9 @@ def check_path_parts(spec: SuiteSpec) -> None:
     for key, names in (("name", (spec.name,)), ("problems", spec.problems),
                        ("optimizers", spec.optimizers)):
         for name in names:
-            problem = path_problem(name)
-            if problem is not None:
-                raise SuiteFileError(f"suite {spec.name!r}: {key}: {problem}")
+            why = path_problem(name)
+            if why is not None:
+                raise SuiteFileError(f"suite {spec.name!r}: {key}: {why}")
 
 
 @attrs.frozen
@@ -259,9 +259,9 @@ def _parse(text: str, where: str) -> SuiteSpec:
     optimizers = check.names("optimizers", data["optimizers"])
     for key, names in (("problems", problem_names), ("optimizers", optimizers)):
         for item in names:
-            problem = path_problem(item)
-            if problem is not None:
-                raise check.fail("", key, problem, item=item)
+            why = path_problem(item)
+            if why is not None:
+                raise check.fail("", key, why, item=item)
     problems = check.problems(problem_names)
     raw_tables = data.get("optimizer", {})
     for opt in optimizers:

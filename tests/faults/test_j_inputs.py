@@ -17,7 +17,7 @@ from runner.optimizers import SearchSpace
 from runner.suites import SuiteFileError, parse_suite, run_suite
 from runner.suites._spec import StudySpec, SuiteSpec
 from tests.cli.clihelpers import cli, study_folder
-from trials import History, JournalFormatError, Journal, read_header
+from trials import History, Journal, JournalFormatError, read_header
 
 SUITE = """\
 name = "{name}"
