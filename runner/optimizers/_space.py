@@ -79,8 +79,13 @@ class _Param:
             self.log = True
         if not (_is_real(low) and _is_real(high)):
             raise TypeError(f"{where}: low and high must be numbers, got {spec!r}")
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise ValueError(f"{where}: low and high must be finite, got {spec!r}")
+        try:
+            finite = math.isfinite(low) and math.isfinite(high)
+        except OverflowError:  # an int beyond any float, e.g. 10**400
+            finite = False
+        if not finite:
+            raise ValueError(f"{where}: low and high must be finite (within +-1.8e308), got "
+                             f"{spec!r}")
         self.kind = "int" if _is_int(low) and _is_int(high) else "float"
         if (self.kind == "int" and low > high) or (self.kind == "float" and low >= high):
             raise ValueError(f"{where}: low must be below high, got low={low!r}, high={high!r}")

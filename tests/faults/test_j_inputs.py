@@ -175,6 +175,12 @@ def test_J9_bounds_whose_width_overflows_sample_inside_them(low: float, high: fl
     assert SearchSpace({"x": (-5.0, 5.0)}).sample(rng_a)["x"] == -5.0 + 10.0 * rng_b.random()
 
 
+def test_J9_an_int_bound_beyond_any_float_names_the_parameter() -> None:
+    """(0, 10**400) raised a bare OverflowError naming nothing; now a ValueError naming it."""
+    with pytest.raises(ValueError, match=r"parameter 'n': low and high must be finite"):
+        SearchSpace({"n": (0, 10**400)})
+
+
 def _big_space(folder: Path) -> Path:
     space = {"x": {"low": -5.0, "high": 5.0},
              "kind": {"choices": ["a", "b"] + [f"c{i:07d}" for i in range(150_000)]}}
