@@ -209,7 +209,11 @@ class Checkpoints:
                 f"trial {trial_id} continues an earlier state of the checkpoint {wanted!r}: "
                 f"trial {owner[0]} continued it since, so it holds trial {owner[0]}'s state; "
                 f"continue trial {owner[0]} (continue_trial(its info, budget)) instead")
-        if not os.path.isdir(wanted) or not self.ours(wanted):
+        if not self.ours(wanted):
+            raise ValueError(
+                f"trial {trial_id} continues the checkpoint {wanted!r} of trial {owner[0]}, "
+                "which is no longer this study's directory (replaced by a symlink?): refused")
+        if not os.path.isdir(wanted):
             raise ValueError(
                 f"trial {trial_id} continues the checkpoint {wanted!r} of trial {owner[0]}, "
                 "which is no longer there (removed when it ended in an earlier session, or by "
