@@ -70,8 +70,9 @@ class OptimizationLoop(LoopDriver):
         enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
         study; a journal of another study (name, optimizer, space, target or objectives) is
         refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
-        target takes ``checkpoint`` save (default: beside the journal, else a temporary
-        directory); removed when the study finishes unless ``keep_checkpoints``."""
+        target takes ``checkpoint`` save, in a folder of this study's own inside it (default:
+        beside the journal, else a temporary directory); what the study made there is removed
+        when it finishes unless ``keep_checkpoints``."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
