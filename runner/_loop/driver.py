@@ -246,6 +246,7 @@ class LoopDriver:
             free = min(free, cap.remaining(self))
         if free > 0:
             for info in self._ask(free):
+                self._check_not_in_flight(info)
                 self._submit(Trial(self._next_id, info))
                 self._next_id += 1
 
@@ -276,6 +277,18 @@ class LoopDriver:
             if self._exhausted:
                 self.log.append(("ask", None))
         return got
+
+    def _check_not_in_flight(self, info: TrialInfo) -> None:
+        """Results are matched to trials by the identity of their ``TrialInfo``: the same object
+        asked again while it is in flight would lose one of the two results."""
+        same = self._pending.get(id(info)) or next(
+            (t for t in self._requeue if t.info is info), None)
+        if same is not None:
+            raise ValueError(
+                f"{type(self.optimizer).__name__}.ask() returned the TrialInfo object of trial "
+                f"{same.trial}, which is still in flight: the loop tells each result with the "
+                "object that was asked, so each ask must return a new TrialInfo (to run the "
+                "same configuration again, build another TrialInfo for it)")
 
     def _submit(self, trial: Trial) -> None:
         # In flight first: a trial whose submit record exists is marked if Ctrl-C comes next.

@@ -28,6 +28,7 @@ import os
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -59,6 +60,12 @@ class Resume:
     curves: dict[int, list[Report]] = attrs.field(factory=dict)
     """A finished trial id -> the reports of its final attempt (its learning curve)."""
 
+
+_GIVEN: weakref.WeakSet[Journal] = weakref.WeakSet()
+"""Open journals handed to a loop: each serves one loop only (a loop replays what its journal
+held when it was opened and numbers its trials from there; a second loop on the same object
+would interleave its trials with the first's under the same ids)."""
+_GIVEN_LOCK = threading.Lock()
 
 MAX_TRIAL_ID = 2**63 - 1
 """Largest trial id or attempt number a journal may hold (what a signed 64-bit integer holds)."""
@@ -151,6 +158,15 @@ class LoopJournal:
         ``clock`` stamps the records' ``time``: Unix time, or a runner's own clock."""
         self._time = clock
         if isinstance(journal, Journal):
+            with _GIVEN_LOCK:
+                if journal in _GIVEN:
+                    raise ValueError(
+                        f"journal={journal!r} was already given to another loop: an open "
+                        "trials.Journal serves one OptimizationLoop (a loop replays what the "
+                        "journal held when it was opened, so a second one would reuse the "
+                        "first's trial ids); close it and pass its path, or open it again, "
+                        "for the next loop")
+                _GIVEN.add(journal)
             self.journal, self.owned = journal, False
         elif isinstance(journal, (str, os.PathLike)):
             # A new file gets the name in its header; an existing one is compared by
@@ -167,7 +183,7 @@ class LoopJournal:
             try:
                 check_study(self.journal, study, fingerprint, resume)
             except BaseException:
-                self.close()
+                self.abandon()
                 raise
 
     def resume(self) -> Resume:
@@ -220,6 +236,16 @@ class LoopJournal:
         """Force what was appended to disk, if the loop owns the journal's syncing."""
         if self.owned:
             self.journal.sync()
+
+    def abandon(self) -> None:
+        """The loop was never built: :meth:`close`, and an open journal handed in may be given
+        to another loop."""
+        try:
+            self.close()
+        finally:
+            if not self.owned:
+                with _GIVEN_LOCK:
+                    _GIVEN.discard(self.journal)
 
     def close(self) -> None:
         """Sync, and close the journal if the loop opened it."""

@@ -70,8 +70,9 @@ class OptimizationLoop(LoopDriver):
         enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
         study; a journal of another study (name, optimizer, space, target or objectives) is
         refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
-        target takes ``checkpoint`` save (default: beside the journal, else a temporary
-        directory); removed when the study finishes unless ``keep_checkpoints``."""
+        target takes ``checkpoint`` save, in a folder of this study's own inside it (default:
+        beside the journal, else a temporary directory); what the study made there is removed
+        when it finishes unless ``keep_checkpoints``."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
@@ -110,15 +111,17 @@ class OptimizationLoop(LoopDriver):
         self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume,
                                      self._now) if journal is not None else None)
         self._resumed = (0, 0)  # finished trials replayed, unfinished ones to run again
-        self._checkpoints = (Checkpoints(checkpoint_root, None if self._journal is None else
-                                         Path(self._journal.path), keep_checkpoints)
-                             if getattr(runner, "wants_checkpoint", False) else None)
-        if self._journal is not None:
-            try:
+        self._checkpoints: Checkpoints | None = None
+        try:
+            if getattr(runner, "wants_checkpoint", False):  # fails now if no dir can be made
+                self._checkpoints = Checkpoints(checkpoint_root, None if self._journal is None
+                                                else Path(self._journal.path), keep_checkpoints)
+            if self._journal is not None:
                 self._resume()
-            except BaseException:
-                self._journal.close()
-                raise
+        except BaseException:
+            if self._journal is not None:
+                self._journal.abandon()
+            raise
 
     # -- state ---------------------------------------------------------------------------
 
@@ -379,16 +382,17 @@ class OptimizationLoop(LoopDriver):
         self._resumed = (len(plan.finished), len(plan.unfinished))
         restore = getattr(self.optimizer, "restore_pending", None)
         for trial_id, attempt, info in plan.unfinished:
-            self._known_checkpoint(trial_id, info)
+            self._known_checkpoint(trial_id, info, unfinished=True)
             if callable(restore):
                 restore(info)  # optional: lets it skip what it proposed before
             self._requeue.append(Trial(trial_id, info, attempt))
         log.info("journal %s: %d finished trials replayed, %d unfinished to run again",
                  self._journal.path, len(plan.finished), len(plan.unfinished))
 
-    def _known_checkpoint(self, trial_id: int, info: TrialInfo) -> None:
+    def _known_checkpoint(self, trial_id: int, info: TrialInfo, unfinished: bool = False
+                          ) -> None:
         if self._checkpoints is not None:
-            self._checkpoints.known(trial_id, info)
+            self._checkpoints.known(trial_id, info, unfinished)
 
     def __repr__(self) -> str:
         return (f"<OptimizationLoop {self.status()}: {len(self.history)} done, "
