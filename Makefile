@@ -52,8 +52,9 @@ bench: $(STAMP)
 DOCS_STAMP := $(VENV)/.docs-installed
 
 $(DOCS_STAMP): $(STAMP) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[docs]'
-	touch $(DOCS_STAMP)
+	@echo "installing trialrunner[docs] into $(VENV) (pip's output: $(VENV)/pip-docs.log)"
+	@$(PY) -m pip install --quiet -e '.[docs]' > $(VENV)/pip-docs.log 2>&1 || { cat $(VENV)/pip-docs.log; exit 1; }
+	@touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site

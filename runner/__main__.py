@@ -1,4 +1,4 @@
-"""``python -m runner``: the command line (see :mod:`runner.cli`)."""
+"""``python -m runner``: the command line (see `runner.cli`)."""
 
 import sys
 

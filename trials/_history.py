@@ -143,7 +143,7 @@ class History:
         return to_records(self._pairs)
 
     def to_dataframe(self) -> pandas.DataFrame:
-        """:meth:`to_records` as a ``pandas.DataFrame``; raises ``ImportError`` without pandas."""
+        """`to_records` as a ``pandas.DataFrame``; raises ``ImportError`` without pandas."""
         from trials._export import to_dataframe
 
         return to_dataframe(self._pairs)

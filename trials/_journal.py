@@ -70,7 +70,7 @@ class Journal:
         fingerprint: Mapping[str, Any] | None = None,
         command: Mapping[str, Any] | None = None,
     ) -> None:
-        """Open or create the journal at ``path``; see :meth:`open`."""
+        """Open or create the journal at ``path``; see `open`."""
         if fsync not in _FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {_FSYNC_POLICIES}, got {fsync!r}")
         interval = real_to_float(fsync_interval, "fsync_interval", "a number of seconds > 0")
@@ -125,7 +125,7 @@ class Journal:
     ) -> Journal:
         """Open or create the journal at ``path``, lock it, and read and check what it holds.
 
-        ``fsync``: ``"always"`` syncs every record to disk before :meth:`append` returns,
+        ``fsync``: ``"always"`` syncs every record to disk before `append` returns,
         ``"interval"`` at most every ``fsync_interval`` seconds, ``"never"`` leaves it to the OS.
         ``study``: a name written into a new file's header; opening a file written by another
         study is refused. ``fingerprint``: JSON-safe data written into a new file's header as
@@ -235,7 +235,7 @@ class Journal:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
+        """Whether `close` was called."""
         return self._closed
 
     @property
@@ -246,7 +246,7 @@ class Journal:
     def append(self, record: Mapping[str, Any]) -> None:
         """Append ``record`` as one line with one ``write``, synced by the fsync policy.
 
-        On failure nothing is left of the record and :class:`JournalWriteError` is raised.
+        On failure nothing is left of the record and `JournalWriteError` is raised.
         """
         if not isinstance(record, Mapping):
             raise TypeError(f"a journal record must be a dict, got {type(record).__name__}")

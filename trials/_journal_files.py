@@ -41,7 +41,7 @@ def _refuse(path: str, kind: str, advice: str) -> JournalFormatError:
 def open_regular(path: str, flags: int, advice: str, *, follow: bool = True,
                  mode: int = 0o644) -> int:
     """``os.open`` that only ever opens a regular file, without blocking; ``advice`` ends the
-    :class:`JournalFormatError` raised for anything else. ``follow=False`` refuses a symlink."""
+    `JournalFormatError` raised for anything else. ``follow=False`` refuses a symlink."""
     try:
         st = os.stat(path) if follow else os.lstat(path)
     except FileNotFoundError:

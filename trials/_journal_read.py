@@ -81,7 +81,7 @@ def _decode(line: str) -> Any:
 
 def _loads_record(line: str) -> dict[str, Any] | None:
     """The JSON object on ``line``, or ``None`` if it holds none (not JSON, or not an object);
-    :class:`_Malformed` if it is JSON holding what the journal never writes."""
+    `_Malformed` if it is JSON holding what the journal never writes."""
     try:
         obj = _decode(line)
     except _Malformed:
@@ -236,8 +236,8 @@ def _read_bytes(fd: int) -> bytes:
 def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Records of the journal at ``path`` (header excluded), without locking it.
 
-    A torn last line is skipped with a :class:`JournalTornTailWarning` (the file is not changed); a
-    corrupt line before the last raises :class:`JournalCorruptError`.
+    A torn last line is skipped with a `JournalTornTailWarning` (the file is not changed); a
+    corrupt line before the last raises `JournalCorruptError`.
     """
     spath = os.fspath(path)
     fd = open_regular(spath, os.O_RDONLY, "a journal must be a regular file")
@@ -254,7 +254,7 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The header (first line) of the journal at ``path``, without locking it.
 
-    Raises :class:`JournalFormatError` when the file holds no journal header.
+    Raises `JournalFormatError` when the file holds no journal header.
     """
     spath = os.fspath(path)
     fd = open_regular(spath, os.O_RDONLY, "give the path of a journal file")

@@ -50,7 +50,7 @@ def to_jsonable(
 ) -> Any:
     """Return ``obj`` as JSON-safe builtins by the module's rules; ``where`` names it in errors.
 
-    ``cap`` bounds what a mapping's entries may take (see :class:`JsonCap`): an entry over it is
+    ``cap`` bounds what a mapping's entries may take (see `JsonCap`): an entry over it is
     replaced by a truncation marker (``strict=False``) or is a ``ValueError`` (``strict=True``).
     """
     try:
@@ -207,7 +207,7 @@ _DROPPED_SHOWN = 10  # names of dropped entries listed in the marker
 def _encode_capped(obj: Mapping[Any, Any], strict: bool, where: str, cap: JsonCap
                    ) -> dict[str, Any]:
     """``obj``'s entries, each within ``cap.value_bytes`` and all within ``cap.total_bytes``:
-    an entry over it becomes a :func:`truncated` marker; entries past the total are dropped and
+    an entry over it becomes a `truncated` marker; entries past the total are dropped and
     listed in one marker under the key ``"$truncated"``."""
     out: dict[str, Any] = {}
     left = cap.total_bytes
@@ -267,7 +267,7 @@ def truncated(value: Any) -> dict[str, Any]:
 
 
 def from_jsonable(obj: Any) -> Any:
-    """Undo the tagging of :func:`to_jsonable` (everything else is already plain)."""
+    """Undo the tagging of `to_jsonable` (everything else is already plain)."""
     if type(obj) in _PLAIN:
         return obj
     if isinstance(obj, dict):

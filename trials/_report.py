@@ -62,7 +62,7 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
-        """Rebuild a ``Report`` from :meth:`to_dict` output."""
+        """Rebuild a ``Report`` from `to_dict` output."""
         return cls(step=data["step"], cost=from_jsonable(data["cost"]),
                    metrics=from_jsonable(data.get("metrics") or {}),
                    time=from_jsonable(data.get("time", 0.0)))

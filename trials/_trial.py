@@ -172,7 +172,7 @@ class TrialInfo:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrialInfo:
-        """Rebuild a ``TrialInfo`` from :meth:`to_dict` output (the config comes back a dict)."""
+        """Rebuild a ``TrialInfo`` from `to_dict` output (the config comes back a dict)."""
         return cls(
             config=from_jsonable(data["config"]),
             instance=data.get("instance"),
@@ -233,7 +233,7 @@ class TrialValue:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrialValue:
-        """Rebuild a ``TrialValue`` from :meth:`to_dict` output."""
+        """Rebuild a ``TrialValue`` from `to_dict` output."""
         return cls(
             cost=from_jsonable(data["cost"]),
             time=from_jsonable(data.get("time", 0.0)),

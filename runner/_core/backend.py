@@ -143,7 +143,7 @@ class BackendRunner(AbstractRunner):
     # -- helpers ----------------------------------------------------------------------------
 
     def _report(self, info: TrialInfo, report: Report) -> bool:
-        """:meth:`_add_report` from any thread (takes the lock)."""
+        """`_add_report` from any thread (takes the lock)."""
         with self._done:
             return self._add_report(info, report)
 
@@ -176,7 +176,7 @@ class BackendRunner(AbstractRunner):
         report, so only backends whose trials run elsewhere need it."""
 
     def _deliver(self, info: TrialInfo, value: TrialValue, *, started: bool = True) -> None:
-        """:meth:`_record` from any thread (takes the lock)."""
+        """`_record` from any thread (takes the lock)."""
         with self._done:
             self._record(info, value, started=started)
 

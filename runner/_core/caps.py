@@ -1,10 +1,10 @@
 """Size caps on what a trial hands back, measured on the decoded value (a 60-byte pickle can
 unpickle to 256 MB), and the caps on what reaches the journal (docs/bounds.md).
 
-:func:`measure_size` walks a value cheaply and boundedly: each distinct object is counted once
+`measure_size` walks a value cheaply and boundedly: each distinct object is counted once
 (``sys.getsizeof``; a numpy array's ``nbytes``; an object's ``__dict__``), at most ``max_nodes``
 objects are visited, the size of what was left unvisited is extrapolated from what was, and the
-walk stops as soon as the size passes ``stop_at``. :func:`check_result_size` turns that into
+walk stops as soon as the size passes ``stop_at``. `check_result_size` turns that into
 an error text for the worker pipe.
 """
 
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 MAX_NODES = 10_000
-"""Objects :func:`measure_size` visits at most (a few milliseconds); the rest is extrapolated."""
+"""Objects `measure_size` visits at most (a few milliseconds); the rest is extrapolated."""
 
 JOURNAL_VALUE_BYTES = 1 << 20
 """Most bytes one entry of a trial's ``config`` or ``additional_info`` may take in a journal."""
@@ -136,7 +136,7 @@ _END = object()
 
 def check_result_size(value: Any, limit_bytes: int) -> str | None:
     """An error text if the decoded ``value`` takes more than ``limit_bytes`` in memory, else
-    ``None``; cheap (a bounded walk, see :func:`measure_size`), for the worker pipe's reader."""
+    ``None``; cheap (a bounded walk, see `measure_size`), for the worker pipe's reader."""
     if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int) or limit_bytes < 0:
         raise TypeError(f"limit_bytes must be an int >= 0, got {limit_bytes!r}")
     size = measure_size(value, stop_at=limit_bytes)

@@ -31,7 +31,7 @@ CHECKPOINT_KEY = "checkpoint_dir"
 
 CONTINUES_KEY = "continues"
 """``TrialInfo.additional_info`` key of a continuation: the checkpoint directory of the trial
-it continues (set by :func:`continue_trial`)."""
+it continues (set by `continue_trial`)."""
 
 
 def checkpoint_dir(info: Any) -> str | None:

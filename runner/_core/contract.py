@@ -86,7 +86,7 @@ class _RunOverride:
 class AbstractRunner(ABC):
     """Submit trials, collect ``(TrialInfo, TrialValue)`` pairs; see the module doc for the steps.
 
-    Subclass a concrete runner and override :meth:`run` to define a custom target; attributes
+    Subclass a concrete runner and override `run` to define a custom target; attributes
     you set *before* calling ``super().__init__`` travel with it to worker processes.
     """
 
@@ -222,7 +222,7 @@ class AbstractRunner(ABC):
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
+        """Whether `close` was called."""
         return self._closed
 
     def _check_submit(self, info: TrialInfo) -> None:

@@ -97,7 +97,7 @@ class Evaluator:
     async def run_async(self, info: TrialFields, shared: Mapping[str, Any],
                         run: RunFn | None = None, reporter: Reporter | None = None,
                         stop_cancelled: Callable[[], bool] = lambda: False) -> Outcome:
-        """:meth:`run` for ``async def`` targets (or an ``async def run`` override), with the
+        """`run` for ``async def`` targets (or an ``async def run`` override), with the
         wall-time limit enforced by cancelling the coroutine; ``reporter``: the trial's
         ``report``, and ``stop_cancelled()`` says whether a cancellation was a stop decision's
         (the task ignored the stop)."""
@@ -175,7 +175,7 @@ class Evaluator:
     def run_wrapper(self, info: TrialFields, shared: Mapping[str, Any],
                     run: RunFn | None = None, reporter: Reporter | None = None
                     ) -> tuple[Any, ...]:
-        """:meth:`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
+        """`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
         worker process sends (status as an int): the driver builds the one ``TrialValue``."""
         start = time.time()
         t0 = time.perf_counter()
@@ -210,7 +210,7 @@ class Evaluator:
         return self.classify_run(raw)
 
     def classify_run(self, raw: Any) -> Outcome:
-        """Like :meth:`classify`, for what an overridden ``run`` returned: a 4-tuple's status
+        """Like `classify`, for what an overridden ``run`` returned: a 4-tuple's status
         may be a plain int (SMAC3 code often returns one)."""
         if isinstance(raw, tuple) and len(raw) == 4 and not isinstance(raw[0], StatusType):
             try:

@@ -130,7 +130,7 @@ def _costs(value: Any, objectives: Objectives) -> Cost:
 
 
 def normalize_return(value: Any, objectives: Objectives) -> Outcome:
-    """Map a target's return value to an :class:`Outcome`; raises :class:`InvalidReturn`."""
+    """Map a target's return value to an `Outcome`; raises `InvalidReturn`."""
     if isinstance(value, tuple) and len(value) == 4 and isinstance(value[0], StatusType):
         status, cost, runtime, info = value
         info = dict(info) if isinstance(info, Mapping) else {"info": info}

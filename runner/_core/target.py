@@ -20,7 +20,7 @@ shared_data entries: a required argument of any other name can never be satisfie
 
 
 class Target(ABC):
-    """A custom target: subclass, implement :meth:`__call__`, pass an instance to a runner.
+    """A custom target: subclass, implement `__call__`, pass an instance to a runner.
 
     Instances travel to worker processes with cloudpickle, so keep them to plain data.
     """

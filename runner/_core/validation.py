@@ -3,14 +3,14 @@ absurd value fails at construction naming the argument and its range, never late
 
 Bounds and why (docs/decisions.md, "Numeric arguments"):
 
-* limits in seconds (``walltime_limit``, ``cpu_time_limit``) at most :data:`MAX_SECONDS`: the
+* limits in seconds (``walltime_limit``, ``cpu_time_limit``) at most `MAX_SECONDS`: the
   supervisor waits with ``poll()``, whose timeout is a C ``int`` of milliseconds;
-* ``memory_limit`` at most :data:`MAX_MEMORY_MB`: the byte count plus the worker's own size must
+* ``memory_limit`` at most `MAX_MEMORY_MB`: the byte count plus the worker's own size must
   fit ``setrlimit``'s signed 64-bit ``rlim_t``;
 * ``grace`` a number of seconds in ``0..MAX_GRACE``;
-* worker counts at most :func:`max_workers` (64 per usable core, and the process limit
+* worker counts at most `max_workers` (64 per usable core, and the process limit
   ``RLIMIT_NPROC``) where each worker is a process or a thread of this machine, else (coroutines,
-  simulated workers, a remote executor) at most :data:`MAX_CONCURRENCY`.
+  simulated workers, a remote executor) at most `MAX_CONCURRENCY`.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def check_concurrency(value: Any, name: str) -> int:
 
 
 def check_n_workers(n_workers: Any, name: str = "n_workers") -> int:
-    """A count of worker processes or threads: a positive int of at most :func:`max_workers`."""
+    """A count of worker processes or threads: a positive int of at most `max_workers`."""
     maximum, why = max_workers()
     return check_count(n_workers, name, maximum, why)
 

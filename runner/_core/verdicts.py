@@ -16,7 +16,7 @@ The status table, once:
     it wrote into the result channel               CRASHED     channel_corrupted()
     the backend could not run it at all            CRASHED     not_run()
 
-Two shapes: an :class:`Outcome` where the evaluator classifies inside the trial's process (no
+Two shapes: an `Outcome` where the evaluator classifies inside the trial's process (no
 times yet), and a ``TrialValue`` where a supervisor decides from outside (the trial's times are
 what the supervisor saw).
 """

@@ -1,4 +1,4 @@
-"""Goals of an :class:`~runner.OptimizationLoop`: callables ``goal(loop) -> bool``, the loop
+"""Goals of an `OptimizationLoop`: callables ``goal(loop) -> bool``, the loop
 stopping to ask once any is met. The convenience goals also say how many more trials they allow
 (``remaining``), so ``n_trials_goal=N`` ends with exactly ``N`` trials, never a few more.
 

@@ -142,10 +142,10 @@ def plan_resume(records: Iterable[Mapping[str, Any]], path: str = "journal") -> 
 
 
 class LoopJournal:
-    """Appends the loop's records to a :class:`trials.Journal` opened from a path (and closed by
+    """Appends the loop's records to a `trials.Journal` opened from a path (and closed by
     the loop) or handed in open (and left open, its fsync policy untouched).
 
-    A journal the loop opens itself is synced by the loop: :meth:`sync` (an ``fdatasync``) runs
+    A journal the loop opens itself is synced by the loop: `sync` (an ``fdatasync``) runs
     after each batch of results and before the optimizer hears of them, so every result is on
     disk when it is told, at one sync per batch instead of one per record; submit records reach
     the disk with the next sync.
@@ -219,7 +219,7 @@ class LoopJournal:
                              "traceback": traceback, "time": self._time()})
 
     def end(self, in_flight: list[tuple[int, int]], reason: str) -> None:
-        """Mark ``(trial, attempt)`` pairs still in flight as cancelled, then :meth:`close`;
+        """Mark ``(trial, attempt)`` pairs still in flight as cancelled, then `close`;
         a broken journal is logged, not raised (those trials are unfinished there anyway)."""
         try:
             for trial, attempt in in_flight:
@@ -263,9 +263,9 @@ _SNAPSHOT_ADVICE = ("a history snapshot replaces its file atomically, so it must
 def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo, TrialValue]],
                   study: str | None = None, fingerprint: dict[str, Any] | None = None) -> int:
     """Write ``pairs`` atomically (temporary file, fsync, ``os.replace``) in the journal format,
-    so :meth:`trials.History.load` reads the snapshot; returns how many were written. Only a
+    so `trials.History.load` reads the snapshot; returns how many were written. Only a
     regular file is ever replaced (a symlink's target, the link kept): a device, FIFO or folder
-    at ``path`` is a :class:`trials.JournalFormatError`."""
+    at ``path`` is a `trials.JournalFormatError`."""
     target = check_replaceable(os.fspath(path), _SNAPSHOT_ADVICE)
     folder = os.path.dirname(target)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp", dir=folder)
@@ -295,8 +295,8 @@ def write_history(path: str | os.PathLike[str], pairs: Iterable[tuple[TrialInfo,
 
 
 class PeriodicSaver:
-    """A background thread writing a loop's history with :func:`write_history` every
-    ``interval`` seconds and once more when the loop ends; :meth:`stop` ends it."""
+    """A background thread writing a loop's history with `write_history` every
+    ``interval`` seconds and once more when the loop ends; `stop` ends it."""
 
     def __init__(self, loop: Any, path: str | os.PathLike[str], interval: float) -> None:
         seconds = real_to_float(interval, "interval", "a number of seconds > 0")

@@ -138,7 +138,7 @@ class OptimizationLoop(LoopDriver):
 
     @property
     def tracebacks(self) -> TracebackView:
-        """The last traceback (or error) of each trial in :attr:`failed` (a read-only view)."""
+        """The last traceback (or error) of each trial in `failed` (a read-only view)."""
         return TracebackView(self._failures)
 
     @property
@@ -208,7 +208,7 @@ class OptimizationLoop(LoopDriver):
             raise self._error
 
     def start(self) -> OptimizationLoop:
-        """Run in a background thread; see :meth:`block_until_done` and :meth:`cancel`."""
+        """Run in a background thread; see `block_until_done` and `cancel`."""
         if self._begin():
             threading.Thread(target=self._main, args=(False,), name="OptimizationLoop",
                              daemon=True).start()
@@ -226,7 +226,7 @@ class OptimizationLoop(LoopDriver):
 
     def block_until_done(self, timeout: float | None = None) -> None:
         """Wait for a started loop; raise what failed it. Ctrl-C here interrupts the loop as in
-        :meth:`run` (runner closed, trials in flight marked) and is re-raised."""
+        `run` (runner closed, trials in flight marked) and is re-raised."""
         if self._state == "new":
             raise LoopError("block_until_done() on a loop that was not started; call start()")
         try:
@@ -298,7 +298,7 @@ class OptimizationLoop(LoopDriver):
     def step(self) -> bool:
         """One driver pass that never waits (collect, goals, fill), for a scheduler that drives
         several loops in turn (``runner.suites``); starts the loop on the first call. ``False``
-        once the loop is over: :meth:`status` says how, ``block_until_done(0)`` raises a failure.
+        once the loop is over: `status` says how, ``block_until_done(0)`` raises a failure.
         A ``cancel()`` ends it at the next step, marking its trials in flight in the journal."""
         if self._state == "new" and not self._begin():
             return False

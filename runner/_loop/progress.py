@@ -72,7 +72,7 @@ def render_loop(loop: Observed, front: _Front | None = None) -> RenderableType:
 
 
 def render_statistics(stats: Statistics, front_size: int | None = None) -> RenderableType:
-    """One frame of a loop's :class:`Statistics`; ``front_size``: its Pareto front's size."""
+    """One frame of a loop's `Statistics`; ``front_size``: its Pareto front's size."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.progress_bar import ProgressBar
@@ -105,7 +105,7 @@ def render_statistics(stats: Statistics, front_size: int | None = None) -> Rende
 
 
 class LiveDisplay:
-    """A rich ``Live`` redrawing :func:`render_loop`; a context manager, or ``start``/``stop``."""
+    """A rich ``Live`` redrawing `render_loop`; a context manager, or ``start``/``stop``."""
 
     def __init__(self, loop: Observed, *, refresh_per_second: float = 4.0,
                  console: Console | None = None) -> None:

@@ -71,7 +71,7 @@ class Timings:
 
 
 class TimingAccount:
-    """The loop's running sums behind :class:`Timings`."""
+    """The loop's running sums behind `Timings`."""
 
     __slots__ = ("optimizer", "journal", "queue_wait", "target", "transfer", "n_results",
                  "workers")
@@ -106,7 +106,7 @@ class TimingAccount:
         return 100.0 * (1.0 - self.target / capacity) if capacity > 0 else 0.0
 
     def snapshot(self, elapsed: float, in_flight: float) -> Timings:
-        """A :class:`Timings`; ``in_flight`` is the worker time of trials not yet collected."""
+        """A `Timings`; ``in_flight`` is the worker time of trials not yet collected."""
         busy = self.queue_wait + self.target + self.transfer + in_flight
         idle = max(0.0, self.workers * elapsed - busy)
         return Timings(elapsed=elapsed, workers=self.workers, n_results=self.n_results,

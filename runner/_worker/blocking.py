@@ -17,7 +17,7 @@ __all__ = ["BlockingWorker"]
 
 
 class BlockingWorker(WorkerProcess):
-    """A worker whose :meth:`run` blocks its caller until the trial's value is decided."""
+    """A worker whose `run` blocks its caller until the trial's value is decided."""
 
     def run(self, info: TrialInfo,
             on_report: Callable[[Report], object] | None = None) -> TrialValue:

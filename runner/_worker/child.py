@@ -14,7 +14,7 @@ The worker is its own process group's leader and a child subreaper, so everythin
 starts can be found and killed with it; it dies with the driver thread that started it
 (PDEATHSIG). Its pipe descriptors sit high and close on exec, out of a target's way. A process
 the target forked that returns into this loop exits at once instead of answering. After each
-trial the worker checks that the trial left it as it found it (:mod:`runner._worker.hygiene`)
+trial the worker checks that the trial left it as it found it (`runner._worker.hygiene`)
 and ends itself when not, so no trial inherits another's state.
 """
 

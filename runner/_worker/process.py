@@ -1,7 +1,7 @@
 """The driver's side of one supervised worker process: start it, send it a trial, collect the
 answer or the evidence of its death, replace it. Two uses, two classes:
 
-* :class:`WorkerProcess`, pollable: ``send`` a trial, ``collect`` when its fds are readable;
+* `WorkerProcess`, pollable: ``send`` a trial, ``collect`` when its fds are readable;
 * ``BlockingWorker`` (runner/_worker/blocking.py): ``run(info)`` blocks until the value is
   decided (serial and thread runners with limits, the dask task).
 
@@ -58,7 +58,7 @@ DEATH_CHECK_MS = 1000
 
 
 class WorkerProcess(ReportingWorker):
-    """A supervised worker, driven by polling: :meth:`send`, then :meth:`collect`."""
+    """A supervised worker, driven by polling: `send`, then `collect`."""
 
     def __init__(self, payload: bytes, objectives: Objectives, limits: Limits,
                  env: Mapping[str, str] | None = None,
@@ -109,7 +109,7 @@ class WorkerProcess(ReportingWorker):
 
     def spawn(self) -> None:
         """Start the worker process and send it the target, without waiting for it to load:
-        a pool spawns all its workers first, then waits for each (:meth:`handshake`)."""
+        a pool spawns all its workers first, then waits for each (`handshake`)."""
         r_trial, w_trial = os.pipe()
         r_result, w_result = os.pipe()
         env = dict(os.environ)
@@ -211,7 +211,7 @@ class WorkerProcess(ReportingWorker):
 
     def collect(self) -> TrialValue | NotRun | None:
         """The value of the trial last sent, once its result descriptor or its pidfd became
-        readable; ``None`` while its answer is still on the way; :data:`NOT_RUN` when the worker
+        readable; ``None`` while its answer is still on the way; `NOT_RUN` when the worker
         was being replaced and did not run it (send it again, to a new worker)."""
         proc, reader, watched = self._proc, self._reader, self._watched
         start = self._start

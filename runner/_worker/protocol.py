@@ -13,7 +13,7 @@ The driver trusts nothing that comes back: the target runs in the worker and may
 descriptor it finds there, or fork a child that carries on in the worker's loop. So a result
 frame carries the worker session's random ``token`` and the number of the trial it answers
 (``seq``), its length is bounded and its body checksummed. The driver reads without ever
-blocking, into a buffer (:class:`FrameReader`); anything that fails a check ends that worker's
+blocking, into a buffer (`FrameReader`); anything that fails a check ends that worker's
 session (``ChannelCorrupted``) and costs only its trial.
 """
 
@@ -77,7 +77,7 @@ def decode_report(payload: bytes) -> Any:
 
 
 def encode_decision(seq: int, kind: bytes = STOP) -> bytes:
-    """A decision for trial ``seq`` (the driver side, sent with :func:`write_trial`)."""
+    """A decision for trial ``seq`` (the driver side, sent with `write_trial`)."""
     return _DECISION.pack(DECISION, seq, kind)
 
 
@@ -90,7 +90,7 @@ def decode_decision(message: bytes) -> tuple[int, bytes] | None:
 
 
 class NotRun:
-    """What ``WorkerProcess.collect`` returns for a trial the worker answered :data:`UNRUN`:
+    """What ``WorkerProcess.collect`` returns for a trial the worker answered `UNRUN`:
     it was being replaced (send the trial again, to a new worker)."""
 
     __slots__ = ()
@@ -132,7 +132,7 @@ next trial can both be in the pipe when the worker reads, and one ``read`` takes
 def read_trial(fd: int) -> bytes | None:
     """One message (a trial or a decision), blocking (the worker side); ``None`` when the driver
     closed the pipe. One ``read`` for messages that fit the pipe; what it took past this message
-    is kept for the next call (:func:`has_buffered`)."""
+    is kept for the next call (`has_buffered`)."""
     head = _TRIAL_HEAD.size
     chunk = _leftover.pop(fd, b"")
     if len(chunk) < head:
@@ -166,7 +166,7 @@ def has_buffered(fd: int) -> bool:
 
 def unread(fd: int, message: bytes) -> None:
     """Put ``message`` back in front of ``fd``'s buffer (a trial read where only a decision
-    was expected: the next :func:`read_trial` returns it)."""
+    was expected: the next `read_trial` returns it)."""
     _leftover[fd] = _TRIAL_HEAD.pack(len(message)) + message + _leftover.pop(fd, b"")
 
 

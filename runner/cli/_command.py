@@ -86,7 +86,7 @@ def load_target(target: Mapping[str, Any]) -> Any:
 
 
 def build_runner(command: Mapping[str, Any]) -> Any:
-    """The runner the command names; construction errors are :class:`UsageError`."""
+    """The runner the command names; construction errors are `UsageError`."""
     target = load_target(command["target"])
     backend = command["backend"]
     name, workers, scheduler = backend["name"], backend.get("workers"), backend.get("scheduler")

@@ -139,7 +139,7 @@ def derive_lanes(spans: list[tuple[float, float]]) -> list[int]:
 
 
 def load_study(path: str) -> Study:
-    """Read the journal at ``path`` into a :class:`Study` (raises ``trials.JournalError``)."""
+    """Read the journal at ``path`` into a `Study` (raises ``trials.JournalError``)."""
     header = read_header(path)
     submitted: dict[tuple[int, int], float] = {}
     attempts: list[Attempt] = []

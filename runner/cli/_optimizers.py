@@ -3,7 +3,7 @@
 A factory is called as ``factory(space, seed=..., options=...)`` with the search space (a dict
 spec or a ConfigSpace space), the study's seed and the ``--opt KEY=VALUE`` options (plus the
 budget options), and returns an ask/tell optimizer. Integrations register theirs with
-:func:`register_optimizer`, or list a lazy ``"module:function"`` entry in ``_LAZY`` that is
+`register_optimizer`, or list a lazy ``"module:function"`` entry in ``_LAZY`` that is
 offered only when the module imports (its library is installed).
 """
 
@@ -65,7 +65,7 @@ def _factory(name: str) -> Factory:
 
 
 def build_optimizer(name: str, space: Any, seed: int, options: Mapping[str, Any]) -> Any:
-    """The optimizer ``name`` over ``space``; bad options are a :class:`UsageError`."""
+    """The optimizer ``name`` over ``space``; bad options are a `UsageError`."""
     factory = _factory(name)
     try:
         return factory(space, seed=seed, options=dict(options))

@@ -33,7 +33,7 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
 
 
 def read_command(journal: str) -> dict[str, Any]:
-    """The ``command`` of the journal's header; a :class:`UsageError` if it has none."""
+    """The ``command`` of the journal's header; a `UsageError` if it has none."""
     from trials import JournalError, read_header
 
     if not os.path.isfile(journal):

@@ -1,4 +1,4 @@
-"""adaptive behind our optimizer protocol: :class:`AdaptiveOptimizer` turns a learner's points
+"""adaptive behind our optimizer protocol: `AdaptiveOptimizer` turns a learner's points
 into trials and its loss into a goal, so ``OptimizationLoop`` samples a function adaptively on
 any of our runners.
 
@@ -41,7 +41,7 @@ class AdaptiveOptimizer:
     ``config["x"]`` (and, under a ``BalancingLearner``, the learner's index as
     ``config["learner"]``) and returns the value to learn as its cost. The search is exhausted
     when the learner says ``done()`` or has no more points; ``npoints_goal`` ends it after that
-    many points; a loss goal on the loop is :func:`loss_goal`."""
+    many points; a loss goal on the loop is `loss_goal`."""
 
     def __init__(self, learner: Any, *, npoints_goal: int | None = None) -> None:
         """See the class doc."""
@@ -124,7 +124,7 @@ def _finite(cost: Any) -> bool:
 
 
 class LossGoal:
-    """A loop goal: met once the loop's :class:`AdaptiveOptimizer`'s learner has
+    """A loop goal: met once the loop's `AdaptiveOptimizer`'s learner has
     ``loss() <= loss``."""
 
     def __init__(self, loss: float) -> None:

@@ -1,5 +1,5 @@
-"""Optuna behind our optimizer protocol: :class:`OptunaOptimizer` drives a study's ask/tell from
-:class:`runner.OptimizationLoop`, and rebuilds the study from a resumed journal.
+"""Optuna behind our optimizer protocol: `OptunaOptimizer` drives a study's ask/tell from
+`runner.OptimizationLoop`, and rebuilds the study from a resumed journal.
 
     loop.ask  -> study.ask(search_space) -> TrialInfo(trial.params)
     loop.on_report -> trial.report(cost, step); "stop" if trial.should_prune()

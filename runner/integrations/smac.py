@@ -1,5 +1,5 @@
-"""SMAC3 both ways: :class:`SMACTargetRunner` runs SMAC3's own loop on any of our runners, and
-:class:`SMACOptimizer` runs SMAC3's model (its ask/tell) on our :class:`runner.OptimizationLoop`.
+"""SMAC3 both ways: `SMACTargetRunner` runs SMAC3's own loop on any of our runners, and
+`SMACOptimizer` runs SMAC3's model (its ask/tell) on our `runner.OptimizationLoop`.
 
     SMAC3's SMBO.optimize()                      SMACTargetRunner                 our runner
     ask() -> smac TrialInfo --submit_trial-->    blocks while no worker is free,  submit_trial
@@ -177,7 +177,7 @@ class SMACTargetRunner(SMACAbstractRunner):
 
     def is_running(self) -> bool:
         """Whether a submitted trial is queued, running, or finished but not yet yielded by
-        :meth:`iter_results` (SMAC3 stops collecting once this is ``False``)."""
+        `iter_results` (SMAC3 stops collecting once this is ``False``)."""
         self._collect()
         return bool(self._results) or bool(self._runner.is_running())
 

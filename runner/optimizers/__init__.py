@@ -2,7 +2,7 @@
 ASHA (which stops running trials on their reports) and the median stopping rule.
 
 Any object with ``ask() -> TrialInfo | None`` and ``tell(info, value)`` drives an
-:class:`runner.OptimizationLoop`; these are the ones that ship with it.
+`runner.OptimizationLoop`; these are the ones that ship with it.
 """
 
 from runner.optimizers._asha import ASHA

@@ -52,7 +52,7 @@ def _is_real(x: Any) -> bool:
 
 
 class _Param:
-    """One parameter of a :class:`SearchSpace`."""
+    """One parameter of a `SearchSpace`."""
 
     __slots__ = ("name", "kind", "low", "high", "log", "choices")
 

@@ -1,6 +1,6 @@
 """Benchmark problems for suites: synthetic functions, multi-fidelity variants, real ML targets.
 
-``get(name)`` builds one (``names()`` lists the built-ins); see :class:`Problem` for the fields a
+``get(name)`` builds one (``names()`` lists the built-ins); see `Problem` for the fields a
 problem of your own needs, and docs/suites.md for naming one as ``module:attribute``.
 """
 

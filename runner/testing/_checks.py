@@ -339,7 +339,7 @@ CHECKS: dict[str, Callable[[MakeRunner, int], None]] = {
 
 def check_runner(make_runner: MakeRunner, *, n_workers: int = 1,
                  skip: Iterable[str] = ()) -> None:
-    """Run every check in :data:`CHECKS` (but ``skip``); raise the first failure, naming it."""
+    """Run every check in `CHECKS` (but ``skip``); raise the first failure, naming it."""
     skipped = set(skip)
     unknown = skipped - set(CHECKS)
     if unknown:

@@ -82,22 +82,22 @@ def takes_var_kwargs(config: Any, **kwargs: Any) -> Any:
 
 
 async def cost_of_async(config: Any) -> Any:
-    """``async`` twin of :func:`cost_of`."""
+    """``async`` twin of `cost_of`."""
     return cost_of(config)
 
 
 async def echo_async(config: Any) -> Any:
-    """``async`` twin of :func:`echo`."""
+    """``async`` twin of `echo`."""
     return echo(config)
 
 
 async def raise_value_error_async(config: Any) -> Any:
-    """``async`` twin of :func:`raise_value_error`."""
+    """``async`` twin of `raise_value_error`."""
     return raise_value_error(config)
 
 
 async def sleep_for_async(config: Any) -> Any:
-    """``async`` twin of :func:`sleep_for` (awaits instead of blocking the loop)."""
+    """``async`` twin of `sleep_for` (awaits instead of blocking the loop)."""
     _sleep_marker(config)
     end = time.monotonic() + config["s"]
     while time.monotonic() < end and not _stop_requested(config):
@@ -106,22 +106,22 @@ async def sleep_for_async(config: Any) -> Any:
 
 
 async def takes_seed_async(config: Any, seed: Any) -> Any:
-    """``async`` twin of :func:`takes_seed`."""
+    """``async`` twin of `takes_seed`."""
     return takes_seed(config, seed)
 
 
 async def takes_all_fields_async(config: Any, instance: Any, seed: Any, budget: Any) -> Any:
-    """``async`` twin of :func:`takes_all_fields`."""
+    """``async`` twin of `takes_all_fields`."""
     return takes_all_fields(config, instance, seed, budget)
 
 
 async def takes_var_kwargs_async(config: Any, **kwargs: Any) -> Any:
-    """``async`` twin of :func:`takes_var_kwargs`."""
+    """``async`` twin of `takes_var_kwargs`."""
     return takes_var_kwargs(config, **kwargs)
 
 
 async def reports_steps_async(config: Any, report: Any) -> Any:
-    """``async`` twin of :func:`reports_steps` (awaits its reports)."""
+    """``async`` twin of `reports_steps` (awaits its reports)."""
     n, every = config["n"], config["every"]
     for step in range(1, n + 1):
         await asyncio.sleep(every)
