@@ -238,7 +238,7 @@ class LoopJournal:
             self.journal.sync()
 
     def abandon(self) -> None:
-        """The loop was never built: :meth:`close`, and an open journal handed in may be given
+        """The loop was never built: `close`, and an open journal handed in may be given
         to another loop."""
         try:
             self.close()

@@ -69,8 +69,8 @@ def path_problem(name: Any) -> str | None:
 
 
 def check_path_parts(spec: SuiteSpec) -> None:
-    """:class:`SuiteFileError` naming the first suite, problem or optimizer name of ``spec`` that
-    is not one safe path component (a spec built in Python skips :func:`parse_suite`)."""
+    """`SuiteFileError` naming the first suite, problem or optimizer name of ``spec`` that
+    is not one safe path component (a spec built in Python skips `parse_suite`)."""
     for key, names in (("name", (spec.name,)), ("problems", spec.problems),
                        ("optimizers", spec.optimizers)):
         for name in names:
