@@ -20,10 +20,11 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from runner._plot_text import plain, plain_log_ticks
 from runner.cli._journal_view import Attempt
 from trials import StatusType
 
-__all__ = ["STATUS_COLOURS", "choose_scale", "costs_panel", "incumbent_trace", "plain"]
+__all__ = ["STATUS_COLOURS", "choose_scale", "costs_panel", "incumbent_trace"]
 
 STATUS_COLOURS = {  # by name: STOPPED is not in every version of StatusType
     "SUCCESS": "#2ca02c", "CRASHED": "#d62728", "TIMEOUT": "#ff7f0e", "MEMORYOUT": "#9467bd",
@@ -31,11 +32,6 @@ STATUS_COLOURS = {  # by name: STOPPED is not in every version of StatusType
 }
 OTHER = "#8c564b"
 _BINS = (300, 150)  # a panel is about 500 x 300 pixels; a marker is 3 to 9 pixels wide
-
-
-def plain(text: object) -> str:
-    """``text`` for matplotlib without mathtext: a ``$`` in a name is a dollar sign."""
-    return str(text).replace("$", r"\$")
 
 
 def choose_scale(costs: Sequence[float]) -> tuple[str, float]:
@@ -156,14 +152,10 @@ def _legend(ax: Any, finals: Sequence[Attempt], sizes: dict[float | None, float]
 
 def _axis(ax: Any, scale: str, linthresh: float) -> None:
     """The cost axis's scale, with plain tick labels (``3``, ``0.01``, never ``3×10^0``)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    if scale == "linear":
-        return
     if scale == "log":
         ax.set_yscale("log")
-    else:
+    elif scale == "symlog":
         ax.set_yscale("symlog", linthresh=linthresh)
-    label = FuncFormatter(lambda v, _: f"{v:g}")
-    ax.yaxis.set_major_formatter(label)
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        return
+    plain_log_ticks(ax)
