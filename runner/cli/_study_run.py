@@ -86,5 +86,6 @@ def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
     from runner.cli._summary import summary
 
     print(summary(load_study(journal), show_path=False), end="", flush=True)
-    print(f"report: trialrunner report {journal} --plot study.png --html study.html")
+    stem = os.path.splitext(journal)[0]  # the files go beside the journal, not into the cwd
+    print(f"report: trialrunner report {journal} --plot {stem}.png --html {stem}.html")
     return 0

@@ -42,13 +42,17 @@ def summary(rows: Sequence[Mapping[str, Any]]) -> Summary:
 
 def mean_pm_std(mean: float, std: float) -> str:
     """``mean ± std`` with both to the same decimal place: the std to two significant digits
-    (four for the mean when the std is 0 or not finite)."""
+    (tiny values share one power of ten: ``(1.00 ± 0.30)e-09``; the mean to four significant
+    digits when the std is 0 or not finite)."""
     if not (math.isfinite(std) and std > 0 and math.isfinite(mean)):
         return f"{mean:.4g} ± {std:.2g}"
     places = max(0, 1 - math.floor(math.log10(std)))
-    if places > 12:
-        return f"{mean:.3g} ± {std:.2g}"
-    return f"{mean:.{places}f} ± {std:.{places}f}"
+    if places <= 6:
+        return f"{mean:.{places}f} ± {std:.{places}f}"
+    exponent = math.floor(math.log10(max(abs(mean), std)))
+    scale = 10.0 ** exponent
+    places = max(0, 1 - math.floor(math.log10(std / scale)))
+    return f"({mean / scale:.{places}f} ± {std / scale:.{places}f})e{exponent:+03d}"
 
 
 def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "suite") -> Any:
