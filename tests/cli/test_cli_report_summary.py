@@ -111,3 +111,21 @@ def test_the_csv_holds_no_formula(tmp_path: Path, capsys: pytest.CaptureFixture[
         rows = list(csv.DictReader(f))
     assert rows[0]["config.kind"] == "'=HYPERLINK(\"http://x\")" and rows[0]["cost"] == "-1.5"
     assert rows[1]["error"] == "'@SUM(1)"
+
+
+def test_the_html_page_escapes_what_the_journal_holds(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Markup in the journal's path, study name and config values is text on the page: the only
+    tags are the page's own, and no script or outside resource appears."""
+    pytest.importorskip("matplotlib")
+    hostile = '</pre><script>alert(1)</script><img src="http://x/y.png">'
+    folder = tmp_path / "a<b>&c"
+    folder.mkdir()
+    journal = write(folder / "j.jsonl", flat(trial(0, 1.0, config={"kind": hostile})),
+                    study=hostile)
+    _report(journal, capsys, "--html", str(tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()
+    assert "<script" not in page and '<img src="http' not in page
+    assert page.count("&lt;/pre&gt;&lt;script&gt;") == 2  # the study line and the config
+    assert "a&lt;b&gt;&amp;c" in page
+    assert page.count("<pre>") == page.count("</pre>") == 1

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from trials import Journal, JournalCorruptError, JournalFormatError, JournalTornTailWarning
-from trials import read_records
+from trials import (
+    Journal,
+    JournalCorruptError,
+    JournalFormatError,
+    JournalTornTailWarning,
+    read_records,
+)
 from trials._journal_read import iter_records
 
 
