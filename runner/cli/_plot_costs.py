@@ -158,4 +158,4 @@ def _axis(ax: Any, scale: str, linthresh: float) -> None:
         ax.set_yscale("symlog", linthresh=linthresh)
     else:
         return
-    plain_log_ticks(ax)
+    plain_log_ticks(ax, linthresh)
