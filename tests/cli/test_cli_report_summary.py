@@ -129,3 +129,12 @@ def test_the_html_page_escapes_what_the_journal_holds(tmp_path: Path,
     assert page.count("&lt;/pre&gt;&lt;script&gt;") == 2  # the study line and the config
     assert "a&lt;b&gt;&amp;c" in page
     assert page.count("<pre>") == page.count("</pre>") == 1
+
+
+def test_the_pareto_front_names_trials_by_their_journal_id(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Several objectives: the front (trials 3 and 1; trial 2 is dominated), by journal id."""
+    records = flat(trial(3, (1.0, 4.0)), trial(2, (3.0, 5.0)), trial(1, (2.0, 1.0)))
+    out = _report(write(tmp_path / "j.jsonl", records), capsys)
+    rows = out.split("Pareto front:\n")[1].splitlines()
+    assert [r.split()[0] for r in rows[1:3]] == ["3", "1"] and "(3, 5)" not in out
