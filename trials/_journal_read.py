@@ -21,7 +21,7 @@ from trials._journal_errors import (
 from trials._journal_files import open_regular
 from trials._json import MAX_DEPTH
 
-__all__ = ["MAX_HEADER_BYTES", "read_header", "read_records"]
+__all__ = ["MAX_HEADER_BYTES", "iter_records", "read_header", "read_records"]
 
 _HEADER_START = '{"type":"header"'
 
@@ -185,13 +185,7 @@ def _set_torn(out: _Parsed, data: bytes, unterminated: bool) -> None:
 
 def _corrupt(path: str, lines: list[str], i: int, reason: str = "") -> JournalCorruptError:
     offset = sum(len(line.encode("utf-8", "surrogateescape")) + 1 for line in lines[:i])
-    line = lines[i]
-    shown = repr(line[:80]) + ("..." if len(line) > 80 else "")
-    why = f" ({reason})" if reason else ""
-    return JournalCorruptError(
-        f"{path}: line {i + 1} (byte {offset}) is not a valid JSON record{why}: {shown}. A journal "
-        "is never cut silently; repair or remove that line by hand, then open it again"
-    )
+    return _corrupt_at(path, i + 1, offset, lines[i], reason)
 
 
 def _not_a_journal(path: str) -> JournalFormatError:
@@ -270,3 +264,55 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     if header is None or header.get("type") != "header":
         raise JournalFormatError(f"{spath} is not a journal: its first line is no journal header")
     return header
+
+
+def iter_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(byte offset, record)`` for each record of the journal at ``path``, read line by line
+    without locking it: the streaming `read_records` (same checks, same torn-tail warning)
+    for readers of journals too large to hold at once. The header is checked, not yielded."""
+    spath = os.fspath(path)
+    fd = open_regular(spath, os.O_RDONLY, "a journal must be a regular file")
+    with os.fdopen(fd, "rb") as f:
+        first = f.readline()
+        if not first:
+            return
+        header = None if not first.endswith(b"\n") else _loads_record(
+            first.decode("utf-8", "surrogateescape")[:-1])
+        if header is None or header.get("type") != "header":
+            if not first.endswith(b"\n") and _looks_like_torn_header(
+                    first.decode("utf-8", "surrogateescape")):
+                return  # a crash while creating the file
+            raise _not_a_journal(spath)
+        _check_format(header, spath)
+        offset, number = len(first), 2
+        line = f.readline()
+        while line:
+            following = f.readline()
+            text = line.decode("utf-8", "surrogateescape")
+            complete = text.endswith("\n")
+            try:
+                obj = _loads_record(text[:-1]) if complete else None
+            except _Malformed as e:
+                raise _corrupt_at(spath, number, offset, text, str(e)) from None
+            if obj is None:
+                if following:
+                    raise _corrupt_at(spath, number, offset, text)
+                parsed = _Parsed()
+                parsed.good_end, parsed.torn = offset, line
+                parsed.torn_reason = ("no newline at its end" if not complete
+                                      else "it is not a JSON object")
+                _warn_torn(spath, parsed, "skipped it", stacklevel=3)
+                return
+            yield offset, obj
+            offset, number, line = offset + len(line), number + 1, following
+
+
+def _corrupt_at(path: str, number: int, offset: int, line: str,
+                reason: str = "") -> JournalCorruptError:
+    line = line.rstrip("\n")
+    shown = repr(line[:80]) + ("..." if len(line) > 80 else "")
+    why = f" ({reason})" if reason else ""
+    return JournalCorruptError(
+        f"{path}: line {number} (byte {offset}) is not a valid JSON record{why}: {shown}. A "
+        "journal is never cut silently; repair or remove that line by hand, then open it again"
+    )

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from runner.cli import demo, report, resume, run, suite
-from runner.cli._common import EXIT_USAGE, Parser, UsageError, fail, setup_logging
+from runner.cli._common import EXIT_USAGE, Parser, UsageError, fail, quiet_stdout, setup_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -81,10 +80,9 @@ def _run_verb(args: argparse.Namespace, prog: str, verbosity: int) -> int:
         fail(prog, str(e), EXIT_USAGE)
     except KeyboardInterrupt:
         fail(prog, "interrupted", 130)
-    except BrokenPipeError:  # `trialrunner report ... | head`: the reader left, nothing to say
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
+    except BrokenPipeError:  # `trialrunner report ... | head`: the reader left; not an error
+        quiet_stdout()
+        return 0
     except Exception as e:  # one line for the user; the traceback with -vv
         log.debug("%s failed", prog, exc_info=True)
         fail(prog, f"{type(e).__name__}: {e}" + ("" if verbosity >= 2 else

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-__all__ = ["EXIT_USAGE", "Parser", "UsageError", "fail", "setup_logging"]
+__all__ = ["EXIT_USAGE", "Parser", "UsageError", "fail", "quiet_stdout", "setup_logging"]
 
 EXIT_USAGE = 2
 """Exit code for errors in the arguments (argparse's convention)."""
@@ -32,6 +33,14 @@ def fail(prog: str, message: str, code: int) -> NoReturn:
     line = " ".join(str(message).split())  # one line, whatever the message held
     sys.stderr.write(f"{prog}: error: {line}\n")
     raise SystemExit(code)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null after its reader left, so nothing more (not even the flush at
+    exit) raises ``BrokenPipeError``."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def setup_logging(verbosity: int) -> Callable[[], None]:

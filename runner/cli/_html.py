@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 
 from runner.cli._journal_view import Study
-from runner.cli._plots import _pyplot, figure
+from runner.cli._plots import png_bytes
 from runner.cli._summary import summary
 
 __all__ = ["write_html"]
@@ -32,17 +31,14 @@ img {{ max-width: 100%; border: 1px solid #ddd; }}
 """
 
 
-def write_html(study: Study, path: str) -> None:
-    """Write the report of ``study`` to ``path``."""
-    plt = _pyplot()
-    fig = figure(study)
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, dpi=100, format="png")
-    finally:
-        plt.close(fig)
+def write_html(study: Study, path: str, *, text: str | None = None,
+               png: bytes | None = None) -> None:
+    """Write the report of ``study`` to ``path`` (``text``: its summary, ``png``: its figure,
+    when the caller has them already)."""
+    if png is None:
+        png = png_bytes(study)
     page = _PAGE.format(title=html.escape(f"trialrunner report: {study.path}"),
-                        summary=html.escape(summary(study)),
-                        png=base64.b64encode(buffer.getvalue()).decode("ascii"))
+                        summary=html.escape(summary(study) if text is None else text),
+                        png=base64.b64encode(png).decode("ascii"))
     with open(path, "w", encoding="utf-8") as f:
         f.write(page)

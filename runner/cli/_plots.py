@@ -1,29 +1,26 @@
 """The report's figure (matplotlib, Agg): the incumbent over time and over trials with every
-trial's cost coloured by status, and a worker timeline where idle gaps show as blank."""
+trial's cost coloured by status and sized by budget (see ``_plot_costs``), a worker timeline
+where idle gaps show as blank, and the learning curves.
+
+Huge studies: the timeline draws one collection per lane and status and, in a lane with more
+trials than pixels, one bar per run of pixel columns of one status (see ``lane_bars``);
+learning curves are one line collection. Text from the journal goes through ``plain``: a ``$``
+is a dollar sign, not mathtext."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-from runner.cli._journal_view import Attempt, Study
-from trials import StatusType
+from runner._plot_text import plain
+from runner.cli._journal_view import Study
+from runner.cli._plot_costs import OTHER, STATUS_COLOURS, costs_panel, incumbent_trace
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["STATUS_COLOURS", "figure", "incumbent_trace", "save_png"]
+__all__ = ["STATUS_COLOURS", "figure", "incumbent_trace", "lane_bars", "png_bytes", "save_png"]
 
-STATUS_COLOURS = {  # by name: STOPPED is not in every version of StatusType
-    "SUCCESS": "#2ca02c", "CRASHED": "#d62728", "TIMEOUT": "#ff7f0e", "MEMORYOUT": "#9467bd",
-    "CANCELLED": "#7f7f7f", "STOPPED": "#1f77b4", "RUNNING": "#bcbd22",
-}
-_OTHER = "#8c564b"
-
-
-def _scalar(attempt: Attempt) -> float:
-    cost = attempt.value.cost
-    return float(cost[0] if isinstance(cost, tuple) else cost)
+_PIXELS = 1100  # the timeline's width in pixels, about
 
 
 def _pyplot() -> Any:
@@ -37,58 +34,56 @@ def _pyplot() -> Any:
     return plt
 
 
-def incumbent_trace(xs: list[float], finals: list[Attempt]) -> tuple[list[float], list[float]]:
-    """The incumbent's cost after each trial: the best successful cost at the highest budget
-    reached so far (a cost measured at a smaller budget does not compete with it)."""
-    best, level, tx, ty = math.inf, -math.inf, [], []
-    for x, attempt in zip(xs, finals, strict=True):
-        cost = _scalar(attempt)
-        if attempt.value.status is not StatusType.SUCCESS or not math.isfinite(cost):
+def lane_bars(spans: list[tuple[float, float, str]], pixel: float
+              ) -> list[tuple[float, float, str]]:
+    """``(left, width, status)`` bars drawing one lane's ``(start, end, status)`` spans when a
+    pixel is ``pixel`` seconds wide. Few spans are drawn as they are (at least a pixel wide, so
+    a short trial stays visible); more spans than pixels are downsampled: each pixel column
+    takes the status that filled most of it, or stays blank (idle) when less than half of it
+    was busy, and neighbouring columns of one status become one bar."""
+    if len(spans) * 2 <= _PIXELS or pixel <= 0:
+        return [(lo, max(hi - lo, pixel), status) for lo, hi, status in spans]
+    busy: dict[int, dict[str, float]] = {}
+    for lo, hi, status in spans:
+        first, last = int(lo / pixel), int(hi / pixel)
+        for column in range(first, last + 1):
+            overlap = min(hi, (column + 1) * pixel) - max(lo, column * pixel)
+            if overlap > 0:
+                shares = busy.setdefault(column, {})
+                shares[status] = shares.get(status, 0.0) + overlap
+    bars: list[tuple[float, float, str]] = []
+    for column in sorted(busy):
+        shares = busy[column]
+        if sum(shares.values()) < pixel / 2:
             continue
-        budget = attempt.info.budget if attempt.info.budget is not None else 0.0
-        if budget > level or (budget == level and cost < best):
-            best, level = cost, budget
-            tx.append(x)
-            ty.append(cost)
-    return tx, ty
-
-
-def _costs_panel(ax: Any, xs: list[float], finals: list[Attempt], xlabel: str) -> None:
-    costs = [_scalar(a) for a in finals]
-    finite = [c for c in costs if math.isfinite(c)]
-    top = max(finite) if finite else 1.0
-    for status in StatusType:
-        pts = [(x, c if math.isfinite(c) else top) for x, c, a in zip(xs, costs, finals,
-                                                                     strict=True)
-               if a.value.status is status]
-        if pts:
-            ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, alpha=0.7,
-                       color=STATUS_COLOURS.get(status.name, _OTHER), label=status.name,
-                       marker="o" if status is StatusType.SUCCESS else "x")
-    tx, ty = incumbent_trace(xs, finals)
-    if tx:
-        ax.step(tx + [max(xs)], ty + [ty[-1]], where="post", color="black", lw=1.5,
-                label="incumbent")
-    if finite and min(finite) > 0 and max(finite) / min(finite) > 100:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("cost" if not finals or not isinstance(finals[0].value.cost, tuple)
-                  else "cost (first objective)")
-    ax.legend(fontsize=7, loc="best")
-    ax.grid(alpha=0.3)
+        status = max(shares, key=lambda s: shares[s])
+        left = column * pixel
+        if bars and bars[-1][2] == status and abs(bars[-1][0] + bars[-1][1] - left) < 1e-9 * (
+                1 + left):
+            bars[-1] = (bars[-1][0], bars[-1][1] + pixel, status)
+        else:
+            bars.append((left, pixel, status))
+    return bars
 
 
 def _timeline(ax: Any, study: Study, t0: float) -> None:
     lanes, recorded = study.lanes()
     spans = [a.span for a in study.attempts]
-    shortest = 0.002 * (max((e for _, e in spans), default=t0) - t0)  # still visible
+    pixel = (max((e for _, e in spans), default=t0) - t0) / _PIXELS
+    by_lane: dict[int, list[tuple[float, float, str]]] = {}
     for attempt, lane, (start, end) in zip(study.attempts, lanes, spans, strict=True):
-        ax.barh(lane, max(end - start, shortest), left=start - t0, height=0.8,
-                color=STATUS_COLOURS.get(attempt.value.status.name, _OTHER),
-                edgecolor="none")
+        by_lane.setdefault(lane, []).append((start - t0, end - t0, attempt.status))
+    for lane, group in by_lane.items():
+        by_status: dict[str, list[tuple[float, float]]] = {}
+        for left, width, status in lane_bars(group, pixel):
+            by_status.setdefault(status, []).append((left, width))
+        for status, bars in by_status.items():
+            ax.broken_barh(bars, (lane - 0.4, 0.8), facecolors=STATUS_COLOURS.get(status, OTHER),
+                           edgecolor="none")
     n = max(lanes) + 1 if lanes else 1
+    ax.set_xlim(0, max(pixel * _PIXELS, 1e-9))
     ax.set_ylim(-0.6, n - 0.4)
-    ax.set_yticks(range(n))
+    ax.set_yticks(range(n) if n <= 40 else range(0, n, max(1, n // 20)))
     ax.set_ylabel("worker" if recorded else "lane")
     ax.set_xlabel("seconds since the first trial was submitted")
     ax.set_title("worker timeline (" + ("recorded workers" if recorded else
@@ -98,18 +93,29 @@ def _timeline(ax: Any, study: Study, t0: float) -> None:
 
 def _curves(ax: Any, study: Study) -> None:
     """Every final attempt's learning curve: cost against step; a stopped trial ends in x."""
-    for a in study.attempts:
-        curve = study.curves.get((a.trial, a.attempt)) if a.final else None
+    from matplotlib.collections import LineCollection
+
+    lines: list[list[tuple[float, float]]] = []
+    ends: dict[str, tuple[list[float], list[float]]] = {"STOPPED": ([], []), "other": ([], [])}
+    for a in study.finals:
+        curve = study.curves.get((a.trial, a.attempt))
         if not curve:
             continue
-        steps = [r.step for r in curve]
-        costs = [r.cost[0] if isinstance(r.cost, tuple) else r.cost for r in curve]
-        stopped = a.value.status.name == "STOPPED"
-        line, = ax.plot(steps, costs, lw=0.8, alpha=0.6 if stopped else 0.9)
-        ax.plot(steps[-1:], costs[-1:], "x" if stopped else "o", color=line.get_color(), ms=4)
+        points = [(float(r.step), r.cost[0] if isinstance(r.cost, tuple) else r.cost)
+                  for r in curve]
+        lines.append(points)
+        xs, ys = ends["STOPPED" if a.status == "STOPPED" else "other"]
+        xs.append(points[-1][0])
+        ys.append(points[-1][1])
+    ax.add_collection(LineCollection(lines, linewidths=0.8, alpha=0.7, cmap="viridis",
+                                     array=list(range(len(lines)))))
+    ax.plot(*ends["other"], "o", color="black", ms=3, label="finished")
+    ax.plot(*ends["STOPPED"], "x", color="#1f77b4", ms=4, label="stopped early")
+    ax.autoscale_view()
     ax.set_xlabel("step", fontsize=8)
     ax.set_ylabel("reported cost", fontsize=8)
-    ax.set_title("learning curves (x: stopped early)", fontsize=9)
+    ax.set_title("learning curves (colour: trial order; x: stopped early)", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
 
 
@@ -119,29 +125,41 @@ def figure(study: Study) -> Figure:
     rows = 3 if study.curves else 2
     fig: Figure = plt.figure(figsize=(11, 4 * rows), layout="constrained")
     grid = fig.add_gridspec(rows, 2, height_ratios=[1] * rows)
-    finals = [a for a in study.attempts if a.final]
+    finals = study.finals
     starts = [a.submitted if a.submitted is not None else a.span[0] for a in study.attempts]
     t0 = min(starts) if starts else 0.0
     by_time = sorted(finals, key=lambda a: a.collected or a.span[1])
     ax = fig.add_subplot(grid[0, 0])
-    _costs_panel(ax, [(a.collected or a.span[1]) - t0 for a in by_time], by_time,
-                 "seconds since the first trial was submitted")
+    costs_panel(ax, [(a.collected or a.span[1]) - t0 for a in by_time], by_time,
+                "seconds since the first trial was submitted")
     ax.set_title("incumbent over time", fontsize=9)
     ax = fig.add_subplot(grid[0, 1])
-    _costs_panel(ax, [float(i) for i in range(len(finals))], finals, "trial (in finishing order)")
+    by_id = sorted(finals, key=lambda a: a.trial)
+    costs_panel(ax, [float(a.trial) for a in by_id], by_id, "trial (journal id)")
     ax.set_title("incumbent over trials", fontsize=9)
     _timeline(fig.add_subplot(grid[1, :]), study, t0)
     if study.curves:
         _curves(fig.add_subplot(grid[2, :]), study)
-    fig.suptitle(f"{study.path}: {len(study.history)} trials", fontsize=10)
+    fig.suptitle(plain(f"{study.path}: {len(finals)} trials"), fontsize=10)
     return fig
+
+
+def png_bytes(study: Study) -> bytes:
+    """The figure as a PNG file's bytes."""
+    import io
+
+    plt = _pyplot()
+    fig = figure(study)
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, dpi=100, format="png")
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
 
 
 def save_png(study: Study, path: str) -> None:
     """Draw the figure into the PNG file ``path``."""
-    plt = _pyplot()
-    fig = figure(study)
-    try:
-        fig.savefig(path, dpi=100, format="png")
-    finally:
-        plt.close(fig)
+    data = png_bytes(study)
+    with open(path, "wb") as f:
+        f.write(data)

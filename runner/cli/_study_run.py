@@ -13,7 +13,7 @@ from typing import Any
 from runner.cli._command import build_loop, build_runner, build_study_optimizer
 from runner.cli._common import UsageError
 
-__all__ = ["execute"]
+__all__ = ["execute", "origin"]
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,41 @@ def _want_progress(progress: bool | None) -> bool:
     return progress
 
 
+def origin() -> dict[str, Any]:
+    """Who writes a new journal: the ``origin`` of its command (see ``resume``)."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid
+        user = str(os.getuid())
+    return {"user": user, "uid": os.getuid(), "host": socket.gethostname()}
+
+
 def _create(journal: str, command: Mapping[str, Any]) -> None:
-    """Write the new journal's header, with the command, before the loop opens it."""
+    """Write the new journal's header, with the command and its origin, before the loop
+    opens it."""
     from trials import Journal
 
     folder = os.path.dirname(journal)
     os.makedirs(folder, exist_ok=True)
-    with Journal.open(journal, command=command):
+    with Journal.open(journal, command={**command, "origin": origin()}):
         pass
+
+
+def _session(journal: str, command: Mapping[str, Any]) -> None:
+    """Record where this resume runs trials (``report`` shows the latest backend)."""
+    import time
+
+    from trials import Journal, JournalError
+
+    try:
+        with Journal.open(journal) as j:
+            j.append({"type": "session", "backend": dict(command["backend"]),
+                      "time": time.time()})
+    except JournalError as e:  # also: locked by a running study
+        raise UsageError(str(e)) from None
 
 
 def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
@@ -46,6 +73,8 @@ def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
     with runner:
         if new:
             _create(journal, command)
+        else:
+            _session(journal, command)
         loop = build_loop(command, optimizer, runner, journal)
         print(f"journal: {journal}", flush=True)
         try:
@@ -56,6 +85,7 @@ def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
     from runner.cli._journal_view import load_study
     from runner.cli._summary import summary
 
-    print(summary(load_study(journal)), end="", flush=True)
-    print(f"report: trialrunner report {journal} --plot study.png --html study.html")
+    print(summary(load_study(journal), show_path=False), end="", flush=True)
+    stem = os.path.splitext(journal)[0]  # the files go beside the journal, not into the cwd
+    print(f"report: trialrunner report {journal} --plot {stem}.png --html {stem}.html")
     return 0

@@ -7,11 +7,16 @@ import argparse
 import csv
 import math
 import os
-from typing import Any
+import re
+import sys
+from typing import TYPE_CHECKING, Any
 
-from runner.cli._common import UsageError
+from runner.cli._common import UsageError, quiet_stdout
 
-__all__ = ["add_parser", "main", "write_csv"]
+if TYPE_CHECKING:
+    from runner.cli._journal_view import Study
+
+__all__ = ["add_parser", "csv_cell", "main", "write_csv"]
 
 HELP = "summarise a journal; plot it, write it as HTML or CSV"
 
@@ -30,16 +35,33 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
     return p
 
 
-def write_csv(rows: list[dict[str, Any]], path: str) -> None:
-    """``rows`` (History.to_records) as CSV; columns are the union in first-seen order."""
-    from trials._export import columns
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs as a formula (OWASP's rule: a text starting with
+    ``= + - @``, tab or carriage return gets a leading ``'``). Numbers stay numbers: a float or
+    int is written as is (``-1.5``, ``-inf``), and so is a text that is a plain number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(
+            value):
+        return "'" + value
+    return value
+
+
+def write_csv(study: Study, path: str) -> None:
+    """One row per finished trial (the columns of ``History.to_records``; ``trial`` is the
+    journal's trial id), every cell through `csv_cell`."""
+    from trials._export import columns, record
+
+    rows = [record(a.trial, info, value) for a, info, value in study.iter_finals()]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns(rows), restval="")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (repr(v) if isinstance(v, float) and not math.isfinite(v)
-                                 else v) for k, v in row.items()})
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
 
 
 def _check_output(option: str, path: str | None, suffix: str) -> None:
@@ -53,7 +75,8 @@ def _check_output(option: str, path: str | None, suffix: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Print the summary; write what was asked for."""
+    """Write the files asked for, then print the summary (a reader that leaves early, as
+    ``| head`` does, costs no file and is no error)."""
     from runner.cli._journal_view import load_study
     from runner.cli._summary import summary
     from trials import JournalError
@@ -69,25 +92,31 @@ def main(args: argparse.Namespace) -> int:
         study = load_study(args.journal)
     except (JournalError, ValueError, KeyError, TypeError) as e:
         raise UsageError(f"JOURNAL: {args.journal} cannot be read: {e}") from None
-    print(summary(study, args.top), end="")
+    text = summary(study, args.top)
+    written = []
     if args.plot or args.html:
         try:
-            from runner.cli._plots import _pyplot
+            from runner.cli._plots import _pyplot, png_bytes
 
             _pyplot()
         except ImportError as e:
             raise UsageError(str(e)) from None
-    if args.plot:
-        from runner.cli._plots import save_png
+        png = png_bytes(study)
+        if args.plot:
+            with open(args.plot, "wb") as f:
+                f.write(png)
+            written.append(f"plot: {args.plot}")
+        if args.html:
+            from runner.cli._html import write_html
 
-        save_png(study, args.plot)
-        print(f"plot: {args.plot}")
-    if args.html:
-        from runner.cli._html import write_html
-
-        write_html(study, args.html)
-        print(f"html: {args.html}")
+            write_html(study, args.html, text=text, png=png)
+            written.append(f"html: {args.html}")
     if args.csv:
-        write_csv(study.history.to_records(), args.csv)
-        print(f"csv: {args.csv}")
+        write_csv(study, args.csv)
+        written.append(f"csv: {args.csv}")
+    try:
+        sys.stdout.write(text + "".join(line + "\n" for line in written))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (`| head`): what it wanted it has
+        quiet_stdout()
     return 0

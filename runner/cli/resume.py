@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from runner.cli._command import BACKENDS, COMMAND_VERSION, enter_cwd
@@ -52,6 +53,39 @@ def read_command(journal: str) -> dict[str, Any]:
     return command
 
 
+def not_written_here(journal: str, command: dict[str, Any]) -> str | None:
+    """Why the journal may not be this user's (``None`` when it is): its file belongs to another
+    user, or its command's ``origin`` (user and host that ran `trialrunner run`) is missing or
+    names another user or host. See docs/decisions.md."""
+    from runner.cli._study_run import origin
+
+    owner = os.stat(journal).st_uid
+    if owner != os.getuid():
+        return f"the file belongs to uid {owner}, not to you (uid {os.getuid()})"
+    recorded = command.get("origin")
+    if not isinstance(recorded, dict):
+        return "its header does not say who wrote it"
+    me = origin()
+    if recorded.get("uid") != me["uid"] or recorded.get("host") != me["host"]:
+        return (f"it was written by {recorded.get('user')} (uid {recorded.get('uid')}) on "
+                f"{recorded.get('host')}")
+    return None
+
+
+def describe_command(command: dict[str, Any]) -> str:
+    """What resuming ``command`` runs, in one line."""
+    import shlex
+
+    from runner.cli._summary import printable
+
+    target = command.get("target") or {}
+    if "script" in target:
+        what = "runs the command " + shlex.join(str(a) for a in target["script"])
+    else:
+        what = f"imports and calls {target.get('function')}"
+    return printable(f"{what} in the folder {command.get('cwd')}")
+
+
 def main(args: argparse.Namespace) -> int:
     """Rebuild the study from the header and run it on."""
     if args.workers is not None and args.workers < 1:
@@ -66,5 +100,9 @@ def main(args: argparse.Namespace) -> int:
     if args.scheduler:
         backend.update(name="dask", scheduler=args.scheduler)
     command = {**command, "backend": backend}
+    why = not_written_here(journal, command)
+    if why is not None:
+        print(f"trialrunner resume: this journal may not be yours ({why}); resuming it "
+              f"{describe_command(command)}", file=sys.stderr, flush=True)
     enter_cwd(command)
     return execute(command, journal, progress=args.progress, new=False)

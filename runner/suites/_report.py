@@ -9,9 +9,10 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runner._plot_text import plain, plain_log_ticks
 from runner.suites._results import Curve
 
-__all__ = ["plot_problem", "summary", "summary_table"]
+__all__ = ["mean_pm_std", "plot_problem", "summary", "summary_table"]
 
 Summary = dict[str, dict[str, tuple[float, float, int, str]]]
 
@@ -39,17 +40,36 @@ def summary(rows: Sequence[Mapping[str, Any]]) -> Summary:
     return out
 
 
+def mean_pm_std(mean: float, std: float) -> str:
+    """``mean ± std`` with both to the same decimal place: the std to two significant digits
+    (tiny values share one power of ten: ``(1.00 ± 0.30)e-09``; the mean to four significant
+    digits when the std is 0 or not finite)."""
+    if not (math.isfinite(std) and std > 0 and math.isfinite(mean)):
+        return f"{mean:.4g} ± {std:.2g}"
+    places = max(0, 1 - math.floor(math.log10(std)))
+    if places <= 6:
+        return f"{mean:.{places}f} ± {std:.{places}f}"
+    exponent = math.floor(math.log10(max(abs(mean), std)))
+    scale = 10.0 ** exponent
+    places = max(0, 1 - math.floor(math.log10(std / scale)))
+    return f"({mean / scale:.{places}f} ± {std / scale:.{places}f})e{exponent:+03d}"
+
+
 def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "suite") -> Any:
     """A ``rich.table.Table``: problems x optimizers, mean +- std, the best per problem bold
-    and starred."""
+    and starred. Names are shown as written (no rich markup); the table is at least as wide as
+    its title, so the title does not wrap in an 80-column terminal."""
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     data = summary(rows)
     optimizers = sorted({opt for by_opt in data.values() for opt in by_opt})
-    table = Table(title=f"{title}: regret, mean ± std over seeds (* best per problem)")
+    heading = f"{title}: regret, mean ± std over seeds (* best)"
+    table = Table(title=Text(heading), min_width=len(heading) + 4)
     table.add_column("problem")
     for opt in optimizers:
-        table.add_column(opt, justify="right")
+        table.add_column(Text(opt), justify="right")
     for problem, by_opt in data.items():
         means = [m for m, _, n, _ in by_opt.values() if n]
         best = min(means) if means else None
@@ -59,9 +79,9 @@ def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "suite") -> An
                 cells.append("—")
                 continue
             mean, std, _, what = by_opt[opt]
-            text = f"{mean:.4g} ± {std:.2g}" + ("" if what == "regret" else " (cost)")
+            text = mean_pm_std(mean, std) + ("" if what == "regret" else " (cost)")
             cells.append(f"[bold]*{text}[/bold]" if mean == best else text)
-        table.add_row(problem, *cells)
+        table.add_row(escape(problem), *cells)
     return table
 
 
@@ -115,12 +135,12 @@ def plot_problem(path: str, problem: str, curves: Mapping[str, Sequence[Curve]],
             continue
         med, low, high = _band([[b - shift for b in c.best] for c in runs])
         xs = list(range(1, len(med) + 1))
-        line = by_trial.plot(xs, med, label=opt)[0]
+        line = by_trial.plot(xs, med, label=plain(opt))[0]
         by_trial.fill_between(xs, low, high, alpha=0.2, color=line.get_color())
         end = max(c.time[-1] for c in runs)
         grid = [end * i / 199 for i in range(200)]
         med, low, high = _band([[b - shift for b in _on_grid(c, grid)] for c in runs])
-        by_time.plot(grid, med, label=opt, color=line.get_color())
+        by_time.plot(grid, med, label=plain(opt), color=line.get_color())
         by_time.fill_between(grid, low, high, alpha=0.2, color=line.get_color())
         positive = positive and all(v > 0 for v in med + low if not math.isnan(v))
     for ax, xlabel in ((by_trial, "trials"), (by_time, "target time (s, cumulative)")):
@@ -128,9 +148,10 @@ def plot_problem(path: str, problem: str, curves: Mapping[str, Sequence[Curve]],
         ax.set_ylabel(ylabel)
         if positive and optimum is not None:
             ax.set_yscale("log")
+            plain_log_ticks(ax)
         ax.grid(alpha=0.3)
     by_trial.legend()
-    fig.suptitle(f"{problem}: median and interquartile range over seeds")
+    fig.suptitle(plain(f"{problem}: median and interquartile range over seeds"))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)

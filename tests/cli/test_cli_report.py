@@ -112,11 +112,12 @@ def test_the_incumbent_trace_follows_the_highest_budget_reached() -> None:
     """Costs at a smaller budget do not compete: the trace restarts at each larger budget."""
     from runner.cli._journal_view import Attempt
     from runner.cli._plots import incumbent_trace
-    from trials import StatusType, TrialInfo, TrialValue
+    from trials import StatusType
 
     def attempt(cost: float, budget: float, status: StatusType = StatusType.SUCCESS) -> Attempt:
-        return Attempt(trial=0, attempt=0, final=True, info=TrialInfo({"x": 0}, budget=budget),
-                       value=TrialValue(cost, status=status), submitted=None, collected=None)
+        return Attempt(trial=0, attempt=0, final=True, status=status.name, cost=cost,
+                       budget=budget, time=0.0, starttime=0.0, endtime=0.0, worker=None,
+                       submitted=None, collected=None)
 
     finals = [attempt(5.0, 1), attempt(3.0, 1), attempt(0.0, 1, StatusType.CRASHED),
               attempt(4.0, 3), attempt(3.5, 3), attempt(2.0, 1)]
