@@ -19,6 +19,7 @@ optimizer is exhausted). Results are matched to submissions by the identity of t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from runner._loop import events
+from runner._loop import aio, events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
 from runner._loop.driver import LoopDriver, Trial
@@ -103,6 +104,10 @@ class OptimizationLoop(LoopDriver):
         self._cancel = threading.Event()
         self._interrupt = False
         self._done = threading.Event()
+        self.task: asyncio.Task[None] | None = None
+        """What ``start()`` in a running event loop runs: ``await loop.task`` waits for the end
+        and raises what failed the loop; cancelling it cancels the loop. ``None`` otherwise."""
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._t1: float | None = None
         self._account = TimingAccount()
@@ -205,11 +210,25 @@ class OptimizationLoop(LoopDriver):
             raise self._error
 
     def start(self) -> OptimizationLoop:
-        """Run in a background thread; see :meth:`block_until_done` and :meth:`cancel`."""
+        """Run in the background and return at once: on the running event loop when there is
+        one (a Jupyter kernel), as :attr:`task`, else in a thread; see :meth:`block_until_done`
+        and :meth:`cancel`."""
         if self._begin():
-            threading.Thread(target=self._main, args=(False,), name="OptimizationLoop",
-                             daemon=True).start()
+            event_loop = aio.running_event_loop()
+            if event_loop is not None:
+                self._event_loop = event_loop
+                self.task = event_loop.create_task(aio.drive(self), name="OptimizationLoop")
+            else:
+                threading.Thread(target=self._main, args=(False,), name="OptimizationLoop",
+                                 daemon=True).start()
         return self
+
+    async def run_async(self) -> None:
+        """Run on the running event loop until done; raise what failed the loop. Cancelling the
+        awaiting task cancels the loop."""
+        if self._begin():
+            self._event_loop = aio.running_event_loop()
+            await aio.drive(self)
 
     def cancel(self) -> None:
         """Stop asking and stop waiting: trials in flight are marked cancelled in the journal and
@@ -226,6 +245,10 @@ class OptimizationLoop(LoopDriver):
         :meth:`run` (runner closed, trials in flight marked) and is re-raised."""
         if self._state == "new":
             raise LoopError("block_until_done() on a loop that was not started; call start()")
+        if (not self._done.is_set() and self._event_loop is not None
+                and self._event_loop is aio.running_event_loop()):
+            raise LoopError("block_until_done() on the event loop that runs the loop would "
+                            "never return; use `await loop.task` instead")
         try:
             if not self._done.wait(timeout):
                 raise TimeoutError(f"the loop is still running after timeout={timeout} s")
