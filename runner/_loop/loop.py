@@ -270,6 +270,30 @@ class OptimizationLoop(LoopDriver):
 
         return live_info(self, refresh_per_second, block)
 
+    def live_info(self, update_interval: float = 0.5) -> Any:
+        """In a notebook: show (and return) a widget of the loop's state with a cancel button,
+        updated every ``update_interval`` seconds until the loop ends (extra ``[notebook]``).
+        Elsewhere: :meth:`live_info_terminal` without blocking."""
+        from runner._loop.notebook import LiveInfoWidget, check_interval, in_notebook
+
+        if not in_notebook():
+            check_interval(update_interval)
+            return self.live_info_terminal(refresh_per_second=1 / update_interval, block=False)
+        view = LiveInfoWidget(self, update_interval)
+        view.show()
+        return view
+
+    def live_plot(self, update_interval: float = 2.0,
+                  plotter: Callable[[History], Any] | None = None) -> Any:
+        """In a notebook: show (and return) a figure redrawn in place as trials finish; the
+        default is the incumbent trace over time and the worker timeline, ``plotter(history)``
+        returns one's own matplotlib figure. Several may be shown at once."""
+        from runner._loop.notebook import LivePlot
+
+        view = LivePlot(self, update_interval, plotter)
+        view.show()
+        return view
+
     def start_periodic_saving(self, path: str | os.PathLike[str], interval: float = 30.0
                               ) -> PeriodicSaver:
         """Write the history to ``path`` (journal format, atomically) every ``interval`` seconds
