@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import io
 import sys
 import threading
@@ -55,6 +56,15 @@ def check_interval(update_interval: float) -> float:
     return float(update_interval)
 
 
+def _as_latest_request(draw: Callable[[], None]) -> None:
+    """Call ``draw`` in an empty context. A task keeps the context of the cell that created it,
+    and ipykernel stamps what it sends with the request held there; in an empty context it
+    falls back to the latest request, as for a thread, so the updates belong to the cell that
+    runs now (a frontend routes widget updates by model either way; nbclient records only the
+    messages of the cell it is running)."""
+    contextvars.Context().run(draw)
+
+
 class _Updater:
     """Call ``draw`` every ``interval`` seconds until ``loop`` ends, then once more."""
 
@@ -67,7 +77,7 @@ class _Updater:
         event_loop = running_event_loop()
         if event_loop is not None:
             if loop.task is not None:  # drawn before `await loop.task` resumes its awaiter
-                loop.task.add_done_callback(lambda _: self._finish())
+                loop.task.add_done_callback(lambda _: _as_latest_request(self._finish))
             self._task: asyncio.Task[None] | None = event_loop.create_task(self._run_async())
         else:
             self._task = None
@@ -75,9 +85,9 @@ class _Updater:
 
     async def _run_async(self) -> None:
         while not self._stop.is_set() and not self._loop.ended(0):
-            self._draw()
+            _as_latest_request(self._draw)
             await asyncio.sleep(self._interval)
-        self._finish()
+        _as_latest_request(self._finish)
 
     def _run_thread(self) -> None:
         while not self._stop.is_set() and not self._loop.ended(self._interval):
