@@ -17,15 +17,15 @@ import contextvars
 import io
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from runner._loop.aio import running_event_loop
 from runner._loop.live import LoopTally, render_html
+from trials import History
 
 if TYPE_CHECKING:
     from runner._loop.loop import OptimizationLoop
-    from trials import History
 
 __all__ = ["LiveInfoWidget", "LivePlot", "check_interval", "in_notebook"]
 
@@ -68,9 +68,9 @@ def _as_latest_request(draw: Callable[[], None]) -> None:
 class _Updater:
     """Call ``draw`` every ``interval`` seconds until ``loop`` ends, then once more."""
 
-    def __init__(self, loop: OptimizationLoop, interval: float,
-                 draw: Callable[[], None]) -> None:
-        self._loop, self._interval, self._draw = loop, interval, draw
+    def __init__(self, loop: OptimizationLoop, interval: float, draw: Callable[[], None],
+                 prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+        self._loop, self._interval, self._draw, self._prepare = loop, interval, draw, prepare
         self._stop = threading.Event()
         self._final = threading.Lock()
         self._drawn_final = False
@@ -85,6 +85,8 @@ class _Updater:
 
     async def _run_async(self) -> None:
         while not self._stop.is_set() and not self._loop.ended(0):
+            if self._prepare is not None:  # the slow part, off the event loop
+                await self._prepare()
             _as_latest_request(self._draw)
             await asyncio.sleep(self._interval)
         _as_latest_request(self._finish)
@@ -135,7 +137,7 @@ class LiveInfoWidget(_View):
         self._tally = LoopTally(loop)
         self.html = widgets.HTML(value=render_html(self._tally.snapshot()))
         self.cancel_button = widgets.Button(description="cancel", button_style="danger",
-                                            icon="stop", tooltip="cancel the loop")
+                                            tooltip="cancel the loop")
         self.cancel_button.on_click(lambda _: loop.cancel())
         self.widget = widgets.VBox([self.html, self.cancel_button])
         self._updater = _Updater(loop, interval, self.update)
@@ -145,6 +147,7 @@ class LiveInfoWidget(_View):
         self.html.value = render_html(self._tally.snapshot())
         if self._loop.ended(0):
             self.cancel_button.disabled = True
+            self.cancel_button.button_style = ""
             self.cancel_button.description = self._loop.status()
 
     def stop(self) -> None:
@@ -178,16 +181,33 @@ class LivePlot(_View):
 
         self._loop, self._plotter = loop, plotter or figure
         self._drawn: tuple[int, str] | None = None
+        self._ready: tuple[tuple[int, str], bytes] | None = None  # drawn off the event loop
         self.widget = widgets.Output()
-        self._updater = _Updater(loop, interval, self.update)
+        # The default figure (a bare Figure, no pyplot) is drawn in a worker thread, so a large
+        # history never holds back the event loop, and the loop with it; one's own plotter may
+        # use pyplot, which wants one thread: it draws on the event loop.
+        self._updater = _Updater(loop, interval, self.update,
+                                 self._prepare if plotter is None else None)
+
+    def _state(self) -> tuple[int, str]:
+        return len(self._loop.history), self._loop.status()
+
+    async def _prepare(self) -> None:
+        state = self._state()
+        if state != self._drawn:
+            pairs = History(list(self._loop.history))  # a copy: the loop appends meanwhile
+            png = await asyncio.to_thread(lambda: figure_png(self._plotter(pairs)))
+            self._ready = (state, png)
 
     def update(self) -> None:
         """Redraw if trials were added or the status changed since the last drawing."""
-        state = (len(self._loop.history), self._loop.status())
+        state = self._state()
         if state == self._drawn:
             return
         self._drawn = state
-        png = figure_png(self._plotter(self._loop.history))
+        ready = self._ready
+        png = ready[1] if ready is not None and ready[0] == state else \
+            figure_png(self._plotter(self._loop.history))
         self.widget.outputs = ({"output_type": "display_data", "metadata": {},
                                 "data": {"image/png": base64.b64encode(png).decode("ascii"),
                                          "text/plain": f"<figure: {state[0]} trials>"}},)
