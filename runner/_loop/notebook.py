@@ -186,8 +186,9 @@ class LivePlot(_View):
         # The default figure (a bare Figure, no pyplot) is drawn in a worker thread, so a large
         # history never holds back the event loop, and the loop with it; one's own plotter may
         # use pyplot, which wants one thread: it draws on the event loop.
+        self._off_loop = plotter is None and running_event_loop() is not None
         self._updater = _Updater(loop, interval, self.update,
-                                 self._prepare if plotter is None else None)
+                                 self._prepare if self._off_loop else None)
 
     def _state(self) -> tuple[int, str]:
         return len(self._loop.history), self._loop.status()
@@ -204,10 +205,14 @@ class LivePlot(_View):
         state = self._state()
         if state == self._drawn:
             return
+        ready, self._ready = self._ready, None
+        if ready is None and self._off_loop and not self._loop.ended(0):
+            return  # the next one drawn off the event loop shows it
+        if ready is not None and (ready[0] == state or not self._loop.ended(0)):
+            state, png = ready  # drawn off the event loop, maybe a trial or two ago
+        else:  # in a thread, one's own plotter, or the final picture
+            png = figure_png(self._plotter(self._loop.history))
         self._drawn = state
-        ready = self._ready
-        png = ready[1] if ready is not None and ready[0] == state else \
-            figure_png(self._plotter(self._loop.history))
         self.widget.outputs = ({"output_type": "display_data", "metadata": {},
                                 "data": {"image/png": base64.b64encode(png).decode("ascii"),
                                          "text/plain": f"<figure: {state[0]} trials>"}},)
