@@ -27,7 +27,7 @@ from trials import History
 if TYPE_CHECKING:
     from runner._loop.loop import OptimizationLoop
 
-__all__ = ["LiveInfoWidget", "LivePlot", "check_interval", "in_notebook"]
+__all__ = ["LiveInfoWidget", "LivePlot", "check_interval", "in_notebook", "widgets_module"]
 
 
 def in_notebook() -> bool:
@@ -39,7 +39,7 @@ def in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _widgets() -> Any:
+def widgets_module() -> Any:
     try:
         import ipywidgets
     except ImportError:
@@ -131,7 +131,7 @@ class LiveInfoWidget(_View):
     """What ``loop.live_info()`` shows in a notebook: the loop's state and a cancel button."""
 
     def __init__(self, loop: OptimizationLoop, update_interval: float = 0.5) -> None:
-        widgets = _widgets()
+        widgets = widgets_module()
         interval = check_interval(update_interval)
         self._loop = loop
         self._tally = LoopTally(loop)
@@ -172,7 +172,7 @@ class LivePlot(_View):
 
     def __init__(self, loop: OptimizationLoop, update_interval: float = 2.0,
                  plotter: Callable[[History], Any] | None = None) -> None:
-        widgets = _widgets()
+        widgets = widgets_module()
         interval = check_interval(update_interval)
         if plotter is not None and not callable(plotter):
             raise TypeError(f"plotter must be a callable taking the history and returning a "
