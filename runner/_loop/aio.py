@@ -13,14 +13,26 @@ a consistent state. Cancelling the task cancels the loop, as ``loop.cancel()`` d
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import threading
+from typing import Any, Protocol
 
 from runner._loop.driver import WAIT
+from runner.errors import LoopError
 
-if TYPE_CHECKING:
-    from runner._loop.loop import OptimizationLoop
+__all__ = ["Steppable", "drive", "refuse_to_block", "running_event_loop"]
 
-__all__ = ["drive", "running_event_loop"]
+
+class Steppable(Protocol):
+    """What :func:`drive` needs of a loop (``OptimizationLoop`` has it)."""
+
+    runner: Any
+
+    @property
+    def pending_trials(self) -> list[Any]: ...
+    def step(self) -> bool: ...
+    def cancel(self) -> None: ...
+    def status(self) -> str: ...
+    def block_until_done(self, timeout: float | None = None) -> None: ...
 
 
 def running_event_loop() -> asyncio.AbstractEventLoop | None:
@@ -31,7 +43,14 @@ def running_event_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-async def drive(loop: OptimizationLoop) -> None:
+def refuse_to_block(event_loop: asyncio.AbstractEventLoop | None, done: threading.Event) -> None:
+    """Raise if waiting for ``done`` here would block ``event_loop``, which runs the loop."""
+    if not done.is_set() and event_loop is not None and event_loop is running_event_loop():
+        raise LoopError("block_until_done() on the event loop that runs the loop would never "
+                        "return; use `await loop.task` instead")
+
+
+async def drive(loop: Steppable) -> None:
     """Step ``loop`` (already begun) until it ends; raise what failed it. Cancelled, it cancels
     the loop (its trials in flight are marked in the journal) and re-raises."""
     runner = loop.runner

@@ -104,9 +104,7 @@ class OptimizationLoop(LoopDriver):
         self._cancel = threading.Event()
         self._interrupt = False
         self._done = threading.Event()
-        self.task: asyncio.Task[None] | None = None
-        """What ``start()`` in a running event loop runs: ``await loop.task`` waits for the end
-        and raises what failed the loop; cancelling it cancels the loop. ``None`` otherwise."""
+        self.task: asyncio.Task[None] | None = None  # start() on a running event loop
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._t1: float | None = None
@@ -210,22 +208,19 @@ class OptimizationLoop(LoopDriver):
             raise self._error
 
     def start(self) -> OptimizationLoop:
-        """Run in the background and return at once: on the running event loop when there is
-        one (a Jupyter kernel), as :attr:`task`, else in a thread; see :meth:`block_until_done`
-        and :meth:`cancel`."""
+        """Run in the background: on the running event loop as :attr:`task` when there is one (a
+        Jupyter kernel), else in a thread; see :meth:`block_until_done` and :meth:`cancel`."""
         if self._begin():
-            event_loop = aio.running_event_loop()
-            if event_loop is not None:
-                self._event_loop = event_loop
-                self.task = event_loop.create_task(aio.drive(self), name="OptimizationLoop")
+            self._event_loop = aio.running_event_loop()
+            if self._event_loop is not None:  # awaitable: ends with the loop, raises its error
+                self.task = self._event_loop.create_task(aio.drive(self), name="OptimizationLoop")
             else:
                 threading.Thread(target=self._main, args=(False,), name="OptimizationLoop",
                                  daemon=True).start()
         return self
 
     async def run_async(self) -> None:
-        """Run on the running event loop until done; raise what failed the loop. Cancelling the
-        awaiting task cancels the loop."""
+        """Run on the running event loop until done; raise what failed it (docs/notebook.md)."""
         if self._begin():
             self._event_loop = aio.running_event_loop()
             await aio.drive(self)
@@ -245,10 +240,7 @@ class OptimizationLoop(LoopDriver):
         :meth:`run` (runner closed, trials in flight marked) and is re-raised."""
         if self._state == "new":
             raise LoopError("block_until_done() on a loop that was not started; call start()")
-        if (not self._done.is_set() and self._event_loop is not None
-                and self._event_loop is aio.running_event_loop()):
-            raise LoopError("block_until_done() on the event loop that runs the loop would "
-                            "never return; use `await loop.task` instead")
+        aio.refuse_to_block(self._event_loop, self._done)
         try:
             if not self._done.wait(timeout):
                 raise TimeoutError(f"the loop is still running after timeout={timeout} s")
@@ -271,28 +263,17 @@ class OptimizationLoop(LoopDriver):
         return live_info(self, refresh_per_second, block)
 
     def live_info(self, update_interval: float = 0.5) -> Any:
-        """In a notebook: show (and return) a widget of the loop's state with a cancel button,
-        updated every ``update_interval`` seconds until the loop ends (extra ``[notebook]``).
-        Elsewhere: :meth:`live_info_terminal` without blocking."""
-        from runner._loop.notebook import LiveInfoWidget, check_interval, in_notebook
-
-        if not in_notebook():
-            check_interval(update_interval)
-            return self.live_info_terminal(refresh_per_second=1 / update_interval, block=False)
-        view = LiveInfoWidget(self, update_interval)
-        view.show()
-        return view
+        """In a notebook, a live widget with a cancel button; else a non-blocking
+        :meth:`live_info_terminal` (docs/notebook.md)."""
+        from runner._loop import notebook
+        return notebook.live_info(self, update_interval)
 
     def live_plot(self, update_interval: float = 2.0,
                   plotter: Callable[[History], Any] | None = None) -> Any:
-        """In a notebook: show (and return) a figure redrawn in place as trials finish; the
-        default is the incumbent trace over time and the worker timeline, ``plotter(history)``
-        returns one's own matplotlib figure. Several may be shown at once."""
-        from runner._loop.notebook import LivePlot
-
-        view = LivePlot(self, update_interval, plotter)
-        view.show()
-        return view
+        """In a notebook, ``plotter(history)``'s figure (default: incumbent trace and worker
+        timeline) redrawn in place as trials finish (docs/notebook.md)."""
+        from runner._loop import notebook
+        return notebook.live_plot(self, update_interval, plotter)
 
     def start_periodic_saving(self, path: str | os.PathLike[str], interval: float = 30.0
                               ) -> PeriodicSaver:
@@ -336,36 +317,6 @@ class OptimizationLoop(LoopDriver):
             restore()
             self._t1 = self._clock()
             self._done.set()
-
-    # -- stepping: one pass at a time, for a scheduler driving many loops on one runner --------
-
-    def step(self) -> bool:
-        """One driver pass that never waits (collect, goals, fill), for a scheduler that drives
-        several loops in turn (``runner.suites``); starts the loop on the first call. ``False``
-        once the loop is over: :meth:`status` says how, ``block_until_done(0)`` raises a failure.
-        A ``cancel()`` ends it at the next step, marking its trials in flight in the journal."""
-        if self._state == "new" and not self._begin():
-            return False
-        if self._state != "running":
-            return False
-        try:
-            if self._cancel.is_set():
-                self._stop_reason = "cancelled"
-            else:
-                self._take_reports()
-                self._collect()
-                if self._stop_reason is None:
-                    self._check_goals()
-                self._fill()
-                if self._pending or self._requeue or not (self._stop_reason or self._exhausted):
-                    return True
-            self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
-        except Exception as exc:
-            self._error = exc
-            self._end("failed", reason=f"the loop failed: {exc!r}")
-        self._t1 = self._clock()
-        self._done.set()
-        return False
 
     # -- ending ----------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from trials import History
 if TYPE_CHECKING:
     from runner._loop.loop import OptimizationLoop
 
-__all__ = ["LiveInfoWidget", "LivePlot", "check_interval", "in_notebook", "widgets_module"]
+__all__ = ["LiveInfoWidget", "LivePlot", "in_notebook", "live_info", "live_plot", "widgets_module"]
 
 
 def in_notebook() -> bool:
@@ -48,7 +48,7 @@ def widgets_module() -> Any:
     return ipywidgets
 
 
-def check_interval(update_interval: float) -> float:
+def _check_interval(update_interval: float) -> float:
     if isinstance(update_interval, bool) or not isinstance(update_interval, (int, float)) \
             or not update_interval > 0:
         raise ValueError(f"update_interval must be a number of seconds > 0, got "
@@ -132,7 +132,7 @@ class LiveInfoWidget(_View):
 
     def __init__(self, loop: OptimizationLoop, update_interval: float = 0.5) -> None:
         widgets = widgets_module()
-        interval = check_interval(update_interval)
+        interval = _check_interval(update_interval)
         self._loop = loop
         self._tally = LoopTally(loop)
         self.html = widgets.HTML(value=render_html(self._tally.snapshot()))
@@ -173,7 +173,7 @@ class LivePlot(_View):
     def __init__(self, loop: OptimizationLoop, update_interval: float = 2.0,
                  plotter: Callable[[History], Any] | None = None) -> None:
         widgets = widgets_module()
-        interval = check_interval(update_interval)
+        interval = _check_interval(update_interval)
         if plotter is not None and not callable(plotter):
             raise TypeError(f"plotter must be a callable taking the history and returning a "
                             f"matplotlib figure, got {plotter!r} (type {type(plotter).__name__})")
@@ -221,3 +221,22 @@ class LivePlot(_View):
     def stop(self) -> None:
         """Stop redrawing."""
         self._updater.stop()
+
+
+def live_info(loop: OptimizationLoop, update_interval: float) -> Any:
+    """What ``loop.live_info()`` does: in a notebook, show and return a
+    :class:`LiveInfoWidget`; elsewhere the rich display, not blocking."""
+    interval = _check_interval(update_interval)
+    if not in_notebook():
+        return loop.live_info_terminal(refresh_per_second=1 / interval, block=False)
+    view = LiveInfoWidget(loop, interval)
+    view.show()
+    return view
+
+
+def live_plot(loop: OptimizationLoop, update_interval: float,
+              plotter: Callable[[History], Any] | None) -> LivePlot:
+    """What ``loop.live_plot()`` does: show and return a :class:`LivePlot`."""
+    view = LivePlot(loop, update_interval, plotter)
+    view.show()
+    return view
