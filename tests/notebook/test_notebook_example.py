@@ -41,20 +41,20 @@ def execute_example(tmp_path: pathlib.Path):
 
 def test_the_example_notebook_runs_the_loop_beside_other_cells(tmp_path):
     """start() returns, a later cell runs while the loop runs, `await loop.task` ends it; the
-    saved notebook holds the widgets, the table says finished and the plot shows 40 trials."""
+    saved notebook holds the widgets, the table says finished and the plot shows 60 trials."""
     nb = execute_example(tmp_path)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert "meanwhile: the loop is running with" in _text(code[3])
-    assert _text(code[4]).startswith("finished: 40 trials, best cost")
+    assert _text(code[4]).startswith("finished: 60 trials, best cost")
     for cell in code[1:3]:  # live_info(), live_plot(): one widget view each
         views = [o for o in cell.outputs if WIDGET_VIEW in o.get("data", {})]
         assert len(views) == 1, cell.outputs
     models = _models(nb)
     tables = [m["state"]["value"] for m in models.values()
               if m["model_name"] == "HTMLModel" and "trialrunner-live" in m["state"]["value"]]
-    assert len(tables) == 1 and "finished" in tables[0] and "40 finished" in tables[0]
+    assert len(tables) == 1 and "finished" in tables[0] and "60 finished" in tables[0]
     plots = [m["state"]["outputs"] for m in models.values() if m["model_name"] == "OutputModel"]
-    assert len(plots) == 1 and plots[0][0]["data"]["text/plain"] == "<figure: 40 trials>"
+    assert len(plots) == 1 and plots[0][0]["data"]["text/plain"] == "<figure: 60 trials>"
 
 
 def _run(kc, code: str, timeout: float = 60) -> tuple[str, list[dict]]:
@@ -73,7 +73,7 @@ def test_the_cancel_button_cancels_the_loop_and_leaves_its_journal_resumable(tmp
     from jupyter_client.manager import start_new_kernel
 
     setup = nbformat.read(EXAMPLE, as_version=4).cells[1].source
-    setup = setup.replace("n_trials_goal=40", "n_trials_goal=400")
+    setup = setup.replace("n_trials_goal=60", "n_trials_goal=400")
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
     try:
         _run(kc, setup)
