@@ -71,6 +71,46 @@ class LoopDriver:
     _account: TimingAccount
     _journal: LoopJournal | None
     _checkpoints: Checkpoints | None
+    _state: str
+    _error: BaseException | None
+    _t1: float | None
+    _done: threading.Event
+
+    def _begin(self) -> bool:  # OptimizationLoop's: start the loop; False if cancelled before
+        raise NotImplementedError
+
+    def _end(self, state: str, reason: str | None = None) -> None:  # OptimizationLoop's
+        raise NotImplementedError
+
+    # -- stepping: one pass at a time, for a scheduler driving many loops on one runner --------
+
+    def step(self) -> bool:
+        """One driver pass that never waits (collect, goals, fill), for a scheduler that drives
+        several loops in turn (``runner.suites``); starts the loop on the first call. ``False``
+        once the loop is over: `status` says how, ``block_until_done(0)`` raises a failure.
+        A ``cancel()`` ends it at the next step, marking its trials in flight in the journal."""
+        if self._state == "new" and not self._begin():
+            return False
+        if self._state != "running":
+            return False
+        try:
+            if self._cancel.is_set():
+                self._stop_reason = "cancelled"
+            else:
+                self._take_reports()
+                self._collect()
+                if self._stop_reason is None:
+                    self._check_goals()
+                self._fill()
+                if self._pending or self._requeue or not (self._stop_reason or self._exhausted):
+                    return True
+            self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
+        except Exception as exc:
+            self._error = exc
+            self._end("failed", reason=f"the loop failed: {exc!r}")
+        self._t1 = self._clock()
+        self._done.set()
+        return False
 
     def _drive(self) -> None:
         runner, lost_since = self.runner, None

@@ -19,6 +19,7 @@ optimizer is exhausted). Results are matched to submissions by the identity of t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from runner._loop import events
+from runner._loop import aio, events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
 from runner._loop.driver import LoopDriver, Trial
@@ -104,6 +105,8 @@ class OptimizationLoop(LoopDriver):
         self._cancel = threading.Event()
         self._interrupt = False
         self._done = threading.Event()
+        self.task: asyncio.Task[None] | None = None  # start() on a running event loop
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._t1: float | None = None
         self._account = TimingAccount()
@@ -208,11 +211,22 @@ class OptimizationLoop(LoopDriver):
             raise self._error
 
     def start(self) -> OptimizationLoop:
-        """Run in a background thread; see `block_until_done` and `cancel`."""
+        """Run in the background: on the running event loop as `task` when there is one (a
+        Jupyter kernel), else in a thread; see `block_until_done` and `cancel`."""
         if self._begin():
-            threading.Thread(target=self._main, args=(False,), name="OptimizationLoop",
-                             daemon=True).start()
+            self._event_loop = aio.running_event_loop()
+            if self._event_loop is not None:  # awaitable: ends with the loop, raises its error
+                self.task = self._event_loop.create_task(aio.drive(self), name="OptimizationLoop")
+            else:
+                threading.Thread(target=self._main, args=(False,), name="OptimizationLoop",
+                                 daemon=True).start()
         return self
+
+    async def run_async(self) -> None:
+        """Run on the running event loop until done; raise what failed it (docs/notebook.md)."""
+        if self._begin():
+            self._event_loop = aio.running_event_loop()
+            await aio.drive(self)
 
     def cancel(self) -> None:
         """Stop asking and stop waiting: trials in flight are marked cancelled in the journal and
@@ -229,6 +243,7 @@ class OptimizationLoop(LoopDriver):
         `run` (runner closed, trials in flight marked) and is re-raised."""
         if self._state == "new":
             raise LoopError("block_until_done() on a loop that was not started; call start()")
+        aio.refuse_to_block(self._event_loop, self._done)
         try:
             if not self._done.wait(timeout):
                 raise TimeoutError(f"the loop is still running after timeout={timeout} s")
@@ -249,6 +264,19 @@ class OptimizationLoop(LoopDriver):
         from runner._loop.progress import live_info
 
         return live_info(self, refresh_per_second, block)
+
+    def live_info(self, update_interval: float = 0.5) -> Any:
+        """In a notebook, a live widget with a cancel button; else a non-blocking
+        `live_info_terminal` (docs/notebook.md)."""
+        from runner._loop import notebook
+        return notebook.live_info(self, update_interval)
+
+    def live_plot(self, update_interval: float = 2.0,
+                  plotter: Callable[[History], Any] | None = None) -> Any:
+        """In a notebook, ``plotter(history)``'s figure (default: incumbent trace and worker
+        timeline) redrawn in place as trials finish (docs/notebook.md)."""
+        from runner._loop import notebook
+        return notebook.live_plot(self, update_interval, plotter)
 
     def start_periodic_saving(self, path: str | os.PathLike[str], interval: float = 30.0
                               ) -> PeriodicSaver:
@@ -292,36 +320,6 @@ class OptimizationLoop(LoopDriver):
             restore()
             self._t1 = self._clock()
             self._done.set()
-
-    # -- stepping: one pass at a time, for a scheduler driving many loops on one runner --------
-
-    def step(self) -> bool:
-        """One driver pass that never waits (collect, goals, fill), for a scheduler that drives
-        several loops in turn (``runner.suites``); starts the loop on the first call. ``False``
-        once the loop is over: `status` says how, ``block_until_done(0)`` raises a failure.
-        A ``cancel()`` ends it at the next step, marking its trials in flight in the journal."""
-        if self._state == "new" and not self._begin():
-            return False
-        if self._state != "running":
-            return False
-        try:
-            if self._cancel.is_set():
-                self._stop_reason = "cancelled"
-            else:
-                self._take_reports()
-                self._collect()
-                if self._stop_reason is None:
-                    self._check_goals()
-                self._fill()
-                if self._pending or self._requeue or not (self._stop_reason or self._exhausted):
-                    return True
-            self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
-        except Exception as exc:
-            self._error = exc
-            self._end("failed", reason=f"the loop failed: {exc!r}")
-        self._t1 = self._clock()
-        self._done.set()
-        return False
 
     # -- ending ----------------------------------------------------------------------------
 

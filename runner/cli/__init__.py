@@ -1,6 +1,6 @@
 """The command line: ``python -m runner`` and the ``trialrunner`` console script.
 
-One module per verb (``run``, ``resume``, ``report``, ``suite``, ``demo``), each with
+One module per verb (``run``, ``resume``, ``report``, ``suite``, ``demo``, ``watch``), each with
 ``add_parser(verbs)`` and ``main(args) -> int``. Errors in the arguments are one line on stderr
 and exit code 2; an unexpected error is one line and exit code 1 (its traceback with ``-vv``); a
 trial's failure is data in the journal, not an error here.
@@ -13,13 +13,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from runner.cli import demo, report, resume, run, suite
+from runner.cli import demo, report, resume, run, suite, watch
 from runner.cli._common import EXIT_USAGE, Parser, UsageError, fail, quiet_stdout, setup_logging
 
 __all__ = ["build_parser", "main"]
 
 PROG = "trialrunner"
-VERBS = (run, resume, report, suite, demo)
+VERBS = (run, resume, report, suite, demo, watch)
 
 log = logging.getLogger(__name__)
 

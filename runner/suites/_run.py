@@ -120,9 +120,13 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
     sched = Scheduler(SharedPool(shared), studies, on_pass, max_open=max_open)
     try:
         if progress:
-            from runner.suites._progress import SuiteProgress
+            from runner._loop.notebook import in_notebook
 
-            display = SuiteProgress(f"suite {spec.name}")
+            if in_notebook():  # a line per running study under the totals, as a widget
+                from runner.suites._notebook import SuiteWidget as Display
+            else:
+                from runner.suites._progress import SuiteProgress as Display  # type: ignore[assignment]
+            display = Display(f"suite {spec.name}")
             sched.on_pass = _chain(on_pass, display.update)
             with display:
                 sched.run()
