@@ -17,6 +17,7 @@ from runner._core.returns import Outcome
 from runner._core.script import ScriptTarget
 from runner._core.target import Target
 from runner.errors import (
+    FailureRateError,
     LimitError,
     LoopError,
     PreflightError,
@@ -45,6 +46,7 @@ __all__ = [
     "DaskRunner",
     "Decision",
     "ExecutorRunner",
+    "FailureRateError",
     "LimitError",
     "LoopError",
     "RunnerBrokenError",

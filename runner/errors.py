@@ -10,6 +10,7 @@ __all__ = [
     "LimitError",
     "WorkerStartError",
     "RetriesExceededError",
+    "FailureRateError",
     "LoopError",
     "RunnerBrokenError",
     "StudyMismatchError",
@@ -57,6 +58,22 @@ class RetriesExceededError(LoopError):
     def __init__(self, message: str, *, info: object = None, traceback: str | None = None):
         super().__init__(message)
         self.info = info
+        self.traceback = traceback
+
+
+class FailureRateError(LoopError):
+    """More than ``max_failure_rate`` of the last ``failure_window`` finished trials failed
+    (CRASHED, TIMEOUT, MEMORYOUT): the target looks broken, so the loop ended. ``failures``
+    holds ``(trial id, error)`` of the failures in that window, oldest first; ``traceback`` the
+    last one's traceback (or error)."""
+
+    def __init__(self, message: str, *, failures: list[tuple[int, str]], finished: int,
+                 max_failure_rate: float, failure_window: int, traceback: str | None = None):
+        super().__init__(message)
+        self.failures = list(failures)
+        self.finished = finished
+        self.max_failure_rate = max_failure_rate
+        self.failure_window = failure_window
         self.traceback = traceback
 
 

@@ -32,7 +32,7 @@ from runner._loop import events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
 from runner._loop.driver import LoopDriver, Trial
-from runner._loop.failures import Failures, TracebackView
+from runner._loop.failures import FailureRate, Failures, TracebackView, check_failure_rate
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.signals import sigterm_as_interrupt
@@ -60,19 +60,23 @@ class OptimizationLoop(LoopDriver):
     def __init__(self, optimizer: Any, runner: Any, *, goal: Callable[[Any], bool] | None = None,
                  cost_goal: float | None = None, n_trials_goal: int | None = None,
                  end_time_goal: float | None = None, duration_goal: float | None = None,
-                 retries: int = 0, raise_if_retries_exceeded: bool = True,
+                 retries: int = 0, raise_if_retries_exceeded: bool = False,
                  journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
                  clock: Callable[[], float] = time.monotonic, study: str | None = None,
                  resume: ResumeMode = "check",
                  checkpoints: str | os.PathLike[str] | None = None,
-                 keep_checkpoints: bool = False) -> None:
+                 keep_checkpoints: bool = False, max_failure_rate: float | None = None,
+                 failure_window: int = 20) -> None:
         """Validate everything; open ``journal`` and resume the study it holds: finished trials
         enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
         study; a journal of another study (name, optimizer, space, target or objectives) is
         refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
         target takes ``checkpoint`` save (default: beside the journal, else a temporary
-        directory); removed when the study finishes unless ``keep_checkpoints``."""
+        directory); removed when the study finishes unless ``keep_checkpoints``.
+        ``max_failure_rate``: end the loop "failed" once more than this share of the last
+        ``failure_window`` finished trials failed (CRASHED, TIMEOUT, MEMORYOUT)."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
+        check_failure_rate(max_failure_rate, failure_window)
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
@@ -91,6 +95,8 @@ class OptimizationLoop(LoopDriver):
         self.history = History()
         self.log: list[tuple[Any, ...]] | None = [] if log else None
         self._failures = Failures()
+        self._failure_rate = (None if max_failure_rate is None
+                              else FailureRate(max_failure_rate, failure_window))
         self._pending: dict[int, Trial] = {}  # id(submitted TrialInfo) -> trial
         self._requeue: deque[Trial] = deque()  # to submit before asking for new trials
         self._next_id = 0
@@ -360,6 +366,8 @@ class OptimizationLoop(LoopDriver):
         for trial_id, info, value in plan.finished:
             self._known_checkpoint(trial_id, info)
             self.history.append(info, value)
+            if self._failure_rate is not None:  # judged again from the next new result on
+                self._failure_rate.add(trial_id, value)
             for report in plan.curves.get(trial_id, ()):
                 self.history.add_report(info, report)
                 replayed.add_report(info, report)
