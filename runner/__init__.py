@@ -25,6 +25,7 @@ from runner.errors import (
     RunnerBrokenError,
     RunnerClosedError,
     RunnerError,
+    TrialEndedError,
     TrialStopped,
     WorkerStartError,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "Target",
     "ThreadPoolRunner",
     "Timings",
+    "TrialEndedError",
     "TrialStopped",
     "WorkerStartError",
     "continue_trial",

@@ -15,6 +15,7 @@ __all__ = [
     "RunnerBrokenError",
     "StudyMismatchError",
     "TrialStopped",
+    "TrialEndedError",
 ]
 
 
@@ -100,3 +101,8 @@ class TrialStopped(RunnerError):
                          "on its reports; let this exception propagate")
         self.step = step
         self.cost = cost
+
+
+class TrialEndedError(RunnerError, RuntimeError):
+    """A trial's ``report`` was called after the trial ended (its target had returned or
+    raised): the report would reach no one."""

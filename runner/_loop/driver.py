@@ -59,7 +59,7 @@ class LoopDriver:
     _goals: list[Any]
     _caps: list[Any]
     _failures: Failures
-    _failure_rate: FailureRate | None
+    _failure_rate: FailureRate
     _pending: dict[int, Trial]
     _requeue: deque[Trial]
     _next_id: int
@@ -168,11 +168,10 @@ class LoopDriver:
                     value.additional_info.get(PAUSED_KEY)))
                 if callable(drop):
                     self._checkpoints.drop(drop() or ())
-            if self._failure_rate is not None:
-                self._failure_rate.add(trial_id, value)
+            self._failure_rate.add(trial_id, value)
         if error is not None:
             raise error
-        if self._failure_rate is not None and finals and self._failure_rate.exceeded():
+        if finals and self._failure_rate.exceeded():
             raise self._failure_rate.error()
         return n
 

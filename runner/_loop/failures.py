@@ -92,18 +92,22 @@ def _error(value: TrialValue) -> str:
 
 
 class FailureRate:
-    """The last ``window`` final outcomes, as ``(trial id, error or None)``; exceeded once more
-    than ``rate * window`` of them failed (so a failure early in a study does not end it: with
-    0.5 and 20, the 11th failure among the first 20 trials does)."""
+    """The failure-rate policy: the last ``window`` final outcomes, as ``(trial id, error or
+    None, traceback)``; exceeded once more than ``rate * window`` of them failed (so a failure
+    early in a study does not end it: with 0.5 and 20, the 11th failure among the first 20
+    trials does). ``rate=None``: no policy (nothing is recorded, never exceeded)."""
 
-    def __init__(self, rate: float, window: int) -> None:
-        self.rate = float(rate)
+    def __init__(self, rate: float | None, window: int) -> None:
+        check_failure_rate(rate, window)
+        self.rate = None if rate is None else float(rate)
         self.window = window
         self._last: deque[tuple[int, str | None, str | None]] = deque(maxlen=window)
         self._n_failed = 0
 
     def add(self, trial: int, value: TrialValue) -> None:
         """Record one final outcome (O(1))."""
+        if self.rate is None:
+            return
         if len(self._last) == self.window and self._last[0][1] is not None:
             self._n_failed -= 1
         failed = value.status in FAILED
@@ -113,10 +117,11 @@ class FailureRate:
         self._n_failed += failed
 
     def exceeded(self) -> bool:
-        return self._n_failed > self.rate * self.window
+        return self.rate is not None and self._n_failed > self.rate * self.window
 
     def error(self) -> FailureRateError:
         """What ends the loop: the counts and the last failures' errors."""
+        assert self.rate is not None
         failures = [(t, e) for t, e, _ in self._last if e is not None]
         tb = next((tb or e for _, e, tb in reversed(self._last) if e is not None), None)
         shown = "; ".join(f"trial {t}: {e}" for t, e in failures[-_SHOWN:])

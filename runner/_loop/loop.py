@@ -32,7 +32,7 @@ from runner._loop import events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
 from runner._loop.driver import LoopDriver, Trial
-from runner._loop.failures import FailureRate, Failures, TracebackView, check_failure_rate
+from runner._loop.failures import FailureRate, Failures, TracebackView
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.signals import sigterm_as_interrupt
@@ -73,10 +73,9 @@ class OptimizationLoop(LoopDriver):
         refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
         target takes ``checkpoint`` save (default: beside the journal, else a temporary
         directory); removed when the study finishes unless ``keep_checkpoints``.
-        ``max_failure_rate``: end the loop "failed" once more than this share of the last
-        ``failure_window`` finished trials failed (CRASHED, TIMEOUT, MEMORYOUT)."""
+        ``max_failure_rate``, ``failure_window``: the failure-rate policy (docs/loop.md)."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
-        check_failure_rate(max_failure_rate, failure_window)
+        self._failure_rate = FailureRate(max_failure_rate, failure_window)  # checks them
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
@@ -95,8 +94,6 @@ class OptimizationLoop(LoopDriver):
         self.history = History()
         self.log: list[tuple[Any, ...]] | None = [] if log else None
         self._failures = Failures()
-        self._failure_rate = (None if max_failure_rate is None
-                              else FailureRate(max_failure_rate, failure_window))
         self._pending: dict[int, Trial] = {}  # id(submitted TrialInfo) -> trial
         self._requeue: deque[Trial] = deque()  # to submit before asking for new trials
         self._next_id = 0
@@ -366,8 +363,7 @@ class OptimizationLoop(LoopDriver):
         for trial_id, info, value in plan.finished:
             self._known_checkpoint(trial_id, info)
             self.history.append(info, value)
-            if self._failure_rate is not None:  # judged again from the next new result on
-                self._failure_rate.add(trial_id, value)
+            self._failure_rate.add(trial_id, value)  # judged again from the next new result
             for report in plan.curves.get(trial_id, ()):
                 self.history.add_report(info, report)
                 replayed.add_report(info, report)

@@ -64,6 +64,9 @@ class SMACTargetRunner(SMACAbstractRunner):
     """
 
     def __init__(self, runner: Any, scenario: Any, *, no_worker_timeout: float = 60.0) -> None:
+        if isinstance(runner, type):
+            raise TypeError(f"runner must be an instance, got the class {runner.__name__} "
+                            f"itself; build one first, e.g. {runner.__name__}(target, ...)")
         for method in ("submit_trial", "iter_results", "wait", "is_running",
                        "count_available_workers", "run_wrapper"):
             if not callable(getattr(runner, method, None)):

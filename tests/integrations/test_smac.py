@@ -326,3 +326,10 @@ def test_failure_costs_use_the_scenario_crash_cost_or_derive_one() -> None:
     two.convert("a", TrialValue((1.0, 10.0)))
     [(_, value)] = two.convert("b", TrialValue((float("inf"),) * 2, status=StatusType.CRASHED))
     assert value.cost == [20.0, 3.0]  # SMAC3's order: b's objective first
+
+
+def test_a_runner_class_is_refused(tmp_path) -> None:
+    """SMACTargetRunner(ProcessPoolRunner, ...) (the class): a TypeError naming runner."""
+    with pytest.raises(TypeError, match="runner must be an instance, got the class "
+                                        "ProcessPoolRunner itself"):
+        SMACTargetRunner(ProcessPoolRunner, scenario(tmp_path))
