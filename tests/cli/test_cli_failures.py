@@ -46,3 +46,68 @@ def test_failure_rate_options_are_checked(tmp_path: Path) -> None:
                    option, value, cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
         assert message in done.stderr, done.stderr
+
+
+def _warnings(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if "warning" in ln.lower()]
+
+
+def test_a_memory_limit_in_bytes_is_one_warning_line_in_the_cli_terms(tmp_path: Path) -> None:
+    """`--memory-limit 2147483648` (bytes for MB): one line naming the option and what to give;
+    no Python source line (`sys.exit(main())`), no `memory_limit=` advice. On `resume`, the
+    same once, saying the limit came from the journal."""
+    study_folder(tmp_path)
+    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+               "--backend", "serial", "--memory-limit", "2147483648", "--journal", "j.jsonl",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [line] = _warnings(done.stderr)
+    assert line.startswith("trialrunner run: warning: --memory-limit 2147483648 (MB) is more "
+                           "than this machine has"), line
+    assert line.endswith("for 2 GiB give --memory-limit 2048"), line
+    assert "memory_limit=" not in done.stderr and "MemoryLimitWarning" not in done.stderr
+    done = cli("resume", "j.jsonl", cwd=tmp_path)
+    [line] = _warnings(done.stderr)
+    assert line.startswith("trialrunner resume: warning: the study's --memory-limit 2147483648 "
+                           "(MB, from its journal)"), line
+
+
+def test_a_stale_lock_on_resume_is_one_warning_line(tmp_path: Path) -> None:
+    """Resuming a journal whose lock a dead process left: one line `trialrunner resume:
+    warning: ... took over a lock left by process N, which no longer runs`, nothing else."""
+    import json
+    import socket
+
+    study_folder(tmp_path)
+    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+               "--backend", "serial", "--journal", "j.jsonl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "j.jsonl.lock").write_text(json.dumps(
+        {"pid": 2**22 + 12345, "hostname": socket.gethostname(), "created": 1.0}))
+    done = cli("resume", "j.jsonl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f"trialrunner resume: warning: {tmp_path / 'j.jsonl'}: took over a lock left by process "
+        f"{2**22 + 12345}, which no longer runs ({tmp_path / 'j.jsonl.lock'})"], done.stderr
+
+
+def test_a_stale_lock_warning_points_at_the_users_line(tmp_path: Path) -> None:
+    """In Python, the warning names the line that built the loop, not the journal's internals."""
+    import json
+    import socket
+
+    import pytest
+
+    from runner import OptimizationLoop, SerialRunner
+    from runner.optimizers import RandomSearch
+    from trials import JournalStaleLockWarning
+
+    journal = tmp_path / "j.jsonl"
+    OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=1), SerialRunner(lambda c: c["x"]),
+                     n_trials_goal=1, journal=journal).run()
+    (tmp_path / "j.jsonl.lock").write_text(json.dumps(
+        {"pid": 2**22 + 12345, "hostname": socket.gethostname(), "created": 1.0}))
+    with pytest.warns(JournalStaleLockWarning, match="which no longer runs") as rec:
+        OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=1),
+                         SerialRunner(lambda c: c["x"]), n_trials_goal=1, journal=journal).run()
+    assert rec[0].filename == __file__
