@@ -17,6 +17,7 @@ from runner._core.returns import Outcome
 from runner._core.script import ScriptTarget
 from runner._core.target import Target
 from runner.errors import (
+    FailureRateError,
     LimitError,
     LoopError,
     PreflightError,
@@ -24,6 +25,7 @@ from runner.errors import (
     RunnerBrokenError,
     RunnerClosedError,
     RunnerError,
+    TrialEndedError,
     TrialStopped,
     WorkerStartError,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "DaskRunner",
     "Decision",
     "ExecutorRunner",
+    "FailureRateError",
     "LimitError",
     "LoopError",
     "RunnerBrokenError",
@@ -64,6 +67,7 @@ __all__ = [
     "Target",
     "ThreadPoolRunner",
     "Timings",
+    "TrialEndedError",
     "TrialStopped",
     "WorkerStartError",
     "continue_trial",

@@ -10,10 +10,12 @@ __all__ = [
     "LimitError",
     "WorkerStartError",
     "RetriesExceededError",
+    "FailureRateError",
     "LoopError",
     "RunnerBrokenError",
     "StudyMismatchError",
     "TrialStopped",
+    "TrialEndedError",
 ]
 
 
@@ -60,6 +62,22 @@ class RetriesExceededError(LoopError):
         self.traceback = traceback
 
 
+class FailureRateError(LoopError):
+    """More than ``max_failure_rate`` of the last ``failure_window`` finished trials failed
+    (CRASHED, TIMEOUT, MEMORYOUT): the target looks broken, so the loop ended. ``failures``
+    holds ``(trial id, error)`` of the failures in that window, oldest first; ``traceback`` the
+    last one's traceback (or error)."""
+
+    def __init__(self, message: str, *, failures: list[tuple[int, str]], finished: int,
+                 max_failure_rate: float, failure_window: int, traceback: str | None = None):
+        super().__init__(message)
+        self.failures = list(failures)
+        self.finished = finished
+        self.max_failure_rate = max_failure_rate
+        self.failure_window = failure_window
+        self.traceback = traceback
+
+
 class StudyMismatchError(LoopError, ValueError):
     """A journal holds another study than the loop resuming it; ``differences`` maps each field
     that differs to ``(recorded, current)``."""
@@ -83,3 +101,8 @@ class TrialStopped(RunnerError):
                          "on its reports; let this exception propagate")
         self.step = step
         self.cost = cost
+
+
+class TrialEndedError(RunnerError, RuntimeError):
+    """A trial's ``report`` was called after the trial ended (its target had returned or
+    raised): the report would reach no one."""

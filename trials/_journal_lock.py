@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 import warnings
@@ -185,7 +186,7 @@ class LockFile:
         warnings.warn(
             f"{self.journal}: took over {what} ({self.path})",
             JournalStaleLockWarning,
-            stacklevel=5,
+            stacklevel=_outside_stacklevel(),
         )
 
     def release(self) -> None:
@@ -199,3 +200,13 @@ class LockFile:
             pass
 
 
+
+
+def _outside_stacklevel() -> int:
+    """The stack level of the first frame outside ``trials`` and ``runner``, so a warning points
+    at the user's line that opened the journal (a loop, a suite), not at our internals."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] in (
+            "trials", "runner"):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level

@@ -79,6 +79,15 @@ class Evaluator:
               seed: int | None, shared: Mapping[str, Any], reporter: Reporter | None
               ) -> Outcome:
         try:
+            return self._call_target(config, instance, budget, seed, shared, reporter)
+        finally:
+            if reporter is not None:  # a report() kept past the trial's end now says so
+                reporter.end()
+
+    def _call_target(self, config: Mapping[str, Any], instance: str | None,
+                     budget: float | None, seed: int | None, shared: Mapping[str, Any],
+                     reporter: Reporter | None) -> Outcome:
+        try:
             raw = self.target(config, instance=instance, seed=seed, budget=budget, **shared)
         except TrialStopped:
             return self.stopped(reporter)
@@ -113,6 +122,15 @@ class Evaluator:
         return await self._call_async(info, shared, run, reporter, stop_cancelled)
 
     async def _call_async(self, info: TrialFields, shared: Mapping[str, Any],
+                          run: RunFn | None, reporter: Reporter | None,
+                          stop_cancelled: Callable[[], bool]) -> Outcome:
+        try:
+            return await self._await_target(info, shared, run, reporter, stop_cancelled)
+        finally:
+            if reporter is not None:
+                reporter.end()
+
+    async def _await_target(self, info: TrialFields, shared: Mapping[str, Any],
                           run: RunFn | None, reporter: Reporter | None,
                           stop_cancelled: Callable[[], bool]) -> Outcome:
         import asyncio

@@ -56,15 +56,22 @@ def _warn_if_beyond_machine(limit_mb: float) -> None:
     have_mb = (psutil.virtual_memory().total + psutil.swap_memory().total) / 2**20
     if limit_mb <= have_mb:
         return
-    warnings.warn(
+    warnings.warn(MemoryLimitWarning(
         f"memory_limit={limit_mb:g} MB is more than this machine has ({have_mb:,.0f} MB of "
         "memory and swap), so it will never act; memory_limit is in megabytes (MB): for 2 GiB "
-        "pass memory_limit=2048, not 2 * 1024**3",
-        MemoryLimitWarning, stacklevel=_caller_stacklevel())
+        "pass memory_limit=2048, not 2 * 1024**3", limit_mb=limit_mb, have_mb=have_mb),
+        stacklevel=_caller_stacklevel())
 
 
 class MemoryLimitWarning(UserWarning):
-    """``memory_limit`` is beyond what the machine has: probably given in the wrong unit."""
+    """``memory_limit`` is beyond what the machine has: probably given in the wrong unit.
+    ``limit_mb`` and ``have_mb`` say both (the CLI words the warning in its own terms)."""
+
+    def __init__(self, message: str, limit_mb: float | None = None,
+                 have_mb: float | None = None) -> None:
+        super().__init__(message)
+        self.limit_mb = limit_mb
+        self.have_mb = have_mb
 
 
 def _caller_stacklevel() -> int:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator
 from enum import Enum
 from typing import Any
 
-from runner.errors import TrialStopped
+from runner.errors import TrialEndedError, TrialStopped
 from trials import Report
 
 __all__ = ["Decision", "Reporter", "AsyncReporter", "Send", "no_send"]
@@ -62,9 +62,10 @@ class Reporter:
 
     ``stop_arrived()`` (optional, never blocking) says whether a stop decision reached the trial
     since its last report: then this call raises *before* sending, so the trial ends at the
-    step the decision was made on, with that step's cost, not one step later."""
+    step the decision was made on, with that step's cost, not one step later. After
+    `end` (the target returned or raised) a call raises ``TrialEndedError``."""
 
-    __slots__ = ("_send", "_arrived", "_t0", "last", "stopped")
+    __slots__ = ("_send", "_arrived", "_t0", "last", "stopped", "ended")
 
     def __init__(self, send: Send = no_send,
                  stop_arrived: Callable[[], bool] | None = None) -> None:
@@ -73,8 +74,18 @@ class Reporter:
         self._t0 = time.perf_counter()
         self.last: Report | None = None
         self.stopped = False
+        self.ended = False
+
+    def end(self) -> None:
+        """The trial is over: a later report would reach no one, so it raises."""
+        self.ended = True
 
     def __call__(self, step: Any, cost: Any, **metrics: Any) -> Any:
+        if self.ended:
+            raise TrialEndedError(
+                f"report({step!r}, {cost!r}) was called after its trial ended (the target had "
+                "returned or raised): nothing receives it. Report while the target runs: not "
+                "from a thread it leaves running, nor through a report kept for later")
         if self.stopped or (self.last is not None and self._arrived is not None
                             and self._arrived()):
             self.stopped = True

@@ -16,7 +16,7 @@ from typing import Any
 from runner._core.reporting import Decision
 from runner._loop import events
 from runner._loop.checkpoints import PAUSED_KEY, Checkpoints, paused_value
-from runner._loop.failures import Failures
+from runner._loop.failures import FailureRate, Failures
 from runner._loop.journal import LoopJournal
 from runner._loop.timings import TimingAccount
 from runner.errors import RetriesExceededError, RunnerBrokenError
@@ -59,6 +59,7 @@ class LoopDriver:
     _goals: list[Any]
     _caps: list[Any]
     _failures: Failures
+    _failure_rate: FailureRate
     _pending: dict[int, Trial]
     _requeue: deque[Trial]
     _next_id: int
@@ -207,8 +208,11 @@ class LoopDriver:
                     value.additional_info.get(PAUSED_KEY)))
                 if callable(drop):
                     self._checkpoints.drop(drop() or ())
+            self._failure_rate.add(trial_id, value)
         if error is not None:
             raise error
+        if finals and self._failure_rate.exceeded():
+            raise self._failure_rate.error()
         return n
 
     def _match(self, info: TrialInfo) -> Trial | None:

@@ -159,6 +159,11 @@ _RUNNER_METHODS = ("submit_trial", "iter_results", "wait", "is_running",
 def check_arguments(optimizer: Any, runner: Any, retries: Any, raise_if_retries_exceeded: Any,
                     log: Any, clock: Any) -> None:
     """Refuse what the loop cannot work with, naming the argument, the expectation, the value."""
+    for name, given in (("optimizer", optimizer), ("runner", runner)):
+        if isinstance(given, type):  # its methods are there, unbound: it would fail at run()
+            raise TypeError(f"{name} must be an instance, got the class {given.__name__} "
+                            f"itself; build one first, e.g. {given.__name__}("
+                            f"{'target, ...' if name == 'runner' else '...'})")
     missing = [m for m in ("ask", "tell") if not callable(getattr(optimizer, m, None))]
     if missing:
         raise TypeError(f"optimizer must have ask() -> TrialInfo | None and tell(info, value); "

@@ -33,7 +33,7 @@ from runner._loop import aio, events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
 from runner._loop.driver import LoopDriver, Trial
-from runner._loop.failures import Failures, TracebackView
+from runner._loop.failures import FailureRate, Failures, TracebackView
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.signals import sigterm_as_interrupt
@@ -61,20 +61,23 @@ class OptimizationLoop(LoopDriver):
     def __init__(self, optimizer: Any, runner: Any, *, goal: Callable[[Any], bool] | None = None,
                  cost_goal: float | None = None, n_trials_goal: int | None = None,
                  end_time_goal: float | None = None, duration_goal: float | None = None,
-                 retries: int = 0, raise_if_retries_exceeded: bool = True,
+                 retries: int = 0, raise_if_retries_exceeded: bool = False,
                  journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
                  clock: Callable[[], float] = time.monotonic, study: str | None = None,
                  resume: ResumeMode = "check",
                  checkpoints: str | os.PathLike[str] | None = None,
-                 keep_checkpoints: bool = False) -> None:
+                 keep_checkpoints: bool = False, max_failure_rate: float | None = None,
+                 failure_window: int = 20) -> None:
         """Validate everything; open ``journal`` and resume the study it holds: finished trials
         enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
         study; a journal of another study (name, optimizer, space, target or objectives) is
         refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
         target takes ``checkpoint`` save, in a folder of this study's own inside it (default:
         beside the journal, else a temporary directory); what the study made there is removed
-        when it finishes unless ``keep_checkpoints``."""
+        when it finishes unless ``keep_checkpoints``.
+        ``max_failure_rate``, ``failure_window``: the failure-rate policy (docs/loop.md)."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
+        self._failure_rate = FailureRate(max_failure_rate, failure_window)  # checks them
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
@@ -361,6 +364,7 @@ class OptimizationLoop(LoopDriver):
         for trial_id, info, value in plan.finished:
             self._known_checkpoint(trial_id, info)
             self.history.append(info, value)
+            self._failure_rate.add(trial_id, value)  # judged again from the next new result
             for report in plan.curves.get(trial_id, ()):
                 self.history.add_report(info, report)
                 replayed.add_report(info, report)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from runner.cli import demo, report, resume, run, suite, watch
 from runner.cli._common import EXIT_USAGE, Parser, UsageError, fail, quiet_stdout, setup_logging
+from runner.cli._warnings import cli_warnings
 
 __all__ = ["build_parser", "main"]
 
@@ -67,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbosity = args.verbose_top + getattr(args, "verbose", 0)
     restore_logging = setup_logging(verbosity)
     try:
-        return _run_verb(args, f"{PROG} {args.verb}", verbosity)
+        with cli_warnings(f"{PROG} {args.verb}", args.verb):
+            return _run_verb(args, f"{PROG} {args.verb}", verbosity)
     finally:
         restore_logging()
 

@@ -12,7 +12,11 @@ alone::
      "backend": {"name": "process", "workers": 2, "scheduler": null},
      "limits": {"walltime_limit": 60, "cpu_time_limit": null, "memory_limit": 2048},
      "objectives": ["cost"], "crash_cost": null,
-     "goals": {"n_trials": 100, "cost": null, "duration": null}, "retries": 1}
+     "goals": {"n_trials": 100, "cost": null, "duration": null}, "retries": 1,
+     "max_failure_rate": 0.5, "failure_window": 20}
+
+(``max_failure_rate``/``failure_window`` are absent from journals written before they existed:
+no failure-rate policy.)
 """
 
 from __future__ import annotations
@@ -129,6 +133,8 @@ def build_loop(command: Mapping[str, Any], optimizer: Any, runner: Any, journal:
         return OptimizationLoop(
             optimizer, runner, n_trials_goal=goals.get("n_trials"), cost_goal=goals.get("cost"),
             duration_goal=goals.get("duration"), retries=command.get("retries", 0),
-            raise_if_retries_exceeded=False, journal=journal)
+            raise_if_retries_exceeded=False, journal=journal,
+            max_failure_rate=command.get("max_failure_rate"),
+            failure_window=command.get("failure_window", 20))
     except (TypeError, ValueError, JournalError) as e:  # also: locked by a running study
         raise UsageError(str(e)) from None

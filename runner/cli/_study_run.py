@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.cli._command import build_loop, build_runner, build_study_optimizer
 from runner.cli._common import UsageError
+from runner.errors import FailureRateError
 
 __all__ = ["execute", "origin"]
 
@@ -82,10 +83,26 @@ def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
         except KeyboardInterrupt:
             print(f"interrupted; continue with: trialrunner resume {journal}", file=sys.stderr)
             return 130
+        except FailureRateError as e:
+            stopped: FailureRateError | None = e
+        else:
+            stopped = None
     from runner.cli._journal_view import load_study
     from runner.cli._summary import summary
 
     print(summary(load_study(journal), show_path=False), end="", flush=True)
     stem = os.path.splitext(journal)[0]  # the files go beside the journal, not into the cwd
     print(f"report: trialrunner report {journal} --plot {stem}.png --html {stem}.html")
+    if stopped is not None:
+        print(_failure_rate_line(stopped), file=sys.stderr, flush=True)
+        return 1
     return 0
+
+
+def _failure_rate_line(e: FailureRateError) -> str:
+    """One line, in the command line's terms, for a study the failure-rate policy ended."""
+    trial, error = e.failures[-1] if e.failures else (None, "?")
+    error = " ".join(error.split())
+    return (f"trialrunner: study stopped: {len(e.failures)} of the last {e.finished} trials "
+            f"failed (more than --max-failure-rate {e.max_failure_rate:g} of --failure-window "
+            f"{e.failure_window}); the last, trial {trial}: {error[:200]}")

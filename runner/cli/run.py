@@ -67,6 +67,12 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
                       help="stop asking after S seconds (of this session)")
     stop.add_argument("--retries", type=int, default=0, metavar="N",
                       help="re-run a crashed trial up to N times (default 0)")
+    stop.add_argument("--max-failure-rate", type=float, metavar="SHARE",
+                      help="end the study once more than SHARE (in (0, 1]) of the last "
+                           "--failure-window finished trials failed (default: never)")
+    stop.add_argument("--failure-window", type=int, default=20, metavar="N",
+                      help="how many of the last finished trials --max-failure-rate looks at "
+                           "(default 20)")
     stop.add_argument("--journal", metavar="FILE",
                       help="journal path (default: runs/<target>-<time>.jsonl)")
     stop.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -112,6 +118,11 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
                   integer=name in ("workers", "n_trials"))
     if args.retries < 0:
         raise UsageError(f"--retries must be >= 0, got {args.retries}")
+    rate = args.max_failure_rate
+    if rate is not None and not 0 < rate <= 1:
+        raise UsageError(f"--max-failure-rate must be a share in (0, 1] (0.5: stop once more "
+                         f"than half of the last --failure-window trials failed), got {rate:g}")
+    _positive("--failure-window", args.failure_window, integer=True)
     backend = "dask" if args.scheduler else args.backend
     if args.scheduler and args.backend not in ("dask", "process"):
         raise UsageError(f"--scheduler needs --backend dask, got --backend {args.backend}")
@@ -139,6 +150,8 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "crash_cost": args.crash_cost,
         "goals": {"n_trials": args.n_trials, "cost": args.cost_goal, "duration": args.duration},
         "retries": args.retries,
+        "max_failure_rate": rate,
+        "failure_window": args.failure_window,
     }
 
 

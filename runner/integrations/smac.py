@@ -1,6 +1,9 @@
 """SMAC3 both ways: `SMACTargetRunner` runs SMAC3's own loop on any of our runners, and
 `SMACOptimizer` runs SMAC3's model (its ask/tell) on our `runner.OptimizationLoop`.
 
+A failed trial is told to SMAC3 with a finite cost and its real status (SMAC3's default
+``crash_cost=inf`` would end its model at the first crash): see ``_smac_costs``.
+
     SMAC3's SMBO.optimize()                      SMACTargetRunner                 our runner
     ask() -> smac TrialInfo --submit_trial-->    blocks while no worker is free,  submit_trial
                                                  converts to trials.TrialInfo --> (any backend)
@@ -24,12 +27,8 @@ from smac.runhistory import TrialValue as SMACTrialValue
 from smac.runner.abstract_runner import AbstractRunner as SMACAbstractRunner
 
 from runner.errors import RunnerError
-from runner.integrations._convert import (
-    cost_list,
-    json_safe,
-    objective_order,
-    runner_objectives,
-)
+from runner.integrations._convert import objective_order, runner_objectives
+from runner.integrations._smac_costs import FailureCosts, to_smac_value
 from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["SMACOptimizer", "SMACTargetRunner", "to_smac_value", "to_trial_info"]
@@ -46,20 +45,6 @@ def to_trial_info(info: SMACTrialInfo) -> TrialInfo:
     """Our ``TrialInfo`` for SMAC3's (the ``Configuration`` is kept as the config)."""
     return TrialInfo(info.config, instance=info.instance, seed=info.seed, budget=info.budget,
                      additional_info=dict(info.additional_info or {}))
-
-
-def to_smac_value(value: TrialValue, order: list[int] | None) -> SMACTrialValue:
-    """SMAC3's ``TrialValue`` for ours: the first five statuses carry the same numbers;
-    CANCELLED becomes CRASHED and STOPPED SUCCESS (SMAC3 has neither)."""
-    status = value.status
-    if status == StatusType.CANCELLED:
-        status = StatusType.CRASHED
-    elif status.name == "STOPPED":  # ended early by a decision on its reports: a result
-        status = StatusType.SUCCESS
-    return SMACTrialValue(cost=cost_list(value, order), time=value.time,
-                          cpu_time=value.cpu_time, status=SMACStatus(int(status)),
-                          starttime=value.starttime, endtime=value.endtime,
-                          additional_info=json_safe(value.additional_info))
 
 
 def _scenario_order(runner: Any, scenario: Any) -> list[int] | None:
@@ -79,6 +64,9 @@ class SMACTargetRunner(SMACAbstractRunner):
     """
 
     def __init__(self, runner: Any, scenario: Any, *, no_worker_timeout: float = 60.0) -> None:
+        if isinstance(runner, type):
+            raise TypeError(f"runner must be an instance, got the class {runner.__name__} "
+                            f"itself; build one first, e.g. {runner.__name__}(target, ...)")
         for method in ("submit_trial", "iter_results", "wait", "is_running",
                        "count_available_workers", "run_wrapper"):
             if not callable(getattr(runner, method, None)):
@@ -96,6 +84,8 @@ class SMACTargetRunner(SMACAbstractRunner):
                              f"{no_worker_timeout!r}")
         super().__init__(scenario)
         self._order = _scenario_order(runner, scenario)
+        self._costs: FailureCosts[SMACTrialInfo] = FailureCosts(scenario.crash_cost,
+                                                                self._order)
         self._check_limits(runner, scenario)
         self._runner = runner
         self._no_worker_timeout = float(no_worker_timeout)
@@ -161,7 +151,7 @@ class SMACTargetRunner(SMACAbstractRunner):
             if entry is None:
                 log.warning("ignoring a result SMACTargetRunner did not submit: %r", info)
                 continue
-            self._results.append((entry[1], to_smac_value(value, self._order)))
+            self._results.extend(self._costs.convert(entry[1], value))
 
     def iter_results(self) -> Iterator[tuple[SMACTrialInfo, SMACTrialValue]]:
         """Every finished trial not yet yielded, SMAC3's ``TrialInfo`` as it was submitted."""
@@ -194,7 +184,8 @@ class SMACTargetRunner(SMACAbstractRunner):
         info = TrialInfo(config, instance=instance, seed=seed, budget=budget,
                          additional_info=dict(additional_info or {}))
         _, value = self._runner.run_wrapper(info)
-        smac = to_smac_value(value, self._order)
+        ok = value.status in (StatusType.SUCCESS, StatusType.STOPPED)
+        smac = to_smac_value(value, self._order, None if ok else self._costs.failure_cost())
         return smac.status, smac.cost, smac.time, smac.cpu_time, smac.additional_info
 
     @property
@@ -236,6 +227,8 @@ class SMACOptimizer:
         theirs = [theirs] if isinstance(theirs, str) else list(theirs)
         ours = list(objectives) if objectives is not None else theirs
         self._order = objective_order(ours, theirs, "the SMAC3 scenario")
+        self._costs: FailureCosts[SMACTrialInfo] = FailureCosts(scenario.crash_cost,
+                                                                self._order)
         self._space = scenario.configspace
         self._asked: dict[int, tuple[TrialInfo, SMACTrialInfo]] = {}
         self._n_trials = scenario.n_trials
@@ -256,13 +249,17 @@ class SMACOptimizer:
         """Tell SMAC3 (its run history is not written to disk: our journal is the record)."""
         entry = self._asked.pop(id(info), None)
         smac_info = entry[1] if entry is not None else self._smac_info(info)
-        self.facade.tell(smac_info, to_smac_value(value, self._order), save=False)
+        self._tell(smac_info, value)
 
     def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
         """On resume: tell SMAC3 every finished trial of the journal, before its first ask."""
         for info, value in history:
-            self.facade.tell(self._smac_info(info), to_smac_value(value, self._order),
-                             save=False)
+            self._tell(self._smac_info(info), value)
+
+    def _tell(self, smac_info: SMACTrialInfo, value: TrialValue) -> None:
+        """A failure is told with a finite cost (see :mod:`runner.integrations._smac_costs`)."""
+        for key, smac_value in self._costs.convert(smac_info, value):
+            self.facade.tell(key, smac_value, save=False)
 
     def restore_pending(self, info: TrialInfo) -> None:
         """On resume: an unfinished trial runs again; SMAC3 records it as running."""

@@ -319,7 +319,8 @@ def test_D7_retries(every_backend: FaultMaker, tmp_path) -> None:
                                          ("submit", 1, None), ("result", 1, False),
                                          ("submit", 2, None), ("result", 2, True)]
         opt, journal = ListOptimizer([{"id": 1, "dir": d, "fail": -1}]), tmp_path / "two.jsonl"
-        loop = OptimizationLoop(opt, runner, retries=2, journal=journal)
+        loop = OptimizationLoop(opt, runner, retries=2, journal=journal,
+                                raise_if_retries_exceeded=True)
         with pytest.raises(RetriesExceededError, match=r"crashed on all 3 attempt\(s\) "
                                                        r"\(retries=2\)") as exc:
             loop.run()

@@ -514,7 +514,8 @@ def test_H10_failed_record_keeps_the_end_of_a_huge_traceback(tmp_path) -> None:
         raise ValueError("x" * (5 * 2**20) + " the end")
 
     path = tmp_path / "study.jsonl"
-    loop = OptimizationLoop(ListOptimizer([{"x": 1.0}]), SerialRunner(target), journal=path)
+    loop = OptimizationLoop(ListOptimizer([{"x": 1.0}]), SerialRunner(target), journal=path,
+                            raise_if_retries_exceeded=True)
     with pytest.raises(RetriesExceededError):
         loop.run()
     [failed] = [r for r in read_records(path) if r["type"] == "failed"]

@@ -36,3 +36,10 @@ def quadratic(config: Any, seed: int = 0) -> float:
 def budgeted(config: Any, budget: float, seed: int = 0) -> float:
     """``quadratic`` plus noise that shrinks with the budget."""
     return quadratic(config) + 1.0 / budget
+
+
+def crashes_on_a_fifth(config: Any, seed: int = 0) -> float:
+    """``quadratic`` that raises on a fifth of the space (x > 3 of -5..5)."""
+    if config["x"] > 3.0:
+        raise ValueError(f"x={config['x']:.3f} is in the failing part of the space")
+    return quadratic(config)

@@ -21,10 +21,13 @@ from smac.runhistory import TrialValue as SMACTrialValue  # noqa: E402
 
 from runner import DaskRunner, OptimizationLoop, ProcessPoolRunner, SerialRunner  # noqa: E402
 from runner.errors import RunnerError  # noqa: E402
+from runner.integrations._smac_costs import FailureCosts  # noqa: E402
 from runner.integrations.smac import SMACOptimizer, SMACTargetRunner  # noqa: E402
+from trials import StatusType, TrialValue  # noqa: E402
 
 from .smac_targets import (  # noqa: E402 - light: worker processes import it, not SMAC3
     budgeted,
+    crashes_on_a_fifth,
     quadratic,
     target,
     target_delayed,
@@ -54,18 +57,19 @@ BACKENDS = ["serial", "process", pytest.param("dask", marks=pytest.mark.slow)]
 @pytest.fixture(params=BACKENDS)
 def make_smac_runner(request: pytest.FixtureRequest, tmp_path: Any
                      ) -> Iterator[Callable[..., SMACTargetRunner]]:
-    """``make(target, **runner_kwargs)``: a SMACTargetRunner around one of our backends with two
+    """``make(target, smac_scenario=None, **runner_kwargs)``: a SMACTargetRunner around one of our backends with two
     workers (serial: one), closed after the test."""
     made: list[SMACTargetRunner] = []
 
-    def make(fn: Callable[..., Any], **kwargs: Any) -> SMACTargetRunner:
+    def make(fn: Callable[..., Any], smac_scenario: Scenario | None = None,
+             **kwargs: Any) -> SMACTargetRunner:
         if request.param == "serial":
             ours: Any = SerialRunner(fn, **kwargs)
         elif request.param == "process":
             ours = ProcessPoolRunner(fn, n_workers=2, **kwargs)
         else:
             ours = DaskRunner(fn, client=request.getfixturevalue("dask_client"), **kwargs)
-        runner = SMACTargetRunner(ours, scenario(tmp_path))
+        runner = SMACTargetRunner(ours, smac_scenario or scenario(tmp_path))
         made.append(runner)
         return runner
 
@@ -115,13 +119,14 @@ def test_parallel_runs(make_smac_runner) -> None:
     assert int(first[1].starttime) <= int(second[1].endtime)
 
 
-def test_additional_info_crash_msg(make_smac_runner) -> None:
-    """SMAC3 test_additional_info_crash_msg: a crash's traceback is in additional_info."""
-    runner = make_smac_runner(target_failed)
+def test_additional_info_crash_msg(make_smac_runner, tmp_path) -> None:
+    """SMAC3 test_additional_info_crash_msg: a crash's traceback is in additional_info (with a
+    finite crash_cost: with SMAC3's default inf, a failure before any success is held back)."""
+    runner = make_smac_runner(target_failed, scenario(tmp_path, crash_cost=100.0))
     runner.submit_trial(trial(2.0))
     runner.wait()
     _, value = next(runner.iter_results())
-    assert value.status == SMACStatus.CRASHED
+    assert (value.status, value.cost) == (SMACStatus.CRASHED, 100.0)
     assert "traceback" in value.additional_info
     assert "RuntimeError" in value.additional_info["traceback"]
 
@@ -267,3 +272,64 @@ def test_multi_fidelity_facade_through_the_runner(tmp_path) -> None:
         smac.optimize()
     assert smac.runhistory.finished == 20
     assert {key.budget for key in smac.runhistory} == {1.0, 3.0, 9.0}
+
+
+@pytest.mark.slow
+def test_a_study_with_crashes_runs_to_its_end_through_the_target_runner(tmp_path) -> None:
+    """SMAC3's HPO facade with its default crash_cost=inf through SMACTargetRunner, on a target
+    that raises on a fifth of the space: all trials finish (SMAC3's random forest would see NaN
+    and end the study at its first failure), the failures CRASHED with a finite cost above
+    every success."""
+    with SerialRunner(crashes_on_a_fifth) as ours:
+        smac, incumbent = _hpo(tmp_path, ours, n_trials=20)
+    values = list(smac.runhistory.values())
+    crashed = [v.cost for v in values if v.status == SMACStatus.CRASHED]
+    succeeded = [v.cost for v in values if v.status == SMACStatus.SUCCESS]
+    assert smac.runhistory.finished == 20 and crashed and succeeded
+    assert all(c > max(succeeded) and c < float("inf") for c in crashed)
+    assert dict(incumbent)["x"] <= 3.0
+
+
+@pytest.mark.slow
+def test_a_study_with_crashes_runs_to_its_end_on_our_loop(tmp_path) -> None:
+    """SMACOptimizer on our loop, same target: the loop finishes all 20 trials, our history
+    keeps CRASHED with the runner's crash cost, SMAC3 was told a finite one."""
+    sc = scenario(tmp_path, space=SPACE2, n_trials=20, seed=1)
+    smac = HyperparameterOptimizationFacade(sc, crashes_on_a_fifth, overwrite=True,
+                                            logging_level=40)
+    loop = OptimizationLoop(SMACOptimizer(smac), SerialRunner(crashes_on_a_fifth),
+                            raise_if_retries_exceeded=False)
+    loop.run()
+    assert loop.status() == "finished" and len(loop.history) == 20 == smac.runhistory.finished
+    ours = [v.cost for _, v in loop.history if v.status == StatusType.CRASHED]
+    theirs = [v.cost for v in smac.runhistory.values() if v.status == SMACStatus.CRASHED]
+    assert ours and ours == [float("inf")] * len(ours)
+    assert len(theirs) == len(ours) and all(c < float("inf") for c in theirs)
+
+
+def test_failure_costs_use_the_scenario_crash_cost_or_derive_one() -> None:
+    """A finite scenario crash_cost is used as is; otherwise a failure costs the worst cost
+    seen plus the spread; a failure before any cost was seen is held and told after it."""
+    crashed = TrialValue(float("inf"), status=StatusType.CRASHED)
+    fixed: FailureCosts[str] = FailureCosts(7.0, None)
+    assert [(k, v.cost, v.status) for k, v in fixed.convert("a", crashed)] == \
+        [("a", 7.0, SMACStatus.CRASHED)]
+    derived: FailureCosts[str] = FailureCosts(float("inf"), None)
+    assert derived.convert("a", crashed) == []
+    told = derived.convert("b", TrialValue(2.0))
+    assert [(k, v.cost) for k, v in told] == [("b", 2.0), ("a", 4.0)]  # 2 + |2|
+    derived.convert("c", TrialValue(5.0))
+    timeout = TrialValue(float("inf"), status=StatusType.TIMEOUT)
+    [(_, value)] = derived.convert("d", timeout)
+    assert (value.cost, value.status) == (8.0, SMACStatus.TIMEOUT)  # 5 + (5 - 2)
+    two: FailureCosts[str] = FailureCosts([float("inf"), 3.0], [1, 0])
+    two.convert("a", TrialValue((1.0, 10.0)))
+    [(_, value)] = two.convert("b", TrialValue((float("inf"),) * 2, status=StatusType.CRASHED))
+    assert value.cost == [20.0, 3.0]  # SMAC3's order: b's objective first
+
+
+def test_a_runner_class_is_refused(tmp_path) -> None:
+    """SMACTargetRunner(ProcessPoolRunner, ...) (the class): a TypeError naming runner."""
+    with pytest.raises(TypeError, match="runner must be an instance, got the class "
+                                        "ProcessPoolRunner itself"):
+        SMACTargetRunner(ProcessPoolRunner, scenario(tmp_path))

@@ -58,7 +58,8 @@ def test_deterministic_failure_raises_after_three_attempts_with_its_traceback(tm
     """Always raising, retries=2: 3 attempts, then RetriesExceededError with the traceback."""
     journal = tmp_path / "study.jsonl"
     opt = CountingOptimizer()
-    loop = OptimizationLoop(opt, SerialRunner(always_fails), retries=2, journal=journal)
+    loop = OptimizationLoop(opt, SerialRunner(always_fails), retries=2, journal=journal,
+                            raise_if_retries_exceeded=True)
     with pytest.raises(RetriesExceededError, match="crashed on all 3 attempt") as info:
         loop.run()
     assert "ValueError: deterministic failure for 0" in info.value.traceback
@@ -87,7 +88,8 @@ def test_without_raising_the_optimizer_is_told_the_crash_and_the_loop_goes_on():
 
 def test_retries_zero_fails_on_the_first_crash():
     """The default retries=0 with raise_if_retries_exceeded=True fails at the first crash."""
-    loop = OptimizationLoop(CountingOptimizer(), SerialRunner(always_fails))
+    loop = OptimizationLoop(CountingOptimizer(), SerialRunner(always_fails),
+                            raise_if_retries_exceeded=True)
     with pytest.raises(RetriesExceededError, match=r"crashed on all 1 attempt\(s\) \(retries=0\)"):
         loop.run()
 
