@@ -241,15 +241,18 @@ class LoopDriver:
             extra = value.additional_info  # a process death leaves an error, no traceback
             tb = str(extra.get("traceback") or extra.get("error") or "no traceback")
             self._failures.add(trial.trial, info, tb)
-            events.gave_up(trial.trial, trial.attempt, value, self.raise_if_retries_exceeded)
-            if self.raise_if_retries_exceeded:
+            # with a failure-rate policy, the policy is the guard: one trial's end is not
+            ends = self.raise_if_retries_exceeded and self._failure_rate.rate is None
+            events.gave_up(trial.trial, trial.attempt, value, ends)
+            if ends:
                 self._journal_result(trial, False, value)
                 if self._journal is not None:
                     self._timed_journal(self._journal.failed, trial.trial, trial.attempt, tb)
                 raise RetriesExceededError(
                     f"trial {trial.trial} crashed on all {trial.attempt + 1} attempt(s) "
                     f"(retries={self.retries}); pass raise_if_retries_exceeded=False to tell the "
-                    f"optimizer and go on. Its last traceback:\n{tb}", info=info, traceback=tb)
+                    f"optimizer and go on, or max_failure_rate to stop only a broken target. "
+                    f"Its last traceback:\n{tb}", info=info, traceback=tb)
         self._journal_result(trial, True, value)
         return True
 

@@ -12,9 +12,8 @@ One pass of the driver (``_drive``), repeated until it stops asking and nothing 
     wait:     runner.wait(timeout) until a result is there
 
 ``ask()`` returning ``None`` means "nothing to propose now": the loop asks again after the next
-result is told, and finishes when ``ask()`` returns ``None`` while nothing is in flight (the
-optimizer is exhausted). Results are matched to submissions by the identity of the submitted
-``TrialInfo`` (configurations can repeat, so its value-based equality would not do).
+result, and finishes when ``ask()`` returns ``None`` with nothing in flight. Results match
+submissions by the submitted ``TrialInfo``'s identity (configurations can repeat).
 """
 
 from __future__ import annotations
@@ -53,7 +52,6 @@ log = logging.getLogger(__name__)
 Status = Literal["running", "cancelled", "failed", "finished"]
 
 
-
 class OptimizationLoop(LoopDriver):
     """Ask ``optimizer`` for trials, evaluate them on ``runner``, tell the results, until a goal
     is met, the optimizer is exhausted, or the loop is cancelled (see docs/loop.md)."""
@@ -61,7 +59,7 @@ class OptimizationLoop(LoopDriver):
     def __init__(self, optimizer: Any, runner: Any, *, goal: Callable[[Any], bool] | None = None,
                  cost_goal: float | None = None, n_trials_goal: int | None = None,
                  end_time_goal: float | None = None, duration_goal: float | None = None,
-                 retries: int = 0, raise_if_retries_exceeded: bool = False,
+                 retries: int = 0, raise_if_retries_exceeded: bool = True,
                  journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
                  clock: Callable[[], float] = time.monotonic, study: str | None = None,
                  resume: ResumeMode = "check",
@@ -74,8 +72,9 @@ class OptimizationLoop(LoopDriver):
         refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
         target takes ``checkpoint`` save, in a folder of this study's own inside it (default:
         beside the journal, else a temporary directory); what the study made there is removed
-        when it finishes unless ``keep_checkpoints``.
-        ``max_failure_rate``, ``failure_window``: the failure-rate policy (docs/loop.md)."""
+        when it finishes unless ``keep_checkpoints``. ``max_failure_rate``, ``failure_window``:
+        the failure-rate policy, which then is the guard instead of ``raise_if_retries_exceeded``
+        (docs/loop.md)."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
         self._failure_rate = FailureRate(max_failure_rate, failure_window)  # checks them
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)

@@ -129,11 +129,12 @@ def build_loop(command: Mapping[str, Any], optimizer: Any, runner: Any, journal:
     from trials import JournalError
 
     goals = command.get("goals", {})
+    # a journal written before --keep-going existed went on after a crash: it still does
     try:
         return OptimizationLoop(
             optimizer, runner, n_trials_goal=goals.get("n_trials"), cost_goal=goals.get("cost"),
             duration_goal=goals.get("duration"), retries=command.get("retries", 0),
-            raise_if_retries_exceeded=False, journal=journal,
+            raise_if_retries_exceeded=not command.get("keep_going", True), journal=journal,
             max_failure_rate=command.get("max_failure_rate"),
             failure_window=command.get("failure_window", 20))
     except (TypeError, ValueError, JournalError) as e:  # also: locked by a running study

@@ -12,7 +12,7 @@ from typing import Any
 
 from runner.cli._command import build_loop, build_runner, build_study_optimizer
 from runner.cli._common import UsageError
-from runner.errors import FailureRateError
+from runner.errors import FailureRateError, RetriesExceededError
 
 __all__ = ["execute", "origin"]
 
@@ -83,8 +83,8 @@ def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
         except KeyboardInterrupt:
             print(f"interrupted; continue with: trialrunner resume {journal}", file=sys.stderr)
             return 130
-        except FailureRateError as e:
-            stopped: FailureRateError | None = e
+        except (FailureRateError, RetriesExceededError) as e:
+            stopped: FailureRateError | RetriesExceededError | None = e
         else:
             stopped = None
     from runner.cli._journal_view import load_study
@@ -94,13 +94,18 @@ def execute(command: Mapping[str, Any], journal: str, *, progress: bool | None,
     stem = os.path.splitext(journal)[0]  # the files go beside the journal, not into the cwd
     print(f"report: trialrunner report {journal} --plot {stem}.png --html {stem}.html")
     if stopped is not None:
-        print(_failure_rate_line(stopped), file=sys.stderr, flush=True)
+        print(_stopped_line(stopped), file=sys.stderr, flush=True)
         return 1
     return 0
 
 
-def _failure_rate_line(e: FailureRateError) -> str:
-    """One line, in the command line's terms, for a study the failure-rate policy ended."""
+def _stopped_line(e: FailureRateError | RetriesExceededError) -> str:
+    """One line, in the command line's terms, for a study a failure ended."""
+    if isinstance(e, RetriesExceededError):
+        what = str(e).split(";")[0].replace("retries=", "--retries ")
+        last = (e.traceback or "").strip().splitlines()[-1:] or ["?"]
+        return (f"trialrunner: study stopped: {what}: {last[0][:200]} (--keep-going tells the "
+                f"optimizer and goes on; --max-failure-rate then stops only a broken target)")
     trial, error = e.failures[-1] if e.failures else (None, "?")
     error = " ".join(error.split())
     return (f"trialrunner: study stopped: {len(e.failures)} of the last {e.finished} trials "

@@ -67,6 +67,9 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
                       help="stop asking after S seconds (of this session)")
     stop.add_argument("--retries", type=int, default=0, metavar="N",
                       help="re-run a crashed trial up to N times (default 0)")
+    stop.add_argument("--keep-going", action="store_true",
+                      help="a trial that crashed after its retries is told to the optimizer and "
+                           "the study goes on (default: the study stops, as in Python)")
     stop.add_argument("--max-failure-rate", type=float, metavar="SHARE",
                       help="end the study once more than SHARE (in (0, 1]) of the last "
                            "--failure-window finished trials failed (default: never)")
@@ -152,6 +155,7 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "retries": args.retries,
         "max_failure_rate": rate,
         "failure_window": args.failure_window,
+        "keep_going": args.keep_going,
     }
 
 

@@ -50,19 +50,19 @@ BAD = [
      "cannot import 'nosuchmodule'"),
     (["run", "quad:nothing", "--space", "space.toml", "--n-trials", "3"],
      "has no attribute 'nothing'"),
-    (["run", "quad:objective", "--space", "missing.toml", "--n-trials", "3"],
+    (["run", "quad:objective", "--keep-going", "--space", "missing.toml", "--n-trials", "3"],
      "--space: no such file"),
-    (["run", "quad:objective", "--space", "bad.toml", "--n-trials", "3"], "not valid TOML"),
-    (["run", "quad:objective", "--space", "space.toml"], "never ends by itself"),
-    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "0"],
+    (["run", "quad:objective", "--keep-going", "--space", "bad.toml", "--n-trials", "3"], "not valid TOML"),
+    (["run", "quad:objective", "--keep-going", "--space", "space.toml"], "never ends by itself"),
+    (["run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "0"],
      "--n-trials must be an int > 0"),
-    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "2", "--workers", "x"],
+    (["run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2", "--workers", "x"],
      "argument --workers: invalid int value"),
-    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "2", "--optimizer",
+    (["run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2", "--optimizer",
       "nope"], "unknown optimizer 'nope'"),
-    (["run", "quad:objective", "--space", "space.toml", "--optimizer", "hyperband"],
+    (["run", "quad:objective", "--keep-going", "--space", "space.toml", "--optimizer", "hyperband"],
      "needs --min-budget and --max-budget"),
-    (["run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    (["run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
       "--walltime-limit", "-1"], "--walltime-limit must be a number > 0"),
     (["resume", "missing.jsonl"], "no such file"),
     (["resume", "plain.jsonl"], "not written by `trialrunner run`"),
@@ -115,7 +115,7 @@ def test_a_user_error_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
 def test_verbose_logs_at_info_on_stderr(tmp_path: Path) -> None:
     """-v shows the library's INFO records (here: the resumed trials), quiet without it."""
     study_folder(tmp_path)
-    args = ("run", "quad:objective", "--space", "space.toml", "--n-trials", "3", "--backend",
+    args = ("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "3", "--backend",
             "serial", "--journal", "j.jsonl")
     assert cli(*args, cwd=tmp_path).returncode == 0
     quiet = cli("resume", "j.jsonl", cwd=tmp_path)
@@ -152,8 +152,8 @@ def test_default_journals_started_in_the_same_second_do_not_collide(
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     for _ in range(2):
-        assert main(["run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
-                     "--backend", "serial"]) == 0
+        assert main(["run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
+                     "--backend", "serial", "--keep-going"]) == 0
     assert len(list((tmp_path / "runs").glob("*.jsonl"))) == 2
 
 

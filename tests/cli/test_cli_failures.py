@@ -35,6 +35,27 @@ def test_a_broken_target_stops_at_the_failure_rate(tmp_path: Path) -> None:
     assert (command["max_failure_rate"], command["failure_window"]) == (0.5, 4)
 
 
+def test_a_crash_stops_the_run_as_in_python_unless_keep_going(tmp_path: Path) -> None:
+    """One default for the CLI and Python (`raise_if_retries_exceeded=True`): a trial that
+    crashed after its retries ends `run` with the summary and one line saying how to go on,
+    exit code 1; `--keep-going` runs all trials and keeps the crashes as data."""
+    study_folder(tmp_path)
+    (tmp_path / "broken.py").write_text(BROKEN)
+    done = cli("run", "broken:objective", "--space", "space.toml", "--n-trials", "5",
+               "--backend", "serial", "--seed", "1", "--journal", "j.jsonl", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    [line] = [ln for ln in done.stderr.splitlines() if "study stopped" in ln]
+    assert line.startswith("trialrunner: study stopped: trial 0 crashed on all 1 attempt(s) "
+                           "(--retries 0): ImportError"), line
+    assert "--keep-going" in line and "raise_if_retries_exceeded" not in line, line
+    assert read_header(tmp_path / "j.jsonl")["command"]["keep_going"] is False
+    done = cli("run", "broken:objective", "--space", "space.toml", "--n-trials", "5",
+               "--backend", "serial", "--seed", "1", "--keep-going", "--journal", "k.jsonl",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "trials: 5 finished" in done.stdout, done.stdout
+
+
 def test_failure_rate_options_are_checked(tmp_path: Path) -> None:
     """A share outside (0, 1] or a window below 1 is one line naming the option, exit code 2."""
     study_folder(tmp_path)
@@ -42,7 +63,7 @@ def test_failure_rate_options_are_checked(tmp_path: Path) -> None:
                                     "a share in (0, 1]"),
                                    ("--failure-window", "0", "--failure-window must be an int "
                                     "> 0, got 0")):
-        done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+        done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
                    option, value, cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
         assert message in done.stderr, done.stderr
@@ -57,7 +78,7 @@ def test_a_memory_limit_in_bytes_is_one_warning_line_in_the_cli_terms(tmp_path: 
     no Python source line (`sys.exit(main())`), no `memory_limit=` advice. On `resume`, the
     same once, saying the limit came from the journal."""
     study_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
                "--backend", "serial", "--memory-limit", "2147483648", "--journal", "j.jsonl",
                cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -79,7 +100,7 @@ def test_a_stale_lock_on_resume_is_one_warning_line(tmp_path: Path) -> None:
     import socket
 
     study_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
                "--backend", "serial", "--journal", "j.jsonl", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     (tmp_path / "j.jsonl.lock").write_text(json.dumps(

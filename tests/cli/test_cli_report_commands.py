@@ -36,7 +36,7 @@ def test_report_into_a_closed_pipe_writes_every_file_and_exits_0(tmp_path: Path,
 def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 3-trial study started by `trialrunner run` on the serial backend."""
     folder = study_folder(tmp_path_factory.mktemp("resume"))
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "3",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "3",
                "--backend", "serial", "--seed", "1", "--journal", "j.jsonl", cwd=folder)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("journal:") == 1, done.stdout

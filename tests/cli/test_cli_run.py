@@ -25,9 +25,9 @@ def _finals(path: Path) -> list[dict]:
 def test_run_writes_the_command_into_the_header_and_prints_a_summary(tmp_path: Path) -> None:
     """A finished `run`: N trials in the journal, crashes as data, the command in the header."""
     study_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "12",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "12",
                "--backend", "thread", "--workers", "2", "--seed", "3", "--retries", "1",
-               "--journal", "j.jsonl", cwd=tmp_path)
+               "--keep-going", "--journal", "j.jsonl", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "trials: 12 finished" in done.stdout and "best trials:" in done.stdout
     assert "trialrunner report" in done.stdout
@@ -43,7 +43,7 @@ def test_run_writes_the_command_into_the_header_and_prints_a_summary(tmp_path: P
 def test_the_default_journal_goes_under_runs(tmp_path: Path) -> None:
     """Without --journal the study is journaled to runs/<target>-<time>.jsonl."""
     study_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "3",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "3",
                "--backend", "serial", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     (journal,) = (tmp_path / "runs").glob("quad-objective-*.jsonl")
@@ -75,7 +75,7 @@ def test_resume_after_the_driver_is_killed_continues_exactly(tmp_path: Path) -> 
     study_folder(tmp_path)
     journal = tmp_path / "study.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "run", "quad:objective", "--space", "space.toml",
+        [sys.executable, "-m", "runner", "run", "quad:objective", "--keep-going", "--space", "space.toml",
          "--n-trials", "24", "--workers", "2", "--seed", "5", "--journal", str(journal)],
         cwd=tmp_path, env=env(TRIAL_SLEEP="0.05"), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
@@ -102,7 +102,7 @@ def test_resume_after_the_driver_is_killed_continues_exactly(tmp_path: Path) -> 
 def test_resume_refuses_a_new_run_on_an_old_journal(tmp_path: Path) -> None:
     """`run --journal` on a journal that holds a study points at `resume` (exit 2)."""
     study_folder(tmp_path)
-    args = ("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    args = ("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
             "--backend", "serial", "--journal", "j.jsonl")
     assert cli(*args, cwd=tmp_path).returncode == 0
     again = cli(*args, cwd=tmp_path)
@@ -121,7 +121,7 @@ def test_configspace_space_file_and_resume(tmp_path: Path) -> None:
     study_folder(tmp_path)
     ConfigurationSpace({"x": (-5.0, 5.0), "kind": ["a", "b"]}, seed=0).to_json(
         tmp_path / "cs.json")
-    done = cli("run", "quad:objective", "--space", "cs.json", "--n-trials", "6", "--workers",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "cs.json", "--n-trials", "6", "--workers",
                "2", "--journal", "cs.jsonl", "--progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert read_header(tmp_path / "cs.jsonl")["command"]["space"]["format"] == "configspace"
@@ -141,7 +141,7 @@ def test_configspace_space_file_and_resume(tmp_path: Path) -> None:
 def test_an_unreachable_scheduler_is_one_line_naming_the_address(tmp_path: Path) -> None:
     """--scheduler with nothing listening: exit 2 after the connect timeout, no journal left."""
     study_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
                "--scheduler", "tcp://127.0.0.1:9", "--journal", "d.jsonl", cwd=tmp_path)
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
@@ -170,7 +170,7 @@ def test_demo_then_report_on_the_journal_it_wrote(tmp_path: Path) -> None:
 def test_dask_backend_with_its_own_local_cluster(tmp_path: Path) -> None:
     """--backend dask --workers 2 starts a local cluster, runs the study, and closes it."""
     study_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "6", "--backend",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "6", "--backend",
                "dask", "--workers", "2", "--journal", "d.jsonl", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(History.load(tmp_path / "d.jsonl")) == 6
@@ -181,7 +181,7 @@ def test_resume_of_a_journal_in_use_is_one_line(tmp_path: Path) -> None:
     from trials import Journal
 
     study_folder(tmp_path)
-    assert cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    assert cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
                "--backend", "serial", "--journal", "j.jsonl", cwd=tmp_path).returncode == 0
     with Journal.open(tmp_path / "j.jsonl"):
         done = cli("resume", "j.jsonl", cwd=tmp_path)
@@ -227,7 +227,7 @@ def test_optuna_tpe_from_the_command_line(tmp_path: Path) -> None:
     pytest.importorskip("optuna")
     pytest.importorskip("runner.integrations.optuna")
     study_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--optimizer", "optuna",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--optimizer", "optuna",
                "--seed", "0", "--n-trials", "8", "--backend", "serial", "--journal", "o.jsonl",
                cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -195,7 +195,7 @@ def test_J13_a_header_over_1_mib_is_read_back(tmp_path: Path) -> None:
     trial), and `report` and `resume` read the journal (before: "not a journal")."""
     study_folder(tmp_path)
     _big_space(tmp_path)
-    done = cli("run", "quad:objective", "--space", "big.json", "--n-trials", "3",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "big.json", "--n-trials", "3",
                "--backend", "serial", "--journal", "j.jsonl", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(read_header(tmp_path / "j.jsonl")["command"]["space"]["spec"]["kind"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from loophelpers import CountingOptimizer, ListOptimizer
 
-from runner import FailureRateError, OptimizationLoop, SerialRunner
+from runner import FailureRateError, OptimizationLoop, RetriesExceededError, SerialRunner
 from runner.optimizers import RandomSearch
 from trials import StatusType, read_records
 
@@ -39,15 +39,27 @@ class StatusRunner(SerialRunner):
 
 
 def test_by_default_a_target_that_fails_on_part_of_the_space_runs_to_its_goal() -> None:
-    """The default (raise_if_retries_exceeded=False, no failure rate): 40 trials of a target that
-    raises on a tenth of the space all finish; the crashes are told and kept (before: the first
-    crash ended the study)."""
+    """raise_if_retries_exceeded=False (the CLI's --keep-going), no failure rate: 40 trials of a
+    target that raises on a tenth of the space all finish; the crashes are told and kept."""
     loop = OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=3),
-                            SerialRunner(fails_on_a_tenth), n_trials_goal=40, retries=1)
+                            SerialRunner(fails_on_a_tenth), n_trials_goal=40, retries=1,
+                            raise_if_retries_exceeded=False)
     loop.run()
     crashed = [v for _, v in loop.history if v.status is StatusType.CRASHED]
     assert loop.status() == "finished" and len(loop.history) == 40
     assert crashed and len(loop.failed) == len(crashed)
+
+
+def test_by_default_the_first_trial_that_exhausts_its_retries_ends_the_loop() -> None:
+    """The default (DESIGN: raise_if_retries_exceeded=True, adaptive's default; the CLI's too):
+    the first trial that crashed on all its attempts ends the loop with RetriesExceededError
+    saying how to go on."""
+    loop = OptimizationLoop(RandomSearch({"x": (0.0, 1.0)}, seed=3),
+                            SerialRunner(fails_on_a_tenth), n_trials_goal=40, retries=1)
+    with pytest.raises(RetriesExceededError, match="raise_if_retries_exceeded=False.*"
+                       "max_failure_rate"):
+        loop.run()
+    assert loop.status() == "failed" and len(loop.history) < 40
 
 
 def test_a_broken_target_stops_once_more_than_the_share_of_the_window_failed(tmp_path) -> None:
