@@ -257,7 +257,7 @@ class SMACOptimizer:
             self._tell(self._smac_info(info), value)
 
     def _tell(self, smac_info: SMACTrialInfo, value: TrialValue) -> None:
-        """A failure is told with a finite cost (see :mod:`runner.integrations._smac_costs`)."""
+        """A failure is told with a finite cost (see `runner.integrations._smac_costs`)."""
         for key, smac_value in self._costs.convert(smac_info, value):
             self.facade.tell(key, smac_value, save=False)
 
