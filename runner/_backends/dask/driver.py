@@ -34,6 +34,7 @@ import attrs
 from runner._backends.dask.cluster import connect, is_worker_loss
 from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
 from runner._backends.dask.reports import DaskReports
+from runner._backends.dask.stream import Pilot, Streaming
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
@@ -63,7 +64,7 @@ CLOSE_TIMEOUT = 10.0
 
 
 
-class DaskRunner(ClusterWatch, LocalWorker):
+class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -94,7 +95,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
     def __init__(self, target: Any = None, *, client: Any = None, n_workers: int | None = None,
                  max_requeues: int = 3, resources: Resources | None = None,
                  connect_timeout: float = 10.0, worker_timeout: float | None = 30.0,
-                 security: Any = None, **kwargs: Any) -> None:
+                 security: Any = None, streaming: bool = True, **kwargs: Any) -> None:
         if isinstance(max_requeues, bool) or not isinstance(max_requeues, numbers.Integral) \
                 or int(max_requeues) < 0:
             raise ValueError(f"max_requeues must be an int >= 0, got {max_requeues!r}")
@@ -108,6 +109,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
             check_seconds(worker_timeout, "worker_timeout", " or None"))
         self._resources: Resources | None = check_resources(resources, "resources")
         self._max_requeues: int = int(max_requeues)
+        if not isinstance(streaming, bool):
+            raise TypeError(f"streaming must be True or False, got {streaming!r}")
+        self._streaming: bool = streaming
         super().__init__(target, **kwargs)
         self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
                                                  self._limits)
@@ -137,7 +141,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._address: str = str(self._client.scheduler.address)
         lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
-            if self._target.wants_report:
+            if self._streaming:
+                self._init_streaming()
+            elif self._target.wants_report:
                 self._channel = DaskReports(self._client, self._id, self._report)
             self._hold_allowed_failures()
             self._wait_for_workers()
@@ -209,6 +215,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
         """Send queued trials to dask while a slot is free (from any thread; never blocks)."""
         if self._gone is not None:
             self._fail_all(self._gone)
+            return
+        if self._streaming:
+            self._dispatch_stream()
             return
         while True:
             with self._lock:
@@ -315,7 +324,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
         log.error(error)
         for flight in queued:
             self._finish(flight, self._not_run(error), started=False)
-        futures = [f.future for f in flights if f.future is not None]
+        futures = _tasks(flights)
         if futures and self._client.status == "running":  # the async form, on the loop
             self._client.loop.add_callback(self._client.cancel, futures, asynchronous=True,
                                            reason=error)
@@ -341,7 +350,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
 
     def _backend_meta(self) -> dict[str, Any]:
         return {"scheduler": self._address, "n_workers": self._n_workers,
-                "max_requeues": self._max_requeues}
+                "max_requeues": self._max_requeues, "streaming": self._streaming}
 
     def _close(self) -> None:
         with self._lock:
@@ -349,7 +358,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
             flights = list(self._flights)
         for flight in queued:
             self._finish(flight, self._cancelled_value(), started=False)
-        futures = [f.future for f in flights if f.future is not None]
+        futures = _tasks(flights)
         try:
             if self._client.status == "running":
                 if futures:
@@ -365,7 +374,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._release_backend()
 
     def _decide(self, info: TrialInfo, decision: Any) -> None:
-        if self._channel is not None:
+        if self._streaming:
+            self._stop_stream(info)
+        elif self._channel is not None:
             self._channel.stop(info)
 
     def _release_backend(self) -> None:
@@ -373,6 +384,11 @@ class DaskRunner(ClusterWatch, LocalWorker):
             self._channel.close()
         if self._refresher is not None:
             self._refresher.cancel()
+        if self._listener is not None and self._client.status == "running":
+            try:
+                self._client.sync(self._end_stream, callback_timeout=CLOSE_TIMEOUT)
+            except Exception as exc:
+                log.debug("ending the runner's pilots failed: %r", exc)
         try:
             if self._shipment is not None:
                 self._shipment.release()
@@ -384,3 +400,8 @@ class DaskRunner(ClusterWatch, LocalWorker):
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _tasks(flights: list[Flight]) -> list[Any]:
+    """The dask futures of ``flights`` sent as tasks (not to pilots)."""
+    return [f.future for f in flights if f.future is not None and not isinstance(f.future, Pilot)]
