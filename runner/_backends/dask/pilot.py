@@ -135,6 +135,8 @@ class _Pilot:
                 self._send({"op": "unrun", "n": msg["n"]})
             else:
                 self.queue.append((msg["n"], msg["info"]))
+        elif op == "ping":
+            self._send({"op": "pong"})
         elif op == "stop" and self.running is not None and self.running[0] == msg["n"]:
             self.worker.stop()
 

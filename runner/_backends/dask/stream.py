@@ -22,6 +22,7 @@ import itertools
 import logging
 import pickle
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from runner._backends.dask.cluster import trial_capacity
@@ -33,11 +34,15 @@ __all__ = ["Pilot", "Streaming"]
 
 log = logging.getLogger(__name__)
 
+PILOT_SILENCE = 10.0
+"""Seconds a connected pilot may stay silent (it answers every ping) before the driver takes
+it for lost and requeues its trial: a machine that vanished closes no connection."""
+
 
 class Pilot:
     """The driver's record of one pilot task: where it runs, its connection, its trial."""
 
-    __slots__ = ("name", "worker", "future", "comm", "flight", "n", "draining", "ended")
+    __slots__ = ("name", "worker", "future", "comm", "flight", "n", "draining", "ended", "heard")
 
     def __init__(self, name: str, worker: str, future: Any) -> None:
         self.name, self.worker, self.future = name, worker, future
@@ -46,6 +51,7 @@ class Pilot:
         self.n = 0  # the number of the trial last sent
         self.draining = False
         self.ended = False
+        self.heard = 0.0  # when it last said something (time.monotonic())
 
     @property
     def idle(self) -> bool:
@@ -109,11 +115,21 @@ class Streaming:
         """After a read of the workers: drop the pilots of workers gone, ping the others,
         launch the pilots that running workers lack."""
         self._workers = workers
+        now = time.monotonic()
         for pilot in list(self._pilots.values()):
-            if pilot.worker not in workers:
-                self._pilot_gone(pilot, "its dask worker left the cluster")
-            elif pilot.comm is not None:
-                asyncio.ensure_future(self._write(pilot, {"op": "ping"}))
+            info = workers.get(pilot.worker)
+            if pilot.comm is None:
+                if info is None:  # it never started: its worker left
+                    self._pilot_gone(pilot, "its dask worker left the cluster")
+                continue
+            # connected: it ends with its connection (a retiring worker's pilot drains
+            # first), or when it has been silent too long (its machine vanished)
+            if now - pilot.heard > PILOT_SILENCE:
+                self._pilot_gone(pilot, f"it was silent for {PILOT_SILENCE:g} s")
+                continue
+            if info is None or info.get("status") != "running":
+                pilot.draining = True
+            asyncio.ensure_future(self._write(pilot, {"op": "ping"}))
         if self._closed or self._shipment is None:  # not ready yet
             return
         if self._shipment.status != "finished":  # every replica was lost
@@ -145,12 +161,17 @@ class Streaming:
         future.add_done_callback(lambda f: loop.add_callback(self._pilot_ended, pilot))
 
     def _pilot_ended(self, pilot: Pilot) -> None:
-        future = pilot.future
-        status = future.status
+        status = pilot.future.status
         if status == "error" and not pilot.ended and not self._closed:
-            log.warning("a trialrunner pilot on dask worker %s failed: %r", pilot.worker,
-                        future.exception())
+            asyncio.ensure_future(self._pilot_failed(pilot))
         self._pilot_gone(pilot, f"its task ended ({status})")
+
+    async def _pilot_failed(self, pilot: Pilot) -> None:
+        try:
+            exc = await pilot.future.exception()
+        except Exception as error:  # the client is closing
+            exc = error
+        log.warning("a trialrunner pilot on dask worker %s failed: %r", pilot.worker, exc)
 
     async def _on_pilot(self, comm: Any) -> None:
         """A pilot connected: serve its messages until its connection closes."""
@@ -164,13 +185,14 @@ class Streaming:
             await self._write_comm(comm, {"op": "close"})
             comm.abort()
             return
-        pilot.comm = comm
+        pilot.comm, pilot.heard = comm, time.monotonic()
         self._dispatch()
         while True:
             try:
                 msg = await comm.read()
             except Exception:
                 break
+            pilot.heard = time.monotonic()
             op = msg.get("op")
             if op == "result":
                 self._pilot_result(pilot, msg)
