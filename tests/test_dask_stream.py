@@ -51,7 +51,6 @@ def test_the_scheduler_sees_one_task_per_slot_not_one_per_trial(dask_client: Any
     counts = {}
     for streaming in (True, False):
         with DaskRunner(h.square, client=dask_client, streaming=streaming) as runner:
-            h.wait_for(lambda: not streaming or len(runner._pilots) == 2, 30, "the pilots")
             before = transitions(dask_client)
             for i in range(100):
                 runner.submit_trial(TrialInfo({"x": i}))

@@ -59,6 +59,10 @@ SHORT_TRIAL = 0.1
 PREFETCH = 3
 """For short trials: one executing, one waiting on its worker, one on the scheduler per slot, so a
 worker starts its next trial without waiting for a round trip to the driver."""
+STREAM_DEPTH = 2
+"""Streaming, short trials: each slot holds one trial executing and one waiting on its pilot,
+so a worker begins its next trial without a round trip to the driver (``count_available_workers``
+offers those places)."""
 CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
@@ -152,6 +156,8 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                                                   hash=False)
             self._refresher = asyncio.run_coroutine_threadsafe(
                 self._refresh_loop(), self._client.loop.asyncio_loop)
+            if self._streaming:
+                self._wait_for_pilots()
         except BaseException:
             self._release_backend()
             raise
@@ -341,7 +347,11 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         # offering one slot lets a loop see that and end, instead of waiting for ever
         if self._gone:
             return max(0, 1 - self._executing - len(self._pending))
-        return super().count_available_workers()
+        return max(0, self._capacity * self._depth() - self._executing - len(self._pending))
+
+    def _depth(self) -> int:
+        """Trials each slot holds: with streaming, two while trials are short."""
+        return STREAM_DEPTH if self._streaming and self._mean_time < SHORT_TRIAL else 1
 
     @property
     def client(self) -> Any:

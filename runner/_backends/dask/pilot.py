@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import queue
+import threading
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runner._backends.dask.reports import report_fields
@@ -54,56 +54,59 @@ def run_pilot(shipment: Shipment, runner_id: str, address: str, name: str) -> st
     entry = worker_entry(shipment, runner_id)
     if isinstance(entry, Unrun):
         return "the runner was closed"
-    pool = ThreadPoolExecutor(1, thread_name_prefix="trialrunner-pilot")
     try:
-        return asyncio.run(_Pilot(dask_worker, entry[0], runner_id, address, name, pool).serve())
+        return asyncio.run(_Pilot(dask_worker, entry[0], address, name).serve())
     finally:
-        pool.shutdown(wait=True)
         drop_entry(runner_id, entry)  # no idle process outlives its pilot
 
 
 class _Pilot:
-    def __init__(self, dask_worker: Any, worker: Any, runner_id: str, address: str, name: str,
-                 pool: ThreadPoolExecutor) -> None:
-        self.dask_worker, self.worker, self.pool = dask_worker, worker, pool
-        self.runner_id, self.address, self.name = runner_id, address, name
-        self.queue: deque[tuple[int, bytes]] = deque()
+    """The connection (this thread's event loop) and the trials (a thread of their own, which
+    takes the next waiting trial as soon as one ends: no hop through the loop between)."""
+
+    def __init__(self, dask_worker: Any, worker: Any, address: str, name: str) -> None:
+        self.dask_worker, self.worker, self.address, self.name = dask_worker, worker, address, name
+        self.inbox: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
         self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self.running: tuple[int, asyncio.Future[TrialValue]] | None = None
+        self.outstanding = 0  # trials taken and not yet answered (event loop only)
+        self.current: int | None = None  # the trial running (set by the trial thread)
         self.heard = time.monotonic()
-        self.draining = False
+        self.draining = False  # no new trial begins (its worker retires)
+        self.ending = False  # the driver is gone: none at all
 
     async def serve(self) -> str:
-        from distributed.comm import connect
+        from distributed.comm import core
 
+        connect: Any = core.connect  # untyped upstream
         loop = asyncio.get_running_loop()
         if not self.worker.alive:  # start the process now, not with the first trial
-            await loop.run_in_executor(self.pool, self.worker.start)
+            await loop.run_in_executor(None, self.worker.start)
         args = self.dask_worker.security.get_connection_args("worker")
         comm = await connect(self.address, timeout=CONNECT_TIMEOUT, **args)
         writer = asyncio.ensure_future(self._write(comm))
+        trials = threading.Thread(target=self._trials, args=(loop,), daemon=True,
+                                  name=f"trialrunner-{self.name}")
+        trials.start()
         try:
             await comm.write({"op": "hello", "pilot": self.name,
                               "worker": str(self.dask_worker.address)})
-            return await self._loop(comm, loop)
+            return await self._serve(comm)
         finally:
-            self.outbox.put_nowait(None)
-            if self.running is not None:  # the driver is gone: end its trial
+            self.ending = True
+            if self.current is not None:  # the driver is gone: end its trial
                 self.worker.kill_tree()
-                await asyncio.wait([self.running[1]])
+            self.inbox.put(None)
+            await loop.run_in_executor(None, trials.join)
+            self.outbox.put_nowait(None)
             await asyncio.wait([writer], timeout=1.0)
             comm.abort()
 
-    async def _loop(self, comm: Any, loop: asyncio.AbstractEventLoop) -> str:
+    async def _serve(self, comm: Any) -> str:
         reader: asyncio.Future[Any] = asyncio.ensure_future(comm.read())
         try:
             while True:
-                waits: set[asyncio.Future[Any]] = {reader}
-                if self.running is not None:
-                    waits.add(self.running[1])
-                done, _ = await asyncio.wait(waits, timeout=POLL,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if reader in done:
+                await asyncio.wait([reader], timeout=POLL)
+                if reader.done():
                     try:
                         msg = reader.result()
                     except Exception:  # the connection closed: the driver is gone
@@ -113,15 +116,8 @@ class _Pilot:
                         return "the driver closed the pilot"
                     self._take(msg)
                     reader = asyncio.ensure_future(comm.read())
-                if self.running is not None and self.running[1].done():
-                    n, future = self.running
-                    self.running = None
-                    self._send({"op": "result", "n": n,
-                                "value": pickle.dumps(future.result(), protocol=5)})
                 self._check_worker()
-                if self.running is None and self.queue and not self.draining:
-                    self._start(loop)
-                if self.draining and self.running is None:
+                if self.draining and not self.outstanding:
                     return "its dask worker is retiring"
                 if time.monotonic() - self.heard > DRIVER_SILENCE:
                     return f"no word from the driver for {DRIVER_SILENCE:g} s"
@@ -131,32 +127,44 @@ class _Pilot:
     def _take(self, msg: dict[str, Any]) -> None:
         op = msg.get("op")
         if op == "trial":
-            if self.draining:
-                self._send({"op": "unrun", "n": msg["n"]})
-            else:
-                self.queue.append((msg["n"], msg["info"]))
+            self.outstanding += 1
+            self.inbox.put((msg["n"], msg["info"]))
         elif op == "ping":
             self._send({"op": "pong"})
-        elif op == "stop" and self.running is not None and self.running[0] == msg["n"]:
+        elif op == "stop" and self.current == msg["n"]:
             self.worker.stop()
 
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        n, blob = self.queue.popleft()
+    def _trials(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The trial thread: run what comes in, in order; answer each."""
+        while (item := self.inbox.get()) is not None:
+            n, blob = item
+            if self.ending:
+                continue
+            if self.draining:  # taken, never begun: the driver sends it elsewhere
+                loop.call_soon_threadsafe(self._answer, {"op": "unrun", "n": n})
+                continue
 
-        def on_report(report: Report) -> None:  # in the trial's thread
-            loop.call_soon_threadsafe(self._send, {"op": "report", "n": n,
-                                                   "report": report_fields(report)})
+            def on_report(report: Report, n: int = n) -> None:
+                loop.call_soon_threadsafe(self._send, {"op": "report", "n": n,
+                                                       "report": report_fields(report)})
 
-        future = loop.run_in_executor(self.pool, self.worker.run, pickle.loads(blob), on_report)
-        self.running = (n, future)
+            self.current = n
+            try:
+                value: TrialValue = self.worker.run(pickle.loads(blob), on_report)
+            finally:
+                self.current = None
+            loop.call_soon_threadsafe(self._answer, {
+                "op": "result", "n": n, "value": pickle.dumps(value, protocol=5)})
+
+    def _answer(self, msg: dict[str, Any]) -> None:
+        self.outstanding -= 1
+        self._send(msg)
 
     def _check_worker(self) -> None:
         status = getattr(self.dask_worker.status, "name", "running")
         if status in _RETIRING and not self.draining:
             self.draining = True
             self._send({"op": "draining"})
-            while self.queue:
-                self._send({"op": "unrun", "n": self.queue.popleft()[0]})
 
     def _send(self, msg: dict[str, Any]) -> None:
         self.outbox.put_nowait(msg)

@@ -34,6 +34,9 @@ __all__ = ["Pilot", "Streaming"]
 
 log = logging.getLogger(__name__)
 
+PILOT_START = 10.0
+"""Seconds construction waits for the pilots to connect (a busy slot's pilot comes later)."""
+
 PILOT_SILENCE = 10.0
 """Seconds a connected pilot may stay silent (it answers every ping) before the driver takes
 it for lost and requeues its trial: a machine that vanished closes no connection."""
@@ -42,20 +45,21 @@ it for lost and requeues its trial: a machine that vanished closes no connection
 class Pilot:
     """The driver's record of one pilot task: where it runs, its connection, its trial."""
 
-    __slots__ = ("name", "worker", "future", "comm", "flight", "n", "draining", "ended", "heard")
+    __slots__ = ("name", "worker", "future", "comm", "flights", "n", "draining", "ended",
+                 "heard")
 
     def __init__(self, name: str, worker: str, future: Any) -> None:
         self.name, self.worker, self.future = name, worker, future
         self.comm: Any = None  # set once the pilot said hello
-        self.flight: Flight | None = None
+        self.flights: dict[int, Flight] = {}  # sent, by number: the first runs, others wait
         self.n = 0  # the number of the trial last sent
         self.draining = False
         self.ended = False
         self.heard = 0.0  # when it last said something (time.monotonic())
 
-    @property
-    def idle(self) -> bool:
-        return (self.comm is not None and self.flight is None and not self.draining
+    def free(self, depth: int) -> bool:
+        """Whether it takes another trial, holding at most ``depth``."""
+        return (self.comm is not None and len(self.flights) < depth and not self.draining
                 and not self.ended)
 
 
@@ -63,6 +67,8 @@ class Streaming:
     """The streaming half of ``DaskRunner`` (it shares the runner's state)."""
 
     _lock: threading.Lock
+    _done: threading.Condition
+    _capacity: int
     _client: Any
     _id: str
     _address: str
@@ -84,6 +90,7 @@ class Streaming:
         def _started(self) -> None: ...
         def _unstarted(self) -> None: ...
         def _report(self, info: Any, report: Any) -> bool: ...
+        def _depth(self) -> int: ...
         async def _rescatter(self) -> None: ...
 
     def _init_streaming(self) -> None:
@@ -93,10 +100,21 @@ class Streaming:
         self._listener = self._client.sync(self._listen)
         self._stream_address: str = str(self._listener.contact_address)
 
+    def _wait_for_pilots(self) -> None:
+        """At construction: until a pilot serves every slot (at most ``PILOT_START`` s), so
+        that the first trials start at once."""
+        with self._done:
+            self._done.wait_for(lambda: self._closed or sum(
+                p.comm is not None for p in self._pilots.values()) >= self._capacity,
+                PILOT_START)
+
     async def _listen(self) -> Any:
-        from distributed.comm import listen
+        from distributed import utils
+        from distributed.comm import core
         from distributed.comm.addressing import parse_address, parse_host_port
-        from distributed.utils import get_ip
+
+        listen: Any = core.listen  # untyped upstream
+        get_ip: Any = utils.get_ip
 
         scheme, location = parse_address(self._address)
         if scheme == "inproc":
@@ -185,7 +203,9 @@ class Streaming:
             await self._write_comm(comm, {"op": "close"})
             comm.abort()
             return
-        pilot.comm, pilot.heard = comm, time.monotonic()
+        with self._done:
+            pilot.comm, pilot.heard = comm, time.monotonic()
+            self._done.notify_all()
         self._dispatch()
         while True:
             try:
@@ -197,8 +217,8 @@ class Streaming:
             if op == "result":
                 self._pilot_result(pilot, msg)
             elif op == "report":
-                flight = pilot.flight
-                if flight is not None and pilot.n == msg["n"]:
+                flight = pilot.flights.get(msg["n"])
+                if flight is not None:
                     self._report(flight.info, report_of(msg["report"]))
             elif op == "unrun":
                 self._pilot_unrun(pilot, msg["n"])
@@ -208,25 +228,26 @@ class Streaming:
 
     def _pilot_result(self, pilot: Pilot, msg: Any) -> None:
         with self._lock:
-            flight = pilot.flight
-            if flight is None or pilot.n != msg["n"]:
+            flight = pilot.flights.pop(msg["n"], None)
+            if flight is None:
                 return
-            pilot.flight = None
         self._settle(flight, pilot, pickle.loads(msg["value"]))
 
     def _pilot_unrun(self, pilot: Pilot, n: int) -> None:
         """The pilot (draining) did not begin its trial: queue it again, no loss counted."""
         with self._lock:
-            flight = pilot.flight
-            if flight is None or pilot.n != n:
-                return
-            pilot.flight = None
-            if not flight.done:
-                self._unstarted()
-                self._flights.discard(flight)
-                flight.future = None
-                self._enqueue(flight, front=True)
+            flight = pilot.flights.pop(n, None)
+            if flight is not None:
+                self._requeue_unrun(flight)
         self._dispatch()
+
+    def _requeue_unrun(self, flight: Flight) -> None:
+        """``flight`` never began: to the front of the queue, no loss counted (lock held)."""
+        if not flight.done:
+            self._unstarted()
+            self._flights.discard(flight)
+            flight.future = None
+            self._enqueue(flight, front=True)
 
     def _pilot_gone(self, pilot: Pilot, why: str) -> None:
         """The pilot ended or was lost: forget it, requeue its trial as a lost worker's."""
@@ -235,7 +256,11 @@ class Streaming:
                 return
             pilot.ended = True
             self._pilots.pop(pilot.name, None)
-            flight, pilot.flight = pilot.flight, None
+            flights = [pilot.flights[n] for n in sorted(pilot.flights)]
+            pilot.flights.clear()
+            for waiting in reversed(flights[1:]):  # the first ran (or may have); not these
+                self._requeue_unrun(waiting)
+            flight = flights[0] if flights else None
         if pilot.comm is not None:
             pilot.comm.abort()
         if not pilot.future.done() and self._client.status == "running":
@@ -253,38 +278,44 @@ class Streaming:
         with self._lock:
             while not self._closed and self._pending:
                 flight = self._pending[0]
-                pilot = self._idle_pilot(flight)
+                pilot = self._free_pilot(flight)
                 if pilot is None:
                     break
                 self._dequeue()
                 self._started()
                 self._flights.add(flight)
-                pilot.flight, flight.future = flight, pilot
                 pilot.n += 1
+                pilot.flights[pilot.n], flight.future = flight, pilot
                 sends.append((pilot, {"op": "trial", "n": pilot.n, "info": flight.blob}))
         for pilot, msg in sends:
             self._client.loop.add_callback(self._send_trial, pilot, msg)
 
-    def _idle_pilot(self, flight: Flight) -> Pilot | None:
-        """An idle pilot whose worker has ``flight``'s resources free (lock held)."""
+    def _free_pilot(self, flight: Flight) -> Pilot | None:
+        """An idle pilot whose worker has ``flight``'s resources free or, while trials are
+        short, one running a single trial of the runner's resources (lock held)."""
         need = flight.resources
+        own = need is None or need == self._resources
         for pilot in self._pilots.values():
-            if pilot.idle and (need is None or need == self._resources
-                               or self._fits(pilot.worker, need)):
+            if pilot.free(1) and (own or self._fits(pilot.worker, need)):
                 return pilot
+        if own and self._depth() > 1:
+            for pilot in self._pilots.values():
+                if pilot.free(self._depth()):
+                    return pilot
         return None
 
     def _fits(self, worker: str, need: Any) -> bool:
         have = dict((self._workers.get(worker) or {}).get("resources") or {})
         for other in self._pilots.values():
-            busy = other.flight
-            if other.worker == worker and busy is not None and busy.resources:
-                for key, amount in busy.resources.items():
+            if other.worker != worker:
+                continue
+            for busy in other.flights.values():
+                for key, amount in (busy.resources or {}).items():
                     have[key] = have.get(key, 0) - amount
         return all(have.get(key, 0) >= amount for key, amount in need.items())
 
     async def _send_trial(self, pilot: Pilot, msg: Any) -> None:
-        if pilot.flight is None or pilot.n != msg["n"]:
+        if msg["n"] not in pilot.flights:
             return
         try:
             await pilot.comm.write(msg)
@@ -294,8 +325,9 @@ class Streaming:
     def _stop_stream(self, info: Any) -> None:
         """Send a stop for ``info`` to the pilot running it (any thread)."""
         with self._lock:
-            found = [(f.future, f.future.n) for f in self._flights
-                     if f.info is info and isinstance(f.future, Pilot)]
+            found = [(f.future, n) for f in self._flights if f.info is info
+                     and isinstance(f.future, Pilot)
+                     for n, g in f.future.flights.items() if g is f]
         for pilot, n in found:
             self._client.loop.add_callback(self._write, pilot, {"op": "stop", "n": n})
 
