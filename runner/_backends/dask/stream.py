@@ -174,7 +174,9 @@ class Streaming:
         except Exception as exc:  # the client is closing
             log.debug("could not start a pilot on %s: %r", address, exc)
             return
-        pilot = self._pilots[name] = Pilot(name, address, future)
+        pilot = Pilot(name, address, future)
+        with self._lock:  # other threads look for a free pilot
+            self._pilots[name] = pilot
         loop = self._client.loop
         future.add_done_callback(lambda f: loop.add_callback(self._pilot_ended, pilot))
 
