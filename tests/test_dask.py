@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from runner import DaskRunner, LimitError, PreflightError, RunnerClosedError
-from runner._backends.dask.driver import STREAM_DEPTH
+from runner._backends.dask.stream import STREAM_DEPTH
 from runner._backends.dask.task import cached_pids
 from trials import StatusType, TrialInfo, TrialValue
 

@@ -1,5 +1,6 @@
 """``DaskRunner``: trials on a dask cluster, each isolated in a supervised worker process that
-the dask worker keeps between trials.
+the dask worker keeps between trials. Streaming (the default, ``stream.py``): one pilot task per
+worker slot takes the trials over dask's comm layer. ``streaming=False``, one task per trial:
 
     submit_trial -> _pending (deque) --a free slot--> _fly, on the client's event loop:
                                                       client.submit(run_trial, key, id, info)
@@ -34,14 +35,13 @@ import attrs
 from runner._backends.dask.cluster import connect, is_worker_loss
 from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
 from runner._backends.dask.reports import DaskReports
-from runner._backends.dask.stream import Pilot, Streaming
+from runner._backends.dask.stream import SHORT_TRIAL, Streaming, task_futures
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
     allowed_failures_hold,
     close_runner,
     run_trial,
-    worker_probe,
 )
 from runner._backends.dask.watch import ClusterWatch
 from runner._backends.local import LocalWorker
@@ -54,15 +54,10 @@ __all__ = ["DaskRunner"]
 
 log = logging.getLogger(__name__)
 
-SHORT_TRIAL = 0.1
-"""Trials shorter than this (seconds, running mean) go ``PREFETCH`` per slot when more wait."""
 PREFETCH = 3
-"""For short trials: one executing, one waiting on its worker, one on the scheduler per slot, so a
-worker starts its next trial without waiting for a round trip to the driver."""
-STREAM_DEPTH = 2
-"""Streaming, short trials: each slot holds one trial executing and one waiting on its pilot,
-so a worker begins its next trial without a round trip to the driver (``count_available_workers``
-offers those places)."""
+"""streaming=False, short trials (under ``SHORT_TRIAL``) with more waiting: one executing, one
+waiting on its worker, one on the scheduler per slot, so a worker starts its next trial without
+waiting for a round trip to the driver."""
 CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
@@ -190,15 +185,6 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                     f"{timeout:g} s; start workers with `dask worker {self._address}` (add "
                     "`--resources GPU=1` for resource tags) or raise worker_timeout")
             time.sleep(0.05)
-
-    def _probe_workers(self) -> None:
-        found = self._client.run(worker_probe(), self._limits.memory is not None,
-                                 on_error="return")
-        broken = {addr: why for addr, why in found.items() if why is not None}
-        if broken:
-            addr, why = next(iter(broken.items()))
-            raise PreflightError(f"{len(broken)} of the {len(found)} dask workers cannot run "
-                                 f"these trials, e.g. {addr}: {why}")
 
     # -- moving trials ----------------------------------------------------------------------
 
@@ -330,7 +316,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         log.error(error)
         for flight in queued:
             self._finish(flight, self._not_run(error), started=False)
-        futures = _tasks(flights)
+        futures = task_futures(flights)
         if futures and self._client.status == "running":  # the async form, on the loop
             self._client.loop.add_callback(self._client.cancel, futures, asynchronous=True,
                                            reason=error)
@@ -349,10 +335,6 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             return max(0, 1 - self._executing - len(self._pending))
         return max(0, self._capacity * self._depth() - self._executing - len(self._pending))
 
-    def _depth(self) -> int:
-        """Trials each slot holds: with streaming, two while trials are short."""
-        return STREAM_DEPTH if self._streaming and self._mean_time < SHORT_TRIAL else 1
-
     @property
     def client(self) -> Any:
         """The ``distributed.Client`` in use."""
@@ -368,7 +350,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             flights = list(self._flights)
         for flight in queued:
             self._finish(flight, self._cancelled_value(), started=False)
-        futures = _tasks(flights)
+        futures = task_futures(flights)
         try:
             if self._client.status == "running":
                 if futures:
@@ -410,8 +392,3 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()
-
-
-def _tasks(flights: list[Flight]) -> list[Any]:
-    """The dask futures of ``flights`` sent as tasks (not to pilots)."""
-    return [f.future for f in flights if f.future is not None and not isinstance(f.future, Pilot)]

@@ -30,10 +30,16 @@ from runner._backends.dask.flight import Flight
 from runner._backends.dask.pilot import run_pilot
 from runner._backends.dask.reports import report_of
 
-__all__ = ["Pilot", "Streaming"]
+__all__ = ["STREAM_DEPTH", "Pilot", "Streaming", "task_futures"]
 
 log = logging.getLogger(__name__)
 
+STREAM_DEPTH = 2
+"""Short trials: each slot holds one trial executing and one waiting on its pilot, so a worker
+begins its next trial without a round trip to the driver (``count_available_workers`` offers
+those places)."""
+SHORT_TRIAL = 0.1
+"""Trials shorter than this (seconds, running mean) are short."""
 PILOT_START = 10.0
 """Seconds construction waits for the pilots to connect (a busy slot's pilot comes later)."""
 
@@ -79,6 +85,7 @@ class Streaming:
     _flights: set[Flight]
     _pending: Any
     _streaming: bool
+    _mean_time: float
     _listener: Any = None  # set while streaming
 
     if TYPE_CHECKING:  # the runner's, declared for the type checker only
@@ -90,8 +97,11 @@ class Streaming:
         def _started(self) -> None: ...
         def _unstarted(self) -> None: ...
         def _report(self, info: Any, report: Any) -> bool: ...
-        def _depth(self) -> int: ...
         async def _rescatter(self) -> None: ...
+
+    def _depth(self) -> int:
+        """Trials each slot holds: with streaming, two while trials are short."""
+        return STREAM_DEPTH if self._streaming and self._mean_time < SHORT_TRIAL else 1
 
     def _init_streaming(self) -> None:
         self._pilots: dict[str, Pilot] = {}
@@ -135,6 +145,9 @@ class Streaming:
         self._workers = workers
         now = time.monotonic()
         for pilot in list(self._pilots.values()):
+            if pilot.future.done():  # it failed (e.g. never reached us), or ended
+                self._pilot_ended(pilot)
+                continue
             info = workers.get(pilot.worker)
             if pilot.comm is None:
                 if info is None:  # it never started: its worker left
@@ -177,8 +190,6 @@ class Streaming:
         pilot = Pilot(name, address, future)
         with self._lock:  # other threads look for a free pilot
             self._pilots[name] = pilot
-        loop = self._client.loop
-        future.add_done_callback(lambda f: loop.add_callback(self._pilot_ended, pilot))
 
     def _pilot_ended(self, pilot: Pilot) -> None:
         status = pilot.future.status
@@ -354,3 +365,8 @@ class Streaming:
             self._pilot_gone(pilot, "the runner was closed")
         if self._listener is not None:
             self._listener.stop()
+
+
+def task_futures(flights: list[Flight]) -> list[Any]:
+    """The dask futures of ``flights`` sent as tasks (not to pilots)."""
+    return [f.future for f in flights if f.future is not None and not isinstance(f.future, Pilot)]

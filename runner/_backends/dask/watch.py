@@ -11,6 +11,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from runner._backends.dask.cluster import trial_capacity
+from runner._backends.dask.task import worker_probe
+from runner.errors import PreflightError
 
 __all__ = ["REFRESH_INTERVAL", "ClusterWatch"]
 
@@ -38,12 +40,23 @@ class ClusterWatch:
     _shipment: Any
     _shipment_data: Any
     _rescattering: bool
+    _limits: Any
     _streaming: bool
 
     if TYPE_CHECKING:  # the runner's, declared for the type checker only
         def _fail_all(self, error: str) -> None: ...
         def _dispatch(self) -> None: ...
         def _steer(self, workers: dict[str, Any]) -> None: ...
+
+    def _probe_workers(self) -> None:
+        """Fail at construction if a worker cannot run the trials (says which and why)."""
+        found = self._client.run(worker_probe(), self._limits.memory is not None,
+                                 on_error="return")
+        broken = {addr: why for addr, why in found.items() if why is not None}
+        if broken:
+            addr, why = next(iter(broken.items()))
+            raise PreflightError(f"{len(broken)} of the {len(found)} dask workers cannot run "
+                                 f"these trials, e.g. {addr}: {why}")
 
     async def _refresh_loop(self) -> None:
         while not self._closed:
