@@ -66,6 +66,46 @@ def test_streaming_must_be_a_bool(dask_client: Any) -> None:
         DaskRunner(h.square, client=dask_client, streaming="no")
 
 
+def test_a_pilot_ends_when_its_driver_falls_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver that keeps the connection open but says nothing (its machine froze, the network
+    dropped without a reset): the pilot ends after DRIVER_SILENCE."""
+    import asyncio
+    import types
+
+    from distributed.comm import core
+
+    from runner._backends.dask import pilot
+
+    monkeypatch.setattr(pilot, "DRIVER_SILENCE", 0.5)
+    monkeypatch.setattr(pilot, "POLL", 0.05)
+
+    class Worker:  # the supervised worker process, not needed here
+        alive = True
+
+        def kill_tree(self) -> None: ...
+
+    dask_worker = types.SimpleNamespace(security=distributed.Security(), address="tcp://w:1",
+                                        status=types.SimpleNamespace(name="running"))
+
+    async def main() -> tuple[str, float, Any]:
+        said: list[Any] = []
+
+        async def silent_driver(comm: Any) -> None:
+            said.append(await comm.read())
+            await asyncio.Event().wait()  # never says a word
+
+        listener: Any = core.listen("tcp://127.0.0.1:0", silent_driver)
+        await listener.start()
+        start = time.monotonic()
+        why = await pilot._Pilot(dask_worker, Worker(), listener.contact_address, "p").serve()
+        listener.stop()
+        return why, time.monotonic() - start, said
+
+    why, took, said = asyncio.run(main())
+    assert said == [{"op": "hello", "pilot": "p", "worker": "tcp://w:1"}]
+    assert why == "no word from the driver for 0.5 s" and took < 5
+
+
 # -- real scheduler and worker processes ---------------------------------------------------------
 
 
