@@ -5,9 +5,12 @@ layer, so the scheduler sees one task per slot, not one per trial.
     refresh (every REFRESH_INTERVAL): for each running dask worker, launch the pilots its
       slots lack (client.submit(run_pilot, pinned, with the runner's resources)); drop those
       of workers gone; ping every connected pilot
+      (and those whose task ended or that are silent)
     listener (distributed.comm.listen, the client's scheme and security): a pilot says hello;
-      from then on it is idle, busy with one trial, or draining
+      from then on it holds up to one trial running (and, while trials are short, one
+      waiting), or is draining
     _dispatch: the next queued trial -> an idle pilot whose worker has its resources free
+      (or, short trials, a pilot with one running)
     a pilot's result -> _settle (exactly once, as a task's); its connection or task lost ->
       its trial is requeued (max_requeues) as when a dask worker is lost
 
