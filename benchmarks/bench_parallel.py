@@ -31,6 +31,8 @@ RAW_DASK = "raw dask client.submit"
 SMAC_DASK = "SMAC3 DaskParallelRunner"
 PPR = "ProcessPoolRunner(n_workers=2)"
 DASK_OWN = "DaskRunner(n_workers=2)"
+DASK_SHARED = "DaskRunner(client=the same cluster)"
+DASK_TASKS = "DaskRunner(client=the same cluster, streaming=False)"
 PPR_LIMITS = "ProcessPoolRunner, walltime 10 + memory 1024"
 
 
@@ -82,7 +84,8 @@ def bench_process_pool(n: int, repeats: int) -> Table:
     def run_adaptive(executor: ProcessPoolExecutor) -> float:
         learner = adaptive.SequenceLearner(c.noop_point, range(n))
         t0 = time.perf_counter()
-        adaptive.BlockingRunner(learner, goal=lambda lrn: lrn.done(), executor=executor)
+        adaptive.BlockingRunner(learner, goal=lambda lrn: lrn.done(), executor=executor,
+                                ntasks=N_WORKERS)  # else it asks mpi4py for the cores
         elapsed = time.perf_counter() - t0
         if len(learner.data) != n:
             raise RuntimeError(f"adaptive finished {len(learner.data)} of {n} points")
@@ -107,8 +110,8 @@ def bench_process_pool(n: int, repeats: int) -> Table:
 
 
 def _our_dask_runners(client: Any, table: Table) -> list[Any]:
-    """``DaskRunner`` on its own LocalCluster and on ``client``'s, or none (with a skip note)
-    while ``runner._backends.dask.driver`` is missing or broken."""
+    """``DaskRunner`` on its own LocalCluster and, with ``streaming=False``, on ``client``'s,
+    or none (with a skip note) while ``runner._backends.dask.driver`` is missing or broken."""
     try:
         from runner._backends.dask.driver import DaskRunner
     except ImportError as exc:
@@ -117,13 +120,26 @@ def _our_dask_runners(client: Any, table: Table) -> list[Any]:
     runners: list[Any] = []
     try:
         runners.append(DaskRunner(c.noop, n_workers=N_WORKERS))
-        runners.append(DaskRunner(c.noop, client=client))
+        runners.append(DaskRunner(c.noop, client=client, streaming=False))
     except Exception as exc:  # a backend under construction must not sink the other figures
         table.skip("DaskRunner", f"could not be constructed: {exc!r}")
         for r in runners:
             r.close()
         return []
     return runners
+
+
+def _streamed(client: Any, trials: Sequence[Any]) -> Callable[[], float]:
+    """A run of a streaming ``DaskRunner`` on ``client``'s cluster, opened for the run only:
+    its pilots hold every worker slot while it is open, so the other contenders could not run
+    (construction, which waits for the pilots, and close are not timed)."""
+    def run() -> float:
+        from runner._backends.dask.driver import DaskRunner
+
+        with DaskRunner(c.noop, client=client) as runner:
+            return drive(runner, trials)[0]
+
+    return run
 
 
 def bench_dask(n: int, n_smac: int, repeats: int) -> Table:
@@ -155,9 +171,12 @@ def bench_dask(n: int, n_smac: int, repeats: int) -> Table:
         contenders = {"raw": lambda: raw(configs), "smac": fed(smac, smac_infos)}
         warm = {"raw": lambda: raw(configs[:few]), "smac": fed(smac, smac_infos[:few])}
         ours = _our_dask_runners(client, table)
-        for key, runner in zip(("own", "shared"), ours, strict=False):
+        for key, runner in zip(("own", "tasks"), ours, strict=False):
             contenders[key] = fed(runner, infos)
             warm[key] = fed(runner, infos[:few])
+        if ours:
+            contenders["shared"], warm["shared"] = (_streamed(client, infos),
+                                                    _streamed(client, infos[:few]))
         runs = interleave(contenders, repeats, warm=warm)
     finally:
         for runner in ours:
@@ -167,8 +186,10 @@ def bench_dask(n: int, n_smac: int, repeats: int) -> Table:
     table.add(RAW_DASK, n, runs["raw"],
               note="client.submit(f, config, pure=False), distributed.wait FIRST_COMPLETED")
     if ours:
-        table.add(DASK_OWN, n, runs["own"], baseline=RAW_DASK, note="its own LocalCluster")
-        table.add("DaskRunner(client=the same cluster)", n, runs["shared"], baseline=RAW_DASK)
+        table.add(DASK_OWN, n, runs["own"], baseline=RAW_DASK,
+                  note="its own LocalCluster; streaming: trials go to one pilot per slot")
+        table.add(DASK_SHARED, n, runs["shared"], baseline=RAW_DASK, note="streaming")
+        table.add(DASK_TASKS, n, runs["tasks"], baseline=RAW_DASK, note="one dask task a trial")
     table.add(SMAC_DASK, n_smac, runs["smac"], baseline=RAW_DASK,
               note="wrapping a TargetFunctionRunner; dask_client=the same cluster")
     return table
@@ -224,6 +245,23 @@ def bench_utilization(n: int, repeats: int) -> list[Utilization]:
             elapsed.append(seconds)
     rows.append(Utilization(RAW_PPE + " (target times itself)", statistics.median(pcts),
                             statistics.median(elapsed)))
+    from runner._backends.dask.driver import DaskRunner
+
+    for streaming in (True, False):
+        pcts, elapsed, to_start, back = [], [], [], []
+        with DaskRunner(c.sleep_20ms, n_workers=N_WORKERS, streaming=streaming) as runner:
+            drive(runner, infos[:N_WORKERS * 10])  # warm-up
+            for _ in range(repeats):
+                stamps = {}
+                seconds, results = drive(runner, infos, stamps)
+                values = {id(info): value for info, value in results}
+                pcts.append(100 * sum(v.time for v in values.values()) / (N_WORKERS * seconds))
+                elapsed.append(seconds)
+                to_start += [values[k].starttime - s[0] for k, s in stamps.items()]
+                back += [s[1] - values[k].endtime for k, s in stamps.items()]
+        rows.append(Utilization(DASK_OWN + ("" if streaming else ", streaming=False"),
+                                statistics.median(pcts), statistics.median(elapsed),
+                                1e6 * statistics.mean(to_start), 1e6 * statistics.mean(back)))
     return rows
 
 
@@ -390,11 +428,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("Verdicts")
     print(verdict(f"{PPR} vs {RAW_PPE}", pool.ratio(PPR), 0.8))
-    print(verdict(f"DaskRunner vs {RAW_DASK}", dask.ratio(DASK_OWN), 1.0))
-    print(verdict(f"DaskRunner vs {SMAC_DASK}",
-                  dask.ratio(DASK_OWN, SMAC_DASK), 2.0))
+    print(verdict(f"{DASK_SHARED} vs {RAW_DASK}", dask.ratio(DASK_SHARED), 5.0))
+    print(verdict(f"{DASK_SHARED} vs {SMAC_DASK}", dask.ratio(DASK_SHARED, SMAC_DASK), 3.0))
+    shared, ppr = dask.get(DASK_SHARED), pool.get(PPR)
+    if shared is not None and ppr is not None:
+        print(f"{DASK_SHARED} vs {PPR}: {shared.per_second / ppr.per_second:.2f}x "
+              f"({shared.per_second:,.0f} against {ppr.per_second:,.0f} trials/s)")
     print(verdict("ProcessPoolRunner utilization, 20 ms trials", util[0].percent, 97.0,
                   unit="%"))
+    print(verdict("DaskRunner utilization, 20 ms trials", util[2].percent, 99.0, unit="%"))
     plain, limited = limits.get(PPR), limits.get(PPR_LIMITS)
     extra = None if plain is None or limited is None else (
         limited.us_per_trial - plain.us_per_trial)

@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from runner import DaskRunner, LimitError, PreflightError, RunnerClosedError
+from runner._backends.dask.stream import STREAM_DEPTH
 from runner._backends.dask.task import cached_pids
 from trials import StatusType, TrialInfo, TrialValue
 
@@ -146,7 +147,8 @@ def test_many_trials_submitted_at_once_each_complete_once(client: Any) -> None:
             runner.submit_trial(TrialInfo({"x": i}))
         assert runner.count_available_workers() == 0 and runner.is_running()
         results = drain(runner)
-        assert runner.count_available_workers() == 4
+        # streaming short trials: each of the 4 slots offers a place running, one waiting
+        assert runner.count_available_workers() == 4 * STREAM_DEPTH
     assert sorted(info.config["x"] for info, _ in results) == list(range(200))
     assert all(v.status == StatusType.SUCCESS and v.cost == info.config["x"] ** 2
                for info, v in results)

@@ -41,6 +41,8 @@ BACKENDS = [
             isolates=True),
     Backend("thread", "runner._backends.threads", "ThreadPoolRunner", {"n_workers": 2}),
     Backend("dask", "runner._backends.dask.driver", "DaskRunner", isolates=True, dask=True),
+    Backend("dask-tasks", "runner._backends.dask.driver", "DaskRunner", {"streaming": False},
+            isolates=True, dask=True),
     Backend("asyncio", "runner._backends.asyncio", "AsyncioRunner", {"max_concurrency": 2},
             async_targets=True),
     Backend("simulated", "runner._backends.simulated", "SimulatedRunner",

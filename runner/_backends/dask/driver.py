@@ -1,5 +1,6 @@
 """``DaskRunner``: trials on a dask cluster, each isolated in a supervised worker process that
-the dask worker keeps between trials.
+the dask worker keeps between trials. Streaming (the default, ``stream.py``): one pilot task per
+worker slot takes the trials over dask's comm layer. ``streaming=False``, one task per trial:
 
     submit_trial -> _pending (deque) --a free slot--> _fly, on the client's event loop:
                                                       client.submit(run_trial, key, id, info)
@@ -34,13 +35,13 @@ import attrs
 from runner._backends.dask.cluster import connect, is_worker_loss
 from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
 from runner._backends.dask.reports import DaskReports
+from runner._backends.dask.stream import SHORT_TRIAL, Streaming, task_futures
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
     allowed_failures_hold,
     close_runner,
     run_trial,
-    worker_probe,
 )
 from runner._backends.dask.watch import ClusterWatch
 from runner._backends.local import LocalWorker
@@ -53,17 +54,16 @@ __all__ = ["DaskRunner"]
 
 log = logging.getLogger(__name__)
 
-SHORT_TRIAL = 0.1
-"""Trials shorter than this (seconds, running mean) go ``PREFETCH`` per slot when more wait."""
 PREFETCH = 3
-"""For short trials: one executing, one waiting on its worker, one on the scheduler per slot, so a
-worker starts its next trial without waiting for a round trip to the driver."""
+"""streaming=False, short trials (under ``SHORT_TRIAL``) with more waiting: one executing, one
+waiting on its worker, one on the scheduler per slot, so a worker starts its next trial without
+waiting for a round trip to the driver."""
 CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
 
 
-class DaskRunner(ClusterWatch, LocalWorker):
+class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -94,7 +94,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
     def __init__(self, target: Any = None, *, client: Any = None, n_workers: int | None = None,
                  max_requeues: int = 3, resources: Resources | None = None,
                  connect_timeout: float = 10.0, worker_timeout: float | None = 30.0,
-                 security: Any = None, **kwargs: Any) -> None:
+                 security: Any = None, streaming: bool = True, **kwargs: Any) -> None:
         if isinstance(max_requeues, bool) or not isinstance(max_requeues, numbers.Integral) \
                 or int(max_requeues) < 0:
             raise ValueError(f"max_requeues must be an int >= 0, got {max_requeues!r}")
@@ -108,6 +108,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
             check_seconds(worker_timeout, "worker_timeout", " or None"))
         self._resources: Resources | None = check_resources(resources, "resources")
         self._max_requeues: int = int(max_requeues)
+        if not isinstance(streaming, bool):
+            raise TypeError(f"streaming must be True or False, got {streaming!r}")
+        self._streaming: bool = streaming
         super().__init__(target, **kwargs)
         self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
                                                  self._limits)
@@ -137,7 +140,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._address: str = str(self._client.scheduler.address)
         lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
-            if self._target.wants_report:
+            if self._streaming:
+                self._init_streaming()
+            elif self._target.wants_report:
                 self._channel = DaskReports(self._client, self._id, self._report)
             self._hold_allowed_failures()
             self._wait_for_workers()
@@ -146,6 +151,8 @@ class DaskRunner(ClusterWatch, LocalWorker):
                                                   hash=False)
             self._refresher = asyncio.run_coroutine_threadsafe(
                 self._refresh_loop(), self._client.loop.asyncio_loop)
+            if self._streaming:
+                self._wait_for_pilots()
         except BaseException:
             self._release_backend()
             raise
@@ -179,15 +186,6 @@ class DaskRunner(ClusterWatch, LocalWorker):
                     "`--resources GPU=1` for resource tags) or raise worker_timeout")
             time.sleep(0.05)
 
-    def _probe_workers(self) -> None:
-        found = self._client.run(worker_probe(), self._limits.memory is not None,
-                                 on_error="return")
-        broken = {addr: why for addr, why in found.items() if why is not None}
-        if broken:
-            addr, why = next(iter(broken.items()))
-            raise PreflightError(f"{len(broken)} of the {len(found)} dask workers cannot run "
-                                 f"these trials, e.g. {addr}: {why}")
-
     # -- moving trials ----------------------------------------------------------------------
 
     def submit_trial(self, info: TrialInfo) -> None:
@@ -209,6 +207,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
         """Send queued trials to dask while a slot is free (from any thread; never blocks)."""
         if self._gone is not None:
             self._fail_all(self._gone)
+            return
+        if self._streaming:
+            self._dispatch_stream()
             return
         while True:
             with self._lock:
@@ -315,7 +316,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
         log.error(error)
         for flight in queued:
             self._finish(flight, self._not_run(error), started=False)
-        futures = [f.future for f in flights if f.future is not None]
+        futures = task_futures(flights)
         if futures and self._client.status == "running":  # the async form, on the loop
             self._client.loop.add_callback(self._client.cancel, futures, asynchronous=True,
                                            reason=error)
@@ -332,7 +333,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
         # offering one slot lets a loop see that and end, instead of waiting for ever
         if self._gone:
             return max(0, 1 - self._executing - len(self._pending))
-        return super().count_available_workers()
+        return max(0, self._capacity * self._depth() - self._executing - len(self._pending))
 
     @property
     def client(self) -> Any:
@@ -341,7 +342,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
 
     def _backend_meta(self) -> dict[str, Any]:
         return {"scheduler": self._address, "n_workers": self._n_workers,
-                "max_requeues": self._max_requeues}
+                "max_requeues": self._max_requeues, "streaming": self._streaming}
 
     def _close(self) -> None:
         with self._lock:
@@ -349,7 +350,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
             flights = list(self._flights)
         for flight in queued:
             self._finish(flight, self._cancelled_value(), started=False)
-        futures = [f.future for f in flights if f.future is not None]
+        futures = task_futures(flights)
         try:
             if self._client.status == "running":
                 if futures:
@@ -365,7 +366,9 @@ class DaskRunner(ClusterWatch, LocalWorker):
         self._release_backend()
 
     def _decide(self, info: TrialInfo, decision: Any) -> None:
-        if self._channel is not None:
+        if self._streaming:
+            self._stop_stream(info)
+        elif self._channel is not None:
             self._channel.stop(info)
 
     def _release_backend(self) -> None:
@@ -373,6 +376,11 @@ class DaskRunner(ClusterWatch, LocalWorker):
             self._channel.close()
         if self._refresher is not None:
             self._refresher.cancel()
+        if self._listener is not None and self._client.status == "running":
+            try:
+                self._client.sync(self._end_stream, callback_timeout=CLOSE_TIMEOUT)
+            except Exception as exc:
+                log.debug("ending the runner's pilots failed: %r", exc)
         try:
             if self._shipment is not None:
                 self._shipment.release()

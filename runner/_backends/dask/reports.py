@@ -22,7 +22,8 @@ from typing import Any
 
 from trials import Report, TrialInfo
 
-__all__ = ["DaskReports", "running", "sink", "stop_trial", "topic"]
+__all__ = ["DaskReports", "report_fields", "report_of", "running", "sink", "stop_trial",
+           "topic"]
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,23 @@ def sink(runner_id: str) -> tuple[str | None, Callable[[Report], None] | None]:
     name, address = topic(runner_id), str(worker.address)
 
     def send(report: Report) -> None:
-        metrics = {k: v if isinstance(v, _PLAIN) else repr(v) for k, v in report.metrics.items()}
-        cost = list(report.cost) if isinstance(report.cost, tuple) else report.cost
-        worker.log_event(name, {"key": key, "worker": address,
-                                "report": [report.step, cost, metrics, report.time]})
+        worker.log_event(name, {"key": key, "worker": address, "report": report_fields(report)})
 
     return key, send
+
+
+def report_fields(report: Report) -> list[Any]:
+    """``report`` as plain fields that travel through dask's msgpack (metrics it cannot carry
+    become their ``repr``)."""
+    metrics = {k: v if isinstance(v, _PLAIN) else repr(v) for k, v in report.metrics.items()}
+    cost = list(report.cost) if isinstance(report.cost, tuple) else report.cost
+    return [report.step, cost, metrics, report.time]
+
+
+def report_of(fields: Any) -> Report:
+    """The ``Report`` of :func:`report_fields` (raises if they cannot be read)."""
+    step, cost, metrics, elapsed = fields
+    return Report(step, tuple(cost) if isinstance(cost, list) else cost, metrics, elapsed)
 
 
 class running:  # noqa: N801 - a context manager read as a phrase
@@ -111,9 +123,7 @@ class DaskReports:
         try:
             msg = event[1]
             key = msg["key"]
-            step, cost, metrics, elapsed = msg["report"]
-            report = Report(step, tuple(cost) if isinstance(cost, list) else cost, metrics,
-                            elapsed)
+            report = report_of(msg["report"])
         except Exception as exc:
             log.warning("dropping a dask report event that cannot be read: %r", exc)
             return

@@ -39,7 +39,7 @@ from runner.errors import WorkerStartError
 from trials import TrialValue
 
 __all__ = ["Shipment", "Unrun", "allowed_failures_hold", "cached_pids", "close_runner",
-           "run_trial", "worker_probe"]
+           "drop_entry", "run_trial", "worker_entry", "worker_probe"]
 
 MAX_CACHED = 4
 """Idle ``BlockingWorker``es one dask worker thread keeps (one per runner sharing the cluster);
@@ -117,26 +117,9 @@ def run_trial(key: str, runner_id: str, info: bytes,
     ``key`` (or passed in) if needed; returns the trial's value whatever the trial did, or
     ``Unrun``. (The info travels pickled so the scheduler, which unpickles task arguments,
     neither needs this package nor spends time rebuilding it.)"""
-    slot = (runner_id, threading.get_ident())
-    with _LOCK:
-        if runner_id in _CLOSED:
-            return Unrun(None)
-        entry = _CACHE.get(slot)
-        if entry is not None:
-            _CACHE.move_to_end(slot)
-    if entry is None:
-        shipment = shipment if shipment is not None else _local_shipment(key)
-        if shipment is None:
-            return Unrun(_worker_address())
-        entry = (BlockingWorker(shipment.payload, shipment.objectives, shipment.limits,
-                                budget=_memory_budget()), shipment.objectives.crash_cost)
-        with _LOCK:  # the process starts lazily, in run(): nothing to undo if we were closed
-            if runner_id in _CLOSED:
-                return Unrun(None)
-            _CACHE[slot] = entry
-            evicted = _evict_locked()
-        for old, _ in evicted:
-            old.close()
+    entry = worker_entry(shipment if shipment is not None else key, runner_id)
+    if isinstance(entry, Unrun):
+        return entry
     worker, crash_cost = entry
     from runner._backends.dask.reports import running, sink
 
@@ -145,12 +128,45 @@ def run_trial(key: str, runner_id: str, info: bytes,
         with running(task, worker):
             return worker.run(pickle.loads(info), on_report)
     except WorkerStartError as exc:
-        with _LOCK:
-            if _CACHE.get(slot) is entry:
-                del _CACHE[slot]
-        worker.close()
+        drop_entry(runner_id, entry)
         return verdicts.not_run(crash_cost, "the trial's worker process could not start on "
                                 f"this dask worker: {exc}", exc)
+
+
+def worker_entry(shipment: Shipment | str, runner_id: str) -> tuple[BlockingWorker, Any] | Unrun:
+    """``(BlockingWorker, crash cost)`` of runner ``runner_id`` for this dask worker thread,
+    made from ``shipment`` (or the broadcast copy scattered under that key) if there is none
+    yet; ``Unrun`` if the runner was closed or this dask worker holds no shipment."""
+    slot = (runner_id, threading.get_ident())
+    with _LOCK:
+        if runner_id in _CLOSED:
+            return Unrun(None)
+        entry = _CACHE.get(slot)
+        if entry is not None:
+            _CACHE.move_to_end(slot)
+            return entry
+    found = _local_shipment(shipment) if isinstance(shipment, str) else shipment
+    if found is None:
+        return Unrun(_worker_address())
+    entry = (BlockingWorker(found.payload, found.objectives, found.limits,
+                            budget=_memory_budget()), found.objectives.crash_cost)
+    with _LOCK:  # the process starts lazily, in run(): nothing to undo if we were closed
+        if runner_id in _CLOSED:
+            return Unrun(None)
+        _CACHE[slot] = entry
+        evicted = _evict_locked()
+    for old, _ in evicted:
+        old.close()
+    return entry
+
+
+def drop_entry(runner_id: str, entry: tuple[BlockingWorker, Any]) -> None:
+    """Close ``entry``, this thread's worker of runner ``runner_id``, and forget it."""
+    slot = (runner_id, threading.get_ident())
+    with _LOCK:
+        if _CACHE.get(slot) is entry:
+            del _CACHE[slot]
+    entry[0].close()
 
 
 # -- the dask worker's memory budget, applied to the trials' processes -------------------------

@@ -11,6 +11,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from runner._backends.dask.cluster import trial_capacity
+from runner._backends.dask.task import worker_probe
+from runner.errors import PreflightError
 
 __all__ = ["REFRESH_INTERVAL", "ClusterWatch"]
 
@@ -38,10 +40,23 @@ class ClusterWatch:
     _shipment: Any
     _shipment_data: Any
     _rescattering: bool
+    _limits: Any
+    _streaming: bool
 
     if TYPE_CHECKING:  # the runner's, declared for the type checker only
         def _fail_all(self, error: str) -> None: ...
         def _dispatch(self) -> None: ...
+        def _steer(self, workers: dict[str, Any]) -> None: ...
+
+    def _probe_workers(self) -> None:
+        """Fail at construction if a worker cannot run the trials (says which and why)."""
+        found = self._client.run(worker_probe(), self._limits.memory is not None,
+                                 on_error="return")
+        broken = {addr: why for addr, why in found.items() if why is not None}
+        if broken:
+            addr, why = next(iter(broken.items()))
+            raise PreflightError(f"{len(broken)} of the {len(found)} dask workers cannot run "
+                                 f"these trials, e.g. {addr}: {why}")
 
     async def _refresh_loop(self) -> None:
         while not self._closed:
@@ -61,13 +76,20 @@ class ClusterWatch:
     async def _refresh(self) -> None:
         """Read the workers (and their slots) from the scheduler, give up on waiting trials
         after ``worker_timeout`` without any worker, and send what now fits."""
-        ident = await self._client.scheduler.identity(n_workers=-1 if self._resources else 0)
+        streaming = self._streaming
+        ident = await self._client.scheduler.identity(
+            n_workers=-1 if self._resources or streaming else 0)
         n_workers = int(ident.get("n_workers", 0))
-        capacity = (trial_capacity(ident.get("workers", {}).values(), self._resources) if self._resources
-                    else int(ident.get("total_threads", 0)))
+        workers = ident.get("workers", {})
+        if streaming:  # a retiring worker's slots are draining
+            workers = {a: w for a, w in workers.items() if w.get("status") == "running"}
+        capacity = (trial_capacity(workers.values(), self._resources)
+                    if self._resources or streaming else int(ident.get("total_threads", 0)))
         with self._lock:
             self._n_workers, self._capacity = n_workers, capacity
         self._spent = []
+        if streaming:
+            self._steer(ident.get("workers", {}))
         now = time.monotonic()
         if capacity > 0:
             self._workerless_since = self._gone = None
