@@ -64,7 +64,7 @@ def report_fields(report: Report) -> list[Any]:
 
 
 def report_of(fields: Any) -> Report:
-    """The ``Report`` of :func:`report_fields` (raises if they cannot be read)."""
+    """The ``Report`` of `report_fields` (raises if they cannot be read)."""
     step, cost, metrics, elapsed = fields
     return Report(step, tuple(cost) if isinstance(cost, list) else cost, metrics, elapsed)
 
