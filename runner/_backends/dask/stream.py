@@ -37,10 +37,11 @@ __all__ = ["STREAM_DEPTH", "Pilot", "Streaming", "task_futures"]
 
 log = logging.getLogger(__name__)
 
-STREAM_DEPTH = 2
-"""Short trials: each slot holds one trial executing and one waiting on its pilot, so a worker
-begins its next trial without a round trip to the driver (``count_available_workers`` offers
-those places)."""
+STREAM_DEPTH = 1
+"""Trials a slot holds while trials are short. 2 would let a pilot begin its next trial without a
+round trip to the driver, but ``count_available_workers`` would then offer more places than
+workers, against the contract ("free workers now"; ``runner.testing`` checks it), so it is 1
+(docs/decisions.md)."""
 SHORT_TRIAL = 0.1
 """Trials shorter than this (seconds, running mean) are short."""
 PILOT_START = 10.0
