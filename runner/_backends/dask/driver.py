@@ -34,6 +34,7 @@ import attrs
 from runner._backends.dask.cluster import connect, is_worker_loss
 from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
 from runner._backends.dask.reports import DaskReports
+from runner._backends.dask.slurm import slurm_runner
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
@@ -150,38 +151,7 @@ class DaskRunner(ClusterWatch, LocalWorker):
             self._release_backend()
             raise
 
-    @classmethod
-    def slurm(cls, target: Any = None, *, jobs: int = 2, cores: int = 1, memory: str = "2GB",
-              walltime: str = "01:00:00", queue: str | None = None,
-              **jobqueue_kwargs: Any) -> DaskRunner:
-        """A DaskRunner on dask workers in ``jobs`` SLURM jobs of ``cores`` cores, ``memory``
-        and ``walltime`` each (dask-jobqueue, the ``[slurm]`` extra), ended on ``close()``.
-
-        A job that ends (cancelled, preempted, expired, retired) is replaced; workers retire
-        before the walltime (``lifetime_margin=`` seconds, default a tenth of it). Keywords
-        DaskRunner takes (``max_requeues``, ``worker_timeout``, limits, ...) go to the runner,
-        ``start_timeout`` (seconds for the first worker, default 300) to the wait, all others
-        (``interface``, ``log_directory``, ``account``, ``job_extra_directives``, ...) to
-        ``dask_jobqueue.SLURMCluster``. See docs/clusters.md.
-        """
-        from runner._backends.dask import slurm
-
-        own, rest = slurm.split_kwargs(cls, jobqueue_kwargs)
-        start_timeout = float(rest.pop("start_timeout", slurm.START_TIMEOUT))
-        own.setdefault("worker_timeout", start_timeout)  # a lost job's replacement may queue
-        jobs_ = slurm.start_jobs(jobs, cores, memory, walltime, queue, rest)
-        client = None
-        try:
-            jobs_.wait_first_worker(start_timeout)
-            client = jobs_.client()
-            runner = cls(target, client=client, **own)
-        except BaseException:
-            if client is not None:
-                client.close()
-            jobs_.close()
-            raise
-        runner._own_client, runner._cluster = True, jobs_  # close() ends client and jobs
-        return runner
+    slurm = classmethod(slurm_runner)  # DaskRunner.slurm(target, jobs, cores, memory, ...)
 
     # -- connecting --------------------------------------------------------------------------
 

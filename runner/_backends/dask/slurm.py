@@ -37,8 +37,8 @@ from typing import Any
 
 from runner.errors import PreflightError
 
-__all__ = ["SlurmJobs", "SlurmStartError", "lifetime_args", "parse_walltime", "split_kwargs",
-           "start_jobs"]
+__all__ = ["SlurmJobs", "SlurmStartError", "lifetime_args", "parse_walltime", "slurm_runner",
+           "split_kwargs", "start_jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -275,3 +275,35 @@ def start_jobs(jobs: int, cores: int, memory: str, walltime: str, queue: str | N
         slurm.close()
         raise
     return slurm
+
+
+def slurm_runner(cls: Any, /, target: Any = None, *, jobs: int = 2, cores: int = 1,
+                 memory: str = "2GB", walltime: str = "01:00:00", queue: str | None = None,
+                 **jobqueue_kwargs: Any) -> Any:
+    """``DaskRunner.slurm``: a DaskRunner on dask workers in ``jobs`` SLURM jobs of ``cores``
+    cores, ``memory`` and ``walltime`` each (dask-jobqueue, the ``[slurm]`` extra), whose
+    ``close()`` ends the jobs.
+
+    A job that ends (cancelled, preempted, expired, its worker retired) is replaced; workers
+    retire before the walltime (``lifetime_margin=`` seconds, default a tenth of it). Keywords
+    DaskRunner takes (``max_requeues``, ``worker_timeout``, limits, ...) go to the runner,
+    ``start_timeout`` (seconds for the first worker, default 300) to the wait, all others
+    (``interface``, ``log_directory``, ``account``, ``job_extra_directives``, ...) to
+    ``dask_jobqueue.SLURMCluster``. See docs/clusters.md.
+    """
+    own, rest = split_kwargs(cls, jobqueue_kwargs)
+    start_timeout = float(rest.pop("start_timeout", START_TIMEOUT))
+    own.setdefault("worker_timeout", start_timeout)  # a lost job's replacement may queue
+    slurm = start_jobs(jobs, cores, memory, walltime, queue, rest)
+    client = None
+    try:
+        slurm.wait_first_worker(start_timeout)
+        client = slurm.client()
+        runner = cls(target, client=client, **own)
+    except BaseException:
+        if client is not None:
+            client.close()
+        slurm.close()
+        raise
+    runner._own_client, runner._cluster = True, slurm  # its close() ends client and jobs
+    return runner
