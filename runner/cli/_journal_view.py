@@ -77,6 +77,8 @@ class Study:
     unfinished: int
     curves: dict[tuple[int, int], list[Report]] = attrs.field(factory=dict)
     """``(trial, attempt)`` -> its intermediate reports (learning curve), in order."""
+    interruptions: list[dict[str, Any]] = attrs.field(factory=list)
+    """The journal's ``interrupted`` records: runs lost outside the trial and run again."""
 
     @property
     def command(self) -> dict[str, Any] | None:
@@ -146,6 +148,7 @@ def load_study(path: str) -> Study:
     finished: set[int] = set()
     seen: set[int] = set()
     curves: dict[tuple[int, int], list[Report]] = {}
+    interruptions: list[dict[str, Any]] = []
     for record in read_records(path):
         kind = record.get("type")
         key = (record.get("trial"), record.get("attempt"))
@@ -155,6 +158,8 @@ def load_study(path: str) -> Study:
             except (KeyError, TypeError, ValueError):
                 continue  # a curve point is not worth refusing the report for
             curves.setdefault((key[0], key[1]), []).append(report)
+        elif kind == "interrupted":
+            interruptions.append(record)
         elif kind == "submit" and isinstance(key[0], int) and isinstance(key[1], int):
             submitted[(key[0], key[1])] = float(record.get("time", math.nan))
             seen.add(key[0])
@@ -173,4 +178,4 @@ def load_study(path: str) -> Study:
             for report in curves.get((a.trial, a.attempt), ()):
                 history.add_report(a.info, report)
     return Study(path=path, header=header, attempts=attempts, history=history,
-                 unfinished=len(seen - finished), curves=curves)
+                 unfinished=len(seen - finished), curves=curves, interruptions=interruptions)

@@ -13,7 +13,7 @@ import pytest
 from runner import DaskRunner, OptimizationLoop
 from tests.cluster.slurm_host import SlurmHost, wait_for
 from tests.cluster.slurm_targets import Counter, finished_runs, nap
-from trials import StatusType
+from trials import StatusType, read_records
 
 
 def _runner(tmp_path: Path, walltime: str = "00:05:00") -> DaskRunner:
@@ -49,7 +49,8 @@ def test_100_trials_on_two_jobs(slurm: SlurmHost, tmp_path: Path) -> None:
 
 def test_both_jobs_cancelled_mid_study_lose_no_trial(slurm: SlurmHost, tmp_path: Path) -> None:
     """One job scancel'ed at 30 %, the other at 60 %: replacement jobs take over, 100 SUCCESS
-    each told once, retries=0 and nothing CRASHED."""
+    each told once, retries=0 and nothing CRASHED; the journal has the lost runs as
+    interrupted attempts naming the cancelled jobs."""
     marks = tmp_path / "marks"
     marks.mkdir()
     cancelled: list[str] = []
@@ -69,7 +70,7 @@ def test_both_jobs_cancelled_mid_study_lose_no_trial(slurm: SlurmHost, tmp_path:
         thread = threading.Thread(target=saboteur)
         thread.start()
         loop = OptimizationLoop(Counter(100, 0.2, marks), runner, n_trials_goal=100,
-                                retries=0)
+                                retries=0, journal=tmp_path / "j.jsonl")
         try:
             loop.run()
         finally:
@@ -79,6 +80,10 @@ def test_both_jobs_cancelled_mid_study_lose_no_trial(slurm: SlurmHost, tmp_path:
     _check(loop, 100)
     jobs = {job for _, job in finished_runs(marks)}
     assert len(jobs) >= 3, f"no replacement job ran a trial: {jobs}"
+    lost = [r for r in read_records(tmp_path / "j.jsonl") if r["type"] == "interrupted"]
+    assert lost, "a cancelled job's running trial was not journaled as interrupted"
+    assert {r["job"] for r in lost} <= set(cancelled), lost
+    assert all(r["requeue"] >= 1 and "lost" in r["reason"] for r in lost), lost
 
 
 @pytest.mark.slow

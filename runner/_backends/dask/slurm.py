@@ -37,8 +37,8 @@ from typing import Any
 
 from runner.errors import PreflightError
 
-__all__ = ["SlurmJobs", "SlurmStartError", "lifetime_args", "parse_walltime", "slurm_runner",
-           "split_kwargs", "start_jobs"]
+__all__ = ["SlurmJobs", "SlurmStartError", "lifetime_args", "lost_worker", "parse_walltime",
+           "slurm_runner", "split_kwargs", "start_jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ class SlurmJobs:
         self.replaced: list[tuple[str, str]] = []  # (worker name, job id) of ended jobs
         self._joined: set[str] = set()  # names of the jobs whose worker joined once
         self._handled: set[str] = set()  # ids of the ended jobs already replaced
+        self._known: dict[str, str] = {}  # dask worker name -> job id, of every job seen
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name="slurm-keeper", daemon=True)
 
@@ -166,8 +167,14 @@ class SlurmJobs:
         self._keeper.start()
 
     def _job_ids(self) -> dict[str, str]:
-        return {str(name): str(job.job_id) for name, job in list(self.cluster.workers.items())
-                if getattr(job, "job_id", None)}
+        ids = {str(name): str(job.job_id) for name, job in list(self.cluster.workers.items())
+               if getattr(job, "job_id", None)}
+        self._known.update(ids)
+        return ids
+
+    def job_of(self, worker_name: str) -> str | None:
+        """The SLURM job id of the dask worker named ``worker_name``, if it was ours."""
+        return self._job_ids().get(worker_name) or self._known.get(worker_name)
 
     def _keep(self) -> None:
         while not self._stop.wait(KEEP_INTERVAL):
@@ -240,6 +247,16 @@ class SlurmJobs:
         if self._keeper.is_alive():
             self._keeper.join(KEEP_INTERVAL + 30)
         self.cluster.close()
+
+
+def lost_worker(cluster: Any, exc: BaseException) -> tuple[str, str | None]:
+    """``(reason, job id or None)`` for a trial whose dask worker was lost with ``exc``: the
+    worker named where dask says (``KilledWorker``), its SLURM job where ``cluster`` is ours."""
+    worker = getattr(exc, "last_worker", None)
+    name, address = getattr(worker, "name", None), getattr(worker, "address", None)
+    where = f"dask worker {name} ({address})" if name is not None else "its dask worker"
+    job = cluster.job_of(str(name)) if isinstance(cluster, SlurmJobs) and name else None
+    return f"{where} was lost: {type(exc).__name__}", job
 
 
 def start_jobs(jobs: int, cores: int, memory: str, walltime: str, queue: str | None,
