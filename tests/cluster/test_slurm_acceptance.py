@@ -13,7 +13,7 @@ import pytest
 from runner import DaskRunner, OptimizationLoop
 from tests.cluster.slurm_host import SlurmHost, wait_for
 from tests.cluster.slurm_targets import Counter, finished_runs, nap
-from trials import StatusType, read_records
+from trials import StatusType, TrialInfo, read_records
 
 
 def _runner(tmp_path: Path, walltime: str = "00:05:00") -> DaskRunner:
@@ -101,3 +101,23 @@ def test_one_minute_jobs_under_a_three_minute_study(slurm: SlurmHost, tmp_path: 
     jobs = {job for _, job in finished_runs(marks)}
     assert len(loop.history) > 300
     assert len(jobs) >= 6, f"expected the study to outlive its jobs, ran on {jobs}"
+
+
+def test_a_lone_job_cancelled_mid_trial_is_replaced(slurm: SlurmHost, tmp_path: Path) -> None:
+    """With one job, scancel'ed while its trial runs: a replacement job (a fresh worker name,
+    which dask alone would not start) runs the trial again to SUCCESS, one requeue counted."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with DaskRunner.slurm(nap, jobs=1, cores=1, memory="1GB", walltime="00:05:00",
+                          log_directory=str(logs)) as runner:
+        runner.submit_trial(TrialInfo({"x": 1, "sleep": 2.0}))
+        wait_for(lambda: any(runner.client.processing().values()), 60, "the trial to start")
+        (job,) = slurm.jobs()
+        slurm.run("scancel", job)
+        runner.wait(120)
+        ((_, value),) = list(runner.iter_results())
+        assert value.status is StatusType.SUCCESS, value
+        assert value.additional_info["requeues"] == 1
+        assert slurm.jobs() and job not in slurm.jobs()
+        ((_, lost),) = list(runner.iter_interruptions())
+        assert lost.job == job and lost.requeue == 1

@@ -24,6 +24,7 @@ with another cluster class (see docs/clusters.md).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -159,6 +160,7 @@ class SlurmJobs:
         self._joined: set[str] = set()  # names of the jobs whose worker joined once
         self._handled: set[str] = set()  # ids of the ended jobs already replaced
         self._known: dict[str, str] = {}  # dask worker name -> job id, of every job seen
+        self._serial = 0  # replacements so far, for their names
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name="slurm-keeper", daemon=True)
 
@@ -173,8 +175,14 @@ class SlurmJobs:
         return ids
 
     def job_of(self, worker_name: str) -> str | None:
-        """The SLURM job id of the dask worker named ``worker_name``, if it was ours."""
-        return self._job_ids().get(worker_name) or self._known.get(worker_name)
+        """The SLURM job id of the dask worker named ``worker_name``, if it was ours (with
+        ``processes`` > 1 a job's workers are named ``<job's name>-<i>``)."""
+        ids = self._job_ids()
+        for name in (worker_name, worker_name.rsplit("-", 1)[0]):
+            job = ids.get(name) or self._known.get(name)
+            if job is not None:
+                return job
+        return None
 
     def _keep(self) -> None:
         while not self._stop.wait(KEEP_INTERVAL):
@@ -203,11 +211,19 @@ class SlurmJobs:
         return len(gone) == len(ids)
 
     def _replace(self, names: list[str]) -> None:
-        """On the cluster's event loop: forget the ended jobs, then scale back up."""
+        """On the cluster's event loop: each ended job's spec under a new name (dask would
+        reuse the old name, which it still counts as running, and start nothing), then
+        ``scale`` to start them."""
         if self._stop.is_set():
             return
         for name in names:
-            self.cluster.worker_spec.pop(name, None)
+            spec = self.cluster.worker_spec.pop(name, None)
+            job = self.cluster.workers.pop(name, None)
+            if job is not None:  # scancel an ended job: harmless, and sure
+                asyncio.ensure_future(job.close())
+            if spec is not None:
+                self._serial += 1
+                self.cluster.worker_spec[f"{name.split('.')[0]}.{self._serial}"] = spec
         self.cluster.scale(jobs=self.jobs)
 
     def _workers(self) -> list[Mapping[str, Any]]:
