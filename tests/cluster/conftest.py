@@ -9,6 +9,7 @@ one test, which must leave no job behind (``squeue`` empty afterwards, else the 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ def slurm_host(persistent_pids: set[int]) -> Iterator[SlurmHost]:
         except Exception as exc:  # the daemons may be dead already: stop them anyway
             print(f"cancelling the SLURM jobs failed: {exc!r}", file=sys.stderr)
         host.stop()
+        shutil.rmtree(folder, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
