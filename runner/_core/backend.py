@@ -16,12 +16,26 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
+
 from runner._core import verdicts
 from runner._core.contract import AbstractRunner
 from runner._core.reporting import Decision, Reporter, Send
 from trials import Report, TrialInfo, TrialValue
 
-__all__ = ["BackendRunner", "drain"]
+__all__ = ["BackendRunner", "Interruption", "drain"]
+
+
+@attrs.frozen
+class Interruption:
+    """A trial's run was lost for a reason outside the trial (its worker, node or batch job
+    went away) and the backend runs it again, without spending a retry: the loop journals it
+    as an interrupted attempt. ``requeue``: how often this trial was re-run so far (1 the first
+    time); ``job``: the batch job that hosted it, where known."""
+
+    reason: str
+    requeue: int
+    job: str | None = None
 
 
 class BackendRunner(AbstractRunner):
@@ -43,6 +57,7 @@ class BackendRunner(AbstractRunner):
         self._reports: deque[tuple[TrialInfo, Report]] = deque()
         self._reporting: dict[int, bool] = {}  # id(info) of a running trial that reported -> stop
         self._report_pump: Callable[[], None] | None = None
+        self._interruptions: deque[tuple[TrialInfo, Interruption]] = deque()
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -140,7 +155,18 @@ class BackendRunner(AbstractRunner):
         self._done.notify_all()
         return self._reporting.setdefault(id(info), False)
 
+    def iter_interruptions(self) -> Iterator[tuple[TrialInfo, Interruption]]:
+        """Trials whose run was lost outside the trial and run again since last asked (the
+        loop journals each as an interrupted attempt); each pair once, never blocking."""
+        return drain(self._interruptions)
+
     # -- helpers ----------------------------------------------------------------------------
+
+    def _interrupted(self, info: TrialInfo, requeue: int, reason: str,
+                     job: str | None = None) -> None:
+        """Backend hook, from any thread: ``info``'s run was lost outside the trial and is
+        requeued (``requeue``-th time); the loop learns it from `iter_interruptions`."""
+        self._interruptions.append((info, Interruption(reason, requeue, job)))
 
     def _report(self, info: TrialInfo, report: Report) -> bool:
         """`_add_report` from any thread (takes the lock)."""

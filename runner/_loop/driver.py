@@ -171,11 +171,27 @@ class LoopDriver:
                 runner.decide(info, decision)
         return n
 
+    def _take_interruptions(self) -> None:
+        """Journal each run the runner lost outside the trial and runs again (a worker, node
+        or batch job gone): an interrupted attempt, counted apart from crashes and retries."""
+        take = getattr(self.runner, "iter_interruptions", None)
+        if take is None:
+            return
+        for info, lost in take():
+            trial = self._pending.get(id(info))
+            if trial is None:  # a copy of the info, or a trial collected meanwhile
+                continue
+            events.interrupted(trial.trial, trial.attempt, lost.reason, lost.job, lost.requeue)
+            if self._journal is not None:
+                self._timed_journal(self._journal.interrupted, trial.trial, trial.attempt,
+                                    lost.reason, lost.job, lost.requeue)
+
     def _collect(self) -> int:
         """Journal every result ready now, sync once, then history and tell the final ones
         (after the reports that came with them: a trial's reports precede its result)."""
         n, finals, error = 0, [], None
         results = list(self.runner.iter_results())
+        self._take_interruptions()  # a result's lost runs were recorded before it
         if results:  # reading these results may have read their trials' last reports too:
             self._take_reports()  # take them while the trials are still pending
         for info, value in results:

@@ -10,7 +10,8 @@ from typing import Any
 
 from trials import TrialInfo, TrialValue
 
-__all__ = ["crashed", "gave_up", "new_incumbent", "study_ended", "study_started"]
+__all__ = ["crashed", "gave_up", "interrupted", "new_incumbent", "study_ended",
+           "study_started"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ def study_ended(study: str | None, state: str, reason: str | None, elapsed: floa
 def crashed(trial: int, attempt: int, value: TrialValue, retry: int, retries: int) -> None:
     log.info("trial %d crashed on attempt %d: %s; retrying (retry %d of %d)", trial, attempt,
              _error(value), retry, retries)
+
+
+def interrupted(trial: int, attempt: int, reason: str, job: str | None, requeue: int) -> None:
+    log.info("trial %d, attempt %d, was interrupted (%s%s); running it again (requeue %d), "
+             "no retry spent", trial, attempt, reason, f", job {job}" if job else "", requeue)
 
 
 def gave_up(trial: int, attempt: int, value: TrialValue, raising: bool) -> None:

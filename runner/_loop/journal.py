@@ -12,6 +12,10 @@ Records (one JSON line each, after the journal's header)::
     {"type": "failed",    "trial": 9, "attempt": 2, "traceback": "...", "time": ...}
     {"type": "report",    "trial": 7, "attempt": 1, "step": 3, "cost": 0.5, "t": 1.2}
                           # an intermediate result; "t": seconds into the trial, "metrics" if any
+    {"type": "interrupted", "trial": 7, "attempt": 1, "reason": "...", "job": "1234",
+                          "requeue": 1, "time": ...}
+                          # its worker (node, batch job) was lost; the runner runs it again
+                          # within the same attempt (no retry spent); "job": null if unknown
 
 Attempts count from 0 (the first run) and go on counting across resumed sessions.
 
@@ -206,6 +210,12 @@ class LoopJournal:
         record = {"type": "report", "trial": trial, "attempt": attempt, **report.to_dict()}
         record["t"] = record.pop("time")
         self.journal.append(record)
+
+    def interrupted(self, trial: int, attempt: int, reason: str, job: str | None,
+                    requeue: int) -> None:
+        self.journal.append({"type": "interrupted", "trial": trial, "attempt": attempt,
+                             "reason": reason, "job": job, "requeue": requeue,
+                             "time": self._time()})
 
     def cancelled(self, trial: int, attempt: int, reason: str) -> None:
         self.journal.append({"type": "cancelled", "trial": trial, "attempt": attempt,

@@ -10,6 +10,8 @@ alone::
      "space": {"format": "spec", "spec": {...}} | {"format": "configspace", "json": {...}},
      "optimizer": {"name": "random", "seed": 7, "options": {...}},
      "backend": {"name": "process", "workers": 2, "scheduler": null},
+                 (--backend slurm adds "slurm": {"jobs": 2, "cores": 1, "memory": "2GB",
+                  "walltime": "01:00:00", "queue": null, "log_directory": "..."}),
      "limits": {"walltime_limit": 60, "cpu_time_limit": null, "memory_limit": 2048},
      "objectives": ["cost"], "crash_cost": null,
      "goals": {"n_trials": 100, "cost": null, "duration": null}, "retries": 1,
@@ -30,6 +32,7 @@ from typing import Any
 
 from runner.cli._common import UsageError
 from runner.cli._optimizers import build_optimizer
+from runner.cli._slurm import build_slurm_runner
 from runner.cli._space import build_space
 
 __all__ = ["BACKENDS", "COMMAND_VERSION", "build_loop", "build_runner", "build_study_optimizer",
@@ -38,7 +41,7 @@ __all__ = ["BACKENDS", "COMMAND_VERSION", "build_loop", "build_runner", "build_s
 log = logging.getLogger(__name__)
 
 COMMAND_VERSION = 1
-BACKENDS = ("serial", "thread", "process", "dask")
+BACKENDS = ("serial", "thread", "process", "dask", "slurm")
 
 
 def enter_cwd(command: Mapping[str, Any]) -> None:
@@ -111,6 +114,8 @@ def build_runner(command: Mapping[str, Any]) -> Any:
             return runner.ProcessPoolRunner(target, n_workers=workers, **kwargs)
         if name == "dask":
             return runner.DaskRunner(target, client=scheduler, n_workers=workers, **kwargs)
+        if name == "slurm":
+            return build_slurm_runner(target, backend, kwargs)
     except (TypeError, ValueError, OSError, runner.RunnerError) as e:
         raise UsageError(f"--backend {name}: {e}") from None
     raise UsageError(f"--backend: unknown backend {name!r}; choose from {', '.join(BACKENDS)}")

@@ -124,7 +124,8 @@ class Study:
 
     def __init__(self, path: str, header: dict[str, Any], attempts: list[Attempt],
                  unfinished: int, curves: dict[tuple[int, int], list[Report]] | None = None,
-                 cancelled: int = 0, sessions: list[dict[str, Any]] | None = None) -> None:
+                 cancelled: int = 0, sessions: list[dict[str, Any]] | None = None,
+                 interruptions: list[dict[str, Any]] | None = None) -> None:
         self.path = path
         self.header = header
         self.attempts = attempts
@@ -138,6 +139,8 @@ class Study:
         """Attempts the journal records as cancelled (no result: they run again on resume)."""
         self.sessions = sessions or []
         """What each ``trialrunner resume`` changed (its ``backend``), oldest first."""
+        self.interruptions = interruptions or []
+        """The journal's ``interrupted`` records: runs lost outside the trial and run again."""
         self._history: History | None = None
 
     @property
@@ -284,6 +287,7 @@ def load_study(path: str) -> Study:
     curves: dict[tuple[int, int], list[Report]] = {}
     cancelled = 0
     sessions: list[dict[str, Any]] = []
+    interruptions: list[dict[str, Any]] = []
     for offset, record in iter_records(path):
         kind = record.get("type")
         trial, attempt = record.get("trial"), record.get("attempt")
@@ -301,6 +305,8 @@ def load_study(path: str) -> Study:
         elif kind == "submit":
             submitted[(trial, attempt)] = float(record.get("time", math.nan))
             seen.add(trial)
+        elif kind == "interrupted":
+            interruptions.append(record)
         elif kind == "cancelled":
             cancelled += 1
         elif kind == "result":
@@ -310,4 +316,5 @@ def load_study(path: str) -> Study:
             if one.final:
                 finished.add(trial)
     return Study(path=path, header=header, attempts=attempts, unfinished=len(seen - finished),
-                 curves=curves, cancelled=cancelled, sessions=sessions)
+                 curves=curves, cancelled=cancelled, sessions=sessions,
+                 interruptions=interruptions)

@@ -111,6 +111,15 @@ def _best_lines(study: Study, top: int) -> list[str]:
     return lines
 
 
+def _interruptions_line(records: list[dict[str, Any]]) -> str:
+    """Runs lost outside the trial (worker, node or batch job gone), counted apart from crashes."""
+    trials = {r.get("trial") for r in records}
+    jobs = sorted({str(r["job"]) for r in records if r.get("job")})
+    where = f"; batch jobs {', '.join(jobs)}" if jobs else ""
+    return (f"interrupted: {len(records)} runs of {len(trials)} trials lost outside the trial "
+            f"(worker, node or batch job gone) and run again, no retry spent{where}")
+
+
 def summary(study: Study, top: int = 5, *, show_path: bool = True) -> str:
     """The report's text: what ran, how it ended, the best trials, where the time went.
     Trials are named by their journal id. ``show_path=False`` leaves out the ``journal:``
@@ -122,6 +131,8 @@ def summary(study: Study, top: int = 5, *, show_path: bool = True) -> str:
     lines.append(f"trials: {len(study.finals)} finished ({states or 'none'}); {retried} "
                  f"attempts retried, {study.cancelled} cancelled; {study.unfinished} "
                  "unfinished")
+    if study.interruptions:
+        lines.append(_interruptions_line(study.interruptions))
     reported = [a for a in study.finals if (a.trial, a.attempt) in study.curves]
     if reported:
         points = sum(len(study.curves[(a.trial, a.attempt)]) for a in reported)

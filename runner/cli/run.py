@@ -14,6 +14,7 @@ from typing import Any
 from runner.cli._command import BACKENDS, COMMAND_VERSION, enter_cwd
 from runner.cli._common import UsageError
 from runner.cli._optimizers import available
+from runner.cli._slurm import add_slurm_options, slurm_spec
 from runner.cli._space import read_space_file
 from runner.cli._study_run import execute
 
@@ -57,6 +58,7 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, metavar="N", help="workers (default: cores)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a dask scheduler address (tcp://host:8786); implies --backend dask")
+    add_slurm_options(where)
     where.add_argument("--walltime-limit", type=float, metavar="S", help="seconds per trial")
     where.add_argument("--cpu-time-limit", type=float, metavar="S", help="CPU seconds per trial")
     where.add_argument("--memory-limit", type=float, metavar="MB", help="megabytes per trial")
@@ -146,7 +148,8 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "optimizer": {"name": args.optimizer,
                       "seed": args.seed if args.seed is not None else random.randrange(2**31),
                       "options": {k: v for k, v in options.items() if v is not None}},
-        "backend": {"name": backend, "workers": args.workers, "scheduler": args.scheduler},
+        "backend": {"name": backend, "workers": args.workers, "scheduler": args.scheduler,
+                    **slurm_spec(args, backend)},
         "limits": {"walltime_limit": args.walltime_limit, "cpu_time_limit": args.cpu_time_limit,
                    "memory_limit": args.memory_limit},
         "objectives": objectives,

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
+from runner.cli._common import UsageError
+from runner.cli._slurm import add_slurm_options, slurm_spec
 from runner.suites._run import BACKENDS, check_backend, make_runner, run_suite
 from runner.suites._spec import SuiteFileError, load_suite
 
@@ -47,6 +49,7 @@ def build_parser(prog: str = "python -m runner suite") -> argparse.ArgumentParse
                         help="workers of the shared runner (default: 2)")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="a dask scheduler address (dask backend only)")
+    add_slurm_options(parser)
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output folder (default: runs/<suite name>)")
     return parser
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.scheduler is not None and args.backend != "dask":
         parser.error("argument --scheduler: only with --backend dask")
     try:
+        slurm = slurm_spec(args, args.backend).get("slurm")
+    except UsageError as exc:
+        parser.error(str(exc))
+    try:
         spec = load_suite(args.file)
     except SuiteFileError as exc:
         parser.error(" ".join(str(exc).split()))
@@ -89,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --backend: {' '.join(str(exc).split())}")
     try:
         shared = make_runner(args.backend, args.workers, problems, scheduler=args.scheduler,
-                             limits=spec.limits)
+                             limits=spec.limits, slurm=slurm)
     except (ValueError, TypeError, OSError, RunnerError) as exc:
         parser.error(f"argument --backend: cannot start {args.backend!r}: "
                      f"{' '.join(str(exc).split())}")

@@ -23,7 +23,7 @@ __all__ = ["BACKENDS", "SuiteResult", "check_backend", "make_runner", "run_suite
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("process", "thread", "dask", "serial", "simulated")
+BACKENDS = ("process", "thread", "dask", "serial", "simulated", "slurm")
 
 
 @attrs.frozen
@@ -44,9 +44,11 @@ class SuiteResult:
 
 
 def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
-                scheduler: str | None = None, limits: Mapping[str, float] | None = None) -> Any:
+                scheduler: str | None = None, limits: Mapping[str, float] | None = None,
+                slurm: Mapping[str, Any] | None = None) -> Any:
     """The shared runner: ``suite_target`` on ``backend``, every problem's target shipped once
-    (a `SuiteTarget` when some problem's target takes ``report`` or ``checkpoint``)."""
+    (a `SuiteTarget` when some problem's target takes ``report`` or ``checkpoint``).
+    ``slurm``: ``DaskRunner.slurm``'s job keywords, for the slurm backend."""
     import runner
 
     if backend not in BACKENDS:
@@ -67,6 +69,8 @@ def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
         return runner.SerialRunner(target, **kwargs)
     if backend == "dask":
         return runner.DaskRunner(target, client=scheduler, n_workers=workers, **kwargs)
+    if backend == "slurm":
+        return runner.DaskRunner.slurm(target, **(slurm or {}), **kwargs)
     simulated = getattr(runner, "SimulatedRunner", None) if "SimulatedRunner" in getattr(
         runner, "__all__", ()) else None
     if simulated is None:

@@ -35,6 +35,7 @@ import attrs
 from runner._backends.dask.cluster import connect, is_worker_loss
 from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
 from runner._backends.dask.reports import DaskReports
+from runner._backends.dask.slurm import lost_worker, slurm_runner
 from runner._backends.dask.stream import SHORT_TRIAL, Streaming, task_futures
 from runner._backends.dask.task import (
     Shipment,
@@ -156,6 +157,8 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         except BaseException:
             self._release_backend()
             raise
+
+    slurm = classmethod(slurm_runner)  # DaskRunner.slurm(target, jobs, cores, memory, ...)
 
     # -- connecting --------------------------------------------------------------------------
 
@@ -288,6 +291,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                 self._flights.discard(flight)
                 flight.future = None
                 self._enqueue(flight, front=True)
+                self._interrupted(flight.info, flight.losses, *lost_worker(self._cluster, exc))
                 log.info("dask lost a trial's worker (%r); requeued it (%d of %d)", exc,
                          flight.losses, self._max_requeues)
                 asyncio.ensure_future(self._refresh_quietly())

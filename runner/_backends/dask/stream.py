@@ -52,14 +52,32 @@ PILOT_SILENCE = 10.0
 it for lost and requeues its trial: a machine that vanished closes no connection."""
 
 
+class LostWorker:
+    """Which dask worker a lost pilot ran on, as dask's ``KilledWorker.last_worker`` says it."""
+
+    __slots__ = ("name", "address")
+
+    def __init__(self, name: str | None, address: str) -> None:
+        self.name, self.address = name, address
+
+
+class PilotLost(ConnectionError):
+    """A pilot's connection ended with a trial on it: its worker (or job) is gone."""
+
+    def __init__(self, message: str, worker_name: str | None, address: str) -> None:
+        super().__init__(message)
+        self.last_worker = LostWorker(worker_name, address)
+
+
 class Pilot:
     """The driver's record of one pilot task: where it runs, its connection, its trial."""
 
-    __slots__ = ("name", "worker", "future", "comm", "flights", "n", "draining", "ended",
-                 "heard")
+    __slots__ = ("name", "worker", "worker_name", "future", "comm", "flights", "n", "draining",
+                 "ended", "heard")
 
     def __init__(self, name: str, worker: str, future: Any) -> None:
         self.name, self.worker, self.future = name, worker, future
+        self.worker_name: str | None = None  # the dask worker's name (a batch job's, on SLURM)
         self.comm: Any = None  # set once the pilot said hello
         self.flights: dict[int, Flight] = {}  # sent, by number: the first runs, others wait
         self.n = 0  # the number of the trial last sent
@@ -192,6 +210,7 @@ class Streaming:
             log.debug("could not start a pilot on %s: %r", address, exc)
             return
         pilot = Pilot(name, address, future)
+        pilot.worker_name = (self._workers.get(address) or {}).get("name")
         with self._lock:  # other threads look for a free pilot
             self._pilots[name] = pilot
 
@@ -283,8 +302,9 @@ class Streaming:
         if not pilot.future.done() and self._client.status == "running":
             asyncio.ensure_future(self._client.cancel([pilot.future], asynchronous=True))
         if flight is not None and not flight.done and not self._closed:
-            self._lost(flight, ConnectionError(
-                f"the pilot on dask worker {pilot.worker} was lost: {why}"))
+            self._lost(flight, PilotLost(
+                f"the pilot on dask worker {pilot.worker} was lost: {why}",
+                pilot.worker_name, pilot.worker))
         self._dispatch()
 
     # -- trials to pilots ---------------------------------------------------------------------
