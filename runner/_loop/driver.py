@@ -60,6 +60,7 @@ class LoopDriver:
     _caps: list[Any]
     _failures: Failures
     _pending: dict[int, Trial]
+    _set_wait: Callable[[bool], None] | None  # the runner's, when every report is answered
     _requeue: deque[Trial]
     _next_id: int
     _n_told: int
@@ -144,15 +145,19 @@ class LoopDriver:
 
     def _take_reports(self) -> int:
         """Journal every report of a running trial ready now, add it to the trial's curve,
-        ask the optimizer's ``on_report`` and pass a decision other than continue on."""
+        ask the optimizer's ``on_report`` and pass a decision other than continue on (every
+        decision, with ``wait_for_decisions``: the report waits for it)."""
         runner = self.runner
         n, take = 0, getattr(runner, "iter_reports", None)
         if take is None:
             return 0
         on_report = getattr(self.optimizer, "on_report", None)
+        answer_all = self._set_wait is not None
         for info, report in take():
             trial = self._pending.get(id(info))
             if trial is None:  # a copy of the info, or a trial collected meanwhile
+                if answer_all:
+                    runner.decide(info, Decision.CONTINUE)
                 continue
             n += 1
             self.history.add_report(trial.info, report)
@@ -167,6 +172,8 @@ class LoopDriver:
                 self._account.optimizer += self._clock() - t
             if decision is not Decision.CONTINUE:
                 trial.paused = decision is Decision.PAUSE
+                runner.decide(info, decision)
+            elif answer_all:
                 runner.decide(info, decision)
         return n
 

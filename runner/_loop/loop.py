@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from runner._core.waiting import check_wait_for_decisions
 from runner._loop import aio, events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
@@ -66,15 +67,18 @@ class OptimizationLoop(LoopDriver):
                  clock: Callable[[], float] = time.monotonic, study: str | None = None,
                  resume: ResumeMode = "check",
                  checkpoints: str | os.PathLike[str] | None = None,
-                 keep_checkpoints: bool = False) -> None:
+                 keep_checkpoints: bool = False, wait_for_decisions: bool = False) -> None:
         """Validate everything; open ``journal`` and resume the study it holds: finished trials
         enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
         study; a journal of another study (name, optimizer, space, target or objectives) is
         refused unless ``resume="force"`` (docs/loop.md). ``checkpoints``: where trials whose
         target takes ``checkpoint`` save, in a folder of this study's own inside it (default:
         beside the journal, else a temporary directory); what the study made there is removed
-        when it finishes unless ``keep_checkpoints``."""
+        when it finishes unless ``keep_checkpoints``. ``wait_for_decisions``: each report of a
+        running trial returns only once ``optimizer.on_report`` decided on it, so a stop lands
+        at exactly the decided step (docs/early-stopping.md); by default reports never wait."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
+        set_wait = check_wait_for_decisions(wait_for_decisions, runner)
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
@@ -88,6 +92,8 @@ class OptimizationLoop(LoopDriver):
         self._caps = [g for g in self._goals if isinstance(g, NTrialsGoal)]
         self.optimizer = optimizer
         self.runner = runner
+        # Without on_report nothing decides, so there is nothing for a report to wait for.
+        self._set_wait = set_wait if callable(getattr(optimizer, "on_report", None)) else None
         self.retries = retries
         self.raise_if_retries_exceeded = raise_if_retries_exceeded
         self.history = History()
@@ -299,6 +305,8 @@ class OptimizationLoop(LoopDriver):
         pump = getattr(self.runner, "set_report_pump", None)
         if callable(pump):  # a runner running trials in this thread decides on reports there
             pump(self._take_reports)
+        if self._set_wait is not None:  # before the first trial: every one waits
+            self._set_wait(True)
         events.study_started(self.study, self.optimizer, self.runner,
                              None if self._journal is None else self._journal.path,
                              *self._resumed)
@@ -335,6 +343,8 @@ class OptimizationLoop(LoopDriver):
         pump = getattr(self.runner, "set_report_pump", None)
         if callable(pump):
             pump(None)
+        if self._set_wait is not None:  # nobody decides any more: waiting reports go on
+            self._set_wait(False)
         events.study_ended(self.study, state, reason or self._stop_reason,
                            self._clock() - (self._t0 or 0.0), len(self.history), self._n_told,
                            len(self._failures), self._n_retried, self.history.incumbent)

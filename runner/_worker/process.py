@@ -192,17 +192,21 @@ class WorkerProcess(ReportingWorker):
 
     # -- one trial ---------------------------------------------------------------------------
 
-    def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None) -> None:
-        """Send a trial to the (idle) worker (its reports to ``on_report``); ``OSError`` if gone."""
+    def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None,
+             wait: bool = False) -> None:
+        """Send a trial to the (idle) worker (its reports to ``on_report``; with ``wait``, each
+        report waits in the worker for ``stop()`` or ``proceed()``); ``OSError`` if gone."""
         fd, watched = self._send_fd, self._watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
         data = self._encoder.encode(info)
-        self._expect_reports(on_report)
+        self._expect_reports(on_report, wait)
         self._start = time.time()
         self._seq += 1
         watched.begin(self._limits.walltime)
         try:
+            if wait:
+                write_trial(fd, protocol.encode_decision(self._seq, protocol.WAIT))
             write_trial(fd, data)
         except BaseException:
             self._seq -= 1

@@ -233,9 +233,11 @@ class DaskRunner(ClusterWatch, LocalWorker):
         shipment, pin = self._shipment, flight.pin
         args = (shipment.key, self._id, flight.blob) + (() if pin is None else (shipment,))
         place = {"workers": [pin], "allow_other_workers": True} if pin else {}  # "": unknown
+        # run_trial's own keyword: the trial's reports wait for their decisions
+        waits = {"waits": True} if self._channel is not None and self._waiting(flight.info) else {}
         try:
             future = self._client.submit(run_trial, *args, pure=False,
-                                         resources=flight.resources, **place)
+                                         resources=flight.resources, **place, **waits)
         except Exception as exc:  # the client is closed or broken
             self._finish(flight, self._not_run(f"could not submit the trial to dask: {exc!r}"))
             return
@@ -367,6 +369,10 @@ class DaskRunner(ClusterWatch, LocalWorker):
     def _decide(self, info: TrialInfo, decision: Any) -> None:
         if self._channel is not None:
             self._channel.stop(info)
+
+    def _continue(self, info: TrialInfo) -> None:
+        if self._channel is not None:
+            self._channel.proceed(info)
 
     def _release_backend(self) -> None:
         if self._channel is not None:

@@ -111,12 +111,13 @@ def _worker_address() -> str | None:
 
 
 def run_trial(key: str, runner_id: str, info: bytes,
-              shipment: Shipment | None = None) -> TrialValue | Unrun:
+              shipment: Shipment | None = None, waits: bool = False) -> TrialValue | Unrun:
     """The dask task: evaluate the pickled ``TrialInfo`` ``info`` in this thread's cached
     ``BlockingWorker`` of runner ``runner_id``, starting one from the shipment scattered under
     ``key`` (or passed in) if needed; returns the trial's value whatever the trial did, or
     ``Unrun``. (The info travels pickled so the scheduler, which unpickles task arguments,
-    neither needs this package nor spends time rebuilding it.)"""
+    neither needs this package nor spends time rebuilding it.) ``waits``: each report of the
+    trial waits for the driver's decision (runner/_backends/dask/reports.py)."""
     slot = (runner_id, threading.get_ident())
     with _LOCK:
         if runner_id in _CLOSED:
@@ -140,10 +141,10 @@ def run_trial(key: str, runner_id: str, info: bytes,
     worker, crash_cost = entry
     from runner._backends.dask.reports import running, sink
 
-    task, on_report = sink(runner_id)
+    task, on_report = sink(runner_id, waits)
     try:
         with running(task, worker):
-            return worker.run(pickle.loads(info), on_report)
+            return worker.run(pickle.loads(info), on_report, waits and on_report is not None)
     except WorkerStartError as exc:
         with _LOCK:
             if _CACHE.get(slot) is entry:
