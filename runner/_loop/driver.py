@@ -143,6 +143,16 @@ class LoopDriver:
                                         f"returned trials {lost}", lost=lost)
             runner.wait(WAIT)
 
+    def _attach(self, on: bool) -> None:
+        """Give the runner the loop's report pump and, with ``wait_for_decisions``, make its
+        trials' reports wait for decisions (before the first trial); ``False``: take both
+        back (nobody decides any more: waiting reports go on)."""
+        pump = getattr(self.runner, "set_report_pump", None)
+        if callable(pump):  # a runner running trials in this thread decides on reports there
+            pump(self._take_reports if on else None)
+        if self._set_wait is not None:
+            self._set_wait(on)
+
     def _take_reports(self) -> int:
         """Journal every report of a running trial ready now, add it to the trial's curve,
         ask the optimizer's ``on_report`` and pass a decision other than continue on (every

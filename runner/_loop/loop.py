@@ -302,11 +302,7 @@ class OptimizationLoop(LoopDriver):
                             "runs once: build a new one (on the same journal to continue)")
         self._state = "running"
         self._t0 = self._clock()
-        pump = getattr(self.runner, "set_report_pump", None)
-        if callable(pump):  # a runner running trials in this thread decides on reports there
-            pump(self._take_reports)
-        if self._set_wait is not None:  # before the first trial: every one waits
-            self._set_wait(True)
+        self._attach(True)
         events.study_started(self.study, self.optimizer, self.runner,
                              None if self._journal is None else self._journal.path,
                              *self._resumed)
@@ -340,11 +336,7 @@ class OptimizationLoop(LoopDriver):
         self._state = state
         if state == "finished" and self._checkpoints is not None:
             self._checkpoints.finish()
-        pump = getattr(self.runner, "set_report_pump", None)
-        if callable(pump):
-            pump(None)
-        if self._set_wait is not None:  # nobody decides any more: waiting reports go on
-            self._set_wait(False)
+        self._attach(False)
         events.study_ended(self.study, state, reason or self._stop_reason,
                            self._clock() - (self._t0 or 0.0), len(self.history), self._n_told,
                            len(self._failures), self._n_retried, self.history.incumbent)

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from runner._core import verdicts
 from runner._core.limits import Limits
@@ -39,12 +39,12 @@ from runner._worker.protocol import (
     NotRun,
     write_trial,
 )
-from runner._worker.reporting import ReportingWorker
+from runner._worker.reporting import OnReport, ReportingWorker
 from runner._worker.spawn import SPAWNER
 from runner._worker.watchdog import Watched, descendants, killpg, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
-from trials import Report, StatusType, TrialInfo, TrialValue
+from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["WorkerProcess"]
 
@@ -192,10 +192,8 @@ class WorkerProcess(ReportingWorker):
 
     # -- one trial ---------------------------------------------------------------------------
 
-    def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None,
-             wait: bool = False) -> None:
-        """Send a trial to the (idle) worker (its reports to ``on_report``; with ``wait``, each
-        report waits in the worker for ``stop()`` or ``proceed()``); ``OSError`` if gone."""
+    def send(self, info: TrialInfo, on_report: OnReport = None, wait: bool = False) -> None:
+        """Send a trial to the idle worker (its reports to ``on_report``, held if ``wait``)."""
         fd, watched = self._send_fd, self._watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
@@ -205,8 +203,6 @@ class WorkerProcess(ReportingWorker):
         self._seq += 1
         watched.begin(self._limits.walltime)
         try:
-            if wait:
-                write_trial(fd, protocol.encode_decision(self._seq, protocol.WAIT))
             write_trial(fd, data)
         except BaseException:
             self._seq -= 1

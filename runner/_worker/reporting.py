@@ -15,7 +15,10 @@ from runner._worker.protocol import ChannelCorrupted, write_trial
 from runner._worker.watchdog import Watched
 from trials import Report
 
-__all__ = ["ReportingWorker"]
+__all__ = ["OnReport", "ReportingWorker"]
+
+OnReport = Callable[[Report], object] | None
+"""Where a running trial's reports go in the driver (``None``: nowhere)."""
 
 
 class ReportingWorker:
@@ -31,8 +34,11 @@ class ReportingWorker:
 
     def _expect_reports(self, on_report: Callable[[Report], object] | None,
                         waits: bool = False) -> None:
-        """A trial is sent: its reports go to ``on_report`` (and wait, if ``waits``)."""
+        """A trial is about to be sent: its reports go to ``on_report``; with ``waits`` the
+        worker is told first that each of them waits for its answer (``OSError`` if gone)."""
         self._on_report, self._last_report, self._waits = on_report, None, waits
+        if waits and self._send_fd is not None:
+            write_trial(self._send_fd, protocol.encode_decision(self._seq + 1, protocol.WAIT))
 
     def _take_report(self, seq: int, payload: bytes) -> None:
         """Hand a report frame of the running trial to its ``on_report``."""
