@@ -57,7 +57,7 @@ def report_cost(repeats: int, n: int, wait: bool = False,
                 ) -> float:
     """Median µs per report() call inside the target, the loop draining the reports (and
     deciding on each before the call returns, with ``wait``)."""
-    figures = []
+    figures: list[float] = []
     with make() as runner:
         for _ in range(repeats + 1):  # the first is a warm-up
             opt = _Once({"n": n})
@@ -147,6 +147,7 @@ def asha_vs_hyperband(seeds: int, n_iterations: int = 1
     """Per seed: (seed, Hyperband regret, Hyperband time, ASHA regret, ASHA time), Hyperband run
     for ``n_iterations`` iterations and ASHA until it reaches Hyperband's final regret."""
     problem = get("ackley-5d-mf-lc")
+    assert problem.fidelity is not None
     lo, hi = problem.fidelity
     rows = []
     for seed in range(seeds):
