@@ -146,11 +146,12 @@ class _Raises(StopAt):
         return "continue"
 
 
-@pytest.mark.parametrize("name", ["thread", "process"])
-def test_a_failed_loop_lets_its_waiting_trials_go_on(name: str) -> None:
+@pytest.mark.parametrize("make", ["thread", "process", "dask"], indirect=True)
+def test_a_failed_loop_lets_its_waiting_trials_go_on(make: Callable[[], Any]) -> None:
     """A loop failing on ``on_report`` answers nothing more: the trial waiting on its report
-    goes on (the runner answers its later reports itself) and finishes."""
-    with MAKERS[name](None) as r:
+    goes on (the runner answers its later reports itself, on dask from the client's event
+    loop) and finishes."""
+    with make() as r:
         loop = OptimizationLoop(_Raises(1, 99), r, wait_for_decisions=True)
         with pytest.raises(RuntimeError, match="broke on a report"):
             loop.run()

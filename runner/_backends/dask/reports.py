@@ -19,6 +19,7 @@ holds both attempts' reports).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -104,6 +105,15 @@ async def continue_trial(key: str) -> bool:
     return True
 
 
+def _on_event_loop() -> bool:
+    """Whether this thread runs an event loop (the client's, in a subscription handler)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class DaskReports:
     """The driver's side: the subscription, which task runs which trial, and decisions."""
 
@@ -161,7 +171,11 @@ class DaskReports:
 
     def _send(self, how: Callable[[str], Any], key: str, address: str) -> None:
         try:
-            self._client.run(how, key, workers=[address], wait=False)
+            if _on_event_loop():  # a report handler answering: client.run must not block it
+                asyncio.ensure_future(self._client.run(how, key, workers=[address],
+                                                       wait=False, asynchronous=True))
+            else:
+                self._client.run(how, key, workers=[address], wait=False)
         except Exception as exc:  # the worker or the client is gone: the trial ends
             log.warning("could not send a decision to dask worker %s: %r", address, exc)
 
