@@ -1,7 +1,9 @@
 """Intermediate reports and early stopping (issue 19), three figures:
 
 1. what one ``report()`` call costs a target on ``ProcessPoolRunner`` (a frame to the driver and
-   a look for a decision), target <= 100 µs;
+   a look for a decision), target <= 100 µs; and with ``wait_for_decisions=True`` (the report
+   returns once the loop decided on it), on the process pool and on dask (one worker of its
+   own ``LocalCluster``): no target, a figure to document;
 2. from a stop decision to the trial's end, a target reporting every 10 ms, on the process
    pool, target <= 50 ms (median of the repetitions; the maximum is printed too); and, through
    ``OptimizationLoop``, the step such a trial ends at when its optimizer stops it at step 5
@@ -20,6 +22,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks._common import header, parse_args, verdict
@@ -49,16 +52,28 @@ class _Once:
         return "continue"
 
 
-def report_cost(repeats: int, n: int) -> float:
-    """Median µs per report() call inside the target, the loop draining the reports."""
-    figures = []
-    with ProcessPoolRunner(report_many, n_workers=1) as runner:
+def report_cost(repeats: int, n: int, wait: bool = False,
+                make: Callable[[], Any] = lambda: ProcessPoolRunner(report_many, n_workers=1)
+                ) -> float:
+    """Median µs per report() call inside the target, the loop draining the reports (and
+    deciding on each before the call returns, with ``wait``)."""
+    figures: list[float] = []
+    with make() as runner:
         for _ in range(repeats + 1):  # the first is a warm-up
             opt = _Once({"n": n})
-            OptimizationLoop(opt, runner).run()
+            OptimizationLoop(opt, runner, wait_for_decisions=wait).run()
             assert opt.value is not None and opt.value.status is StatusType.SUCCESS, opt.value
             figures.append(opt.value.additional_info["us_per_report"])
     return statistics.median(figures[1:])
+
+
+def dask_waited_report_cost(repeats: int, n: int, wait: bool = True) -> float | None:
+    """`report_cost` on a ``DaskRunner`` with one worker of its own; ``None`` without dask."""
+    try:
+        from runner import DaskRunner
+    except ImportError:
+        return None
+    return report_cost(repeats, n, wait, lambda: DaskRunner(report_many, n_workers=1))
 
 
 def stop_latency(repeats: int) -> tuple[float, float]:
@@ -132,6 +147,7 @@ def asha_vs_hyperband(seeds: int, n_iterations: int = 1
     """Per seed: (seed, Hyperband regret, Hyperband time, ASHA regret, ASHA time), Hyperband run
     for ``n_iterations`` iterations and ASHA until it reaches Hyperband's final regret."""
     problem = get("ackley-5d-mf-lc")
+    assert problem.fidelity is not None
     lo, hi = problem.fidelity
     rows = []
     for seed in range(seeds):
@@ -165,6 +181,13 @@ def main(argv: list[str] | None = None) -> None:
     per_call = report_cost(args.repeats, n)
     print(f"\nreport() on ProcessPoolRunner: {per_call:.1f} µs per call "
           f"(median of {args.repeats} trials of {n} calls)")
+    waited = report_cost(args.repeats, n // 10, wait=True)
+    print(f"report() on ProcessPoolRunner, wait_for_decisions=True: {waited:.1f} µs per call")
+    on_dask = dask_waited_report_cost(args.repeats, 50 if args.quick else 200)
+    if on_dask is not None:
+        print(f"report() on DaskRunner (1 worker), wait_for_decisions=True: "
+              f"{on_dask / 1000:.2f} ms per call; not waiting: "
+              f"{dask_waited_report_cost(args.repeats, 2000, wait=False) or 0:.1f} µs per call")
     median, worst = stop_latency(args.repeats)
     print(f"stop decision -> trial ended (reports every 10 ms): median {median * 1e3:.1f} ms, "
           f"max {worst * 1e3:.1f} ms over {args.repeats} trials")

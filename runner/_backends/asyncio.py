@@ -98,7 +98,7 @@ class AsyncioRunner(BackendRunner):
         reporter = None
         if run is None and self._target.wants_report:
             key, reporting = id(info), self._reporting
-            reporter = AsyncReporter(functools.partial(self._report, info),
+            reporter = AsyncReporter(self._held(info, functools.partial(self._report, info)),
                                      lambda: reporting.get(key, False))
         return await self._evaluator.run_async(
             info, self._shared_data, run, reporter,

@@ -33,7 +33,8 @@ class LocalWorker(BackendRunner):
                     self._local_worker.close()
             self._local_info = info
             try:
-                return self._local_worker.run(info, self._report_sink(info))
+                return self._local_worker.run(info, self._report_sink(info),
+                                              self._waiting(info))
             finally:
                 self._local_info = None
 
@@ -41,6 +42,11 @@ class LocalWorker(BackendRunner):
         worker = self._local_worker
         if worker is not None and self._local_info is info:
             worker.stop()
+
+    def _continue(self, info: TrialInfo) -> None:
+        worker = self._local_worker
+        if worker is not None and self._local_info is info:
+            worker.proceed()
 
     def close(self) -> None:
         try:

@@ -162,7 +162,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         slot.state, slot.info = BUSY, info
         self._started()
         try:
-            slot.worker.send(info, self._report_sink(info))
+            slot.worker.send(info, self._report_sink(info), self._waiting_locked(info))
         except OSError:  # it died while idle: the trial never started, so it goes first again
             slot.state, slot.info = BROKEN, None
             self._unstarted()
@@ -178,6 +178,12 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
             workers = [s.worker for s in self._slots if s.state == BUSY and s.info is info]
         for worker in workers:
             worker.stop()
+
+    def _continue(self, info: TrialInfo) -> None:
+        with self._lock:
+            workers = [s.worker for s in self._slots if s.state == BUSY and s.info is info]
+        for worker in workers:
+            worker.proceed()
 
     def _unsendable(self, exc: Exception) -> TrialValue:
         return verdicts.not_run(self._objectives.crash_cost, "the trial could not be sent to a "

@@ -37,7 +37,7 @@ class ThreadPoolRunner(SlotRunner):
             if worker is None:
                 worker = self._workers[i] = BlockingWorker(self._payload(), self._objectives,
                                                            self._limits)
-        return worker.run(info, self._report_sink(info))
+        return worker.run(info, self._report_sink(info), self._waiting(info))
 
     def _decide(self, info: TrialInfo, decision: Decision) -> None:
         with self._lock:
@@ -47,6 +47,15 @@ class ThreadPoolRunner(SlotRunner):
             if worker is not None:
                 worker.stop()
         super()._decide(info, decision)
+
+    def _continue(self, info: TrialInfo) -> None:
+        with self._lock:
+            workers = [self._workers.get(i) for i, running in enumerate(self._current)
+                       if running is info]
+        for worker in workers:
+            if worker is not None:
+                worker.proceed()
+        super()._continue(info)
 
     def _stop_slot(self, i: int) -> None:
         with self._lock:

@@ -5,7 +5,9 @@ One lock guards three numbers and two FIFOs: trials waiting to start (``_pending
 executing (``_executing``), finished pairs not yet yielded (``_finished``). All O(1) per trial.
 Reports of running trials have books of their own: ``_reports`` (not yet yielded by
 ``iter_reports``) and ``_reporting`` (the trials that reported and still run, with whether
-they are to stop), written only by ``_report``, ``decide`` and ``_record``.
+they are to stop), written only by ``_report``, ``decide`` and ``_record``. Trials whose
+reports wait for their decision (``set_wait_for_decisions``) are in ``_waits``
+(runner/_core/waiting.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import attrs
 from runner._core import verdicts
 from runner._core.contract import AbstractRunner
 from runner._core.reporting import Decision, Reporter, Send
+from runner._core.waiting import DecisionWaits
 from trials import Report, TrialInfo, TrialValue
 
 __all__ = ["BackendRunner", "Interruption", "drain"]
@@ -58,6 +61,7 @@ class BackendRunner(AbstractRunner):
         self._reporting: dict[int, bool] = {}  # id(info) of a running trial that reported -> stop
         self._report_pump: Callable[[], None] | None = None
         self._interruptions: deque[tuple[TrialInfo, Interruption]] = deque()
+        self._waits = DecisionWaits(self._lock)
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -83,14 +87,40 @@ class BackendRunner(AbstractRunner):
 
     def decide(self, info: TrialInfo, decision: Decision | str) -> None:
         decision = Decision.of(decision)
-        if decision is Decision.CONTINUE:
-            return
         with self._lock:
-            key = id(info)
-            if key not in self._reporting:  # it ended meanwhile (or never reported): too late
+            answer = self._waits.answered(info)  # a waiting report has its decision
+            if decision is Decision.CONTINUE:
+                if not answer:
+                    return
+            else:
+                key = id(info)
+                if key not in self._reporting:  # it ended meanwhile (or never reported)
+                    return
+                self._reporting[key] = True
+        if decision is Decision.CONTINUE:
+            self._continue(info)
+        else:
+            self._decide(info, decision)
+
+    def set_wait_for_decisions(self, wait: bool) -> None:
+        """``True``: trials started from now on hold each report until ``decide`` answered it
+        (the loop answers every report); ``False``: reports still waiting go on, and trials
+        started meanwhile are answered "continue" by the runner itself."""
+        with self._lock:
+            if wait:
+                self._waits.deciding = True
                 return
-            self._reporting[key] = True
-        self._decide(info, decision)
+            owed = self._waits.release()
+        for info in owed:
+            self._continue(info)
+
+    def close(self) -> None:
+        with self._lock:  # first: a trial waiting for a decision must not hold close() up
+            self._waits.closed = True
+            owed = self._waits.release()
+        for info in owed:
+            self._continue(info)
+        super().close()
 
     def set_report_pump(self, pump: Callable[[], None] | None) -> None:
         self._report_pump = pump
@@ -145,6 +175,7 @@ class BackendRunner(AbstractRunner):
             self._executing -= 1
         if self._reporting:
             self._reporting.pop(id(info), None)
+        self._waits.ended(info)
         self._finished.append((info, value))
         if notify:
             self._done.notify_all()
@@ -169,9 +200,14 @@ class BackendRunner(AbstractRunner):
         self._interruptions.append((info, Interruption(reason, requeue, job)))
 
     def _report(self, info: TrialInfo, report: Report) -> bool:
-        """`_add_report` from any thread (takes the lock)."""
+        """`_add_report` from any thread (takes the lock); a report that waits for its
+        decision while no loop decides is answered "continue" here."""
         with self._done:
-            return self._add_report(info, report)
+            stop = self._add_report(info, report)
+            orphan = self._waits.reported(info)
+        if orphan:
+            self._continue(info)
+        return stop
 
     def _report_sink(self, info: TrialInfo) -> Send | None:
         """Where ``info``'s reports go (``None`` when its target takes no ``report``)."""
@@ -184,7 +220,32 @@ class BackendRunner(AbstractRunner):
         if sink is None:
             return None
         key, reporting = id(info), self._reporting
-        return Reporter(sink, lambda: reporting.get(key, False))  # a dict read: no lock needed
+        return Reporter(self._held(info, sink),
+                        lambda: reporting.get(key, False))  # a dict read: no lock needed
+
+    def _waiting(self, info: TrialInfo) -> bool:
+        """Whether ``info``, starting now, is to hold each report until it is decided (a loop
+        with ``wait_for_decisions`` is deciding); enrols it if so."""
+        with self._lock:
+            return self._waiting_locked(info)
+
+    def _waiting_locked(self, info: TrialInfo) -> bool:
+        """`_waiting` with ``self._lock`` held."""
+        return bool(self._target.wants_report) and self._waits.enrol(info)
+
+    def _held(self, info: TrialInfo, sink: Send) -> Send:
+        """``sink`` for an in-process trial: when ``info`` waits for decisions, each report
+        returns only once the loop has decided on it."""
+        if not self._waiting(info):
+            return sink
+
+        def send(report: Report) -> bool:
+            stop = sink(report)
+            with self._lock:
+                self._waits.wait(info)
+                return stop or self._reporting.get(id(info), False) or self._waits.closed
+
+        return send
 
     def _inline_report(self, info: TrialInfo, report: Report) -> bool:
         """A report from a trial running in the caller's own thread (serial): the loop's pump,
@@ -193,13 +254,22 @@ class BackendRunner(AbstractRunner):
         pump = self._report_pump
         if pump is not None:
             pump()
-        with self._lock:
-            return self._reporting.get(id(info), False)
+        with self._lock:  # nobody else can decide while this thread runs the trial
+            unanswered = self._waits.answered(info)
+            stop = self._reporting.get(id(info), False)
+        if unanswered:
+            self._continue(info)
+        return stop
 
     def _decide(self, info: TrialInfo, decision: Decision) -> None:  # noqa: B027 - hook
         """Backend hook: make a stop decision reach the trial ``info`` (it is in
         ``_reporting`` now, flagged to stop); in-process trials read the flag at their next
         report, so only backends whose trials run elsewhere need it."""
+
+    def _continue(self, info: TrialInfo) -> None:  # noqa: B027 - hook
+        """Backend hook: answer "continue" to the waiting report of ``info`` (a trial that
+        waits for decisions); in-process trials are woken by the books, so only backends
+        whose trials run elsewhere need it."""
 
     def _deliver(self, info: TrialInfo, value: TrialValue, *, started: bool = True) -> None:
         """`_record` from any thread (takes the lock)."""

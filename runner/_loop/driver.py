@@ -61,6 +61,7 @@ class LoopDriver:
     _failures: Failures
     _failure_rate: FailureRate
     _pending: dict[int, Trial]
+    _set_wait: Callable[[bool], None] | None  # the runner's, when every report is answered
     _requeue: deque[Trial]
     _next_id: int
     _n_told: int
@@ -143,17 +144,31 @@ class LoopDriver:
                                         f"returned trials {lost}", lost=lost)
             runner.wait(WAIT)
 
+    def _attach(self, on: bool) -> None:
+        """Give the runner the loop's report pump and, with ``wait_for_decisions``, make its
+        trials' reports wait for decisions (before the first trial); ``False``: take both
+        back (nobody decides any more: waiting reports go on)."""
+        pump = getattr(self.runner, "set_report_pump", None)
+        if callable(pump):  # a runner running trials in this thread decides on reports there
+            pump(self._take_reports if on else None)
+        if self._set_wait is not None:
+            self._set_wait(on)
+
     def _take_reports(self) -> int:
         """Journal every report of a running trial ready now, add it to the trial's curve,
-        ask the optimizer's ``on_report`` and pass a decision other than continue on."""
+        ask the optimizer's ``on_report`` and pass a decision other than continue on (every
+        decision, with ``wait_for_decisions``: the report waits for it)."""
         runner = self.runner
         n, take = 0, getattr(runner, "iter_reports", None)
         if take is None:
             return 0
         on_report = getattr(self.optimizer, "on_report", None)
+        answer_all = self._set_wait is not None
         for info, report in take():
             trial = self._pending.get(id(info))
             if trial is None:  # a copy of the info, or a trial collected meanwhile
+                if answer_all:
+                    runner.decide(info, Decision.CONTINUE)
                 continue
             n += 1
             self.history.add_report(trial.info, report)
@@ -168,6 +183,8 @@ class LoopDriver:
                 self._account.optimizer += self._clock() - t
             if decision is not Decision.CONTINUE:
                 trial.paused = decision is Decision.PAUSE
+                runner.decide(info, decision)
+            elif answer_all:
                 runner.decide(info, decision)
         return n
 

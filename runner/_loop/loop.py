@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from runner._core.waiting import check_wait_for_decisions
 from runner._loop import aio, events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.clock import runner_clock
@@ -65,7 +66,7 @@ class OptimizationLoop(LoopDriver):
                  resume: ResumeMode = "check",
                  checkpoints: str | os.PathLike[str] | None = None,
                  keep_checkpoints: bool = False, max_failure_rate: float | None = None,
-                 failure_window: int = 20) -> None:
+                 failure_window: int = 20, wait_for_decisions: bool = False) -> None:
         """Validate everything; open ``journal`` and resume the study it holds: finished trials
         enter ``history`` and are told, in order; unfinished ones run first. ``study`` names the
         study; a journal of another study (name, optimizer, space, target or objectives) is
@@ -74,14 +75,15 @@ class OptimizationLoop(LoopDriver):
         beside the journal, else a temporary directory); what the study made there is removed
         when it finishes unless ``keep_checkpoints``. ``max_failure_rate``, ``failure_window``:
         the failure-rate policy, which then is the guard instead of ``raise_if_retries_exceeded``
-        (docs/loop.md)."""
+        (docs/loop.md). ``wait_for_decisions``: each report returns only once
+        ``optimizer.on_report`` decided on it (docs/early-stopping.md); by default none waits."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
         self._failure_rate = FailureRate(max_failure_rate, failure_window)  # checks them
+        set_wait = check_wait_for_decisions(wait_for_decisions, runner)
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
-        # A runner with its own clock (runner/_loop/clock.py) sets the loop's time: it replaces
-        # both the loop's clock and the Unix time the trials' timestamps are compared with.
+        # A runner with its own clock (clock.py) sets the loop's time and the trials' Unix time.
         own = runner_clock(runner)
         self._clock: Callable[[], float] = own or clock
         self._now: Callable[[], float] = own or time.time
@@ -90,6 +92,8 @@ class OptimizationLoop(LoopDriver):
         self._caps = [g for g in self._goals if isinstance(g, NTrialsGoal)]
         self.optimizer = optimizer
         self.runner = runner
+        # Without on_report nothing decides, so there is nothing for a report to wait for.
+        self._set_wait = set_wait if callable(getattr(optimizer, "on_report", None)) else None
         self.retries = retries
         self.raise_if_retries_exceeded = raise_if_retries_exceeded
         self.history = History()
@@ -298,9 +302,7 @@ class OptimizationLoop(LoopDriver):
                             "runs once: build a new one (on the same journal to continue)")
         self._state = "running"
         self._t0 = self._clock()
-        pump = getattr(self.runner, "set_report_pump", None)
-        if callable(pump):  # a runner running trials in this thread decides on reports there
-            pump(self._take_reports)
+        self._attach(True)
         events.study_started(self.study, self.optimizer, self.runner,
                              None if self._journal is None else self._journal.path,
                              *self._resumed)
@@ -334,9 +336,7 @@ class OptimizationLoop(LoopDriver):
         self._state = state
         if state == "finished" and self._checkpoints is not None:
             self._checkpoints.finish()
-        pump = getattr(self.runner, "set_report_pump", None)
-        if callable(pump):
-            pump(None)
+        self._attach(False)
         events.study_ended(self.study, state, reason or self._stop_reason,
                            self._clock() - (self._t0 or 0.0), len(self.history), self._n_told,
                            len(self._failures), self._n_retried, self.history.incumbent)

@@ -19,19 +19,20 @@ __all__ = ["BlockingWorker"]
 class BlockingWorker(WorkerProcess):
     """A worker whose `run` blocks its caller until the trial's value is decided."""
 
-    def run(self, info: TrialInfo,
-            on_report: Callable[[Report], object] | None = None) -> TrialValue:
+    def run(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None,
+            wait: bool = False) -> TrialValue:
         """Evaluate one trial in the worker; never raises for what the trial does; its reports
-        go to ``on_report`` (in this thread) as they arrive."""
+        go to ``on_report`` (in this thread) as they arrive (with ``wait``, each waits in the
+        worker for ``stop()`` or ``proceed()``)."""
         for _ in range(3):  # a worker being replaced answers "not run": then on a new one
-            value = self._run_once(info, on_report)
+            value = self._run_once(info, on_report, wait)
             if not isinstance(value, NotRun):
                 return value
         return verdicts.not_run(self._crash_cost, "three worker processes in a row ended "
                                 "before running the trial")
 
-    def _run_once(self, info: TrialInfo,
-                  on_report: Callable[[Report], object] | None) -> TrialValue | NotRun:
+    def _run_once(self, info: TrialInfo, on_report: Callable[[Report], object] | None,
+                  wait: bool) -> TrialValue | NotRun:
         if self._closed:
             return verdicts.cancelled(self._crash_cost)
         if not self.alive or (self.fds is not None and self.idle_event() is not None):
@@ -41,14 +42,14 @@ class BlockingWorker(WorkerProcess):
         if fds is None:
             return verdicts.cancelled(self._crash_cost)
         try:
-            self.send(info, on_report)
+            self.send(info, on_report, wait)
         except OSError:  # it died between trials: once more on a new one
             self.kill()
             self.start()
             fds = self.fds
             if fds is None:
                 return verdicts.cancelled(self._crash_cost)
-            self.send(info, on_report)
+            self.send(info, on_report, wait)
         poller = select.poll()
         for fd in fds:
             if fd is not None:

@@ -8,6 +8,7 @@ a time under the memory/CPU rlimits, sending each result back as plain data.
     trial n: (config, instance,   --pipe----->  with rlimits: evaluator.run_wrapper(trial)
              seed, budget)        <--frame n--  report(step, cost): ("R", step, cost, ...)
              decision (n, stop)   --pipe----->  read at the next report: TrialStopped
+             (n, wait) before trial n: each report blocks for its answer (n, stop|continue)
                                   <--frame n--  (status, cost, time, cpu, start, end, info)
 
 The worker is its own process group's leader and a child subreaper, so everything a trial
@@ -163,7 +164,13 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
     except (ImportError, ValueError, OSError):
         pass
     read_fd, write_fd = _move_high(read_fd), _move_high(write_fd)
-    from runner._worker.protocol import decode_decision, encode_frame, read_trial, write_all
+    from runner._worker.protocol import (
+        WAIT,
+        decode_decision,
+        encode_frame,
+        read_trial,
+        write_all,
+    )
 
     init = read_trial(read_fd)
     if init is None:
@@ -192,16 +199,19 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
     write_all(write_fd, encode_frame(token, 0, pickle.dumps(("ready", me))))
     del payload
     decoder = TrialDecoder()
-    seq = 0
+    seq, waits = 0, False
     while True:
         message = read_trial(read_fd)
         if not message:
             return
-        if decode_decision(message) is not None:
-            continue  # a decision for a trial that has ended already: stale
+        decision = decode_decision(message)
+        if decision is not None:  # stale (its trial has ended), or "the next trial waits"
+            waits = waits or decision == (seq + 1, WAIT)
+            continue
         seq += 1
-        reporter = (_reporter(read_fd, write_fd, token, seq)
+        reporter = (_reporter(read_fd, write_fd, token, seq, waits)
                     if evaluator.target.wants_report and run_override is None else None)
+        waits = False
         result = _evaluate(evaluator, shared, run_override, applied, decoder, message,
                            reporter)
         data = encode_result(result)
@@ -236,10 +246,12 @@ def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> Non
         write_all(write_fd, encode_frame(token, seq + 1, UNRUN))
 
 
-def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
+def _reporter(read_fd: int, write_fd: int, token: int, seq: int, waits: bool = False) -> Any:
     """Trial ``seq``'s ``report``: a look (never blocking) at the trial pipe for a stop decision
-    for this trial, then a report frame to the driver, then another look."""
+    for this trial, then a report frame to the driver, then another look; when the trial
+    ``waits``, a blocking read of the answer to this report instead of the second look."""
     import select
+    import threading
 
     from runner._core.reporting import Reporter
     from runner._worker.protocol import (
@@ -255,6 +267,7 @@ def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
 
     probe = select.poll()
     probe.register(read_fd, select.POLLIN)
+    one_at_a_time = threading.Lock()
 
     def stop_arrived() -> bool:
         stop = False
@@ -270,10 +283,27 @@ def _reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Any:
                 stop = True
         return stop
 
+    def answer() -> bool:
+        while True:
+            message = read_trial(read_fd)
+            if message is None:
+                return False  # the driver is gone: the trial ends with its worker anyway
+            decision = decode_decision(message)
+            if decision is None:  # a trial, not an answer: cannot happen; do not hang on it
+                unread(read_fd, message)
+                return False
+            if decision[0] == seq:  # (another seq: stale, from an earlier trial)
+                return decision[1] == STOP
+
     def send(report: Any) -> bool:
-        write_all(write_fd, encode_frame(token, seq, encode_report(
-            report.step, report.cost, report.metrics, report.time)))
-        return stop_arrived()
+        frame = encode_frame(token, seq, encode_report(report.step, report.cost,
+                                                       report.metrics, report.time))
+        if not waits:
+            write_all(write_fd, frame)
+            return stop_arrived()
+        with one_at_a_time:  # threads of one trial: each report and its answer in turn
+            write_all(write_fd, frame)
+            return answer()
 
     return Reporter(send, stop_arrived)
 

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from runner._core import verdicts
 from runner._core.limits import Limits
@@ -39,12 +39,12 @@ from runner._worker.protocol import (
     NotRun,
     write_trial,
 )
-from runner._worker.reporting import ReportingWorker
+from runner._worker.reporting import OnReport, ReportingWorker
 from runner._worker.spawn import SPAWNER
 from runner._worker.watchdog import Watched, descendants, killpg, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
-from trials import Report, StatusType, TrialInfo, TrialValue
+from trials import StatusType, TrialInfo, TrialValue
 
 __all__ = ["WorkerProcess"]
 
@@ -192,13 +192,13 @@ class WorkerProcess(ReportingWorker):
 
     # -- one trial ---------------------------------------------------------------------------
 
-    def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None) -> None:
-        """Send a trial to the (idle) worker (its reports to ``on_report``); ``OSError`` if gone."""
+    def send(self, info: TrialInfo, on_report: OnReport = None, wait: bool = False) -> None:
+        """Send a trial to the idle worker (its reports to ``on_report``, held if ``wait``)."""
         fd, watched = self._send_fd, self._watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
         data = self._encoder.encode(info)
-        self._expect_reports(on_report)
+        self._expect_reports(on_report, wait)
         self._start = time.time()
         self._seq += 1
         watched.begin(self._limits.walltime)

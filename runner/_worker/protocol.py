@@ -2,6 +2,8 @@
 
     driver -> worker   trial frames:  !I length | pickle(trial tuple)       (runner/_worker/wire.py)
                        decisions:     !I length | DECISION | seq | kind     (stop trial ``seq``)
+                       (``kind`` WAIT before trial ``seq``: its reports wait for an answer,
+                        STOP or CONTINUE, one per report: runner/_core/waiting.py)
     worker -> driver   result frames: MAGIC | token | seq | length | crc32 | pickle(payload)
                        report frames: the same, the payload REPORT | pickle(report tuple)
 
@@ -27,10 +29,10 @@ import zlib
 from typing import Any
 
 __all__ = [
-    "NOT_RUN", "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "NotRun", "RECYCLE",
-    "UNRUN", "decode_decision", "decode_report", "encode_decision", "encode_frame",
-    "encode_report", "has_buffered", "is_report", "read_trial", "unread", "write_all",
-    "write_trial",
+    "CONTINUE", "NOT_RUN", "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "NotRun",
+    "RECYCLE", "UNRUN", "WAIT", "decode_decision", "decode_report", "encode_decision",
+    "encode_frame", "encode_report", "has_buffered", "is_report", "read_trial", "unread",
+    "write_all", "write_trial",
 ]
 
 MAGIC = b"TRR1"
@@ -51,6 +53,10 @@ DECISION = b"\x00D"
 """First bytes of a decision on the trial pipe (a pickled trial starts with 0x80)."""
 _DECISION = struct.Struct("!2sQc")  # DECISION, seq, kind (b"s": stop)
 STOP = b"s"
+CONTINUE = b"c"
+"""The answer to a waiting report: go on (STOP ends the trial, as without waiting)."""
+WAIT = b"w"
+"""Sent just before trial ``seq``: each of its reports waits for its answer."""
 
 
 def encode_report(step: Any, cost: Any, metrics: Any, elapsed: float) -> bytes:

@@ -1,6 +1,8 @@
 """The report half of a supervised worker's driver side: the running trial's reports handed to
 its callback as ``collect`` reads them, and a stop decision sent down the trial pipe with the
-watchdog armed to kill the trial if it ignores it (frames: runner/_worker/protocol.py)."""
+watchdog armed to kill the trial if it ignores it (frames: runner/_worker/protocol.py). A trial
+sent with ``wait=True`` blocks in each report until it gets its answer: ``stop()`` or
+``proceed()``, one per report (runner/_core/waiting.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from runner._worker.protocol import ChannelCorrupted, write_trial
 from runner._worker.watchdog import Watched
 from trials import Report
 
-__all__ = ["ReportingWorker"]
+__all__ = ["OnReport", "ReportingWorker"]
+
+OnReport = Callable[[Report], object] | None
+"""Where a running trial's reports go in the driver (``None``: nowhere)."""
 
 
 class ReportingWorker:
@@ -25,10 +30,15 @@ class ReportingWorker:
     _limits: Limits
     _on_report: Callable[[Report], object] | None = None
     _last_report: Report | None = None
+    _waits: bool = False  # the running trial's reports wait for an answer
 
-    def _expect_reports(self, on_report: Callable[[Report], object] | None) -> None:
-        """A trial is sent: its reports go to ``on_report``."""
-        self._on_report, self._last_report = on_report, None
+    def _expect_reports(self, on_report: Callable[[Report], object] | None,
+                        waits: bool = False) -> None:
+        """A trial is about to be sent: its reports go to ``on_report``; with ``waits`` the
+        worker is told first that each of them waits for its answer (``OSError`` if gone)."""
+        self._on_report, self._last_report, self._waits = on_report, None, waits
+        if waits and self._send_fd is not None:
+            write_trial(self._send_fd, protocol.encode_decision(self._seq + 1, protocol.WAIT))
 
     def _take_report(self, seq: int, payload: bytes) -> None:
         """Hand a report frame of the running trial to its ``on_report``."""
@@ -37,6 +47,8 @@ class ReportingWorker:
         report = self._last_report = protocol.decode_report(payload) or self._last_report
         if report is not None and self._on_report is not None:
             self._on_report(report)
+        elif self._waits:  # nobody will decide on this report: it must not wait forever
+            self.proceed()
 
     def stop(self) -> None:
         """Tell the running trial to stop at its next report; the watchdog kills it if it has
@@ -49,3 +61,13 @@ class ReportingWorker:
         except OSError:
             return  # the worker is gone: collect() tells how the trial ended
         watched.stop_by(time.monotonic() + self._limits.grace)
+
+    def proceed(self) -> None:
+        """Answer the running trial's waiting report with "continue"."""
+        fd, seq = self._send_fd, self._seq
+        if fd is None:
+            return
+        try:
+            write_trial(fd, protocol.encode_decision(seq, protocol.CONTINUE))
+        except OSError:
+            return  # the worker is gone: collect() tells how the trial ended

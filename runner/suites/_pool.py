@@ -143,6 +143,7 @@ class StudyView:
         self.inbox: deque[tuple[TrialInfo, TrialValue]] = deque()
         self.reports: deque[tuple[TrialInfo, Report]] = deque()
         self.report_pump: Callable[[], None] | None = None
+        self.deciding = False  # the study's loop answers each report (wait_for_decisions)
         self.grant = 0
         self.in_flight = 0
         self.submitted = 0
@@ -184,6 +185,12 @@ class StudyView:
         (a serial shared runner): `SharedPool.pump_reports` calls it."""
         self.report_pump = pump
 
+    def set_wait_for_decisions(self, wait: bool) -> None:
+        """The study's loop answers every report of its trials from now on (or no more):
+        the shared runner's reports wait while some study decides on them."""
+        self.deciding = wait
+        self._pool.set_wait(self, wait)
+
     def count_available_workers(self) -> int:
         return self.grant
 
@@ -215,6 +222,7 @@ class SharedPool:
         self._routes: dict[int, tuple[StudyView, TrialInfo]] = {}
         self._copies: dict[int, TrialInfo] = {}  # id(a study's info) -> the runner's copy
         self._tags = itertools.count()
+        self._deciding: set[StudyView] = set()  # views whose loops answer every report
         self.n_finished = 0
         self.target_seconds = 0.0  # the targets' wall time, summed over finished trials
 
@@ -236,6 +244,17 @@ class SharedPool:
         decide = getattr(self.runner, "decide", None)
         if copy is not None and decide is not None:
             decide(copy, decision)
+
+    def set_wait(self, view: StudyView, wait: bool) -> None:
+        """``view``'s loop answers every report from now on (or no more); the shared runner's
+        reports wait while one does (its ``set_wait_for_decisions``)."""
+        before = bool(self._deciding)
+        if wait:
+            self._deciding.add(view)
+        else:
+            self._deciding.discard(view)
+        if bool(self._deciding) != before:
+            self.runner.set_wait_for_decisions(bool(self._deciding))
 
     @property
     def in_flight(self) -> int:
@@ -267,6 +286,8 @@ class SharedPool:
             if route is not None:
                 route[0].reports.append((route[1], report))
                 got.add(route[0])
+            if self._deciding and (route is None or not route[0].deciding):
+                self.runner.decide(info, "continue")  # no loop decides on it: it goes on
         return got
 
     def pump_reports(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from runner._core.waiting import check_wait_for_decisions
 from runner.problems import Problem
 from runner.suites._optimizers import check_reports
 from runner.suites._pool import SharedPool, SuiteTarget, accepts, suite_target
@@ -106,7 +107,8 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
     problems = {name: spec.problem(name) for name in spec.problems}
     check_backend(spec, problems, backend == "simulated" if runner is None
                   else callable(getattr(runner, "clock", None)))
-    studies = [Study(s, problems[s.problem], out) for s in spec.studies()]
+    studies = [Study(s, problems[s.problem], out, spec.wait_for_decisions)
+               for s in spec.studies()]
     for study in studies:
         study.error = study.changed()
         if study.error is not None:  # refused: its journal is another study's
@@ -121,6 +123,8 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
     own = runner is None
     shared = runner if runner is not None else make_runner(
         backend, workers, problems, scheduler=scheduler, limits=spec.limits)
+    if spec.wait_for_decisions and not own:  # ours can; a runner of the caller's may not
+        check_wait_for_decisions(True, shared)
     sched = Scheduler(SharedPool(shared), studies, on_pass, max_open=max_open)
     try:
         if progress:

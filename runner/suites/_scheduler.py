@@ -64,8 +64,10 @@ class TargetTime:
 class Study:
     """One study's state in a suite run: its files, its loop once started, its outcome."""
 
-    def __init__(self, spec: StudySpec, problem: Problem, out: str) -> None:
+    def __init__(self, spec: StudySpec, problem: Problem, out: str,
+                 wait_for_decisions: bool = False) -> None:
         self.spec = spec
+        self.wait_for_decisions = wait_for_decisions
         self.problem = problem
         self.journal = os.path.join(out, spec.problem, spec.optimizer, f"seed-{spec.seed}.jsonl")
         self.status_file = self.journal[: -len(".jsonl")] + ".json"
@@ -159,7 +161,8 @@ class Study:
                               and bool(getattr(pool.runner, "wants_checkpoint", False)))
         self.loop = OptimizationLoop(optimizer, self.view, n_trials_goal=spec.n_trials,
                                      goal=self.target_time, retries=spec.retries,
-                                     raise_if_retries_exceeded=False, journal=self.journal)
+                                     raise_if_retries_exceeded=False, journal=self.journal,
+                                     wait_for_decisions=self.wait_for_decisions)
         self.status, self.started = "running", time.monotonic()
         self.write_status()  # its identity, so a rerun with other settings is refused
 

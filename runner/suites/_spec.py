@@ -10,6 +10,7 @@ Shape::
     target_seconds = 3600               # optional: also end a study after this much target time
     retries = 0                         # optional: crashed trials resubmitted per trial
     walltime_limit = 30                 # optional suite-wide limits (one shared runner)
+    wait_for_decisions = true           # optional: reports wait for on_report's decision
 
     [optimizer.hyperband]               # optional per-optimizer settings
     eta = 3
@@ -45,7 +46,8 @@ __all__ = ["StudySpec", "SuiteFileError", "SuiteSpec", "check_path_parts", "load
            "parse_suite"]
 
 _TOP = {"name", "problems", "optimizers", "seeds", "n_trials", "retries", "walltime_limit",
-        "cpu_time_limit", "memory_limit", "problem", "optimizer", "target_seconds"}
+        "cpu_time_limit", "memory_limit", "problem", "optimizer", "target_seconds",
+        "wait_for_decisions"}
 _LIMITS = ("walltime_limit", "cpu_time_limit", "memory_limit")
 _STUDY_KEYS = {"n_trials", "retries", "min_budget", "max_budget", "target_seconds"}
 
@@ -113,6 +115,9 @@ class SuiteSpec:
     problem_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     optimizer_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     target_seconds: float | None = None
+    wait_for_decisions: bool = False
+    """Each report of a running trial waits until its study's optimizer decided on it
+    (``OptimizationLoop(..., wait_for_decisions=True)``, docs/early-stopping.md)."""
 
     def problem(self, name: str) -> Problem:
         """The problem called ``name`` in this suite."""
@@ -309,8 +314,11 @@ def _parse(text: str, where: str) -> SuiteSpec:
                                                  f"{sorted(_STUDY_KEYS)}")
     seconds = (check.seconds("", "target_seconds", data["target_seconds"])
                if "target_seconds" in data else None)
+    waits = data.get("wait_for_decisions", False)
+    if not isinstance(waits, bool):
+        raise check.fail("", "wait_for_decisions", f"expected true or false, got {waits!r}")
     spec = SuiteSpec(name, problem_names, optimizers, tuple(seeds), n_trials, retries, limits,
-                     p_tables, o_tables, seconds)
+                     p_tables, o_tables, seconds, waits)
     for study in spec.studies():
         problem = problems[study.problem]
         if resolve(study.optimizer, study.settings)[0] in MULTI_FIDELITY and \

@@ -24,7 +24,7 @@ def test_run_on_slurm_jobs(slurm: SlurmHost, tmp_path: Path) -> None:
     """The docs' quad example runs on 2 SLURM jobs; the journal header keeps the job options
     and the jobs' logs land under runs/slurm-logs; no job is left."""
     _example_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "12",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "12",
                "--backend", "slurm", "--jobs", "2", "--job-cores", "1", "--job-memory", "1GB",
                "--job-walltime", "00:05:00", "--journal", "runs/s.jsonl", cwd=tmp_path,
                timeout=180)
@@ -42,7 +42,7 @@ def test_no_slurm_installed_is_one_line_exit_2(tmp_path: Path) -> None:
     bare = tmp_path / "bin"
     bare.mkdir()
     (bare / "python").symlink_to(sys.executable)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
                "--backend", "slurm", "--jobs", "2", cwd=tmp_path, PATH=str(bare))
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
@@ -52,7 +52,7 @@ def test_no_slurm_installed_is_one_line_exit_2(tmp_path: Path) -> None:
 def test_slurm_options_need_the_slurm_backend(tmp_path: Path) -> None:
     """--jobs with another backend is refused, naming the option."""
     _example_folder(tmp_path)
-    done = cli("run", "quad:objective", "--space", "space.toml", "--n-trials", "2",
+    done = cli("run", "quad:objective", "--keep-going", "--space", "space.toml", "--n-trials", "2",
                "--jobs", "3", cwd=tmp_path)
     assert done.returncode == 2
     assert "--jobs needs --backend slurm" in done.stderr

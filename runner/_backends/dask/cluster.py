@@ -10,7 +10,7 @@ from typing import Any
 
 from runner.errors import PreflightError
 
-__all__ = ["connect", "is_worker_loss", "trial_capacity"]
+__all__ = ["LostWorker", "PilotLost", "connect", "is_worker_loss", "trial_capacity"]
 
 
 # -- connecting (driver side) -----------------------------------------------------------------
@@ -82,3 +82,20 @@ def is_worker_loss(exc: BaseException) -> bool:
     # is lost; the runner's own cancellations are settled before this is asked
     return isinstance(exc, (KilledWorker, CommClosedError, OSError, TimeoutError,
                             asyncio.CancelledError, CancelledError))
+
+
+class LostWorker:
+    """Which dask worker a lost pilot ran on, as dask's ``KilledWorker.last_worker`` says it."""
+
+    __slots__ = ("name", "address")
+
+    def __init__(self, name: str | None, address: str) -> None:
+        self.name, self.address = name, address
+
+
+class PilotLost(ConnectionError):
+    """A pilot's connection ended with a trial on it: its worker (or job) is gone."""
+
+    def __init__(self, message: str, worker_name: str | None, address: str) -> None:
+        super().__init__(message)
+        self.last_worker = LostWorker(worker_name, address)

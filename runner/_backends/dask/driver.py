@@ -9,15 +9,11 @@ worker slot takes the trials over dask's comm layer. ``streaming=False``, one ta
                    | the dask worker was lost (KilledWorker, lost connection, cancelled by dask):
                    +-> back to the front of _pending, at most max_requeues times, then CRASHED
 
-* The evaluator (target, shared data, ``run`` override) is scattered once, to every worker,
-  again only if every copy is lost; a task carries the runner's id and the ``TrialInfo``.
-* A trial that dies kills only its ``WorkerProcess``: the dask worker lives on, so every
-  dask-level loss is a loss "outside the trial", requeued and counted apart from the loop's
-  retries. dask's own silent re-runs (``allowed-failures``) are off: every loss reaches here.
-* At most one trial per worker slot is on the cluster (``PREFETCH`` for short trials), the rest
-  wait here: cancelling is cheap and a trial never waits behind a long one on a busy worker.
-  Slots are worker threads (with ``resources``: what the workers' resources allow), read from
-  the scheduler every ``REFRESH_INTERVAL``.
+* The evaluator is scattered once, to every worker (again only if every copy is lost).
+* A trial that dies kills only its ``WorkerProcess``: every dask-level loss is "outside the
+  trial", requeued apart from the loop's retries (dask's own re-runs are off).
+* One trial per worker slot on the cluster (``PREFETCH`` for short trials), the rest wait here;
+  slots (worker threads, or what ``resources`` allow) are read every ``REFRESH_INTERVAL``.
 """
 
 from __future__ import annotations
@@ -56,12 +52,10 @@ __all__ = ["DaskRunner"]
 log = logging.getLogger(__name__)
 
 PREFETCH = 3
-"""streaming=False, short trials (under ``SHORT_TRIAL``) with more waiting: one executing, one
-waiting on its worker, one on the scheduler per slot, so a worker starts its next trial without
-waiting for a round trip to the driver."""
+"""streaming=False, short trials (under ``SHORT_TRIAL``) with more queued: one executing, one
+waiting on its worker, one on the scheduler per slot (no driver round trip between trials)."""
 CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
-
 
 
 class DaskRunner(ClusterWatch, Streaming, LocalWorker):
@@ -237,9 +231,11 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         shipment, pin = self._shipment, flight.pin
         args = (shipment.key, self._id, flight.blob) + (() if pin is None else (shipment,))
         place = {"workers": [pin], "allow_other_workers": True} if pin else {}  # "": unknown
+        # run_trial's own keyword: the trial's reports wait for their decisions
+        waits = {"waits": True} if self._channel is not None and self._waiting(flight.info) else {}
         try:
             future = self._client.submit(run_trial, *args, pure=False,
-                                         resources=flight.resources, **place)
+                                         resources=flight.resources, **place, **waits)
         except Exception as exc:  # the client is closed or broken
             self._finish(flight, self._not_run(f"could not submit the trial to dask: {exc!r}"))
             return
@@ -374,6 +370,12 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             self._stop_stream(info)
         elif self._channel is not None:
             self._channel.stop(info)
+
+    def _continue(self, info: TrialInfo) -> None:
+        if self._streaming:
+            self._stop_stream(info, "continue")
+        elif self._channel is not None:
+            self._channel.proceed(info)
 
     def _release_backend(self) -> None:
         if self._channel is not None:

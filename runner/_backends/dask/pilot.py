@@ -66,7 +66,7 @@ class _Pilot:
 
     def __init__(self, dask_worker: Any, worker: Any, address: str, name: str) -> None:
         self.dask_worker, self.worker, self.address, self.name = dask_worker, worker, address, name
-        self.inbox: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[tuple[int, bytes, bool] | None] = queue.SimpleQueue()
         self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.outstanding = 0  # trials taken and not yet answered (event loop only)
         self.current: int | None = None  # the trial running (set by the trial thread)
@@ -128,16 +128,18 @@ class _Pilot:
         op = msg.get("op")
         if op == "trial":
             self.outstanding += 1
-            self.inbox.put((msg["n"], msg["info"]))
+            self.inbox.put((msg["n"], msg["info"], bool(msg.get("wait"))))
         elif op == "ping":
             self._send({"op": "pong"})
         elif op == "stop" and self.current == msg["n"]:
             self.worker.stop()
+        elif op == "continue" and self.current == msg["n"]:  # a waiting report's answer
+            self.worker.proceed()
 
     def _trials(self, loop: asyncio.AbstractEventLoop) -> None:
         """The trial thread: run what comes in, in order; answer each."""
         while (item := self.inbox.get()) is not None:
-            n, blob = item
+            n, blob, wait = item
             if self.ending:
                 continue
             if self.draining:  # taken, never begun: the driver sends it elsewhere
@@ -150,7 +152,7 @@ class _Pilot:
 
             self.current = n
             try:
-                value: TrialValue = self.worker.run(pickle.loads(blob), on_report)
+                value: TrialValue = self.worker.run(pickle.loads(blob), on_report, wait)
             finally:
                 self.current = None
             loop.call_soon_threadsafe(self._answer, {

@@ -9,12 +9,17 @@ worker running the trial with ``client.run``, and from there down the trial's wo
       -> the BlockingWorker running ``key``: stop() (TrialStopped at its next report; killed
          after grace otherwise)
 
+A trial that waits for decisions (``wait_for_decisions``, runner/_core/waiting.py) blocks in
+each report until its answer comes down the same way: ``stop_trial``, or ``continue_trial``
+(-> ``proceed()``); a report the driver cannot route is answered "continue" at once.
+
 A trial requeued after its dask worker was lost reports again from its start (its curve then
 holds both attempts' reports).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -22,7 +27,7 @@ from typing import Any
 
 from trials import Report, TrialInfo
 
-__all__ = ["DaskReports", "report_fields", "report_of", "running", "sink", "stop_trial",
+__all__ = ["DaskReports", "continue_trial", "report_fields", "report_of", "running", "sink", "stop_trial",
            "topic"]
 
 log = logging.getLogger(__name__)
@@ -37,9 +42,10 @@ def topic(runner_id: str) -> str:
     return f"trialrunner-reports-{runner_id}"
 
 
-def sink(runner_id: str) -> tuple[str | None, Callable[[Report], None] | None]:
+def sink(runner_id: str, waits: bool = False
+         ) -> tuple[str | None, Callable[[Report], None] | None]:
     """In a dask task: this task's key and where its trial's reports go (``None`` outside a
-    dask worker)."""
+    dask worker); ``waits``: the trial's reports wait for their answers."""
     try:
         from distributed import get_worker
 
@@ -50,7 +56,10 @@ def sink(runner_id: str) -> tuple[str | None, Callable[[Report], None] | None]:
     name, address = topic(runner_id), str(worker.address)
 
     def send(report: Report) -> None:
-        worker.log_event(name, {"key": key, "worker": address, "report": report_fields(report)})
+        event: dict[str, Any] = {"key": key, "worker": address, "report": report_fields(report)}
+        if waits:
+            event["wait"] = True
+        worker.log_event(name, event)
 
     return key, send
 
@@ -98,6 +107,25 @@ async def stop_trial(key: str) -> bool:
     return True
 
 
+async def continue_trial(key: str) -> bool:
+    """As `stop_trial`: answer the waiting report of the trial of task ``key`` "continue"."""
+    with _LOCK:
+        worker = _RUNNING.get(key)
+    if worker is None:
+        return False  # it ended meanwhile
+    worker.proceed()
+    return True
+
+
+def _on_event_loop() -> bool:
+    """Whether this thread runs an event loop (the client's, in a subscription handler)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class DaskReports:
     """The driver's side: the subscription, which task runs which trial, and decisions."""
 
@@ -133,17 +161,33 @@ class DaskReports:
                 self._where[key] = msg.get("worker", "")
         if info is not None:
             self._deliver(info, report)
+        elif msg.get("wait"):  # a trial no longer ours waits on this report: let it go on
+            self._send(continue_trial, key, str(msg.get("worker", "")))
 
     def stop(self, info: TrialInfo) -> None:
         """Send a stop for ``info`` to the dask worker its task reported from."""
+        self._answer(info, stop_trial)
+
+    def proceed(self, info: TrialInfo) -> None:
+        """Answer the waiting report of ``info`` "continue", the way a stop goes."""
+        self._answer(info, continue_trial)
+
+    def _answer(self, info: TrialInfo, how: Callable[[str], Any]) -> None:
         with self._lock:
             found = [(k, self._where.get(k)) for k, i in self._infos.items() if i is info]
         for key, address in found:
             if address:
-                try:
-                    self._client.run(stop_trial, key, workers=[address], wait=False)
-                except Exception as exc:  # the worker or the client is gone: the trial ends
-                    log.warning("could not send a stop to dask worker %s: %r", address, exc)
+                self._send(how, key, address)
+
+    def _send(self, how: Callable[[str], Any], key: str, address: str) -> None:
+        try:
+            if _on_event_loop():  # a report handler answering: client.run must not block it
+                asyncio.ensure_future(self._client.run(how, key, workers=[address],
+                                                       wait=False, asynchronous=True))
+            else:
+                self._client.run(how, key, workers=[address], wait=False)
+        except Exception as exc:  # the worker or the client is gone: the trial ends
+            log.warning("could not send a decision to dask worker %s: %r", address, exc)
 
     def close(self) -> None:
         try:

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from runner._backends.dask.cluster import trial_capacity
+from runner._backends.dask.cluster import PilotLost, trial_capacity
 from runner._backends.dask.flight import Flight
 from runner._backends.dask.pilot import run_pilot
 from runner._backends.dask.reports import report_of
@@ -50,23 +50,6 @@ PILOT_START = 10.0
 PILOT_SILENCE = 10.0
 """Seconds a connected pilot may stay silent (it answers every ping) before the driver takes
 it for lost and requeues its trial: a machine that vanished closes no connection."""
-
-
-class LostWorker:
-    """Which dask worker a lost pilot ran on, as dask's ``KilledWorker.last_worker`` says it."""
-
-    __slots__ = ("name", "address")
-
-    def __init__(self, name: str | None, address: str) -> None:
-        self.name, self.address = name, address
-
-
-class PilotLost(ConnectionError):
-    """A pilot's connection ended with a trial on it: its worker (or job) is gone."""
-
-    def __init__(self, message: str, worker_name: str | None, address: str) -> None:
-        super().__init__(message)
-        self.last_worker = LostWorker(worker_name, address)
 
 
 class Pilot:
@@ -119,6 +102,7 @@ class Streaming:
         def _started(self) -> None: ...
         def _unstarted(self) -> None: ...
         def _report(self, info: Any, report: Any) -> bool: ...
+        def _waiting_locked(self, info: Any) -> bool: ...
         async def _rescatter(self) -> None: ...
 
     def _depth(self) -> int:
@@ -323,7 +307,10 @@ class Streaming:
                 self._flights.add(flight)
                 pilot.n += 1
                 pilot.flights[pilot.n], flight.future = flight, pilot
-                sends.append((pilot, {"op": "trial", "n": pilot.n, "info": flight.blob}))
+                msg = {"op": "trial", "n": pilot.n, "info": flight.blob}
+                if self._waiting_locked(flight.info):  # each report waits for its decision
+                    msg["wait"] = True
+                sends.append((pilot, msg))
         for pilot, msg in sends:
             self._client.loop.add_callback(self._send_trial, pilot, msg)
 
@@ -359,14 +346,15 @@ class Streaming:
         except Exception as exc:
             self._pilot_gone(pilot, f"sending it a trial failed: {exc!r}")
 
-    def _stop_stream(self, info: Any) -> None:
-        """Send a stop for ``info`` to the pilot running it (any thread)."""
+    def _stop_stream(self, info: Any, op: str = "stop") -> None:
+        """Send a stop (or, for a waiting report, a ``continue``) for ``info`` to the pilot
+        running it (any thread)."""
         with self._lock:
             found = [(f.future, n) for f in self._flights if f.info is info
                      and isinstance(f.future, Pilot)
                      for n, g in f.future.flights.items() if g is f]
         for pilot, n in found:
-            self._client.loop.add_callback(self._write, pilot, {"op": "stop", "n": n})
+            self._client.loop.add_callback(self._write, pilot, {"op": op, "n": n})
 
     async def _write(self, pilot: Pilot, msg: Any) -> None:
         if pilot.comm is not None:
