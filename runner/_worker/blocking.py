@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import select
 from collections.abc import Callable
+from typing import Any
 
 from runner._core import verdicts
 from runner._worker import process
@@ -19,19 +20,20 @@ __all__ = ["BlockingWorker"]
 class BlockingWorker(WorkerProcess):
     """A worker whose `run` blocks its caller until the trial's value is decided."""
 
-    def run(self, info: TrialInfo,
-            on_report: Callable[[Report], object] | None = None) -> TrialValue:
-        """Evaluate one trial in the worker; never raises for what the trial does; its reports
-        go to ``on_report`` (in this thread) as they arrive."""
+    def run(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None,
+            resources: Any = None) -> TrialValue:
+        """Evaluate one trial in the worker (with its share of ``resources``, as plain data);
+        never raises for what the trial does; its reports go to ``on_report`` (in this thread)
+        as they arrive."""
         for _ in range(3):  # a worker being replaced answers "not run": then on a new one
-            value = self._run_once(info, on_report)
+            value = self._run_once(info, on_report, resources)
             if not isinstance(value, NotRun):
                 return value
         return verdicts.not_run(self._crash_cost, "three worker processes in a row ended "
                                 "before running the trial")
 
-    def _run_once(self, info: TrialInfo,
-                  on_report: Callable[[Report], object] | None) -> TrialValue | NotRun:
+    def _run_once(self, info: TrialInfo, on_report: Callable[[Report], object] | None,
+                  resources: Any) -> TrialValue | NotRun:
         if self._closed:
             return verdicts.cancelled(self._crash_cost)
         if not self.alive or (self.fds is not None and self.idle_event() is not None):
@@ -41,14 +43,14 @@ class BlockingWorker(WorkerProcess):
         if fds is None:
             return verdicts.cancelled(self._crash_cost)
         try:
-            self.send(info, on_report)
+            self.send(info, on_report, resources)
         except OSError:  # it died between trials: once more on a new one
             self.kill()
             self.start()
             fds = self.fds
             if fds is None:
                 return verdicts.cancelled(self._crash_cost)
-            self.send(info, on_report)
+            self.send(info, on_report, resources)
         poller = select.poll()
         for fd in fds:
             if fd is not None:

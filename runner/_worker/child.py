@@ -285,12 +285,12 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
     crash = evaluator.objectives.crash_cost
     try:
         info = decoder.decode(message)
-        if applied is None:
-            status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
-        else:
-            with applied:
-                status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
-        return [int(status), *rest]  # an int travels lighter than the enum member
+        if info.resources is not None:  # its share of cores, devices, memory (assign.py)
+            from runner._worker.assign import Share
+
+            with Share(info.resources, evaluator.limits.memory is not None):
+                return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
+        return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
     except MemoryError:  # outside the target, e.g. while building the value
         outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)
     except BaseException as exc:
@@ -298,6 +298,16 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
         outcome.additional_info["error"] = (f"the worker failed around the trial: "
                                             f"{outcome.additional_info['error']}")
     return [int(outcome.status), outcome.cost, 0.0, 0.0, 0.0, 0.0, outcome.additional_info]
+
+
+def _evaluate_in(evaluator: Any, shared: Any, run_override: Any, applied: Any, info: Any,
+                 reporter: Any) -> list[Any]:
+    if applied is None:
+        status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
+    else:
+        with applied:
+            status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
+    return [int(status), *rest]  # an int travels lighter than the enum member
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from runner._core import verdicts
 from runner._core.limits import Limits
@@ -192,12 +193,14 @@ class WorkerProcess(ReportingWorker):
 
     # -- one trial ---------------------------------------------------------------------------
 
-    def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None) -> None:
-        """Send a trial to the (idle) worker (its reports to ``on_report``); ``OSError`` if gone."""
+    def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None,
+             resources: Any = None) -> None:
+        """Send a trial to the (idle) worker (its reports to ``on_report``, its share of the
+        runner's resources as plain data, runner/_worker/assign.py); ``OSError`` if gone."""
         fd, watched = self._send_fd, self._watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
-        data = self._encoder.encode(info)
+        data = self._encoder.encode(info, resources)
         self._expect_reports(on_report)
         self._start = time.time()
         self._seq += 1

@@ -1,0 +1,97 @@
+"""``ResourcePlan``: a runner's resources and its trials' needs, as the backends use them
+(the bookkeeping itself is runner/_core/resources.py; the worker applies a share with
+runner/_worker/assign.py).
+
+    submit_trial ──> admit(info): the need, refused if it can never fit
+    starting it  ──> take(info): an Assignment, or None (it waits at the head of the queue)
+    it ended     ──> give_back(assignment); stamp(value, assignment): additional_info["resources"]
+
+Not thread-safe: the backend calls it with its own lock held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runner._core.resources import (
+    Allocator,
+    Assignment,
+    Need,
+    TrialNeeds,
+    parse_capacity,
+)
+from trials import TrialInfo, TrialValue
+
+__all__ = ["ResourcePlan", "TrialResources", "plan_of"]
+
+TrialResources = Mapping[str, Any] | Callable[[TrialInfo], Mapping[str, Any]] | None
+
+
+def plan_of(resources: Mapping[str, Any] | None,
+            trial_resources: TrialResources) -> ResourcePlan | None:
+    """The plan, validated now; ``None`` when neither keyword is given (nothing is allocated)."""
+    if resources is None and trial_resources is None:
+        return None
+    return ResourcePlan(resources, trial_resources)
+
+
+def _trial_name(info: TrialInfo) -> str:
+    config = repr(dict(info.config)) if isinstance(info.config, Mapping) else repr(info.config)
+    if len(config) > 80:
+        config = config[:77] + "..."
+    return f"the trial with config {config}"
+
+
+class ResourcePlan:
+    """What the runner has, what each trial needs, and what each running trial holds."""
+
+    def __init__(self, resources: Mapping[str, Any] | None,
+                 trial_resources: TrialResources) -> None:
+        self.allocator = Allocator(parse_capacity(resources))
+        self.needs = TrialNeeds(trial_resources)
+        self._needs: dict[int, Need] = {}  # id(info) of a submitted trial -> its need
+
+    def admit(self, info: TrialInfo) -> None:
+        """Check ``info``'s need at submit: ``ValueError`` if the runner can never fit it."""
+        need = self.needs.of(info)
+        self.allocator.check(need, _trial_name(info))
+        self._needs[id(info)] = need
+
+    def take(self, info: TrialInfo) -> Assignment | None:
+        """``info``'s share if it fits now, else ``None``."""
+        need = self._needs.pop(id(info), None)
+        if need is None:
+            need = self.needs.of(info)
+        got = self.allocator.allocate(need)
+        if got is None:
+            self._needs[id(info)] = need
+        return got
+
+    def give_back(self, share: Assignment | None) -> None:
+        if share is not None:
+            self.allocator.free(share)
+
+    def count_fitting(self) -> int:
+        """How many more trials of the default size (``trial_resources`` as a dict) fit."""
+        return self.allocator.count_fitting(self.needs.default)
+
+    @property
+    def capacity_meta(self) -> dict[str, Any]:
+        cap = self.allocator.capacity
+        return {"resources": {"cpu": list(cap.cpus), "gpu": list(cap.gpus),
+                              "memory": cap.memory}}
+
+
+def wire(share: Assignment | None) -> Any:
+    """A share as the plain data a worker applies (runner/_worker/assign.py); ``None`` if empty."""
+    if share is None or not (share.cpus or share.gpus or share.memory):
+        return None
+    return share.cpus, share.environment(), share.memory
+
+
+def stamp(value: TrialValue, share: Assignment | None) -> TrialValue:
+    """Record what the trial got in its ``additional_info["resources"]`` (and so the journal)."""
+    if share is not None:
+        value.additional_info["resources"] = share.as_dict()
+    return value
