@@ -25,7 +25,8 @@ __all__ = ["Allocator", "Assignment", "Capacity", "Need", "TrialNeeds", "machine
 
 GPU_VARIABLES = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
                  "ZE_AFFINITY_MASK")
-"""Device-selection variables set to a trial's device ids (NVIDIA, AMD ROCm, Intel oneAPI)."""
+"""Device-selection variables set to a trial's device ids (NVIDIA, AMD ROCm, Intel oneAPI
+Level Zero; ``ONEAPI_DEVICE_SELECTOR`` is left alone: ``ZE_AFFINITY_MASK`` selects the same)."""
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 """Thread-count variables set to a trial's number of cores."""
 _EPS = 1e-9
@@ -70,7 +71,6 @@ class Assignment(NamedTuple):
         if self.gpus:
             ids = ",".join(self.gpus)
             env.update(dict.fromkeys(GPU_VARIABLES, ids))
-            env["ONEAPI_DEVICE_SELECTOR"] = "*:" + ids
         if self.cpus:
             env.update(dict.fromkeys(THREAD_VARIABLES, str(len(self.cpus))))
         return env

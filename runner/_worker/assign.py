@@ -20,26 +20,49 @@ __all__ = ["Share"]
 WireShare = tuple[tuple[int, ...], dict[str, str], float]
 
 
+_BASE_CPUS: set[int] | None = None  # the worker's own cores, read once
+
+
+def _environ_data() -> Any:
+    """``os.environ``'s own storage where CPython has it (bytes keys on POSIX), else ``None``:
+    setting it and ``putenv`` directly costs a fraction of ``os.environ[key] = value``."""
+    data = getattr(os.environ, "_data", None)
+    return data if isinstance(data, dict) and os.name == "posix" else None
+
+
 class Share:
     """Applies a trial's share on ``__enter__`` and takes it back on ``__exit__``."""
 
     def __init__(self, share: WireShare, memory_limited: bool) -> None:
-        self._cpus, self._env, self._memory = share
+        cpus, env, self._memory = share
+        self._cpus = cpus if cpus and hasattr(os, "sched_setaffinity") else ()
+        self._env = env
         self._memory_limited = memory_limited
-        self._saved_env: dict[str, str | None] = {}
-        self._saved_cpus: set[int] | None = None
+        self._saved_env: list[tuple[Any, Any]] = []
+        self._bound = False
         self._saved_as: tuple[int, int] | None = None
 
     def __enter__(self) -> Share:
-        environ = os.environ
-        self._saved_env = {k: environ.get(k) for k in self._env}
-        environ.update(self._env)
-        if self._cpus and hasattr(os, "sched_setaffinity"):
+        data = _environ_data()
+        if data is None:
+            self._saved_env = [(k, os.environ.get(k)) for k in self._env]
+            os.environ.update(self._env)
+        else:
+            putenv = os.putenv
+            for key, value in self._env.items():
+                k, v = key.encode(), value.encode()
+                self._saved_env.append((k, data.get(k)))
+                putenv(k, v)
+                data[k] = v
+        if self._cpus:
+            global _BASE_CPUS
             try:
-                self._saved_cpus = os.sched_getaffinity(0)
+                if _BASE_CPUS is None:
+                    _BASE_CPUS = os.sched_getaffinity(0)
                 os.sched_setaffinity(0, self._cpus)
+                self._bound = True
             except OSError:  # a core this process may not use (a container's cpuset)
-                self._saved_cpus = None
+                pass
         if self._memory and not self._memory_limited:
             self._cap_memory()
         return self
@@ -64,10 +87,20 @@ class Share:
             import resource
 
             resource.setrlimit(resource.RLIMIT_AS, self._saved_as)
-        if self._saved_cpus is not None:
-            os.sched_setaffinity(0, self._saved_cpus)
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
+        if self._bound and _BASE_CPUS is not None:
+            os.sched_setaffinity(0, _BASE_CPUS)
+        data = _environ_data()
+        if data is None:
+            for key, old in self._saved_env:
+                if old is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = old
+            return
+        for k, old in self._saved_env:
+            if old is None:
+                os.unsetenv(k)
+                data.pop(k, None)
             else:
-                os.environ[key] = value
+                os.putenv(k, old)
+                data[k] = old

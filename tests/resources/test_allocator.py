@@ -107,7 +107,7 @@ def test_assignment_environment_and_record() -> None:
     assert got is not None
     env = got.environment()
     assert env["CUDA_VISIBLE_DEVICES"] == env["HIP_VISIBLE_DEVICES"] == "0,1"
-    assert env["ONEAPI_DEVICE_SELECTOR"] == "*:0,1"
+    assert env["ZE_AFFINITY_MASK"] == env["ROCR_VISIBLE_DEVICES"] == "0,1"
     assert env["MKL_NUM_THREADS"] == "2"
     assert got.as_dict() == {"cpu": [0, 1], "gpu": ["0", "1"]}
 
