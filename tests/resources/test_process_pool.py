@@ -19,7 +19,7 @@ def _run_all(runner: AbstractRunner,
              infos: list[TrialInfo]) -> list[tuple[TrialInfo, TrialValue]]:
     for info in infos:
         runner.submit_trial(info)
-    out = []
+    out: list[tuple[TrialInfo, TrialValue]] = []
     while runner.is_running():
         runner.wait(30.0)
         out.extend(runner.iter_results())
