@@ -61,3 +61,36 @@ def test_thread_runner_shares_devices_without_overlap() -> None:
         seen = _results(r, 4)
     assert not [(a, b) for i, a in enumerate(seen) for b in seen[i + 1:]
                 if a["t0"] < b["t1"] and b["t0"] < a["t1"]]
+
+
+def _sim_target(config: Any) -> tuple[float, dict[str, Any]]:
+    return 0.0, {"runtime": config["runtime"]}
+
+
+def test_simulated_runner_allocates_virtual_devices() -> None:
+    """SimulatedRunner with 4 virtual devices and 4 workers: a 3-device trial waits at the head
+    until its devices free (nothing jumps ahead of it), and every trial's devices are recorded."""
+    from runner import SimulatedRunner
+
+    def need(info: TrialInfo) -> dict[str, int]:
+        return {"gpu": info.config["gpu"]}
+
+    with SimulatedRunner(_sim_target, n_workers=4, resources={"gpu": ["a", "b", "c", "d"]},
+                         trial_resources=need) as r:
+        jobs = [(1, 10.0), (1, 5.0), (3, 1.0), (1, 1.0)]
+        for gpu, runtime in jobs:
+            r.submit_trial(TrialInfo({"gpu": gpu, "runtime": runtime}))
+        assert r.count_available_workers() == 0
+        out: list[Any] = []
+        while r.is_running():
+            r.wait()
+            out.extend(r.iter_results())
+    by_need = {(i.config["gpu"], i.config["runtime"]): v for i, v in out}
+    big = by_need[(3, 1.0)]
+    # two devices free at 0 s, three once the 5 s trial ends: the big one starts then
+    assert big.starttime == 5.0 and len(big.additional_info["resources"]["gpu"]) == 3
+    # a free device at 0 s, but it is behind the big one: it does not jump ahead
+    assert by_need[(1, 1.0)].starttime == 6.0
+    with pytest.raises(ValueError, match=r"needs 5 GPUs but the runner has 4"):
+        SimulatedRunner(_sim_target, n_workers=2, resources={"gpu": 4}).submit_trial(
+            TrialInfo({"gpu": 5, "runtime": 1.0}, additional_info={"resources": {"gpu": 5}}))
