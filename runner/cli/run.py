@@ -14,6 +14,7 @@ from typing import Any
 from runner.cli._command import BACKENDS, COMMAND_VERSION, enter_cwd
 from runner.cli._common import UsageError
 from runner.cli._optimizers import available
+from runner.cli._resources import add_resource_options, resource_command
 from runner.cli._space import read_space_file
 from runner.cli._study_run import execute
 
@@ -60,6 +61,7 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
     where.add_argument("--walltime-limit", type=float, metavar="S", help="seconds per trial")
     where.add_argument("--cpu-time-limit", type=float, metavar="S", help="CPU seconds per trial")
     where.add_argument("--memory-limit", type=float, metavar="MB", help="megabytes per trial")
+    add_resource_options(p)
     stop = p.add_argument_group("when to stop, what to keep")
     stop.add_argument("--n-trials", type=int, metavar="N", help="stop after N finished trials")
     stop.add_argument("--cost-goal", type=float, metavar="X", help="stop once a cost <= X")
@@ -139,6 +141,7 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "crash_cost": args.crash_cost,
         "goals": {"n_trials": args.n_trials, "cost": args.cost_goal, "duration": args.duration},
         "retries": args.retries,
+        **resource_command(args),
     }
 
 
