@@ -40,7 +40,7 @@ def _trial_name(info: TrialInfo) -> str:
     config = repr(dict(info.config)) if isinstance(info.config, Mapping) else repr(info.config)
     if len(config) > 80:
         config = config[:77] + "..."
-    return f"the trial with config {config}"
+    return f"the trial with config {config}"  # the message goes on " needs ..."
 
 
 class ResourcePlan:
@@ -50,13 +50,19 @@ class ResourcePlan:
                  trial_resources: TrialResources) -> None:
         self.allocator = Allocator(parse_capacity(resources))
         self.needs = TrialNeeds(trial_resources)
-        self._needs: dict[int, Need] = {}  # id(info) of a submitted trial -> its need
+        self.allocator.check(self.needs.default, "trial_resources")  # the default fits
+        self._needs: dict[int, Need] = {}  # id(info) of a submitted trial -> its own need
+        self._wire: dict[Assignment, Any] = {}  # what a share travels as, made once
 
     def admit(self, info: TrialInfo) -> None:
         """Check ``info``'s need at submit: ``ValueError`` if the runner can never fit it."""
         need = self.needs.of(info)
-        self.allocator.check(need, _trial_name(info))
-        self._needs[id(info)] = need
+        if need is not self.needs.default:  # the default was checked at construction
+            try:
+                self.allocator.check(need, "")
+            except ValueError as exc:
+                raise ValueError(_trial_name(info) + str(exc)) from None
+            self._needs[id(info)] = need
 
     def take(self, info: TrialInfo) -> Assignment | None:
         """``info``'s share if it fits now, else ``None``."""
@@ -64,9 +70,22 @@ class ResourcePlan:
         if need is None:
             need = self.needs.of(info)
         got = self.allocator.allocate(need)
-        if got is None:
+        if got is None and need is not self.needs.default:
             self._needs[id(info)] = need
         return got
+
+    def wire(self, share: Assignment | None) -> Any:
+        """A share as the plain data a worker applies (runner/_worker/assign.py): ``None``
+        when empty; made once per distinct share."""
+        if share is None:
+            return None
+        try:
+            return self._wire[share]
+        except KeyError:
+            if len(self._wire) > 4096:  # many distinct shares (memory from a callable)
+                self._wire.clear()
+            data = self._wire[share] = wire(share)
+            return data
 
     def give_back(self, share: Assignment | None) -> None:
         if share is not None:

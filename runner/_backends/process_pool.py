@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import runner._worker.process as supervisor
-from runner._backends.allocation import TrialResources, plan_of, stamp, wire
+from runner._backends.allocation import TrialResources, plan_of, stamp
 from runner._backends.local import LocalWorker
 from runner._backends.pool_keeper import (
     BROKEN,
@@ -190,7 +190,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         slot.state, slot.info = BUSY, info
         self._started()
         try:
-            slot.worker.send(info, self._report_sink(info), wire(share))
+            slot.worker.send(info, self._report_sink(info), self._plan and self._plan.wire(share))
         except OSError:  # it died while idle: the trial never started, so it goes first again
             self._give_back(i)
             slot.state, slot.info = BROKEN, None

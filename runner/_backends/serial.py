@@ -9,7 +9,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from runner._backends.allocation import TrialResources, plan_of, stamp, wire
+from runner._backends.allocation import TrialResources, plan_of, stamp
 from runner._backends.local import LocalWorker
 from runner._core.reporting import Send
 from trials import TrialInfo
@@ -41,7 +41,7 @@ class SerialRunner(LocalWorker):
             if self._plan is None:
                 _, value = self.run_wrapper(info)
             else:
-                value = stamp(self._run_isolated(info, wire(share)), share)
+                value = stamp(self._run_isolated(info, self._plan.wire(share)), share)
         except BaseException:
             with self._lock:
                 self._unstarted()

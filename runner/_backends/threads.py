@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner._backends.allocation import wire
 from runner._backends.slots import SlotRunner
 from runner._core.reporting import Decision
 from runner._worker.blocking import BlockingWorker
@@ -40,7 +39,8 @@ class ThreadPoolRunner(SlotRunner):
             if worker is None:
                 worker = self._workers[i] = BlockingWorker(self._payload(), self._objectives,
                                                            self._limits)
-        return worker.run(info, self._report_sink(info), wire(self._shares[i]))
+        return worker.run(info, self._report_sink(info),
+                          self._plan and self._plan.wire(self._shares[i]))
 
     def _decide(self, info: TrialInfo, decision: Decision) -> None:
         with self._lock:

@@ -186,12 +186,15 @@ class TrialNeeds:
 
 
 class Allocator:
-    """Free and taken cores, device shares and memory; not thread-safe (the runner's lock)."""
+    """Free and taken cores, device shares and memory; not thread-safe (the runner's lock).
+    On every trial's path: kept to list and dict operations (a few microseconds a trial)."""
 
     def __init__(self, capacity: Capacity) -> None:
         self.capacity = capacity
+        self._order = {g: k for k, g in enumerate(capacity.gpus)}
         self._free_cpus = list(capacity.cpus)
-        self._used = dict.fromkeys(capacity.gpus, 0.0)  # device id -> share in use
+        self._free_gpus = list(capacity.gpus)  # devices nobody uses, in the given order
+        self._used: dict[str, float] = {}  # device id -> share in use, for shared devices
         self._memory = capacity.memory
 
     def check(self, need: Need, who: str) -> None:
@@ -210,51 +213,80 @@ class Allocator:
 
     def allocate(self, need: Need) -> Assignment | None:
         """Take ``need`` (specific ids), or ``None`` if it does not fit now."""
-        if need.cpu > len(self._free_cpus):
+        cpu, gpu, memory = need
+        free_cpus = self._free_cpus
+        if cpu > len(free_cpus):
             return None
-        if self._memory is not None and need.memory > self._memory + _EPS:
+        if memory and self._memory is not None and memory > self._memory + _EPS:
             return None
-        gpus = self._devices(need.gpu)
-        if gpus is None:
-            return None
-        share = need.gpu if 0 < need.gpu < 1 else 1.0
-        for g in gpus:
-            self._used[g] += share
-        cpus = tuple(self._free_cpus[:need.cpu])
-        del self._free_cpus[:need.cpu]
-        if self._memory is not None:
-            self._memory -= need.memory
-        return Assignment(cpus, gpus, share if gpus else 0.0, need.memory)
-
-    def _devices(self, gpu: float) -> tuple[str, ...] | None:
-        if gpu <= 0:
-            return ()
-        if gpu < 1:  # pack: the busiest device it still fits on
-            fits = [g for g, used in self._used.items() if used + gpu <= 1 + _EPS]
-            if not fits:
+        share = 0.0
+        gpus: tuple[str, ...] = ()
+        if gpu >= 1:
+            n = int(gpu)
+            if n > len(self._free_gpus):
                 return None
-            return (max(fits, key=lambda g: self._used[g]),)
-        free = [g for g, used in self._used.items() if used <= _EPS]
-        return tuple(free[:int(gpu)]) if len(free) >= gpu else None
+            gpus = tuple(self._free_gpus[:n])
+            del self._free_gpus[:n]
+            share = 1.0
+        elif gpu > 0:
+            device = self._shared_device(gpu)
+            if device is None:
+                return None
+            gpus, share = (device,), gpu
+        cpus: tuple[int, ...] = ()
+        if cpu:
+            cpus = tuple(free_cpus[:cpu])
+            del free_cpus[:cpu]
+        if memory and self._memory is not None:
+            self._memory -= memory
+        return Assignment(cpus, gpus, share, memory)
+
+    def _shared_device(self, gpu: float) -> str | None:
+        """A device for a fractional share: the busiest shared one it still fits on, else a
+        free one (packing keeps whole devices free for whole-device trials)."""
+        fits = [g for g, used in self._used.items() if used + gpu <= 1 + _EPS]
+        if fits:
+            device = max(fits, key=self._used.__getitem__)
+        elif self._free_gpus:
+            device = self._free_gpus.pop(0)
+            self._used[device] = 0.0
+        else:
+            return None
+        self._used[device] += gpu
+        return device
 
     def free(self, assignment: Assignment) -> None:
         """Give back what ``allocate`` handed out."""
-        self._free_cpus.extend(assignment.cpus)
-        self._free_cpus.sort()
-        for g in assignment.gpus:
-            self._used[g] = max(0.0, self._used[g] - assignment.gpu_share)
-        if self._memory is not None:
-            self._memory += assignment.memory
+        cpus, gpus, share, memory = assignment
+        if cpus:
+            self._free_cpus.extend(cpus)
+            self._free_cpus.sort()
+        if gpus:
+            if share < 1:
+                left = self._used[gpus[0]] - share
+                if left > _EPS:
+                    self._used[gpus[0]] = left
+                    gpus = ()
+                else:
+                    del self._used[gpus[0]]
+            if gpus:
+                self._free_gpus.extend(gpus)
+                self._free_gpus.sort(key=self._order.__getitem__)
+        if memory and self._memory is not None:
+            self._memory += memory
 
     def count_fitting(self, need: Need) -> int:
         """How many more trials needing ``need`` would fit now."""
-        counts = []
-        if need.cpu:
-            counts.append(len(self._free_cpus) // need.cpu)
-        if need.memory and self._memory is not None:
-            counts.append(int(self._memory // need.memory + _EPS))
-        if need.gpu >= 1:
-            counts.append(sum(used <= _EPS for used in self._used.values()) // int(need.gpu))
-        elif need.gpu > 0:
-            counts.append(sum(int((1 - used) / need.gpu + _EPS) for used in self._used.values()))
-        return min(counts) if counts else 1 << 30
+        cpu, gpu, memory = need
+        fit = 1 << 30
+        if cpu:
+            fit = len(self._free_cpus) // cpu
+        if memory and self._memory is not None:
+            fit = min(fit, int(self._memory // memory + _EPS))
+        if gpu >= 1:
+            fit = min(fit, len(self._free_gpus) // int(gpu))
+        elif gpu > 0:
+            per_device = int(1 / gpu + _EPS)
+            fit = min(fit, len(self._free_gpus) * per_device + sum(
+                int((1 - used) / gpu + _EPS) for used in self._used.values()))
+        return fit

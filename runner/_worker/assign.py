@@ -7,7 +7,9 @@ counts) is laid over the worker's, the process is bound to the cores with
 ``os.sched_setaffinity`` where the OS has it, and the memory share caps the address space the
 trial may add when the runner has no ``memory_limit`` of its own. All of it is put back when the
 trial ends, so the worker's next trial starts clean (the hygiene check would put back the
-environment anyway; the affinity it does not know about).
+environment anyway; the affinity it does not know about): the memory cap before the result is
+serialised (as ``memory_limit``'s), the environment and the affinity by `put_back` once the
+answer is on its way, off the trial's critical path.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["Share"]
+__all__ = ["Share", "put_back"]
 
 WireShare = tuple[tuple[int, ...], dict[str, str], float]
 
 
 _BASE_CPUS: set[int] | None = None  # the worker's own cores, read once
+_APPLIED: list[Share] = []  # the share of the trial that just ended, until `put_back`
+
+
+def put_back() -> None:
+    """Take back the environment and cores of the trial that ended (after its answer is sent)."""
+    while _APPLIED:
+        _APPLIED.pop().put_back()
 
 
 def _environ_data() -> Any:
@@ -31,7 +40,8 @@ def _environ_data() -> Any:
 
 
 class Share:
-    """Applies a trial's share on ``__enter__`` and takes it back on ``__exit__``."""
+    """Applies a trial's share on ``__enter__``; ``__exit__`` lifts its memory cap and leaves
+    the rest for `put_back`."""
 
     def __init__(self, share: WireShare, memory_limited: bool) -> None:
         cpus, env, self._memory = share
@@ -87,6 +97,11 @@ class Share:
             import resource
 
             resource.setrlimit(resource.RLIMIT_AS, self._saved_as)
+            self._saved_as = None
+        _APPLIED.append(self)
+
+    def put_back(self) -> None:
+        """The worker's own environment and cores again."""
         if self._bound and _BASE_CPUS is not None:
             os.sched_setaffinity(0, _BASE_CPUS)
         data = _environ_data()

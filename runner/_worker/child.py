@@ -176,6 +176,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 
         import runner._core.script as script
         from runner._core.limits import AppliedLimits
+        from runner._worker.assign import put_back as put_back_share
         from runner._worker.hygiene import Baseline
         from runner._worker.wire import TrialDecoder
 
@@ -208,6 +209,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         if os.getpid() != me:  # a process the target forked came back here: it is not us
             os._exit(0)
         write_all(write_fd, encode_frame(token, seq, data))
+        put_back_share()  # its devices, cores and thread counts (runner/_worker/assign.py)
         # After the answer, while the driver takes it in: what did the trial leave behind?
         kill_children()
         dirty = "a fresh process per trial" if limits.fresh_process else baseline.check()
