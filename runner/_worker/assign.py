@@ -21,9 +21,12 @@ __all__ = ["Share", "put_back"]
 
 WireShare = tuple[tuple[int, ...], dict[str, str], float]
 
-
 _BASE_CPUS: set[int] | None = None  # the worker's own cores, read once
 _APPLIED: list[Share] = []  # the share of the trial that just ended, until `put_back`
+_ENCODED: dict[int, tuple[dict[str, str], list[tuple[bytes, bytes]]]] = {}
+_DATA: Any = getattr(os.environ, "_data", None)
+if not (isinstance(_DATA, dict) and os.name == "posix"):
+    _DATA = None  # not CPython's POSIX environ: go through os.environ
 
 
 def put_back() -> None:
@@ -32,52 +35,58 @@ def put_back() -> None:
         _APPLIED.pop().put_back()
 
 
-def _environ_data() -> Any:
-    """``os.environ``'s own storage where CPython has it (bytes keys on POSIX), else ``None``:
-    setting it and ``putenv`` directly costs a fraction of ``os.environ[key] = value``."""
-    data = getattr(os.environ, "_data", None)
-    return data if isinstance(data, dict) and os.name == "posix" else None
+def _encoded(env: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """The variables as ``os.environ`` stores them; once per share (a share arrives once per
+    worker and is kept, runner/_worker/wire.py, so its dict is the same object each time)."""
+    try:
+        return _ENCODED[id(env)][1]
+    except KeyError:
+        pairs = [(k.encode(), v.encode()) for k, v in env.items()]
+        _ENCODED[id(env)] = (env, pairs)  # the dict held: its id stays its own
+        return pairs
 
 
 class Share:
     """Applies a trial's share on ``__enter__``; ``__exit__`` lifts its memory cap and leaves
     the rest for `put_back`."""
 
+    __slots__ = ("_share", "_memory_limited", "_saved_env", "_bound", "_saved_as")
+
     def __init__(self, share: WireShare, memory_limited: bool) -> None:
-        cpus, env, self._memory = share
-        self._cpus = cpus if cpus and hasattr(os, "sched_setaffinity") else ()
-        self._env = env
+        self._share = share
         self._memory_limited = memory_limited
         self._saved_env: list[tuple[Any, Any]] = []
         self._bound = False
         self._saved_as: tuple[int, int] | None = None
 
     def __enter__(self) -> Share:
-        data = _environ_data()
+        cpus, env, memory = self._share
+        data = _DATA
         if data is None:
-            self._saved_env = [(k, os.environ.get(k)) for k in self._env]
-            os.environ.update(self._env)
+            self._saved_env = [(k, os.environ.get(k)) for k in env]
+            os.environ.update(env)
         else:
+            pairs = _encoded(env)
+            get = data.get
+            self._saved_env = [(k, get(k)) for k, _ in pairs]
             putenv = os.putenv
-            for key, value in self._env.items():
-                k, v = key.encode(), value.encode()
-                self._saved_env.append((k, data.get(k)))
+            for k, v in pairs:
                 putenv(k, v)
                 data[k] = v
-        if self._cpus:
+        if cpus and hasattr(os, "sched_setaffinity"):
             global _BASE_CPUS
             try:
                 if _BASE_CPUS is None:
                     _BASE_CPUS = os.sched_getaffinity(0)
-                os.sched_setaffinity(0, self._cpus)
+                os.sched_setaffinity(0, cpus)
                 self._bound = True
             except OSError:  # a core this process may not use (a container's cpuset)
                 pass
-        if self._memory and not self._memory_limited:
-            self._cap_memory()
+        if memory and not self._memory_limited:
+            self._cap_memory(memory)
         return self
 
-    def _cap_memory(self) -> None:
+    def _cap_memory(self, memory: float) -> None:
         try:
             import resource
 
@@ -86,7 +95,7 @@ class Share:
                 vm_now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         except (ImportError, OSError, AttributeError, ValueError):
             return  # not Linux: the share is booked, not enforced
-        cap = vm_now + int(self._memory * 2**20)
+        cap = vm_now + int(memory * 2**20)
         if hard != resource.RLIM_INFINITY:
             cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
@@ -104,7 +113,7 @@ class Share:
         """The worker's own environment and cores again."""
         if self._bound and _BASE_CPUS is not None:
             os.sched_setaffinity(0, _BASE_CPUS)
-        data = _environ_data()
+        data = _DATA
         if data is None:
             for key, old in self._saved_env:
                 if old is None:
@@ -112,10 +121,11 @@ class Share:
                 else:
                     os.environ[key] = old
             return
+        putenv, unsetenv = os.putenv, os.unsetenv
         for k, old in self._saved_env:
             if old is None:
-                os.unsetenv(k)
-                data.pop(k, None)
+                unsetenv(k)
+                del data[k]
             else:
-                os.putenv(k, old)
+                putenv(k, old)
                 data[k] = old

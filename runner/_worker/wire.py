@@ -44,7 +44,15 @@ class TrialEncoder:
         self._sent.clear()
 
     def encode(self, info: TrialInfo, resources: Any = None) -> bytes:
-        """``resources``: the trial's share as plain data, or ``None``."""
+        """``resources``: the trial's share as plain data, or ``None``; like a space, each
+        share travels once per worker process, then as a token."""
+        if resources is not None:
+            token = id(resources)
+            if token in self._sent:
+                resources = token
+            else:
+                self._sent[token] = resources
+                resources = (token, resources)
         config = info.config
         space = getattr(config, "config_space", None)
         if space is None or not hasattr(config, "get_array"):
@@ -67,9 +75,17 @@ class TrialDecoder:
 
     def decode(self, data: bytes) -> WireTrial:
         message = pickle.loads(data)
+        resources = message[-1]
+        if resources is not None:  # a share: its token, or the token and the share itself
+            if isinstance(resources, tuple):
+                self._spaces[resources[0]] = resources[1]
+                resources = resources[1]
+            else:
+                resources = self._spaces[resources]
         if message[0] == _PLAIN:
-            return WireTrial(*message[1:])
-        _, token, space, vector, instance, seed, budget, checkpoint, resources = message
+            _, config, instance, seed, budget, checkpoint, _ = message
+            return WireTrial(config, instance, seed, budget, checkpoint, resources)
+        _, token, space, vector, instance, seed, budget, checkpoint, _ = message
         if space is not None:
             self._spaces[token] = space
         from ConfigSpace import Configuration
