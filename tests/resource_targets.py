@@ -24,3 +24,9 @@ def what_i_got(config: Any) -> tuple[float, dict[str, Any]]:
 def noop(config: Any) -> float:
     """Nothing at all: for the throughput comparison."""
     return 0.0
+
+
+def allocate_mb(config: Any) -> float:
+    """Hold ``config["mb"]`` megabytes for a moment."""
+    block = bytearray(int(config["mb"] * 2**20))
+    return float(len(block) > 0)

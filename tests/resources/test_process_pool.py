@@ -4,6 +4,7 @@ the trial's own process (no GPU here: targets read the device ids from the envir
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -122,3 +123,37 @@ def test_bad_keywords_fail_at_construction(kwargs: dict[str, Any], match: str) -
     """A bad resources/trial_resources fails before any worker starts."""
     with pytest.raises(ValueError, match=match):
         ProcessPoolRunner(what_i_got, n_workers=1, **kwargs)
+
+
+def test_half_a_device_each_two_trials_share_one() -> None:
+    """{"gpu": 0.5} on 2 devices and 4 workers: at most two trials on a device at once."""
+    with ProcessPoolRunner(what_i_got, n_workers=4, resources={"gpu": ["0", "1"]},
+                           trial_resources={"gpu": 0.5}) as runner:
+        assert runner.count_available_workers() == 4
+        out = _run_all(runner, [TrialInfo({"sleep": 0.05, "i": i}) for i in range(16)])
+    seen = [v.additional_info for _, v in out]
+    assert all(len(s["devices"]) == 1 and s["resources"]["gpu_share"] == 0.5 for s in seen)
+    for s in seen:
+        sharing = [o for o in seen if o["devices"] == s["devices"]
+                   and o["t0"] <= s["t0"] < o["t1"]]
+        assert len(sharing) <= 2, sharing
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is Linux's")
+def test_the_memory_share_is_the_trials_memory_limit() -> None:
+    """{"memory": 64} MB without memory_limit: a trial taking 400 MB fails, one taking 8 MB
+    does not, and the worker survives both."""
+    from resource_targets import allocate_mb
+
+    with ProcessPoolRunner(allocate_mb, n_workers=1, resources={"memory": 1000},
+                           trial_resources={"memory": 64}) as runner:
+        runner.submit_trial(TrialInfo({"mb": 400}))
+        runner.submit_trial(TrialInfo({"mb": 8}))
+        out: list[Any] = []
+        while runner.is_running():
+            runner.wait(30.0)
+            out.extend(runner.iter_results())
+    by_mb = {i.config["mb"]: v for i, v in out}
+    assert by_mb[400].status == StatusType.CRASHED
+    assert "MemoryError" in str(by_mb[400].additional_info)
+    assert by_mb[8].status == StatusType.SUCCESS
