@@ -59,10 +59,8 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
 
     ``worker_env`` gives each worker its own environment overlay, e.g.
     ``worker_env=lambda i: {"CUDA_VISIBLE_DEVICES": str(i)}`` to pin one GPU per worker.
-    ``resources`` (what the pool has: ``{"cpu": 16, "gpu": ["0", "1"], "memory": 64000}``) and
-    ``trial_resources`` (what each trial needs: ``{"cpu": 2, "gpu": 1}`` or a callable of the
-    ``TrialInfo``) make the pool start a trial only when its share is free and give it exactly
-    that (docs/resources.md).
+    ``resources``/``trial_resources``: what the pool has and what each trial needs; a trial
+    starts when its share of cores, devices and memory is free and gets it (docs/resources.md).
     """
 
     backend = "process"

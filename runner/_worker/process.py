@@ -2,8 +2,7 @@
 answer or the evidence of its death, replace it. Two uses, two classes:
 
 * `WorkerProcess`, pollable: ``send`` a trial, ``collect`` when its fds are readable;
-* ``BlockingWorker`` (runner/_worker/blocking.py): ``run(info)`` blocks until the value is
-  decided (serial and thread runners with limits, the dask task).
+* ``BlockingWorker`` (runner/_worker/blocking.py): ``run(info)`` blocks until it is decided.
 
 Wall-time, CPU and memory limits are watched from outside by the watchdog
 (runner/_worker/watchdog.py); the verdicts come from runner/_core/verdicts.py. A trial that
@@ -25,7 +24,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from runner._core import verdicts
 from runner._core.limits import Limits
@@ -194,9 +192,8 @@ class WorkerProcess(ReportingWorker):
     # -- one trial ---------------------------------------------------------------------------
 
     def send(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None,
-             resources: Any = None) -> None:
-        """Send a trial to the (idle) worker (its reports to ``on_report``, its share of the
-        runner's resources as plain data, runner/_worker/assign.py); ``OSError`` if gone."""
+             resources: object = None) -> None:
+        """Send a trial, and its share of ``resources``, to the idle worker; ``OSError`` if gone."""
         fd, watched = self._send_fd, self._watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
