@@ -8,8 +8,8 @@ counts) is laid over the worker's, the process is bound to the cores with
 trial may add when the runner has no ``memory_limit`` of its own. All of it is put back when the
 trial ends, so the worker's next trial starts clean (the hygiene check would put back the
 environment anyway; the affinity it does not know about): the memory cap before the result is
-serialised (as ``memory_limit``'s), the environment and the affinity by `put_back` once the
-answer is on its way, off the trial's critical path.
+serialised (`lift_memory`, as ``memory_limit``'s), the environment and the affinity by
+`put_back` once the answer is on its way, off the trial's critical path.
 """
 
 from __future__ import annotations
@@ -17,22 +17,47 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["Share", "put_back"]
+__all__ = ["apply", "lift_memory", "put_back"]
 
 WireShare = tuple[tuple[int, ...], dict[str, str], float]
 
 _BASE_CPUS: set[int] | None = None  # the worker's own cores, read once
-_APPLIED: list[Share] = []  # the share of the trial that just ended, until `put_back`
 _ENCODED: dict[int, tuple[dict[str, str], list[tuple[bytes, bytes]]]] = {}
 _DATA: Any = getattr(os.environ, "_data", None)
 if not (isinstance(_DATA, dict) and os.name == "posix"):
     _DATA = None  # not CPython's POSIX environ: go through os.environ
+_saved_env: list[tuple[Any, Any]] = []  # what the running trial's variables were before
+_saved_as: list[tuple[int, int]] = []  # the address-space limit before the memory cap
+_bound = [False]  # whether the running trial's cores were bound
 
 
-def put_back() -> None:
-    """Take back the environment and cores of the trial that ended (after its answer is sent)."""
-    while _APPLIED:
-        _APPLIED.pop().put_back()
+def apply(share: WireShare, memory_limited: bool) -> None:
+    """Give the trial about to run its share: variables, cores, a memory cap (unless the
+    runner's ``memory_limit`` applies)."""
+    cpus, env, memory = share
+    data = _DATA
+    if data is None:
+        _saved_env[:] = [(k, os.environ.get(k)) for k in env]
+        os.environ.update(env)
+    else:
+        pairs = _encoded(env)
+        get = data.get
+        _saved_env[:] = [(k, get(k)) for k, _ in pairs]
+        putenv = os.putenv
+        for k, v in pairs:
+            putenv(k, v)
+            data[k] = v
+    if cpus and hasattr(os, "sched_setaffinity"):
+        global _BASE_CPUS
+        try:
+            if _BASE_CPUS is None:
+                _BASE_CPUS = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, cpus)
+            _bound[0] = True
+        except OSError:  # a core this process may not use (a container's cpuset)
+            pass
+    if memory and not memory_limited:
+        _cap_memory(memory)
 
 
 def _encoded(env: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -46,86 +71,52 @@ def _encoded(env: dict[str, str]) -> list[tuple[bytes, bytes]]:
         return pairs
 
 
-class Share:
-    """Applies a trial's share on ``__enter__``; ``__exit__`` lifts its memory cap and leaves
-    the rest for `put_back`."""
+def _cap_memory(memory: float) -> None:
+    try:
+        import resource
 
-    __slots__ = ("_share", "_memory_limited", "_saved_env", "_bound", "_saved_as")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/statm", "rb") as f:
+            vm_now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, AttributeError, ValueError):
+        return  # not Linux: the share is booked, not enforced
+    cap = vm_now + int(memory * 2**20)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    _saved_as.append((soft, hard))
 
-    def __init__(self, share: WireShare, memory_limited: bool) -> None:
-        self._share = share
-        self._memory_limited = memory_limited
-        self._saved_env: list[tuple[Any, Any]] = []
-        self._bound = False
-        self._saved_as: tuple[int, int] | None = None
 
-    def __enter__(self) -> Share:
-        cpus, env, memory = self._share
-        data = _DATA
-        if data is None:
-            self._saved_env = [(k, os.environ.get(k)) for k in env]
-            os.environ.update(env)
-        else:
-            pairs = _encoded(env)
-            get = data.get
-            self._saved_env = [(k, get(k)) for k, _ in pairs]
-            putenv = os.putenv
-            for k, v in pairs:
-                putenv(k, v)
-                data[k] = v
-        if cpus and hasattr(os, "sched_setaffinity"):
-            global _BASE_CPUS
-            try:
-                if _BASE_CPUS is None:
-                    _BASE_CPUS = os.sched_getaffinity(0)
-                os.sched_setaffinity(0, cpus)
-                self._bound = True
-            except OSError:  # a core this process may not use (a container's cpuset)
-                pass
-        if memory and not self._memory_limited:
-            self._cap_memory(memory)
-        return self
+def lift_memory() -> None:
+    """Lift the trial's memory cap (before its result is serialised, as ``memory_limit``)."""
+    if _saved_as:
+        import resource
 
-    def _cap_memory(self, memory: float) -> None:
-        try:
-            import resource
+        resource.setrlimit(resource.RLIMIT_AS, _saved_as.pop())
 
-            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-            with open("/proc/self/statm", "rb") as f:
-                vm_now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        except (ImportError, OSError, AttributeError, ValueError):
-            return  # not Linux: the share is booked, not enforced
-        cap = vm_now + int(memory * 2**20)
-        if hard != resource.RLIM_INFINITY:
-            cap = min(cap, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-        self._saved_as = (soft, hard)
 
-    def __exit__(self, *exc: Any) -> None:
-        if self._saved_as is not None:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, self._saved_as)
-            self._saved_as = None
-        _APPLIED.append(self)
-
-    def put_back(self) -> None:
-        """The worker's own environment and cores again."""
-        if self._bound and _BASE_CPUS is not None:
+def put_back() -> None:
+    """The worker's own variables and cores again (after the trial's answer is sent)."""
+    if _bound[0]:
+        _bound[0] = False
+        if _BASE_CPUS is not None:
             os.sched_setaffinity(0, _BASE_CPUS)
-        data = _DATA
-        if data is None:
-            for key, old in self._saved_env:
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
-            return
+    if not _saved_env:
+        return
+    data = _DATA
+    if data is None:
+        for key, old in _saved_env:
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+    else:
         putenv, unsetenv = os.putenv, os.unsetenv
-        for k, old in self._saved_env:
+        for k, old in _saved_env:
             if old is None:
                 unsetenv(k)
                 del data[k]
             else:
                 putenv(k, old)
                 data[k] = old
+    _saved_env.clear()

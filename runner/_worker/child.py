@@ -30,6 +30,7 @@ import traceback
 from typing import Any
 
 from runner._core import verdicts
+from runner._worker import assign
 from runner._worker.protocol import MAX_RESULT_BYTES
 
 _PR_SET_PDEATHSIG = 1
@@ -176,7 +177,6 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 
         import runner._core.script as script
         from runner._core.limits import AppliedLimits
-        from runner._worker.assign import put_back as put_back_share
         from runner._worker.hygiene import Baseline
         from runner._worker.wire import TrialDecoder
 
@@ -209,7 +209,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         if os.getpid() != me:  # a process the target forked came back here: it is not us
             os._exit(0)
         write_all(write_fd, encode_frame(token, seq, data))
-        put_back_share()  # its devices, cores and thread counts (runner/_worker/assign.py)
+        assign.put_back()  # its devices, cores and thread counts, if it had a share
         # After the answer, while the driver takes it in: what did the trial leave behind?
         kill_children()
         dirty = "a fresh process per trial" if limits.fresh_process else baseline.check()
@@ -288,10 +288,11 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
     try:
         info = decoder.decode(message)
         if info.resources is not None:  # its share of cores, devices, memory (assign.py)
-            from runner._worker.assign import Share
-
-            with Share(info.resources, evaluator.limits.memory is not None):
+            assign.apply(info.resources, evaluator.limits.memory is not None)
+            try:
                 return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
+            finally:
+                assign.lift_memory()
         return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
     except MemoryError:  # outside the target, e.g. while building the value
         outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)
