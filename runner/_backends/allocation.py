@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner._core.resources import (
+    NOTHING,
     Allocator,
     Assignment,
     Need,
@@ -77,7 +78,7 @@ class ResourcePlan:
     def wire(self, share: Assignment | None) -> Any:
         """A share as the plain data a worker applies (runner/_worker/assign.py): ``None``
         when empty; made once per distinct share."""
-        if share is None:
+        if share is None or share is NOTHING:
             return None
         try:
             return self._wire[share]
@@ -109,8 +110,19 @@ def wire(share: Assignment | None) -> Any:
     return share.cpus, share.environment(), share.memory
 
 
+_RECORDS: dict[Assignment, dict[str, Any]] = {}
+
+
 def stamp(value: TrialValue, share: Assignment | None) -> TrialValue:
-    """Record what the trial got in its ``additional_info["resources"]`` (and so the journal)."""
-    if share is not None:
-        value.additional_info["resources"] = share.as_dict()
+    """Record what the trial got in its ``additional_info["resources"]`` (and so the journal);
+    nothing for a trial that got nothing."""
+    if share is None or share is NOTHING:
+        return value
+    record = _RECORDS.get(share)
+    if record is None:
+        if len(_RECORDS) > 4096:
+            _RECORDS.clear()
+        record = _RECORDS[share] = share.as_dict()
+    value.additional_info["resources"] = {k: v[:] if isinstance(v, list) else v
+                                          for k, v in record.items()}
     return value

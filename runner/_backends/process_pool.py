@@ -108,10 +108,9 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
 
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
-        if self._plan is not None:
-            with self._lock:
-                self._plan.admit(info)  # refused now if it can never fit
         with self._lock:
+            if self._plan is not None:
+                self._plan.admit(info)  # refused now if it can never fit
             if self._idle and not self._pending:
                 self._dispatch(self._idle.pop(), info)
             else:
@@ -160,8 +159,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         free = super().count_available_workers()
         if self._plan is None or not free:
             return free
-        with self._lock:
-            return 0 if self._pending else min(free, self._plan.count_fitting())
+        return 0 if self._pending else min(free, self._plan.count_fitting())
 
     def worker_pids(self) -> list[int | None]:
         """The pids of the worker processes now (for tests and diagnostics)."""

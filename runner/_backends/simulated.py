@@ -35,7 +35,7 @@ from runner._backends.allocation import TrialResources, plan_of
 from runner._core import verdicts
 from runner._core.backend import BackendRunner
 from runner._core.checkpoints import checkpoint_dir
-from runner._core.resources import Assignment
+from runner._core.resources import NOTHING, Assignment
 from runner._core.returns import Outcome
 from runner._core.validation import check_concurrency
 from runner.errors import LimitError
@@ -262,7 +262,7 @@ class SimulatedRunner(BackendRunner):
                                        self._objectives.crash_cost)
                 status, cost, extra = bad.status, bad.cost, {**extra, **bad.additional_info}
         end = start + runtime
-        if share is not None:
+        if share is not None and share is not NOTHING:
             extra = {**extra, "resources": share.as_dict()}
         value = TrialValue(cost=cost, time=runtime, cpu_time=runtime, status=status,
                            starttime=self._start_time + start, endtime=self._start_time + end,

@@ -115,8 +115,7 @@ class SlotRunner(LocalWorker):
         free = super().count_available_workers()
         if self._plan is None or not free:
             return free
-        with self._lock:
-            return 0 if self._pending else min(free, self._plan.count_fitting())
+        return 0 if self._pending else min(free, self._plan.count_fitting())
 
     def _backend_failure(self, exc: Exception) -> TrialValue:
         """CRASHED for a trial the backend could not run (e.g. its worker would not restart)."""

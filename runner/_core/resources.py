@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from bisect import insort
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["Allocator", "Assignment", "Capacity", "Need", "TrialNeeds", "machine_capacity",
-           "parse_capacity", "parse_need"]
+__all__ = ["NOTHING", "Allocator", "Assignment", "Capacity", "Need", "TrialNeeds",
+           "machine_capacity", "parse_capacity", "parse_need"]
 
 GPU_VARIABLES = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
                  "ZE_AFFINITY_MASK")
@@ -74,6 +75,10 @@ class Assignment(NamedTuple):
         if self.cpus:
             env.update(dict.fromkeys(THREAD_VARIABLES, str(len(self.cpus))))
         return env
+
+
+NOTHING = Assignment((), (), 0.0, 0.0)
+"""What a trial that needs nothing gets."""
 
 
 def machine_capacity() -> Capacity:
@@ -214,6 +219,8 @@ class Allocator:
     def allocate(self, need: Need) -> Assignment | None:
         """Take ``need`` (specific ids), or ``None`` if it does not fit now."""
         cpu, gpu, memory = need
+        if not (cpu or gpu or memory):
+            return NOTHING
         free_cpus = self._free_cpus
         if cpu > len(free_cpus):
             return None
@@ -269,9 +276,8 @@ class Allocator:
                     gpus = ()
                 else:
                     del self._used[gpus[0]]
-            if gpus:
-                self._free_gpus.extend(gpus)
-                self._free_gpus.sort(key=self._order.__getitem__)
+            for g in gpus:  # back in the given order: the same devices come first again
+                insort(self._free_gpus, g, key=self._order.__getitem__)
         if memory and self._memory is not None:
             self._memory += memory
 
