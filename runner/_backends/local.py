@@ -24,7 +24,8 @@ class LocalWorker(BackendRunner):
         self._local_lock = threading.Lock()
         self._local_info: TrialInfo | None = None  # the trial in the local worker now
 
-    def _run_isolated(self, info: TrialInfo) -> TrialValue:
+    def _run_isolated(self, info: TrialInfo, resources: Any = None) -> TrialValue:
+        """``resources``: the trial's share as plain data (runner/_backends/allocation.py)."""
         with self._local_lock:  # one trial at a time in the one local worker process
             if self._local_worker is None:
                 self._local_worker = BlockingWorker(self._payload(), self._objectives,
@@ -34,7 +35,7 @@ class LocalWorker(BackendRunner):
             self._local_info = info
             try:
                 return self._local_worker.run(info, self._report_sink(info),
-                                              self._waiting(info))
+                                              self._waiting(info), resources)
             finally:
                 self._local_info = None
 

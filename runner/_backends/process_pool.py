@@ -5,16 +5,12 @@
     keeper thread: starts and restarts workers, signals wall-time overruns, and feeds queued
                    trials to workers while nobody is in wait()
 
-Why the caller reads the pipes: every hop between threads is a wake-up, and on a VM a wake-up
-costs 50-150 µs. With a thread per worker a trial crossed four (worker -> its thread -> caller
--> its thread -> worker); reading the pipes in ``wait()`` and writing them in ``submit_trial``
-leaves two, which (with trials sent as plain tuples) lifts a 2-worker pool of 20 ms trials
-from 96.5 % to about 98 % busy (docs/performance.md).
+Why the caller reads the pipes: each hop between threads is a wake-up (50-150 µs on a VM);
+reading in ``wait()`` and writing in ``submit_trial`` leaves two hops of four, lifting a
+2-worker pool of 20 ms trials from 96.5 % to about 98 % busy (docs/performance.md).
 
-A worker that dies (exit, signal, memory, wall-time kill) costs exactly the trial it was
-running: its status comes from the evidence, the keeper starts a new worker, and the other
-workers never notice. Targets, ``shared_data`` and any ``run`` override travel to each worker
-once, with cloudpickle; trials travel as plain tuples (runner/_worker/wire.py).
+A worker that dies costs exactly its trial (status from the evidence; the keeper starts a new
+worker). Targets and ``shared_data`` travel to each worker once; trials as tuples (wire.py).
 """
 
 from __future__ import annotations
@@ -25,10 +21,11 @@ import os
 import select
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import runner._worker.process as supervisor
+from runner._backends.allocation import TrialResources, plan_of, stamp
 from runner._backends.local import LocalWorker
 from runner._backends.pool_keeper import (
     BROKEN,
@@ -42,6 +39,7 @@ from runner._backends.pool_keeper import (
 )
 from runner._backends.slots import check_n_workers
 from runner._core import verdicts
+from runner._core.resources import Assignment
 from runner._worker.process import WorkerProcess
 from runner._worker.protocol import NotRun
 from trials import Report, TrialInfo, TrialValue
@@ -57,17 +55,23 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
 
     ``worker_env`` gives each worker its own environment overlay, e.g.
     ``worker_env=lambda i: {"CUDA_VISIBLE_DEVICES": str(i)}`` to pin one GPU per worker.
+    ``resources``/``trial_resources``: what the pool has and what each trial needs; a trial
+    starts when its share of cores, devices and memory is free and gets it (docs/resources.md).
     """
 
     backend = "process"
 
     def __init__(self, target: Any = None, *, n_workers: int | None = None,
-                 worker_env: WorkerEnv = None, **kwargs: Any) -> None:
+                 worker_env: WorkerEnv = None, resources: Mapping[str, Any] | None = None,
+                 trial_resources: TrialResources = None, **kwargs: Any) -> None:
         n = (os.cpu_count() or 1) if n_workers is None else check_n_workers(n_workers)
         envs = resolve_worker_env(worker_env, n)
+        plan = plan_of(resources, trial_resources)
         # attributes set before super().__init__ would travel with an overridden run
         super().__init__(target, **kwargs)
         self._capacity = n
+        self._plan = plan
+        self._shares: dict[int, Assignment | None] = {}  # slot index -> its trial's share
         payload = self._payload()  # pre-flight: the target must survive the trip to workers
         self._slots = [Slot(i, WorkerProcess(payload, self._objectives, self._limits, env))
                        for i, env in enumerate(envs)]
@@ -101,6 +105,8 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
         with self._lock:
+            if self._plan is not None:
+                self._plan.admit(info)  # refused now if it can never fit
             if self._idle and not self._pending:
                 self._dispatch(self._idle.pop(), info)
             else:
@@ -146,32 +152,66 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
 
     def count_available_workers(self) -> int:
         self._pump_now()
-        return super().count_available_workers()
+        free = super().count_available_workers()
+        if self._plan is None or not free:
+            return free
+        return 0 if self._pending else min(free, self._plan.count_fitting())
 
     def worker_pids(self) -> list[int | None]:
         """The pids of the worker processes now (for tests and diagnostics)."""
         return [s.worker.pid for s in self._slots]
 
     def _backend_meta(self) -> dict[str, Any]:
-        return {"n_workers": self._capacity}
+        meta: dict[str, Any] = {"n_workers": self._capacity}
+        if self._plan is not None:
+            meta.update(self._plan.capacity_meta)
+        return meta
 
     # -- handing out trials (self._lock held) ------------------------------------------------
 
     def _dispatch(self, i: int, info: TrialInfo) -> None:
+        share = None
+        if self._plan is not None:
+            share = self._plan.take(info)
+            if share is None:  # its share is not free: it waits at the head, the worker idles
+                self._idle.append(i)
+                self._enqueue(info, front=True)
+                return
+            self._shares[i] = share
         slot = self._slots[i]
         slot.state, slot.info = BUSY, info
         self._started()
         try:
-            slot.worker.send(info, self._report_sink(info), self._waiting_locked(info))
+            slot.worker.send(info, self._report_sink(info), self._waiting_locked(info),
+                             self._plan and self._plan.wire(share))
         except OSError:  # it died while idle: the trial never started, so it goes first again
+            self._give_back(i)
             slot.state, slot.info = BROKEN, None
             self._unstarted()
             self._enqueue(info, front=True)
             self._keeper_wake.notify()
         except Exception as exc:  # the trial itself does not pickle: that trial only
+            self._give_back(i)
             slot.state, slot.info = IDLE, None
             self._idle.append(i)
             self._record(info, self._unsendable(exc))
+
+    def _give_back(self, i: int) -> Assignment | None:
+        """(self._lock held) Free slot ``i``'s share; the share (``None`` without a plan)."""
+        if self._plan is None:
+            return None
+        share = self._shares.pop(i, None)
+        self._plan.give_back(share)
+        return share
+
+    def _feed(self) -> None:
+        """(self._lock held, with a plan) Start queued trials on idle workers while the head of
+        the queue fits: a freed share may let several start, or none (the head waits)."""
+        while self._idle and self._pending and not self._closed:
+            before = len(self._pending)
+            self._dispatch(self._idle.pop(), self._dequeue())
+            if len(self._pending) >= before:
+                return
 
     def _decide(self, info: TrialInfo, decision: Any) -> None:
         with self._lock:
@@ -269,6 +309,9 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
                     slot.info = None
                     self._unstarted()
                     self._enqueue(info, front=True)
+                    if self._plan is not None:
+                        self._give_back(slot.index)
+                        self._feed()
                     if not self._closed:
                         self._mark_dead(slot)  # collect() ended the process already
                 return
@@ -277,11 +320,20 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
             alive = slot.worker.pid is not None
             with self._lock:
                 slot.info = None
+                if self._plan is not None:
+                    stamp(value, self._give_back(slot.index))
                 # (Condition.notify_all costs microseconds even unheard)
                 self._record(info, value, notify=self._waiters > 0)
                 if self._closed:
                     return
-                if alive:
+                if self._plan is not None:
+                    if alive:
+                        slot.state = IDLE
+                        self._idle.append(slot.index)
+                    self._feed()
+                    if alive:
+                        return
+                elif alive:
                     slot.state = IDLE
                     if self._pending:
                         self._dispatch(slot.index, self._dequeue())

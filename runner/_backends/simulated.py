@@ -28,12 +28,14 @@ import math
 import numbers
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from runner._backends.allocation import TrialResources, plan_of
 from runner._core import verdicts
 from runner._core.backend import BackendRunner
 from runner._core.checkpoints import checkpoint_dir
+from runner._core.resources import NOTHING, Assignment
 from runner._core.returns import Outcome
 from runner._core.validation import check_concurrency
 from runner.errors import LimitError
@@ -69,6 +71,9 @@ class SimulatedRunner(BackendRunner):
     taken; a trial that reports none (a crash included) takes ``default_runtime`` seconds
     (0 by default, so the run stays deterministic; ``None``: its measured wall time). ``start_time``: the clock's reading at the start (``None``:
     the Unix time at construction). Limits are simulated seconds; ``memory_limit`` is refused.
+    ``resources``/``trial_resources`` allocate virtual devices, cores and memory as the process
+    pool does (a trial starts when its share is free in simulated time; the assignment is in its
+    ``additional_info["resources"]``); nothing is applied to this process.
     """
 
     backend = "simulated"
@@ -76,8 +81,11 @@ class SimulatedRunner(BackendRunner):
     def __init__(self, target: Any = None, n_workers: int = 1, *, runtime_key: str = "runtime",
                  start_time: float | None = 0.0, charge_optimizer_time: bool = False,
                  default_runtime: float | None = 0.0, curve_key: str = "curve",
-                 **kwargs: Any) -> None:
+                 resources: Mapping[str, Any] | None = None,
+                 trial_resources: TrialResources = None, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
+        self._plan = plan_of(resources, trial_resources)
+        self._shares: dict[int, Assignment | None] = {}  # id(info) of a running trial -> share
         self._capacity = check_concurrency(n_workers, "n_workers")  # virtual: no per-core bound
         if not isinstance(runtime_key, str) or not runtime_key:
             raise TypeError(f"runtime_key must be a non-empty str, got {runtime_key!r} "
@@ -129,12 +137,13 @@ class SimulatedRunner(BackendRunner):
         self._enter()
         try:
             self._check_submit(info)
-            if len(self._running) < self._capacity and not self._pending:
-                self._start(info)
+            if self._plan is not None:
+                self._plan.admit(info)  # refused now if it can never fit
+            with self._lock:
+                self._enqueue(info)
+            if len(self._running) < self._capacity and len(self._pending) == 1:
+                self._start_queued()
                 self._advance(self._now)  # a 0 s trial is done at once
-            else:
-                with self._lock:
-                    self._enqueue(info)
         finally:
             self._leave()
 
@@ -165,7 +174,10 @@ class SimulatedRunner(BackendRunner):
     def count_available_workers(self) -> int:
         self._enter()
         try:
-            return super().count_available_workers()
+            free = super().count_available_workers()
+            if self._plan is None or not free or self._pending:
+                return free
+            return min(free, self._plan.count_fitting())
         finally:
             self._leave()
 
@@ -198,15 +210,33 @@ class SimulatedRunner(BackendRunner):
                 self._report(info, report)
                 continue
             self._last.pop(id(info), None)
+            self._release(info)
             self._deliver(info, value)
             if self._pending and not self._closed:
                 saved, self._now = self._now, end  # the queued trial starts when the worker frees
-                with self._lock:
-                    info = self._dequeue()
-                self._start(info)
+                self._start_queued()
                 self._now = saved
 
-    def _start(self, info: TrialInfo) -> None:
+    def _start_queued(self) -> None:
+        """Start queued trials, in order, while a virtual worker is free and (with resources)
+        the head's share is free: the head waits for its share, nothing jumps ahead."""
+        while self._pending and len(self._running) < self._capacity and not self._closed:
+            share = None
+            if self._plan is not None:
+                share = self._plan.take(self._pending[0])
+                if share is None:
+                    return
+            with self._lock:
+                info = self._dequeue()
+            self._shares[id(info)] = share
+            self._start(info, share)
+
+    def _release(self, info: TrialInfo) -> None:
+        """A trial left its virtual worker: its share is free again."""
+        if self._plan is not None:
+            self._plan.give_back(self._shares.pop(id(info), None))
+
+    def _start(self, info: TrialInfo, share: Assignment | None = None) -> None:
         """Evaluate ``info`` now on a free virtual worker and schedule its end."""
         start = self._now
         outcome, wall = self._evaluate(info)
@@ -232,6 +262,8 @@ class SimulatedRunner(BackendRunner):
                                        self._objectives.crash_cost)
                 status, cost, extra = bad.status, bad.cost, {**extra, **bad.additional_info}
         end = start + runtime
+        if share is not None and share is not NOTHING:
+            extra = {**extra, "resources": share.as_dict()}
         value = TrialValue(cost=cost, time=runtime, cpu_time=runtime, status=status,
                            starttime=self._start_time + start, endtime=self._start_time + end,
                            additional_info=extra)
@@ -258,10 +290,8 @@ class SimulatedRunner(BackendRunner):
                                        status=stop.status, starttime=value.starttime,
                                        endtime=self._start_time + self._now,
                                        additional_info=stop.additional_info))
-        if self._pending and not self._closed:
-            with self._lock:
-                queued = self._dequeue()
-            self._start(queued)
+        self._release(info)
+        self._start_queued()
 
     def _evaluate(self, info: TrialInfo) -> tuple[Outcome, float]:
         """The shared evaluator's verdict on ``info`` (status rules as on every backend) and the

@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from runner._backends.allocation import TrialResources, plan_of, stamp
 from runner._backends.local import LocalWorker
 from runner._core import verdicts
+from runner._core.resources import Assignment
 from runner._core.validation import check_n_workers  # re-exported: its home was here
 from trials import TrialInfo, TrialValue
 
@@ -28,9 +31,13 @@ class SlotRunner(LocalWorker):
     """Base of the thread-pool runner: one driver thread per worker slot. (The process pool
     reads its workers' pipes from the caller's thread instead: ``runner/_backends/process_pool.py``.)"""
 
-    def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
+    def __init__(self, target: Any = None, *, n_workers: int,
+                 resources: Mapping[str, Any] | None = None,
+                 trial_resources: TrialResources = None, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
         self._capacity = check_n_workers(n_workers)
+        self._plan = plan_of(resources, trial_resources)
+        self._shares: list[Assignment | None] = [None] * self._capacity
         self._work = threading.Condition(self._lock)
         self._current: list[TrialInfo | None] = [None] * self._capacity
         self._abandoned: set[int] = set()
@@ -56,6 +63,8 @@ class SlotRunner(LocalWorker):
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
         with self._lock:
+            if self._plan is not None:
+                self._plan.admit(info)  # refused now if it can never fit
             self._enqueue(info)
             self._work.notify()
 
@@ -70,7 +79,7 @@ class SlotRunner(LocalWorker):
         pending, work = self._pending, self._work
         while True:
             with work:
-                while not pending and not self._closed:
+                while not self._closed and not (pending and self._head_fits(i)):
                     work.wait()
                 if self._closed:
                     return
@@ -84,9 +93,29 @@ class SlotRunner(LocalWorker):
                 value = self._backend_failure(exc)
             with self._lock:
                 self._current[i] = None
+                if self._plan is not None:  # its share is free: a waiting slot may start
+                    stamp(value, self._shares[i])
+                    self._plan.give_back(self._shares[i])
+                    self._shares[i] = None
+                    work.notify_all()
                 if i in self._abandoned:
                     return
             self._deliver(info, value)
+
+    def _head_fits(self, i: int) -> bool:
+        """(self._lock held) Whether the head of the queue may start on slot ``i`` now; with a
+        plan, its share is taken for slot ``i``. Only the head: nothing jumps the queue."""
+        if self._plan is None:
+            return True
+        share = self._plan.take(self._item_info(self._pending[0]))
+        self._shares[i] = share
+        return share is not None
+
+    def count_available_workers(self) -> int:
+        free = super().count_available_workers()
+        if self._plan is None or not free:
+            return free
+        return 0 if self._pending else min(free, self._plan.count_fitting())
 
     def _backend_failure(self, exc: Exception) -> TrialValue:
         """CRASHED for a trial the backend could not run (e.g. its worker would not restart)."""

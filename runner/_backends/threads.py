@@ -1,6 +1,7 @@
 """``ThreadPoolRunner``: trials run on ``n_workers`` threads of this process, for targets that
 release the GIL or wait on I/O. With a limit set, each thread drives its own supervised worker
-process instead (a thread can be neither limited nor killed)."""
+process instead (a thread can be neither limited nor killed), as it does when resources are
+allocated (``resources=``/``trial_resources=``: the share is applied in that process)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ class ThreadPoolRunner(SlotRunner):
     def __init__(self, target: Any = None, *, n_workers: int, **kwargs: Any) -> None:
         super().__init__(target, n_workers=n_workers, **kwargs)
         self._workers: dict[int, BlockingWorker] = {}
-        if self._limits.any:
+        self._isolated = self._limits.any or self._plan is not None
+        if self._isolated:
             self._payload()  # pre-flight: the target must travel to the worker processes
         self._start_slots()
 
     def _execute(self, i: int, info: TrialInfo) -> TrialValue:
-        if not self._limits.any:
+        if not self._isolated:
             return self.run_wrapper(info)[1]
         with self._lock:  # close() must see every worker it has to kill
             if self._closed:
@@ -37,7 +39,8 @@ class ThreadPoolRunner(SlotRunner):
             if worker is None:
                 worker = self._workers[i] = BlockingWorker(self._payload(), self._objectives,
                                                            self._limits)
-        return worker.run(info, self._report_sink(info), self._waiting(info))
+        return worker.run(info, self._report_sink(info), self._waiting(info),
+                          self._plan and self._plan.wire(self._shares[i]))
 
     def _decide(self, info: TrialInfo, decision: Decision) -> None:
         with self._lock:
@@ -65,7 +68,7 @@ class ThreadPoolRunner(SlotRunner):
 
     def _close_wait(self) -> float:
         # An inline trial cannot be stopped, so waiting for its thread would only delay close().
-        return super()._close_wait() if self._limits.any else 0.05
+        return super()._close_wait() if self._isolated else 0.05
 
     def _backend_meta(self) -> dict[str, Any]:
         return {"n_workers": self._capacity}

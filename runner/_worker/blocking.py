@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import select
 from collections.abc import Callable
+from typing import Any
 
 from runner._core import verdicts
 from runner._worker import process
@@ -20,19 +21,19 @@ class BlockingWorker(WorkerProcess):
     """A worker whose `run` blocks its caller until the trial's value is decided."""
 
     def run(self, info: TrialInfo, on_report: Callable[[Report], object] | None = None,
-            wait: bool = False) -> TrialValue:
-        """Evaluate one trial in the worker; never raises for what the trial does; its reports
-        go to ``on_report`` (in this thread) as they arrive (with ``wait``, each waits in the
-        worker for ``stop()`` or ``proceed()``)."""
+            wait: bool = False, resources: Any = None) -> TrialValue:
+        """Evaluate one trial in the worker (with its share of ``resources``, as plain data);
+        never raises for what the trial does; its reports go to ``on_report`` (in this thread)
+        as they arrive (with ``wait``, each waits in the worker for ``stop()`` or ``proceed()``)."""
         for _ in range(3):  # a worker being replaced answers "not run": then on a new one
-            value = self._run_once(info, on_report, wait)
+            value = self._run_once(info, on_report, wait, resources)
             if not isinstance(value, NotRun):
                 return value
         return verdicts.not_run(self._crash_cost, "three worker processes in a row ended "
                                 "before running the trial")
 
     def _run_once(self, info: TrialInfo, on_report: Callable[[Report], object] | None,
-                  wait: bool) -> TrialValue | NotRun:
+                  wait: bool, resources: Any) -> TrialValue | NotRun:
         if self._closed:
             return verdicts.cancelled(self._crash_cost)
         if not self.alive or (self.fds is not None and self.idle_event() is not None):
@@ -42,14 +43,14 @@ class BlockingWorker(WorkerProcess):
         if fds is None:
             return verdicts.cancelled(self._crash_cost)
         try:
-            self.send(info, on_report, wait)
+            self.send(info, on_report, wait, resources)
         except OSError:  # it died between trials: once more on a new one
             self.kill()
             self.start()
             fds = self.fds
             if fds is None:
                 return verdicts.cancelled(self._crash_cost)
-            self.send(info, on_report, wait)
+            self.send(info, on_report, wait, resources)
         poller = select.poll()
         for fd in fds:
             if fd is not None:

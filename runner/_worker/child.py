@@ -31,6 +31,7 @@ import traceback
 from typing import Any
 
 from runner._core import verdicts
+from runner._worker import assign
 from runner._worker.protocol import MAX_RESULT_BYTES
 
 _PR_SET_PDEATHSIG = 1
@@ -218,6 +219,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         if os.getpid() != me:  # a process the target forked came back here: it is not us
             os._exit(0)
         write_all(write_fd, encode_frame(token, seq, data))
+        assign.put_back()  # its devices, cores and thread counts, if it had a share
         # After the answer, while the driver takes it in: what did the trial leave behind?
         kill_children()
         dirty = "a fresh process per trial" if limits.fresh_process else baseline.check()
@@ -315,12 +317,13 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
     crash = evaluator.objectives.crash_cost
     try:
         info = decoder.decode(message)
-        if applied is None:
-            status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
-        else:
-            with applied:
-                status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
-        return [int(status), *rest]  # an int travels lighter than the enum member
+        if info.resources is not None:  # its share of cores, devices, memory (assign.py)
+            assign.apply(info.resources, evaluator.limits.memory is not None)
+            try:
+                return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
+            finally:
+                assign.lift_memory()
+        return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
     except MemoryError:  # outside the target, e.g. while building the value
         outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)
     except BaseException as exc:
@@ -328,6 +331,16 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
         outcome.additional_info["error"] = (f"the worker failed around the trial: "
                                             f"{outcome.additional_info['error']}")
     return [int(outcome.status), outcome.cost, 0.0, 0.0, 0.0, 0.0, outcome.additional_info]
+
+
+def _evaluate_in(evaluator: Any, shared: Any, run_override: Any, applied: Any, info: Any,
+                 reporter: Any) -> list[Any]:
+    if applied is None:
+        status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
+    else:
+        with applied:
+            status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
+    return [int(status), *rest]  # an int travels lighter than the enum member
 
 
 if __name__ == "__main__":

@@ -1,9 +1,6 @@
 """The driver's side of one supervised worker process: start it, send it a trial, collect the
-answer or the evidence of its death, replace it. Two uses, two classes:
-
-* `WorkerProcess`, pollable: ``send`` a trial, ``collect`` when its fds are readable;
-* ``BlockingWorker`` (runner/_worker/blocking.py): ``run(info)`` blocks until the value is
-  decided (serial and thread runners with limits, the dask task).
+answer or the evidence of its death, replace it. `WorkerProcess` is pollable (``send``, then ``collect`` when its fds are readable);
+``BlockingWorker`` (blocking.py) has a ``run(info)`` that blocks until the trial is decided.
 
 Wall-time, CPU and memory limits are watched from outside by the watchdog
 (runner/_worker/watchdog.py); the verdicts come from runner/_core/verdicts.py. A trial that
@@ -192,12 +189,14 @@ class WorkerProcess(ReportingWorker):
 
     # -- one trial ---------------------------------------------------------------------------
 
-    def send(self, info: TrialInfo, on_report: OnReport = None, wait: bool = False) -> None:
-        """Send a trial to the idle worker (its reports to ``on_report``, held if ``wait``)."""
+    def send(self, info: TrialInfo, on_report: OnReport = None, wait: bool = False,
+             resources: object = None) -> None:
+        """Send a trial and its share of ``resources`` to the idle worker (its reports to
+        ``on_report``, held if ``wait``); ``OSError`` if gone."""
         fd, watched = self._send_fd, self._watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
-        data = self._encoder.encode(info)
+        data = self._encoder.encode(info, resources)
         self._expect_reports(on_report, wait)
         self._start = time.time()
         self._seq += 1

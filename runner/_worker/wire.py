@@ -29,6 +29,8 @@ class WireTrial(NamedTuple):
     seed: int | None
     budget: float | None
     checkpoint: str | None
+    resources: Any = None
+    """The trial's share (runner/_worker/assign.py), or ``None`` when nothing is allocated."""
 
 
 class TrialEncoder:
@@ -41,18 +43,28 @@ class TrialEncoder:
         """Forget what was sent: a new worker process knows no space."""
         self._sent.clear()
 
-    def encode(self, info: TrialInfo) -> bytes:
+    def encode(self, info: TrialInfo, resources: Any = None) -> bytes:
+        """``resources``: the trial's share as plain data, or ``None``; like a space, each
+        share travels once per worker process, then as a token."""
+        if resources is not None:
+            token = id(resources)
+            if token in self._sent:
+                resources = token
+            else:
+                self._sent[token] = resources
+                resources = (token, resources)
         config = info.config
         space = getattr(config, "config_space", None)
         if space is None or not hasattr(config, "get_array"):
             return pickle.dumps((_PLAIN, config, info.instance, info.seed, info.budget,
-                                 checkpoint_dir(info)), protocol=_PROTOCOL)
+                                 checkpoint_dir(info), resources), protocol=_PROTOCOL)
         token = id(space)
         new_space = None
         if token not in self._sent:
             self._sent[token] = new_space = space
         return pickle.dumps((_VECTOR, token, new_space, config.get_array(), info.instance,
-                             info.seed, info.budget, checkpoint_dir(info)), protocol=_PROTOCOL)
+                             info.seed, info.budget, checkpoint_dir(info), resources),
+                            protocol=_PROTOCOL)
 
 
 class TrialDecoder:
@@ -63,12 +75,20 @@ class TrialDecoder:
 
     def decode(self, data: bytes) -> WireTrial:
         message = pickle.loads(data)
+        resources = message[-1]
+        if resources is not None:  # a share: its token, or the token and the share itself
+            if isinstance(resources, tuple):
+                self._spaces[resources[0]] = resources[1]
+                resources = resources[1]
+            else:
+                resources = self._spaces[resources]
         if message[0] == _PLAIN:
-            return WireTrial(*message[1:])
-        _, token, space, vector, instance, seed, budget, checkpoint = message
+            _, config, instance, seed, budget, checkpoint, _ = message
+            return WireTrial(config, instance, seed, budget, checkpoint, resources)
+        _, token, space, vector, instance, seed, budget, checkpoint, _ = message
         if space is not None:
             self._spaces[token] = space
         from ConfigSpace import Configuration
 
         return WireTrial(Configuration(self._spaces[token], vector=vector), instance, seed, budget,
-                         checkpoint)
+                         checkpoint, resources)

@@ -32,6 +32,7 @@ from typing import Any
 
 from runner.cli._common import UsageError
 from runner.cli._optimizers import build_optimizer
+from runner.cli._resources import resource_kwargs
 from runner.cli._slurm import build_slurm_runner
 from runner.cli._space import build_space
 
@@ -102,6 +103,7 @@ def build_runner(command: Mapping[str, Any]) -> Any:
     kwargs["objectives"] = objectives[0] if len(objectives) == 1 else list(objectives)
     if command.get("crash_cost") is not None:
         kwargs["crash_cost"] = command["crash_cost"]
+    kwargs.update(resource_kwargs(command, name))
     import runner
 
     try:

@@ -14,6 +14,7 @@ from typing import Any
 from runner.cli._command import BACKENDS, COMMAND_VERSION, enter_cwd
 from runner.cli._common import UsageError
 from runner.cli._optimizers import available
+from runner.cli._resources import add_resource_options, resource_command
 from runner.cli._slurm import add_slurm_options, slurm_spec
 from runner.cli._space import read_space_file
 from runner.cli._study_run import execute
@@ -62,6 +63,7 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
     where.add_argument("--walltime-limit", type=float, metavar="S", help="seconds per trial")
     where.add_argument("--cpu-time-limit", type=float, metavar="S", help="CPU seconds per trial")
     where.add_argument("--memory-limit", type=float, metavar="MB", help="megabytes per trial")
+    add_resource_options(p)
     stop = p.add_argument_group("when to stop, what to keep")
     stop.add_argument("--n-trials", type=int, metavar="N", help="stop after N finished trials")
     stop.add_argument("--cost-goal", type=float, metavar="X", help="stop once a cost <= X")
@@ -159,6 +161,7 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "max_failure_rate": rate,
         "failure_window": args.failure_window,
         "keep_going": args.keep_going,
+        **resource_command(args),
     }
 
 
