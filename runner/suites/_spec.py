@@ -63,11 +63,15 @@ PART_RULE = ("one path component: 1 to 128 letters, digits, '_', '-', '.' or ':'
 ``--out``, so none may climb out of it, name it (``.``), or be absolute."""
 
 
-def path_problem(name: Any) -> str | None:
-    """Why ``name`` cannot be a path part under ``--out`` (``None`` if it can)."""
-    if isinstance(name, str) and _PART.fullmatch(name):
+def path_problem(name: Any, nested: bool = False) -> str | None:
+    """Why ``name`` cannot be a path part under ``--out`` (``None`` if it can); ``nested``: a
+    problem's name, whose registered form may join such parts with '/' (a folder per part, as
+    ``hpolib/naval_propulsion-mf``)."""
+    parts = name.split("/") if nested and isinstance(name, str) else [name]
+    if all(isinstance(part, str) and _PART.fullmatch(part) for part in parts):
         return None
-    return f"{name!r} cannot name a folder under --out; expected {PART_RULE}"
+    rule = PART_RULE + (", or such components joined by '/'" if nested else "")
+    return f"{name!r} cannot name a folder under --out; expected {rule}"
 
 
 def check_path_parts(spec: SuiteSpec) -> None:
@@ -76,7 +80,7 @@ def check_path_parts(spec: SuiteSpec) -> None:
     for key, names in (("name", (spec.name,)), ("problems", spec.problems),
                        ("optimizers", spec.optimizers)):
         for name in names:
-            why = path_problem(name)
+            why = path_problem(name, nested=key == "problems")
             if why is not None:
                 raise SuiteFileError(f"suite {spec.name!r}: {key}: {why}")
 
@@ -264,7 +268,7 @@ def _parse(text: str, where: str) -> SuiteSpec:
     optimizers = check.names("optimizers", data["optimizers"])
     for key, names in (("problems", problem_names), ("optimizers", optimizers)):
         for item in names:
-            why = path_problem(item)
+            why = path_problem(item, nested=key == "problems")
             if why is not None:
                 raise check.fail("", key, why, item=item)
     problems = check.problems(problem_names)

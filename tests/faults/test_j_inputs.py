@@ -15,7 +15,7 @@ import pytest
 
 from runner.optimizers import SearchSpace
 from runner.suites import SuiteFileError, parse_suite, run_suite
-from runner.suites._spec import StudySpec, SuiteSpec
+from runner.suites._spec import StudySpec, SuiteSpec, check_path_parts
 from tests.cli.clihelpers import cli, study_folder
 from trials import History, Journal, JournalFormatError, read_header
 
@@ -80,6 +80,18 @@ def test_J3_the_cli_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1
     assert "s.toml, line 3: optimizers:" in done.stderr and "one path component" in done.stderr
     assert _files(tmp_path) == {"work", "work/s.toml"}
+
+
+@pytest.mark.parametrize("problem", ["../branin", "hpolib/../../x", "/abs", "a//b"])
+def test_J3_problem_names_may_nest_but_never_climb(problem: str) -> None:
+    """A problem's name may join safe components with '/' (registered tabular names such as
+    hpolib/naval_propulsion-mf are folders under --out), but a '..', an empty or an absolute
+    part is refused before the registry is asked."""
+    spec = SuiteSpec("t", (problem,), ("random",), (0,), 2)
+    with pytest.raises(SuiteFileError, match=r"problems: .*cannot name a folder under --out; "
+                       r"expected one path component.*joined by '/'"):
+        check_path_parts(spec)
+    check_path_parts(SuiteSpec("t", ("hpolib/naval_propulsion-mf",), ("random",), (0,), 2))
 
 
 def test_J3_factory_and_variant_names_that_are_safe_still_run(tmp_path: Path) -> None:
