@@ -17,6 +17,11 @@ def pareto_front(points: Iterable[Sequence[float]]) -> list[Point]:
     pts = sorted({tuple(float(v) for v in p) for p in points
                   if all(math.isfinite(float(v)) for v in p)})
     front: list[Point] = []
+    if pts and len(pts[0]) == 2:  # a sweep: along rising f1, a point on the front lowers f2
+        for p in pts:
+            if not front or p[1] < front[-1][1]:
+                front.append(p)
+        return front
     for p in pts:  # sorted, so a dominating point comes before the points it dominates
         if not any(all(a <= b for a, b in zip(q, p)) for q in front):
             front.append(p)

@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from runner.problems import Problem
-from runner.suites._hypervolume import hypervolume
+from runner.suites._hypervolume import hypervolume, pareto_front
 from trials import History, StatusType, TrialInfo, TrialValue, read_records
 
 __all__ = ["COLUMNS", "MODEL", "Curve", "anytime", "spent", "study_row", "write_csv"]
@@ -120,7 +120,7 @@ def _multi(history: History, problem: Problem) -> tuple[list[float], list[float]
         cost = value.cost
         if value.status == StatusType.SUCCESS and isinstance(cost, tuple) and \
                 len(cost) == len(problem.objectives):
-            points.append(tuple(float(c) for c in cost))
+            points = pareto_front([*points, tuple(float(c) for c in cost)])
         hv = hypervolume(points, problem.reference) if problem.reference else math.nan
         best.append(hv)
         front = problem.front_hypervolume
