@@ -23,7 +23,7 @@ import json
 import math
 import random
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,13 +92,13 @@ def spearman(a: list[float], b: list[float]) -> float:
     0 when either is constant)."""
     ra, rb = _ranks(a), _ranks(b)
     ma, mb = statistics.fmean(ra), statistics.fmean(rb)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
     va = sum((x - ma) ** 2 for x in ra)
     vb = sum((y - mb) ** 2 for y in rb)
     return cov / math.sqrt(va * vb) if va > 0 and vb > 0 else 0.0
 
 
-def calibrate(configs: list[Mapping[str, Any]], costs: list[float], max_budget: float,
+def calibrate(configs: Sequence[Mapping[str, Any]], costs: list[float], max_budget: float,
               target: float = RANK_CORRELATION) -> float:
     """The ``scale`` at which the costs at budget 1 (full-budget ``costs`` plus
     :func:`penalty`, seed ``None``) have rank correlation ``target`` with ``costs`` over
@@ -109,7 +109,7 @@ def calibrate(configs: list[Mapping[str, Any]], costs: list[float], max_budget: 
     for _ in range(50):
         mid = (low + high) / 2.0
         scale = math.exp(mid)
-        rho = spearman(costs, [f + scale * u for f, u in zip(costs, units)])
+        rho = spearman(costs, [f + scale * u for f, u in zip(costs, units, strict=True)])
         low, high = (mid, high) if rho > target else (low, mid)
     return math.exp((low + high) / 2.0)
 

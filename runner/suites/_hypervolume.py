@@ -23,7 +23,7 @@ def pareto_front(points: Iterable[Sequence[float]]) -> list[Point]:
                 front.append(p)
         return front
     for p in pts:  # sorted, so a dominating point comes before the points it dominates
-        if not any(all(a <= b for a, b in zip(q, p)) for q in front):
+        if not any(all(a <= b for a, b in zip(q, p, strict=True)) for q in front):
             front.append(p)
     return front
 
@@ -33,7 +33,7 @@ def hypervolume(points: Iterable[Sequence[float]], reference: Sequence[float]) -
     every objective add nothing); 0 for none."""
     ref = tuple(float(r) for r in reference)
     inside = [p for p in pareto_front(points) if len(p) == len(ref) and
-              all(a < r for a, r in zip(p, ref))]
+              all(a < r for a, r in zip(p, ref, strict=True))]
     return _volume(inside, ref)
 
 

@@ -106,7 +106,7 @@ def friedman(table: Mapping[str, Mapping[str, float]]) -> Cd | None:
     r = np.array([ranks([row[o] for o in optimizers]) for row in blocks]).mean(axis=0)
     stat = 12.0 * n / (k * (k + 1)) * (float(np.sum(r ** 2)) - k * (k + 1) ** 2 / 4.0)
     q = float(studentized_range.ppf(0.95, k, math.inf)) / math.sqrt(2.0)
-    return Cd(dict(zip(optimizers, map(float, r))), stat, float(chi2.sf(stat, k - 1)),
+    return Cd(dict(zip(optimizers, map(float, r), strict=True)), stat, float(chi2.sf(stat, k - 1)),
               q * math.sqrt(k * (k + 1) / (6.0 * n)), n)
 
 
@@ -164,9 +164,11 @@ def compute(runs: Runs, known: Mapping[str, bool], points: int = GRID) -> Stats:
     """The statistics of ``runs`` (``known[problem]``: its loss is a regret to a known optimum
     or front)."""
     optimizers = sorted({o for by_opt in runs.values() for o in by_opt})
-    grid, losses, normalized = {}, {}, {}
-    for problem, by_opt in runs.items():
-        curves = [c for seeds in by_opt.values() for c in seeds.values() if c.time]
+    grid: dict[str, list[float]] = {}
+    losses: dict[str, dict[str, Any]] = {}
+    normalized: dict[str, dict[str, Any]] = {}
+    for problem, seeds_of in runs.items():
+        curves = [c for seeds in seeds_of.values() for c in seeds.values() if c.time]
         if not curves:
             continue
         end = max(c.time[-1] for c in curves) or 1.0
@@ -175,7 +177,7 @@ def compute(runs: Runs, known: Mapping[str, bool], points: int = GRID) -> Stats:
         worst = max(finite) if finite else math.nan
         losses[problem] = {o: np.array([on_grid(c, grid[problem], worst)
                                         for _, c in sorted(seeds.items())])
-                           for o, seeds in by_opt.items() if seeds}
+                           for o, seeds in seeds_of.items() if seeds}
         if finite:
             normalized[problem] = _normalize(losses[problem], known.get(problem, False))
     rank_sum, blocks = np.zeros((len(optimizers), points)), 0

@@ -107,7 +107,8 @@ def load(out: str) -> SuiteData:
         raise FileNotFoundError(f"{out}: no results.csv and no study status files: not a "
                                 "suite's output folder")
     problems: dict[str, Problem | None] = {}
-    rows, runs = [], {}
+    rows = []
+    runs: dict[str, dict[str, dict[int, Curve]]] = {}
     for s in studies:
         name, opt, seed = str(s["problem"]), str(s["optimizer"]), int(s["seed"])
         if name not in problems:

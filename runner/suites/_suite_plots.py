@@ -95,7 +95,8 @@ def cd_diagram(cd: Cd) -> bytes:
         ax.plot([rank, rank, end], [0, y, y], color="dimgray", lw=1)
         ax.text(end + (-0.05 if left else 0.05), y, f"{name} ({rank:.2f})",
                 ha="right" if left else "left", va="center", fontsize=9)
-    groups, level = [], 0
+    groups: list[tuple[int, int]] = []
+    level = 0
     for i in range(k):  # maximal runs of optimizers within the critical difference
         j = max(j for j in range(i, k) if items[j][1] - items[i][1] < cd.cd)
         if j > i and not any(a <= i and j <= b for a, b in groups):
@@ -182,10 +183,10 @@ def fronts(problem: str, points: Mapping[str, Sequence[Sequence[tuple[float, ...
     names = sorted(points)
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False,
                              sharex=True, sharey=True, constrained_layout=True)
-    for ax, o in zip(axes[0], names):
+    for ax, o in zip(axes[0], names, strict=True):
         for seed, front in enumerate(points[o]):
             if front:
-                xs, ys = zip(*sorted((p[0], p[1]) for p in front))
+                xs, ys = zip(*sorted((p[0], p[1]) for p in front), strict=True)
                 ax.step(xs, ys, where="post", marker="o", ms=3, lw=1, label=f"seed {seed}")
         if reference is not None:
             ax.plot([reference[0]], [reference[1]], "kx")

@@ -157,7 +157,7 @@ def test_multi_fidelity_costs_behave_like_learning_curves(name: str) -> None:
     for budget in (1.0, 3.0, 9.0):
         low = [_cost(mf.target(c, budget=budget, seed=1)) for c in configs]
         assert min(low) >= mf.optimum - 1e-12
-        assert all(a >= b for a, b in zip(low, full))
+        assert all(a >= b for a, b in zip(low, full, strict=True))
         assert sum(low) > sum(full)
     low = [_cost(mf.target(c, budget=1.0, seed=1)) for c in configs]
     assert 0.7 <= spearman(low, full) <= 0.9, spearman(low, full)
