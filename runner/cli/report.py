@@ -67,6 +67,8 @@ def main(args: argparse.Namespace) -> int:
     if os.path.isdir(args.journal):  # a suite's output folder: runner.suites reports it
         from runner.suites._suite_report import report_folder
 
+        if args.plot or args.csv:
+            raise UsageError("--plot and --csv take a journal; a suite folder takes --html")
         return report_folder(args.journal, args.html)
     if not os.path.isfile(args.journal):
         raise UsageError(f"JOURNAL: no such file: {args.journal}")
