@@ -100,7 +100,7 @@ def figures(data: SuiteData) -> list[tuple[str, bytes]]:
                 costs = [v.cost for _, v in History.load(journal)
                          if v.status == StatusType.SUCCESS and isinstance(v.cost, tuple)]
                 points.setdefault(o, []).append(pareto_front(costs))
-        out.append((f"{p}-fronts", plots.fronts(p, points, spec.reference)))
+        out.append((f"{p}-fronts", plots.fronts(p, points, spec.reference, spec.objectives)))
     return out
 
 

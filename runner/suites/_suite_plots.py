@@ -77,9 +77,10 @@ def cd_diagram(cd: Cd) -> bytes:
     plt = _pyplot()
     items = sorted(cd.ranks.items(), key=lambda kv: kv[1])
     k = len(items)
-    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.3 * k), constrained_layout=True)
-    ax.set_xlim(0.5, k + 0.5)
-    ax.set_ylim(-(k + 3), 2.2)
+    half = (k + 1) // 2
+    fig, ax = plt.subplots(figsize=(7, 1.5 + 0.35 * half), constrained_layout=True)
+    ax.set_xlim(-0.4, k + 1.4)
+    ax.set_ylim(-(1.9 + half * 0.9), 2.2)
     ax.axis("off")
     ax.plot([1, k], [0, 0], color="black", lw=1)
     for r in range(1, k + 1):
@@ -87,7 +88,6 @@ def cd_diagram(cd: Cd) -> bytes:
         ax.text(r, 0.45, str(r), ha="center", fontsize=9)
     ax.plot([1, 1 + cd.cd], [1.4, 1.4], color="crimson", lw=2)
     ax.text(1 + cd.cd / 2, 1.65, f"CD = {cd.cd:.2f}", ha="center", fontsize=9, color="crimson")
-    half = (k + 1) // 2
     for i, (name, rank) in enumerate(items):
         y = -(1.2 + i % max(half, 1) * 0.9) - 0.3
         left = i < half
@@ -176,7 +176,7 @@ def problem_curves(problem: str, grid: Sequence[float], losses: Mapping[str, Any
 
 
 def fronts(problem: str, points: Mapping[str, Sequence[Sequence[tuple[float, ...]]]],
-           reference: Sequence[float] | None) -> bytes:
+           reference: Sequence[float] | None, names: Sequence[str] = ("f1", "f2")) -> bytes:
     """A two-objective problem's final Pareto fronts: one panel per optimizer, one staircase
     per seed."""
     plt = _pyplot()
@@ -191,9 +191,9 @@ def fronts(problem: str, points: Mapping[str, Sequence[Sequence[tuple[float, ...
         if reference is not None:
             ax.plot([reference[0]], [reference[1]], "kx")
         ax.set_title(f"{problem}: {o}", fontsize=9)
-        ax.set_xlabel("objective 1")
+        ax.set_xlabel(names[0])
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("objective 2")
+    axes[0][0].set_ylabel(names[1])
     axes[0][0].legend(fontsize=7)
     if math.isfinite(sum(reference or ())):
         fig.suptitle("final fronts (x: hypervolume reference point)", fontsize=9)
