@@ -90,7 +90,9 @@ def figures(data: SuiteData) -> list[tuple[str, bytes]]:
         multi = spec is not None and len(spec.objectives) > 1
         label = ("hypervolume regret" if multi else "regret") if data.known(p) else \
             ("minus hypervolume" if multi else "best cost")
-        out.append((p, plots.problem_curves(p, grid, data.stats.losses[p], label)))
+        ends = {o: max((c.time[-1] for c in seeds.values() if c.time), default=0.0)
+                for o, seeds in data.runs.get(p, {}).items()}
+        out.append((p, plots.problem_curves(p, grid, data.stats.losses[p], label, ends)))
         if spec is None or len(spec.objectives) != 2:
             continue
         points: dict[str, list[list[tuple[float, ...]]]] = {}

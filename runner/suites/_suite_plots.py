@@ -153,20 +153,25 @@ def normalized_regret(stats: Stats) -> bytes:
 
 
 def problem_curves(problem: str, grid: Sequence[float], losses: Mapping[str, Any],
-                   ylabel: str) -> bytes:
+                   ylabel: str, ends: Mapping[str, float] | None = None) -> bytes:
     """One problem: each optimizer's median loss over target time and its interquartile band
-    over seeds."""
+    over seeds, up to the end of its longest study (``ends``; a dot marks it)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.4), constrained_layout=True)
     ax.set_title(f"{problem}: median and interquartile range over seeds")
     colors, values, lines = _colors(list(losses)), [], []
     for o, runs in sorted(losses.items()):
         q1, med, q3 = np.quantile(runs, [0.25, 0.5, 0.75], axis=0)
-        ax.plot(grid, med, label=o, color=colors[o], lw=2)
-        ax.fill_between(grid, q1, q3, color=colors[o], alpha=0.2)
-        values.extend(med)
-        values.extend(q1)
-        lines.append((grid, med))
+        end = (ends or {}).get(o, math.inf)
+        n = max(1, sum(t <= end for t in grid) + (1 if end < grid[-1] else 0))
+        xs = [*grid[: n - 1], min(end, grid[-1])] if n <= len(grid) else list(grid)
+        ax.plot(xs, med[:n], label=o, color=colors[o], lw=2)
+        ax.fill_between(xs, q1[:n], q3[:n], color=colors[o], alpha=0.2)
+        if end < grid[-1]:
+            ax.plot([xs[-1]], [med[n - 1]], "o", color=colors[o], ms=4)
+        values.extend(med[:n])
+        values.extend(q1[:n])
+        lines.append((xs, med[:n]))
     ax.set_xlabel("target time (s, cumulative)")
     ax.set_ylabel(ylabel)
     scale_axis(ax, values, lines)

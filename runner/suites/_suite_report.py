@@ -109,12 +109,13 @@ def print_report(data: SuiteData, console: Any) -> None:
     name = data.info.get("name") or data.out
     optimizers, cells = final_cells(data)
     table = Table(title=f"{name}: final regret, mean [95 % CI] over seeds (* best per problem; "
-                  "(n/m): seeds with a value)")
+                  "(n/m): seeds with a value; (cost): optimum unknown, best cost or "
+                  "hypervolume)")
     table.add_column("problem")
     for o in optimizers:
         table.add_column(o, justify="right")
     for p, by_opt in cells.items():
-        label = p if data.known(p) else f"{p} (no optimum: best cost / hypervolume)"
+        label = p if data.known(p) else f"{p} (cost)"
         table.add_row(label, *(_cell_text(by_opt.get(o)) for o in optimizers))
     console.print(table)
     ranks = Table(title="across problems: average rank at the end (problems x seeds), Friedman "
