@@ -26,7 +26,8 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = verbs.add_parser(
         "report", help=HELP, description=HELP + ". Works on any journal (also one being "
         "written), whether `trialrunner run` or OptimizationLoop wrote it.")
-    p.add_argument("journal", metavar="JOURNAL", help="a study's journal (.jsonl)")
+    p.add_argument("journal", metavar="JOURNAL", help="a study's journal (.jsonl), or a suite's "
+                   "output folder (its statistics across problems; --html only)")
     p.add_argument("--plot", metavar="FILE.png", help="incumbent traces and worker timeline")
     p.add_argument("--html", metavar="FILE.html", help="the summary and plots in one file")
     p.add_argument("--csv", metavar="FILE.csv", help="one row per finished trial")
@@ -86,6 +87,12 @@ def main(args: argparse.Namespace) -> int:
     _check_output("--plot", args.plot, ".png")
     _check_output("--html", args.html, ".html")
     _check_output("--csv", args.csv, ".csv")
+    if os.path.isdir(args.journal):  # a suite's output folder: runner.suites reports it
+        from runner.suites._suite_report import report_folder
+
+        if args.plot or args.csv:
+            raise UsageError("--plot and --csv take a journal; a suite folder takes --html")
+        return report_folder(args.journal, args.html)
     if not os.path.isfile(args.journal):
         raise UsageError(f"JOURNAL: no such file: {args.journal}")
     try:

@@ -44,7 +44,7 @@ def _check_optimum(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"Problem.optimum must be a finite number or None, got {_describe(value)}")
+        raise TypeError(f"Problem.{attribute.name} must be a finite number or None, got {_describe(value)}")
 
 
 def _check_fidelity(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -66,6 +66,17 @@ def _check_objectives(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
             f"Problem.objectives must be a non-empty tuple of distinct names, got {_describe(value)}")
 
 
+def _check_reference(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    ok = isinstance(value, tuple) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for v in value)
+    if not ok or len(value) != len(instance.objectives):
+        raise ValueError(f"Problem.reference must be a tuple of finite numbers, one per "
+                         f"objective {instance.objectives}, got {_describe(value)}")
+
+
 @attrs.frozen
 class Problem:
     """A benchmark problem: what to optimize, over which space, and what is known about it.
@@ -75,6 +86,10 @@ class Problem:
     reads). ``space`` is the dict spec `runner.optimizers.RandomSearch` takes.
     ``curves``: the target returns its learning curve (``info["curve"]``: ``(step, cost,
     runtime)`` rows), which the simulated runner replays as the trial's reports.
+    ``cheap``: calling the target costs next to nothing (synthetic and tabulated problems), so
+    suite results evaluate each study's incumbent at the full budget to compute its regret.
+    ``reference``: a multi-objective problem's hypervolume reference point (one bound per
+    objective); ``front_hypervolume``: the hypervolume of its known Pareto front from there.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -85,6 +100,9 @@ class Problem:
     objectives: tuple[str, ...] = attrs.field(default=("cost",), validator=_check_objectives)
     runtime: Callable[..., float] | None = attrs.field(default=None, validator=_check_callable)
     curves: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    cheap: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    reference: tuple[float, ...] | None = attrs.field(default=None, validator=_check_reference)
+    front_hypervolume: float | None = attrs.field(default=None, validator=_check_optimum)
 
     @property
     def multi_fidelity(self) -> bool:

@@ -66,19 +66,22 @@ def make_target(function: Callable[[Mapping[str, Any]], Any],
 
 
 def synthetic(name: str, function: Callable[[Mapping[str, Any]], Any], box: tuple[float, float],
-              d: int, optimum: float | None, objectives: tuple[str, ...] = ("cost",)) -> Problem:
+              d: int, optimum: float | None, objectives: tuple[str, ...] = ("cost",),
+              reference: tuple[float, ...] | None = None,
+              front_hypervolume: float | None = None) -> Problem:
     """A problem over the box ``[low, high]^d`` (parameters ``x0 .. x{d-1}``)."""
     space = {f"x{i}": (float(box[0]), float(box[1])) for i in range(d)}
     runtime = timed_runtime
     return Problem(name=name, space=space, target=make_target(function, runtime), optimum=optimum,
-                   objectives=objectives, runtime=runtime)
+                   objectives=objectives, runtime=runtime, cheap=True, reference=reference,
+                   front_hypervolume=front_hypervolume)
 
 
 def _branin() -> Problem:
     space = {"x0": (-5.0, 10.0), "x1": (0.0, 15.0)}
     runtime = timed_runtime
     return Problem("branin", space, make_target(fn.branin, runtime), optimum=0.397887357729738,
-                   runtime=runtime)
+                   runtime=runtime, cheap=True)
 
 
 _FAMILY_BOX = {"rosenbrock": (-5.0, 10.0), "ackley": (-32.768, 32.768), "levy": (-10.0, 10.0)}
@@ -97,4 +100,11 @@ register("hartmann6", lambda: synthetic("hartmann6", fn.hartmann6, (0.0, 1.0), 6
 for _name in _FAMILY_FN:
     register_family(_name, _family(_name), (1 if _name == "ackley" else 2, 100))
     register(_name, functools.partial(_family(_name), 2))
-register("zdt1", lambda: synthetic("zdt1", fn.zdt1, (0.0, 1.0), 5, None, ("f1", "f2")))
+ZDT1_REFERENCE = (1.1, 11.0)
+"""ZDT1's hypervolume reference point: beyond every point of the space (f1 <= 1, f2 <= 10 in
+5 dimensions), so every trial counts; its known front f2 = 1 - sqrt(f1) dominates
+``10 + 2/3 + 0.1 * 11`` of the box below it (`ZDT1_FRONT_HYPERVOLUME`)."""
+ZDT1_FRONT_HYPERVOLUME = 10.0 + 2.0 / 3.0 + 0.1 * 11.0
+
+register("zdt1", lambda: synthetic("zdt1", fn.zdt1, (0.0, 1.0), 5, None, ("f1", "f2"),
+                                   ZDT1_REFERENCE, ZDT1_FRONT_HYPERVOLUME))

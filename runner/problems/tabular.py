@@ -21,7 +21,6 @@ import functools
 import importlib
 import math
 import pickle
-import random
 from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any
@@ -132,15 +131,14 @@ def table_runtime(config: Mapping[str, Any], budget: float | None = None, *, ben
 def mf_lookup(config: Mapping[str, Any], *, budget: float | None = None,
               seed: int | None = None, bench: str, dataset: str, scale: float,
               max_budget: float) -> tuple[float, dict[str, float]]:
-    """The ``-mf`` target: the tabulated cost plus a bias and noise that vanish at the full
-    budget (the synthetic problems' model), the training time scaled by the budget fraction."""
-    from runner.problems._synthetic import config_unit
+    """The ``-mf`` target: the tabulated cost plus the synthetic problems' penalty, which is
+    never negative and vanishes at the full budget (`runner.problems._multifidelity`), the
+    training time scaled by the budget fraction."""
+    from runner.problems._multifidelity import penalty
 
     b = max_budget if budget is None else min(float(budget), max_budget)
     cost, info = lookup(config, seed=seed, bench=bench, dataset=dataset)
-    shrink = 1.0 - b / max_budget
-    rng = random.Random(config_unit(config, "noise", b, seed))
-    cost += scale * shrink * (config_unit(config, "bias") - 0.5 + rng.gauss(0.0, 0.1))
+    cost += penalty(config, b, seed, scale, max_budget)
     return cost, {"runtime": info["runtime"] * b / max_budget}
 
 
@@ -149,13 +147,14 @@ def _optimum(bench: str, dataset: str) -> float:
     return min(_cost(bench, v) for row in _table(bench, dataset).values() for v in row[metric])
 
 
-def _spread(bench: str, dataset: str) -> float:
-    """The interquartile range of the mean cost over the table (the ``-mf`` bias and noise
-    scale): robust to the few diverged configurations whose loss would dwarf everything."""
-    metric = BENCHMARKS[bench][1]
-    costs = sorted(_cost(bench, _pick(row[metric], None)) for row in _table(bench, dataset).values())
-    n = len(costs)
-    return max(costs[(3 * n) // 4] - costs[n // 4], 1e-12)
+def _scale(bench: str, dataset: str, max_budget: float) -> float:
+    """The ``-mf`` penalty scale, calibrated on fixed samples of the table's mean costs (see
+    `runner.problems._multifidelity.calibrate`)."""
+    from runner.problems._multifidelity import calibrate, samples
+
+    configs = samples(_space(bench))
+    costs = [lookup(c, bench=bench, dataset=dataset)[0] for c in configs]
+    return calibrate(configs, costs, max_budget)
 
 
 def _check(bench: str, dataset: str) -> None:
@@ -171,7 +170,7 @@ def tabular(bench: str, dataset: str) -> Problem:
     target = functools.partial(lookup, bench=bench, dataset=dataset)
     runtime = functools.partial(table_runtime, bench=bench, dataset=dataset)
     return Problem(f"{bench}/{dataset}", _space(bench), target, optimum=_optimum(bench, dataset),
-                   runtime=runtime)
+                   runtime=runtime, cheap=True)
 
 
 def tabular_mf(bench: str, dataset: str) -> Problem:
@@ -179,10 +178,11 @@ def tabular_mf(bench: str, dataset: str) -> Problem:
     _check(bench, dataset)
     top = MF_FIDELITY[1]
     target = functools.partial(mf_lookup, bench=bench, dataset=dataset,
-                               scale=_spread(bench, dataset), max_budget=top)
+                               scale=_scale(bench, dataset, top), max_budget=top)
     runtime = functools.partial(table_runtime, bench=bench, dataset=dataset, max_budget=top)
     return Problem(f"{bench}/{dataset}-mf", _space(bench), target,
-                   optimum=_optimum(bench, dataset), fidelity=MF_FIDELITY, runtime=runtime)
+                   optimum=_optimum(bench, dataset), fidelity=MF_FIDELITY, runtime=runtime,
+                   cheap=True)
 
 
 def names() -> list[str]:

@@ -71,6 +71,14 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``suite`` verb on ``argv`` (without the verb); the process exit code."""
     parser = build_parser()
@@ -103,13 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     try:
         with _sigterm_as_interrupt(), shared:
-            result = run_suite(spec, out=args.out, runner=shared, progress=sys.stderr.isatty())
+            result = run_suite(spec, out=args.out, runner=shared, progress=sys.stderr.isatty(),
+                               source=_text(args.file))
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130
-    from runner.suites._report import summary_table
+    from runner.suites._suite_data import load
+    from runner.suites._suite_report import print_report
 
-    console.print(summary_table(result.rows, spec.name))
+    print_report(load(result.out), console)
     console.print(f"{len(result.rows)} studies, {result.wall_s:.1f} s, worker utilization "
                   f"{result.utilization:.1%}; results in {result.out}/results.csv, plots in "
                   f"{result.out}/plots/")

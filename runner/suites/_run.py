@@ -16,9 +16,10 @@ from runner._core.waiting import check_wait_for_decisions
 from runner.problems import Problem
 from runner.suites._optimizers import check_reports
 from runner.suites._pool import SharedPool, SuiteTarget, accepts, suite_target
-from runner.suites._results import anytime, study_row, write_csv
+from runner.suites._results import study_row, write_csv
 from runner.suites._scheduler import Scheduler, Study
 from runner.suites._spec import SuiteSpec, check_path_parts, load_suite
+from runner.suites._suite_data import write_info
 
 __all__ = ["BACKENDS", "SuiteResult", "check_backend", "make_runner", "run_suite"]
 
@@ -93,17 +94,23 @@ def check_backend(spec: SuiteSpec, problems: Mapping[str, Problem], simulated: b
 def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int = 2,
               scheduler: str | None = None, out: str | None = None, progress: bool = False,
               plots: bool = True, runner: Any = None, max_open: int | None = None,
-              on_pass: Callable[[Scheduler], None] | None = None) -> SuiteResult:
+              on_pass: Callable[[Scheduler], None] | None = None,
+              source: str | None = None) -> SuiteResult:
     """Run (or resume) every study of ``suite`` (a spec or a suite file path) on one shared
     runner; ``out`` defaults to ``runs/<name>``. Pass ``runner`` to use a runner of your own
     (its target must be `runner.suites.suite_target`, or a
     `runner.suites.SuiteTarget` to carry reports and checkpoints, with the problems as
     shared data);
-    ``max_open`` bounds the studies open at once (see `Scheduler`)."""
+    ``max_open`` bounds the studies open at once (see `Scheduler`); ``source``: the
+    suite file's text, recorded in ``out/suite-info.json`` for the report."""
     spec = load_suite(suite) if isinstance(suite, str) else suite
     check_path_parts(spec)  # names become folders under out: never one that leaves it
     out = out if out is not None else os.path.join("runs", spec.name)
     os.makedirs(out, exist_ok=True)
+    if isinstance(suite, str) and source is None:
+        with open(suite, encoding="utf-8") as f:
+            source = f.read()
+    write_info(out, spec, source)
     problems = {name: spec.problem(name) for name in spec.problems}
     check_backend(spec, problems, backend == "simulated" if runner is None
                   else callable(getattr(runner, "clock", None)))
@@ -143,15 +150,20 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
     finally:
         if own:
             shared.close()
+        rows = _write_results(out, studies)  # also when interrupted: rows "unfinished"
     wall = time.monotonic() - sched.t0
     utilization = sched.utilization()
-    rows = [study_row(s.spec.problem, s.spec.optimizer, s.spec.seed,
-                      "" if s.refused else s.journal, _final_status(s), s.error,
-                      s.problem.optimum) for s in studies]
-    write_csv(os.path.join(out, "results.csv"), rows)
     if plots:
         _plots(out, studies)
     return SuiteResult(rows, out, wall, utilization, max(1, sched.workers))
+
+
+def _write_results(out: str, studies: list[Study]) -> list[dict[str, Any]]:
+    rows = [study_row(s.spec.problem, s.spec.optimizer, s.spec.seed,
+                      "" if s.refused else s.journal, _final_status(s), s.error,
+                      s.problem) for s in studies]
+    write_csv(os.path.join(out, "results.csv"), rows)
+    return rows
 
 
 def _final_status(study: Study) -> str:
@@ -169,24 +181,20 @@ def _chain(*calls: Callable[[Scheduler], None] | None) -> Callable[[Scheduler], 
 
 
 def _plots(out: str, studies: list[Study]) -> None:
-    """One PNG per single-objective problem under ``out/plots``; skipped without matplotlib."""
+    """The report's figures of every problem under ``out/plots`` (``<problem>.png``, and
+    ``<problem>-fronts.png`` for two objectives); skipped without matplotlib."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         log.warning("matplotlib is not installed: no plots (pip install 'trialrunner[plot]')")
         return
-    from runner.suites._report import plot_problem
-    from trials import History
+    from runner.suites._suite_data import load
+    from runner.suites._suite_html import figures
 
-    by_problem: dict[str, list[Study]] = {}
-    for study in studies:
-        if len(study.problem.objectives) == 1 and not study.refused and \
-                os.path.exists(study.journal):
-            by_problem.setdefault(study.spec.problem, []).append(study)
-    for problem, group in by_problem.items():
-        curves: dict[str, list[Any]] = {}
-        for study in group:
-            curves.setdefault(study.spec.optimizer, []).append(
-                anytime(History.load(study.journal)))
-        plot_problem(os.path.join(out, "plots", f"{problem}.png"), problem, curves,
-                     group[0].problem.optimum)
+    if not any(os.path.exists(s.journal) for s in studies):
+        return
+    for name, png in figures(load(out)):
+        path = os.path.join(out, "plots", f"{name}.png")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(png)

@@ -31,7 +31,7 @@ from runner._loop.loop import OptimizationLoop
 from runner.problems import Problem
 from runner.suites._optimizers import build_optimizer, sends_reports
 from runner.suites._pool import SharedPool, StudyView, accepts
-from runner.suites._results import spent
+from runner.suites._results import MODEL, spent
 from runner.suites._spec import StudySpec
 
 __all__ = ["Scheduler", "Study"]
@@ -80,6 +80,10 @@ class Study:
         self.started = 0.0
         self.target_time = (TargetTime(spec.target_seconds) if spec.target_seconds is not None
                             else None)
+        state = self._state() if os.path.exists(self.journal) else None
+        # a journal an earlier version began stays marked as such (see _results.study_row)
+        self.model = MODEL if not os.path.exists(self.journal) else (
+            state.get("model") if state is not None else None)
 
     @property
     def key(self) -> str:
@@ -170,7 +174,7 @@ class Study:
         """Record the outcome next to the journal (atomically: write, then rename)."""
         state = {"status": self.status, "error": self.error, "n_trials": self.spec.n_trials,
                  "target_seconds": self.spec.target_seconds, "study": self.key,
-                 "identity": self.identity()}
+                 "identity": self.identity(), "model": self.model}
         tmp = self.status_file + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(state, f)

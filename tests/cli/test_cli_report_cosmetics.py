@@ -8,25 +8,26 @@ import re
 
 import pytest
 
-from runner.suites._report import mean_pm_std, summary_table
+from runner.suites._suite_report import Cell, final_table, mean_ci
 from tests.cli.clihelpers import ROOT
 
 
 def _rendered(width: int, name: str, optimizers: list[str]) -> list[str]:
     from rich.console import Console
 
-    rows = [{"problem": "branin", "optimizer": opt, "seed": s, "regret": 0.1234 + s / 17,
-             "best_cost": 1.0} for opt in optimizers for s in range(3)]
+    cells = {"branin": {opt: Cell(0.1234, 0.0512, 0.2011, 3, 3) for opt in optimizers}}
     console = Console(width=width, record=True, color_system=None)
-    console.print(summary_table(rows, name))
+    console.print(final_table(name, optimizers, cells, {"branin": True}))
     return console.export_text().splitlines()
 
 
 def test_the_suite_table_title_stays_on_one_line_in_80_columns() -> None:
-    """A narrow table (one optimizer) is widened to its title rather than wrapping it."""
+    """A narrow table (one optimizer) is widened to its title rather than wrapping it; no line
+    is wider than the terminal."""
     pytest.importorskip("rich")
     lines = _rendered(80, "early-stopping", ["rs"])
-    assert lines[0].strip() == "early-stopping: regret, mean ± std over seeds (* best)"
+    assert lines[0].strip() == "early-stopping: final regret, mean [95 % CI] (* best)"
+    assert all(len(line) <= 80 for line in lines)
 
 
 def test_the_suite_table_shows_names_as_written() -> None:
@@ -36,12 +37,14 @@ def test_the_suite_table_shows_names_as_written() -> None:
     assert any("[bold]x" in line for line in lines)
 
 
-@pytest.mark.parametrize(("mean", "std", "text"), [
-    (0.12345, 0.0512, "0.123 ± 0.051"), (12.3456, 1.234, "12.3 ± 1.2"),
-    (1234.5, 321.0, "1234 ± 321"), (0.5, 0.0, "0.5 ± 0"), (1e-9, 3e-10, "(1.00 ± 0.30)e-09")])
-def test_mean_and_std_have_the_same_precision(mean: float, std: float, text: str) -> None:
-    """The std to two significant digits, the mean to the same decimal place."""
-    assert mean_pm_std(mean, std) == text
+@pytest.mark.parametrize(("mean", "low", "high", "text"), [
+    (0.12345, 0.0512, 0.2011, "0.12 [0.05, 0.20]"), (12.3456, 11.1, 13.4, "12.3 [11.1, 13.4]"),
+    (1234.5, 1000.0, 1432.1, "1234 [1000, 1432]"), (0.5, 0.5, 0.5, "0.5 [0.5, 0.5]"),
+    (1e-9, 7e-10, 1.3e-9, "(1.00 [0.70, 1.30])e-09")])
+def test_mean_and_interval_have_the_same_precision(mean: float, low: float, high: float,
+                                                   text: str) -> None:
+    """The interval's width to two significant digits; mean and ends to that decimal place."""
+    assert mean_ci(mean, low, high) == text
 
 
 def test_the_readme_report_command_writes_under_runs() -> None:

@@ -90,12 +90,10 @@ def test_a_dollar_in_the_journal_or_study_name_is_drawn(tmp_path: Path,
 
 def test_a_dollar_in_a_suite_variant_name_is_drawn(tmp_path: Path) -> None:
     """The suites' anytime plot takes optimizer and problem names with `$` as text."""
-    from runner.suites._report import plot_problem
-    from runner.suites._results import Curve
+    from runner.suites._suite_plots import problem_curves
 
-    curve = Curve(time=[1.0, 2.0], best=[3.0, 1.0])
-    plot_problem(str(tmp_path / "plots" / "p.png"), "p$_$", {"rs$^$": [curve]}, optimum=0.0)
-    assert (tmp_path / "plots" / "p.png").stat().st_size > 0
+    png = problem_curves("p$_$", [1.0, 2.0], {"rs$^$": [[3.0, 1.0], [2.5, 1.5]]}, "regret $x$")
+    assert png[:4] == b"\x89PNG"
 
 
 def test_a_crowded_lane_is_drawn_one_bar_per_run_of_pixel_columns() -> None:

