@@ -18,6 +18,7 @@ class SerialRunner(LocalWorker):
     """Runs each trial in the caller's thread; one worker, always free between calls."""
 
     backend = "serial"
+    _decides_inline = True
 
     def __init__(self, target: Any = None, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)

@@ -44,6 +44,10 @@ class BackendRunner(AbstractRunner):
         self._reporting: dict[int, bool] = {}  # id(info) of a running trial that reported -> stop
         self._report_pump: Callable[[], None] | None = None
 
+    _decides_inline = False
+    """Whether a report of a trial running here runs the loop's pump in the trial's thread
+    (serial): the time that takes is then not the trial's."""
+
     # -- the contract ------------------------------------------------------------------------
 
     def iter_results(self) -> Iterator[tuple[TrialInfo, TrialValue]]:
@@ -158,7 +162,8 @@ class BackendRunner(AbstractRunner):
         if sink is None:
             return None
         key, reporting = id(info), self._reporting
-        return Reporter(sink, lambda: reporting.get(key, False))  # a dict read: no lock needed
+        return Reporter(sink, lambda: reporting.get(key, False),  # a dict read: no lock needed
+                        inline=self._decides_inline)
 
     def _inline_report(self, info: TrialInfo, report: Report) -> bool:
         """A report from a trial running in the caller's own thread (serial): the loop's pump,

@@ -12,6 +12,8 @@ unwind is decided here, the same on every backend.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Generator
 from enum import Enum
@@ -19,8 +21,11 @@ from typing import Any
 
 from runner.errors import TrialStopped
 from trials import Report
+from trials._numbers import describe
 
 __all__ = ["Decision", "Reporter", "AsyncReporter", "Send", "no_send"]
+
+log = logging.getLogger(__name__)
 
 Send = Callable[[Report], bool]
 """Where a trial's report goes; returns whether the trial is to stop now."""
@@ -62,29 +67,85 @@ class Reporter:
 
     ``stop_arrived()`` (optional, never blocking) says whether a stop decision reached the trial
     since its last report: then this call raises *before* sending, so the trial ends at the
-    step the decision was made on, with that step's cost, not one step later."""
+    step the decision was made on, with that step's cost, not one step later.
 
-    __slots__ = ("_send", "_arrived", "_t0", "last", "stopped")
+    Calls from several threads of the trial take turns (one report at a time goes through
+    ``send``). Once the trial has answered, :meth:`close` makes every later call (a thread or
+    a forked child the trial left behind) a no-op: the report is dropped, counted in
+    ``dropped`` and logged once, and never reaches another trial. ``inline``: ``send`` runs the
+    optimizer's decision in this thread (serial); its wall and CPU time are then kept in
+    ``outside`` and ``outside_cpu`` and are not the trial's (``Report.time`` excludes them)."""
+
+    __slots__ = ("_send", "_arrived", "_t0", "_lock", "_inline", "last", "stopped", "closed",
+                 "dropped", "outside", "outside_cpu")
 
     def __init__(self, send: Send = no_send,
-                 stop_arrived: Callable[[], bool] | None = None) -> None:
+                 stop_arrived: Callable[[], bool] | None = None, *, inline: bool = False) -> None:
         self._send = send
         self._arrived = stop_arrived
         self._t0 = time.perf_counter()
+        self._lock = threading.Lock()
+        self._inline = inline
         self.last: Report | None = None
         self.stopped = False
+        self.closed = False
+        self.dropped = 0
+        self.outside = 0.0
+        self.outside_cpu = 0.0
 
     def __call__(self, step: Any, cost: Any, **metrics: Any) -> Any:
-        if self.stopped or (self.last is not None and self._arrived is not None
-                            and self._arrived()):
-            self.stopped = True
-            last = self.last
-            raise TrialStopped(last.step if last else step, last.cost if last else cost)
-        report = Report(step, cost, metrics, time.perf_counter() - self._t0)
+        if self.closed:
+            return self._drop(step)
+        with self._lock:
+            if self.closed:
+                return self._drop(step)
+            if self.stopped or (self.last is not None and self._arrived is not None
+                                and self._arrived()):
+                self.stopped = True
+                last = self.last
+                raise TrialStopped(last.step if last else step, last.cost if last else cost)
+            if self._inline:
+                return self._send_inline(step, cost, metrics)
+            report = Report(step, cost, metrics, time.perf_counter() - self._t0)
+            stop = self._send(report)  # a report it refuses (too large) raises: not the last
+            self.last = report
+            if stop:
+                self.stopped = True
+                raise TrialStopped(report.step, report.cost)
+        return None
+
+    def _send_inline(self, step: Any, cost: Any, metrics: dict[str, Any]) -> None:
+        t = time.perf_counter()
+        report = Report(step, cost, metrics, t - self._t0 - self.outside)
+        c = time.thread_time()
+        try:
+            stop = self._send(report)
+        finally:
+            self.outside_cpu += time.thread_time() - c
+            self.outside += time.perf_counter() - t
         self.last = report
-        if self._send(report):
+        if stop:
             self.stopped = True
             raise TrialStopped(report.step, report.cost)
+
+    def close(self) -> None:
+        """The trial has answered: from now on every call is dropped (waits for a call that is
+        sending, so nothing of this trial is sent after its answer)."""
+        with self._lock:
+            self.closed = True
+
+    def closed_by_fork(self) -> None:
+        """In a process forked from the trial's: every call is dropped (without the lock, which
+        another thread of the parent may have held at the fork)."""
+        self._lock = threading.Lock()
+        self.closed = True
+
+    def _drop(self, step: Any) -> None:
+        self.dropped += 1
+        if self.dropped == 1:
+            log.warning("a report (step %s) came after its trial answered, from a thread or a "
+                        "process the trial left running; it is dropped, as are later ones",
+                        describe(step))
         return None
 
 

@@ -71,6 +71,8 @@ class LoopDriver:
     _account: TimingAccount
     _journal: LoopJournal | None
     _checkpoints: Checkpoints | None
+    _report_error: Exception | None = None  # on_report failed in a pump (_pump_reports)
+    _reports_lock = threading.RLock()  # replaced by the loop's own when it starts (_begin)
 
     def _drive(self) -> None:
         runner, lost_since = self.runner, None
@@ -104,7 +106,16 @@ class LoopDriver:
 
     def _take_reports(self) -> int:
         """Journal every report of a running trial ready now, add it to the trial's curve,
-        ask the optimizer's ``on_report`` and pass a decision other than continue on."""
+        ask the optimizer's ``on_report`` and pass a decision other than continue on. One
+        call at a time (a serial trial's threads pump reports too); an ``on_report`` that
+        failed inside a trial (:meth:`_pump_reports`) fails the loop here."""
+        if self._report_error is not None:
+            error, self._report_error = self._report_error, None
+            raise error
+        with self._reports_lock:
+            return self._take_reports_now()
+
+    def _take_reports_now(self) -> int:
         runner = self.runner
         n, take = 0, getattr(runner, "iter_reports", None)
         if take is None:
@@ -122,13 +133,33 @@ class LoopDriver:
                 continue
             t = self._clock()
             try:
-                decision = Decision.of(on_report(trial.info, report))
+                answer = on_report(trial.info, report)
             finally:
                 self._account.optimizer += self._clock() - t
+            try:
+                decision = Decision.of(answer)
+            except ValueError as exc:
+                raise ValueError(f"{type(self.optimizer).__name__}.on_report (trial "
+                                 f"{trial.trial}, step {report.step}): {exc}") from None
             if decision is not Decision.CONTINUE:
                 trial.paused = decision is Decision.PAUSE
                 runner.decide(info, decision)
         return n
+
+    def _pump_reports(self) -> None:
+        """The loop's side of ``runner.set_report_pump``: a runner running a trial in the
+        loop's thread (serial) calls it on each report. An error of the optimizer's
+        ``on_report`` there must fail the loop, not the trial (it would read as the trial's
+        crash and be retried): it is kept, the trials in flight are told to stop, and the
+        driver's next pass raises it."""
+        if self._report_error is not None:
+            return
+        try:
+            self._take_reports()
+        except Exception as exc:
+            self._report_error = exc
+            for trial in list(self._pending.values()):
+                self.runner.decide(trial.info, Decision.STOP)
 
     def _collect(self) -> int:
         """Journal every result ready now, sync once, then history and tell the final ones

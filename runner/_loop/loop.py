@@ -265,9 +265,10 @@ class OptimizationLoop(LoopDriver):
                             "runs once: build a new one (on the same journal to continue)")
         self._state = "running"
         self._t0 = self._clock()
+        self._reports_lock = threading.RLock()
         pump = getattr(self.runner, "set_report_pump", None)
         if callable(pump):  # a runner running trials in this thread decides on reports there
-            pump(self._take_reports)
+            pump(self._pump_reports)
         events.study_started(self.study, self.optimizer, self.runner,
                              None if self._journal is None else self._journal.path,
                              *self._resumed)

@@ -1,0 +1,91 @@
+"""The worker side of a trial's reports: its ``report(step, cost, **metrics)`` looks (never
+blocking) at the trial pipe for a stop decision, sends a report frame up the result pipe, and
+looks again (frames: runner/_worker/protocol.py; the driver side: runner/_worker/reporting.py).
+
+* A report is held to the cap on what a trial may return, measured as a result is
+  (:func:`runner._core.caps.over_result_cap`): over it, ``report`` raises ``ValueError`` in the
+  target, naming the step, and nothing is sent; the trial goes on if it catches that.
+* Threads of the trial take turns (``Reporter``'s lock): the poll object and the trial pipe's
+  buffer are not thread-safe, and a frame larger than the pipe's atomic size written by two
+  threads at once would interleave.
+* In a process forked from the trial every call is dropped (``Reporter.closed_by_fork``): a fork
+  must neither read the worker's trial pipe (it would take the next trial) nor write frames
+  that interleave with the worker's.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+from typing import Any
+
+from runner._core.caps import over_result_cap
+from runner._core.reporting import Reporter
+from runner._worker import protocol
+from runner._worker.protocol import (
+    STOP,
+    decode_decision,
+    encode_frame,
+    encode_report,
+    has_buffered,
+    read_trial,
+    unread,
+    write_all,
+)
+
+__all__ = ["trial_reporter"]
+
+_current: Reporter | None = None
+"""The reporter of the trial running (or last run) in this worker process."""
+
+
+def _forked() -> None:
+    if _current is not None:
+        _current.closed_by_fork()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def trial_reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Reporter:
+    """Trial ``seq``'s ``report``."""
+    global _current
+
+    probe = select.poll()
+    probe.register(read_fd, select.POLLIN)
+
+    def stop_arrived() -> bool:
+        stop = False
+        while has_buffered(read_fd) or probe.poll(0):
+            message = read_trial(read_fd)
+            if message is None:
+                return stop  # the driver is gone: the trial ends with its worker anyway
+            decision = decode_decision(message)
+            if decision is None:  # not a decision: keep it for the loop that reads trials
+                unread(read_fd, message)
+                break
+            if decision[0] == seq and decision[1] == STOP:
+                stop = True
+        return stop
+
+    def send(report: Any) -> bool:
+        payload = encode_report(report.step, report.cost, report.metrics, report.time)
+        error = over_result_cap(payload, 1, protocol.MAX_RESULT_BYTES,
+                                plain=_plain_metrics(report.metrics), what="the report")
+        if error is not None:  # (a validated step: a number a float holds)
+            raise ValueError(f"report(step={report.step!r}) was not sent: {error} "
+                             "(keep large data in files and report their paths)")
+        write_all(write_fd, encode_frame(token, seq, payload))
+        return stop_arrived()
+
+    _current = Reporter(send, stop_arrived)
+    return _current
+
+
+def _plain_metrics(metrics: Any) -> bool:
+    """No metrics, or plain ones: a look at their pickle's size is enough (the common case)."""
+    if not metrics:
+        return True
+    from runner._core.caps import is_plain_data
+
+    return is_plain_data(metrics)
