@@ -30,6 +30,7 @@ import traceback
 from typing import Any
 
 from runner._core import verdicts
+from runner._core.caps import is_plain_data, over_result_cap
 from runner._worker import protocol
 
 _PR_SET_PDEATHSIG = 1
@@ -86,8 +87,6 @@ def encode_result(value: Any) -> bytes:
     """Pickle a result tuple; degrade its info dict to text rather than lose the result, and
     refuse one over the size cap. Never raises: the worker's own failure must not read as the
     trial's death."""
-    from runner._core.caps import is_plain_data, over_result_cap
-
     status, cost, wall, cpu, start, end, info = value
     try:
         data = pickle.dumps(tuple(value), protocol=pickle.HIGHEST_PROTOCOL)

@@ -19,7 +19,7 @@ import os
 import select
 from typing import Any
 
-from runner._core.caps import over_result_cap
+from runner._core.caps import is_plain_data, over_result_cap
 from runner._core.reporting import Reporter
 from runner._worker import protocol
 from runner._worker.protocol import (
@@ -70,11 +70,9 @@ def trial_reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Reporte
 
     def send(report: Any) -> bool:
         payload = encode_report(report.step, report.cost, report.metrics, report.time)
-        error = over_result_cap(payload, 1, protocol.MAX_RESULT_BYTES,
-                                plain=_plain_metrics(report.metrics), what="the report")
-        if error is not None:  # (a validated step: a number a float holds)
-            raise ValueError(f"report(step={report.step!r}) was not sent: {error} "
-                             "(keep large data in files and report their paths)")
+        metrics = report.metrics
+        if len(payload) > protocol.MAX_RESULT_BYTES or (metrics and not is_plain_data(metrics)):
+            _refuse_if_too_large(payload, report, plain=not metrics)
         write_all(write_fd, encode_frame(token, seq, payload))
         return stop_arrived()
 
@@ -82,10 +80,11 @@ def trial_reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Reporte
     return _current
 
 
-def _plain_metrics(metrics: Any) -> bool:
-    """No metrics, or plain ones: a look at their pickle's size is enough (the common case)."""
-    if not metrics:
-        return True
-    from runner._core.caps import is_plain_data
-
-    return is_plain_data(metrics)
+def _refuse_if_too_large(payload: bytes, report: Any, plain: bool) -> None:
+    """``ValueError`` if the report in ``payload`` is over the cap on what a trial may return,
+    pickled or once decoded (measured here: a worker is expendable, the driver is not)."""
+    error = over_result_cap(payload, 1, protocol.MAX_RESULT_BYTES, plain=plain,
+                            what="the report")
+    if error is not None:  # (a validated step: a number a float holds, short to print)
+        raise ValueError(f"report(step={report.step!r}) was not sent: {error} (keep large "
+                         "data in files and report their paths)")
