@@ -41,6 +41,7 @@ from runner._worker.protocol import (
 )
 from runner._worker.reporting import ReportingWorker
 from runner._worker.spawn import SPAWNER
+from runner._worker.spawn import pidfd as _pidfd  # a module name: tests replace it
 from runner._worker.watchdog import Watched, descendants, killpg, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
@@ -394,10 +395,3 @@ class WorkerProcess(ReportingWorker):
                 except OSError:
                     pass
 
-
-def _pidfd(pid: int) -> int | None:
-    """A descriptor that becomes readable when ``pid`` exits, where the platform has one."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
