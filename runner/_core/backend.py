@@ -18,7 +18,7 @@ from typing import Any
 
 from runner._core import verdicts
 from runner._core.contract import AbstractRunner
-from runner._core.reporting import Decision, Reporter, Send
+from runner._core.reporting import Decision, InlineReporter, Reporter, Send
 from trials import Report, TrialInfo, TrialValue
 
 __all__ = ["BackendRunner", "drain"]
@@ -162,8 +162,8 @@ class BackendRunner(AbstractRunner):
         if sink is None:
             return None
         key, reporting = id(info), self._reporting
-        return Reporter(sink, lambda: reporting.get(key, False),  # a dict read: no lock needed
-                        inline=self._decides_inline)
+        cls = InlineReporter if self._decides_inline else Reporter
+        return cls(sink, lambda: reporting.get(key, False))  # a dict read: no lock needed
 
     def _inline_report(self, info: TrialInfo, report: Report) -> bool:
         """A report from a trial running in the caller's own thread (serial): the loop's pump,

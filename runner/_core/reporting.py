@@ -23,7 +23,7 @@ from runner.errors import TrialStopped
 from trials import Report
 from trials._numbers import describe
 
-__all__ = ["Decision", "Reporter", "AsyncReporter", "Send", "no_send"]
+__all__ = ["Decision", "Reporter", "AsyncReporter", "InlineReporter", "Send", "no_send"]
 
 log = logging.getLogger(__name__)
 
@@ -72,20 +72,17 @@ class Reporter:
     Calls from several threads of the trial take turns (one report at a time goes through
     ``send``). Once the trial has answered, :meth:`close` makes every later call (a thread or
     a forked child the trial left behind) a no-op: the report is dropped, counted in
-    ``dropped`` and logged once, and never reaches another trial. ``inline``: ``send`` runs the
-    optimizer's decision in this thread (serial); its wall and CPU time are then kept in
-    ``outside`` and ``outside_cpu`` and are not the trial's (``Report.time`` excludes them)."""
+    ``dropped`` and logged once, and never reaches another trial."""
 
-    __slots__ = ("_send", "_arrived", "_t0", "_lock", "_inline", "last", "stopped", "closed",
-                 "dropped", "outside", "outside_cpu")
+    __slots__ = ("_send", "_arrived", "_t0", "_lock", "last", "stopped", "closed", "dropped",
+                 "outside", "outside_cpu")
 
     def __init__(self, send: Send = no_send,
-                 stop_arrived: Callable[[], bool] | None = None, *, inline: bool = False) -> None:
+                 stop_arrived: Callable[[], bool] | None = None) -> None:
         self._send = send
         self._arrived = stop_arrived
         self._t0 = time.perf_counter()
         self._lock = threading.Lock()
-        self._inline = inline
         self.last: Report | None = None
         self.stopped = False
         self.closed = False
@@ -94,8 +91,6 @@ class Reporter:
         self.outside_cpu = 0.0
 
     def __call__(self, step: Any, cost: Any, **metrics: Any) -> Any:
-        if self.closed:
-            return self._drop(step)
         with self._lock:
             if self.closed:
                 return self._drop(step)
@@ -114,19 +109,10 @@ class Reporter:
                 raise TrialStopped(report.step, report.cost)
         return None
 
+    _inline = False
+
     def _send_inline(self, step: Any, cost: Any, metrics: dict[str, Any]) -> None:
-        t = time.perf_counter()
-        report = Report(step, cost, metrics, t - self._t0 - self.outside)
-        c = time.thread_time()
-        try:
-            stop = self._send(report)
-        finally:
-            self.outside_cpu += time.thread_time() - c
-            self.outside += time.perf_counter() - t
-        self.last = report
-        if stop:
-            self.stopped = True
-            raise TrialStopped(report.step, report.cost)
+        raise NotImplementedError  # pragma: no cover - InlineReporter's
 
     def close(self) -> None:
         """The trial has answered: from now on every call is dropped (waits for a call that is
@@ -147,6 +133,29 @@ class Reporter:
                         "process the trial left running; it is dropped, as are later ones",
                         describe(step))
         return None
+
+
+class InlineReporter(Reporter):
+    """The ``report`` of a trial whose ``send`` runs the optimizer's decision in the trial's own
+    thread (serial): the wall and CPU time ``send`` takes are kept in ``outside`` and
+    ``outside_cpu`` and are not the trial's (``Report.time`` excludes them too)."""
+
+    __slots__ = ()
+    _inline = True
+
+    def _send_inline(self, step: Any, cost: Any, metrics: dict[str, Any]) -> None:
+        t = time.perf_counter()
+        report = Report(step, cost, metrics, t - self._t0 - self.outside)
+        c = time.thread_time()
+        try:
+            stop = self._send(report)
+        finally:
+            self.outside_cpu += time.thread_time() - c
+            self.outside += time.perf_counter() - t
+        self.last = report
+        if stop:
+            self.stopped = True
+            raise TrialStopped(report.step, report.cost)
 
 
 class _Done:

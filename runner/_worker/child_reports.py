@@ -53,6 +53,7 @@ def trial_reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Reporte
 
     probe = select.poll()
     probe.register(read_fd, select.POLLIN)
+    cap = protocol.MAX_RESULT_BYTES
 
     def stop_arrived() -> bool:
         stop = False
@@ -71,8 +72,8 @@ def trial_reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Reporte
     def send(report: Any) -> bool:
         payload = encode_report(report.step, report.cost, report.metrics, report.time)
         metrics = report.metrics
-        if len(payload) > protocol.MAX_RESULT_BYTES or (metrics and not is_plain_data(metrics)):
-            _refuse_if_too_large(payload, report, plain=not metrics)
+        if len(payload) > cap or (metrics and not is_plain_data(metrics)):
+            _refuse_if_too_large(payload, report, cap, plain=not metrics)
         write_all(write_fd, encode_frame(token, seq, payload))
         return stop_arrived()
 
@@ -80,11 +81,10 @@ def trial_reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Reporte
     return _current
 
 
-def _refuse_if_too_large(payload: bytes, report: Any, plain: bool) -> None:
+def _refuse_if_too_large(payload: bytes, report: Any, cap: int, plain: bool) -> None:
     """``ValueError`` if the report in ``payload`` is over the cap on what a trial may return,
     pickled or once decoded (measured here: a worker is expendable, the driver is not)."""
-    error = over_result_cap(payload, 1, protocol.MAX_RESULT_BYTES, plain=plain,
-                            what="the report")
+    error = over_result_cap(payload, 1, cap, plain=plain, what="the report")
     if error is not None:  # (a validated step: a number a float holds, short to print)
         raise ValueError(f"report(step={report.step!r}) was not sent: {error} (keep large "
                          "data in files and report their paths)")
