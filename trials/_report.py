@@ -21,8 +21,8 @@ __all__ = ["Report"]
 _MAX_INT_STEP = int(sys.float_info.max)
 
 
-def _to_step(value: Any) -> int | float:
-    if type(value) is int and 0 <= value <= _MAX_INT_STEP:
+def _to_step(value: Any, _max: int = _MAX_INT_STEP) -> int | float:
+    if type(value) is int and 0 <= value <= _max:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Report.step must be a number >= 0 (an int such as the epoch), got "

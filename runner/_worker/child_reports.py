@@ -27,7 +27,6 @@ from runner._worker.protocol import (
     decode_decision,
     encode_frame,
     encode_report,
-    has_buffered,
     read_trial,
     unread,
     write_all,
@@ -55,9 +54,11 @@ def trial_reporter(read_fd: int, write_fd: int, token: int, seq: int) -> Reporte
     probe.register(read_fd, select.POLLIN)
     cap = protocol.MAX_RESULT_BYTES
 
+    buffered = protocol.BUFFERED  # ``read_fd in buffered``: has_buffered without a call
+
     def stop_arrived() -> bool:
         stop = False
-        while has_buffered(read_fd) or probe.poll(0):
+        while read_fd in buffered or probe.poll(0):
             message = read_trial(read_fd)
             if message is None:
                 return stop  # the driver is gone: the trial ends with its worker anyway
