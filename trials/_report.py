@@ -5,28 +5,31 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from trials._json import from_jsonable, to_jsonable
+from trials._json import JsonCap, from_jsonable, to_jsonable
 from trials._numbers import describe, real_to_float
 from trials._trial import Cost, _to_cost
 
 __all__ = ["Report"]
 
 
-def _to_step(value: Any) -> int | float:
-    if type(value) is int and value >= 0:
+_MAX_INT_STEP = int(sys.float_info.max)
+
+
+def _to_step(value: Any, _max: int = _MAX_INT_STEP) -> int | float:
+    if type(value) is int and 0 <= value <= _max:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Report.step must be a number >= 0 (an int such as the epoch), got "
                         f"{describe(value)}")
-    if isinstance(value, numbers.Integral):
-        step: int | float = int(value)
-    else:
-        step = real_to_float(value, "Report.step", "a number >= 0")
+    step = real_to_float(value, "Report.step", "a number >= 0")  # 10**5000: a clear error
+    if isinstance(value, numbers.Integral) and math.isfinite(step):
+        step = int(value)  # exact: an int step stays an int
     if not (math.isfinite(step) and step >= 0):
         raise ValueError(f"Report.step must be a finite number >= 0, got {step!r}")
     return step
@@ -52,12 +55,14 @@ class Report:
     metrics: dict[str, Any] = attrs.field(factory=dict, converter=_to_metrics, eq=False)
     time: float = attrs.field(default=0.0, converter=_to_time)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe builtins (a metric with no JSON encoding becomes its repr)."""
+    def to_dict(self, *, cap: JsonCap | None = None) -> dict[str, Any]:
+        """JSON-safe builtins (a metric with no JSON encoding becomes its repr, one over ``cap``
+        a truncation marker, as in ``TrialValue.additional_info``)."""
         out: dict[str, Any] = {"step": self.step, "cost": to_jsonable(self.cost),
                                "time": to_jsonable(self.time)}
         if self.metrics:
-            out["metrics"] = to_jsonable(self.metrics, strict=False, where="Report.metrics")
+            out["metrics"] = to_jsonable(self.metrics, strict=False, where="Report.metrics",
+                                         cap=cap)
         return out
 
     @classmethod

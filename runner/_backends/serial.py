@@ -21,6 +21,7 @@ class SerialRunner(LocalWorker):
     """Runs each trial in the caller's thread; one worker, always free between calls."""
 
     backend = "serial"
+    _decides_inline = True
 
     def __init__(self, target: Any = None, *, resources: Mapping[str, Any] | None = None,
                  trial_resources: TrialResources = None, **kwargs: Any) -> None:

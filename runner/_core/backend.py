@@ -22,7 +22,7 @@ import attrs
 
 from runner._core import verdicts
 from runner._core.contract import AbstractRunner
-from runner._core.reporting import Decision, Reporter, Send
+from runner._core.reporting import Decision, InlineReporter, Reporter, Send
 from runner._core.waiting import DecisionWaits
 from trials import Report, TrialInfo, TrialValue
 
@@ -62,6 +62,10 @@ class BackendRunner(AbstractRunner):
         self._report_pump: Callable[[], None] | None = None
         self._interruptions: deque[tuple[TrialInfo, Interruption]] = deque()
         self._waits = DecisionWaits(self._lock)
+
+    _decides_inline = False
+    """Whether a report of a trial running here runs the loop's pump in the trial's thread
+    (serial): the time that takes is then not the trial's."""
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -220,8 +224,9 @@ class BackendRunner(AbstractRunner):
         if sink is None:
             return None
         key, reporting = id(info), self._reporting
-        return Reporter(self._held(info, sink),
-                        lambda: reporting.get(key, False))  # a dict read: no lock needed
+        cls = InlineReporter if self._decides_inline else Reporter
+        return cls(self._held(info, sink),
+                   lambda: reporting.get(key, False))  # a dict read: no lock needed
 
     def _waiting(self, info: TrialInfo) -> bool:
         """Whether ``info``, starting now, is to hold each report until it is decided (a loop

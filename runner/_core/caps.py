@@ -22,7 +22,9 @@ __all__ = [
     "JOURNAL_VALUE_BYTES",
     "MAX_NODES",
     "check_result_size",
+    "is_plain_data",
     "measure_size",
+    "over_result_cap",
 ]
 
 MAX_NODES = 10_000
@@ -134,7 +136,7 @@ def _extrapolate(stack: list[list[Any]]) -> int:
 _END = object()
 
 
-def check_result_size(value: Any, limit_bytes: int) -> str | None:
+def check_result_size(value: Any, limit_bytes: int, what: str = "the result") -> str | None:
     """An error text if the decoded ``value`` takes more than ``limit_bytes`` in memory, else
     ``None``; cheap (a bounded walk, see `measure_size`), for the worker pipe's reader."""
     if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int) or limit_bytes < 0:
@@ -142,8 +144,47 @@ def check_result_size(value: Any, limit_bytes: int) -> str | None:
     size = measure_size(value, stop_at=limit_bytes)
     if size <= limit_bytes:
         return None
-    return (f"the result takes at least {_mb(size)} in memory once decoded, over the "
+    return (f"{what} takes at least {_mb(size)} in memory once decoded, over the "
             f"{_mb(limit_bytes)} cap on what a trial may return")
+
+
+_PLAIN = (str, int, float, bool, type(None), bytes)
+
+
+def is_plain_data(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is builtins only (then its pickle's size is its size once decoded)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if depth > 20:
+        return False
+    if type(value) in (list, tuple):
+        return all(is_plain_data(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(is_plain_data(k, depth + 1) and is_plain_data(v, depth + 1)
+                   for k, v in value.items())
+    return False
+
+
+def over_result_cap(data: bytes, start: int, limit_bytes: int, *, plain: bool,
+                    what: str = "the result") -> str | None:
+    """An error text if the pickle ``data[start:]`` (what a trial sends: its result, a report)
+    is over ``limit_bytes``, pickled or, unless it is ``plain`` data, once decoded; measured
+    where it was made (a worker is expendable, the driver is not). ``None`` if within."""
+    size = len(data) - start
+    if size > limit_bytes:
+        return (f"{what} is {size / 2**20:.0f} MB pickled, over the "
+                f"{limit_bytes // 2**20} MB cap on what a trial may return")
+    if plain:
+        return None
+    import pickle
+
+    try:
+        decoded = pickle.loads(memoryview(data)[start:])
+    except MemoryError:
+        return f"{what} does not fit in memory once unpickled"
+    except Exception:  # the driver will say that it cannot unpickle it
+        return None
+    return check_result_size(decoded, limit_bytes, what)
 
 
 def _mb(n: int) -> str:

@@ -112,14 +112,18 @@ class Evaluator:
         (the task ignored the stop)."""
         if run is None and reporter is not None and self.target.wants_report:
             shared = {**shared, "report": reporter}
-        if run is None and self.target.wants_checkpoint:
-            try:
-                with trial_checkpoint(checkpoint_dir(info)) as path:
-                    return await self._call_async(info, {**shared, "checkpoint": path}, None,
-                                                  reporter, stop_cancelled)
-            except OSError as exc:
-                return verdicts.raised(exc, self.objectives.crash_cost)
-        return await self._call_async(info, shared, run, reporter, stop_cancelled)
+        try:
+            if run is None and self.target.wants_checkpoint:
+                try:
+                    with trial_checkpoint(checkpoint_dir(info)) as path:
+                        return await self._call_async(info, {**shared, "checkpoint": path},
+                                                      None, reporter, stop_cancelled)
+                except OSError as exc:
+                    return verdicts.raised(exc, self.objectives.crash_cost)
+            return await self._call_async(info, shared, run, reporter, stop_cancelled)
+        finally:
+            if reporter is not None:  # what a leftover thread reports from now on is dropped
+                reporter.close()
 
     async def _call_async(self, info: TrialFields, shared: Mapping[str, Any],
                           run: RunFn | None, reporter: Reporter | None,
@@ -207,6 +211,10 @@ class Evaluator:
         c1 = os.times()
         cpu = (c1.user - c0.user + c1.system - c0.system
                + c1.children_user - c0.children_user + c1.children_system - c0.children_system)
+        if reporter is not None:  # what a leftover thread reports from now on is dropped
+            reporter.close()
+            wall -= reporter.outside  # the optimizer deciding on a report (serial): not ours
+            cpu -= reporter.outside_cpu
         extra, seconds = outcome.additional_info, wall
         reported = outcome.runtime
         if (isinstance(reported, (int, float)) and not isinstance(reported, bool)

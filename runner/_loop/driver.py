@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runner._core.reporting import Decision
-from runner._loop import events
+from runner._loop import events, intake
 from runner._loop.checkpoints import PAUSED_KEY, Checkpoints, paused_value
 from runner._loop.failures import FailureRate, Failures
 from runner._loop.journal import LoopJournal
@@ -113,6 +113,8 @@ class LoopDriver:
         self._t1 = self._clock()
         self._done.set()
         return False
+    _report_error: Exception | None = None  # on_report failed in a pump (_pump_reports)
+    _reports_lock = threading.RLock()  # replaced by the loop's own when it starts (_begin)
 
     def _drive(self) -> None:
         runner, lost_since = self.runner, None
@@ -148,60 +150,47 @@ class LoopDriver:
         """Give the runner the loop's report pump and, with ``wait_for_decisions``, make its
         trials' reports wait for decisions (before the first trial); ``False``: take both
         back (nobody decides any more: waiting reports go on)."""
+        if on:  # the loop's own (the class's is only a stand-in before the loop starts)
+            self._reports_lock = threading.RLock()
         pump = getattr(self.runner, "set_report_pump", None)
         if callable(pump):  # a runner running trials in this thread decides on reports there
-            pump(self._take_reports if on else None)
+            pump(self._pump_reports if on else None)
         if self._set_wait is not None:
             self._set_wait(on)
 
     def _take_reports(self) -> int:
         """Journal every report of a running trial ready now, add it to the trial's curve,
         ask the optimizer's ``on_report`` and pass a decision other than continue on (every
-        decision, with ``wait_for_decisions``: the report waits for it)."""
-        runner = self.runner
-        n, take = 0, getattr(runner, "iter_reports", None)
-        if take is None:
-            return 0
-        on_report = getattr(self.optimizer, "on_report", None)
-        answer_all = self._set_wait is not None
-        for info, report in take():
-            trial = self._pending.get(id(info))
-            if trial is None:  # a copy of the info, or a trial collected meanwhile
-                if answer_all:
-                    runner.decide(info, Decision.CONTINUE)
-                continue
-            n += 1
-            self.history.add_report(trial.info, report)
-            if self._journal is not None:
-                self._timed_journal(self._journal.report, trial.trial, trial.attempt, report)
-            if on_report is None:
-                continue
-            t = self._clock()
-            try:
-                decision = Decision.of(on_report(trial.info, report))
-            finally:
-                self._account.optimizer += self._clock() - t
-            if decision is not Decision.CONTINUE:
-                trial.paused = decision is Decision.PAUSE
-                runner.decide(info, decision)
-            elif answer_all:
-                runner.decide(info, decision)
-        return n
+        decision, with ``wait_for_decisions``: the report waits for it). One call at a time (a
+        serial trial's threads pump reports too); an ``on_report`` that failed inside a trial
+        (`_pump_reports`) fails the loop here."""
+        if self._report_error is not None:
+            error, self._report_error = self._report_error, None
+            raise error
+        with self._reports_lock:
+            return self._take_reports_now()
+
+    def _take_reports_now(self) -> int:
+        return intake.take_reports(self)
 
     def _take_interruptions(self) -> None:
-        """Journal each run the runner lost outside the trial and runs again (a worker, node
-        or batch job gone): an interrupted attempt, counted apart from crashes and retries."""
-        take = getattr(self.runner, "iter_interruptions", None)
-        if take is None:
+        """Journal each run the runner lost outside the trial and runs again (intake.py)."""
+        intake.take_interruptions(self)
+
+    def _pump_reports(self) -> None:
+        """The loop's side of ``runner.set_report_pump``: a runner running a trial in the
+        loop's thread (serial) calls it on each report. An error of the optimizer's
+        ``on_report`` there must fail the loop, not the trial (it would read as the trial's
+        crash and be retried): it is kept, the trials in flight are told to stop, and the
+        driver's next pass raises it."""
+        if self._report_error is not None:
             return
-        for info, lost in take():
-            trial = self._pending.get(id(info))
-            if trial is None:  # a copy of the info, or a trial collected meanwhile
-                continue
-            events.interrupted(trial.trial, trial.attempt, lost.reason, lost.job, lost.requeue)
-            if self._journal is not None:
-                self._timed_journal(self._journal.interrupted, trial.trial, trial.attempt,
-                                    lost.reason, lost.job, lost.requeue)
+        try:
+            self._take_reports()
+        except Exception as exc:
+            self._report_error = exc
+            for trial in list(self._pending.values()):
+                self.runner.decide(trial.info, Decision.STOP)
 
     def _collect(self) -> int:
         """Journal every result ready now, sync once, then history and tell the final ones

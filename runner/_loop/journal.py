@@ -207,7 +207,8 @@ class LoopJournal:
 
     def report(self, trial: int, attempt: int, report: Report) -> None:
         """One intermediate result, compactly: no info, no wall-clock stamp."""
-        record = {"type": "report", "trial": trial, "attempt": attempt, **report.to_dict()}
+        record = {"type": "report", "trial": trial, "attempt": attempt,
+                  **report.to_dict(cap=JOURNAL_CAP)}  # metrics capped as a result's info
         record["t"] = record.pop("time")
         self.journal.append(record)
 

@@ -31,8 +31,8 @@ import traceback
 from typing import Any
 
 from runner._core import verdicts
-from runner._worker import assign
-from runner._worker.protocol import MAX_RESULT_BYTES
+from runner._core.caps import is_plain_data, over_result_cap
+from runner._worker import assign, protocol
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -93,45 +93,11 @@ def encode_result(value: Any) -> bytes:
         data = pickle.dumps(tuple(value), protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # an info value (or key) that does not pickle
         data = pickle.dumps((status, cost, wall, cpu, start, end, _plain(info, exc)))
-    if len(data) > MAX_RESULT_BYTES:
-        msg = (f"the result is {len(data) / 2**20:.0f} MB pickled, over the "
-               f"{MAX_RESULT_BYTES // 2**20} MB cap on what a trial may return")
-        return pickle.dumps(("oversize", msg))
-    if not _plain_data(info):  # objects rebuild themselves: measure what the driver would get
-        too_large = _decoded_too_large(data)
-        if too_large is not None:
-            return pickle.dumps(("oversize", too_large))
+    # builtins only: the pickle's size is its size in the driver; objects rebuild themselves
+    too_large = over_result_cap(data, 0, protocol.MAX_RESULT_BYTES, plain=is_plain_data(info))
+    if too_large is not None:
+        return pickle.dumps(("oversize", too_large))
     return data
-
-
-_PLAIN = (str, int, float, bool, type(None), bytes)
-
-
-def _plain_data(value: Any, depth: int = 0) -> bool:
-    """Whether ``value`` is builtins only (then its pickle's size is its size in the driver)."""
-    if isinstance(value, _PLAIN):
-        return True
-    if depth > 20:
-        return False
-    if type(value) in (list, tuple):
-        return all(_plain_data(v, depth + 1) for v in value)
-    if type(value) is dict:
-        return all(_plain_data(k, depth + 1) and _plain_data(v, depth + 1)
-                   for k, v in value.items())
-    return False
-
-
-def _decoded_too_large(data: bytes) -> str | None:
-    """Unpickle ``data`` here (this worker is expendable, the driver is not) and measure it."""
-    from runner._core.caps import check_result_size
-
-    try:
-        decoded = pickle.loads(data)
-    except MemoryError:
-        return "the result does not fit in memory once unpickled"
-    except Exception:  # the driver will say that it cannot unpickle it
-        return None
-    return check_result_size(decoded, MAX_RESULT_BYTES)
 
 
 def _plain(info: Any, exc: BaseException) -> dict[str, Any]:
@@ -184,6 +150,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 
         import runner._core.script as script
         from runner._core.limits import AppliedLimits
+        from runner._worker.child_reports import trial_reporter
         from runner._worker.hygiene import Baseline
         from runner._worker.wire import TrialDecoder
 
@@ -210,7 +177,7 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
             waits = waits or decision == (seq + 1, WAIT)
             continue
         seq += 1
-        reporter = (_reporter(read_fd, write_fd, token, seq, waits)
+        reporter = (trial_reporter(read_fd, write_fd, token, seq, waits)
                     if evaluator.target.wants_report and run_override is None else None)
         waits = False
         result = _evaluate(evaluator, shared, run_override, applied, decoder, message,
@@ -246,68 +213,6 @@ def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> Non
         message = read_trial(read_fd)
     if message:
         write_all(write_fd, encode_frame(token, seq + 1, UNRUN))
-
-
-def _reporter(read_fd: int, write_fd: int, token: int, seq: int, waits: bool = False) -> Any:
-    """Trial ``seq``'s ``report``: a look (never blocking) at the trial pipe for a stop decision
-    for this trial, then a report frame to the driver, then another look; when the trial
-    ``waits``, a blocking read of the answer to this report instead of the second look."""
-    import select
-    import threading
-
-    from runner._core.reporting import Reporter
-    from runner._worker.protocol import (
-        STOP,
-        decode_decision,
-        encode_frame,
-        encode_report,
-        has_buffered,
-        read_trial,
-        unread,
-        write_all,
-    )
-
-    probe = select.poll()
-    probe.register(read_fd, select.POLLIN)
-    one_at_a_time = threading.Lock()
-
-    def stop_arrived() -> bool:
-        stop = False
-        while has_buffered(read_fd) or probe.poll(0):
-            message = read_trial(read_fd)
-            if message is None:
-                return stop  # the driver is gone: the trial ends with its worker anyway
-            decision = decode_decision(message)
-            if decision is None:  # not a decision: keep it for the loop that reads trials
-                unread(read_fd, message)
-                break
-            if decision[0] == seq and decision[1] == STOP:
-                stop = True
-        return stop
-
-    def answer() -> bool:
-        while True:
-            message = read_trial(read_fd)
-            if message is None:
-                return False  # the driver is gone: the trial ends with its worker anyway
-            decision = decode_decision(message)
-            if decision is None:  # a trial, not an answer: cannot happen; do not hang on it
-                unread(read_fd, message)
-                return False
-            if decision[0] == seq:  # (another seq: stale, from an earlier trial)
-                return decision[1] == STOP
-
-    def send(report: Any) -> bool:
-        frame = encode_frame(token, seq, encode_report(report.step, report.cost,
-                                                       report.metrics, report.time))
-        if not waits:
-            write_all(write_fd, frame)
-            return stop_arrived()
-        with one_at_a_time:  # threads of one trial: each report and its answer in turn
-            write_all(write_fd, frame)
-            return answer()
-
-    return Reporter(send, stop_arrived)
 
 
 def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, decoder: Any,

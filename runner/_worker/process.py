@@ -38,6 +38,7 @@ from runner._worker.protocol import (
 )
 from runner._worker.reporting import OnReport, ReportingWorker
 from runner._worker.spawn import SPAWNER
+from runner._worker.spawn import pidfd as _pidfd  # a module name: tests replace it
 from runner._worker.watchdog import Watched, descendants, killpg, watchdog
 from runner._worker.wire import TrialEncoder
 from runner.errors import WorkerStartError
@@ -221,8 +222,8 @@ class WorkerProcess(ReportingWorker):
             open_ = reader.fill()
             while (frame := reader.frame()) is not None:
                 seq, payload = frame
-                if protocol.is_report(payload) and answer is None:
-                    self._take_report(seq, payload)  # the trial's, before its answer
+                if protocol.is_report(payload):  # the trial's before its answer, else stale
+                    self._take_report(seq, payload, answered=answer is not None)
                 elif payload.startswith(RECYCLE) and seq in (self._seq, self._seq - 1):
                     self._note_recycle(payload)
                 elif payload == UNRUN and seq == self._seq:
@@ -265,9 +266,12 @@ class WorkerProcess(ReportingWorker):
         try:
             open_ = reader.fill()
             while (frame := reader.frame()) is not None:
-                if not frame[1].startswith(RECYCLE):
+                if protocol.is_report(frame[1]):  # of a trial that has answered: dropped
+                    self._stale_report(frame[0])
+                elif frame[1].startswith(RECYCLE):
+                    self._note_recycle(frame[1])
+                else:
                     return "it wrote while idle"
-                self._note_recycle(frame[1])
         except ChannelCorrupted:
             return "it wrote while idle"
         except OSError:
@@ -390,10 +394,3 @@ class WorkerProcess(ReportingWorker):
                 except OSError:
                     pass
 
-
-def _pidfd(pid: int) -> int | None:
-    """A descriptor that becomes readable when ``pid`` exits, where the platform has one."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None

@@ -29,7 +29,7 @@ import zlib
 from typing import Any
 
 __all__ = [
-    "CONTINUE", "NOT_RUN", "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "NotRun",
+    "BUFFERED", "CONTINUE", "NOT_RUN", "ChannelCorrupted", "FrameReader", "MAX_RESULT_BYTES", "NotRun",
     "RECYCLE", "UNRUN", "WAIT", "decode_decision", "decode_report", "encode_decision",
     "encode_frame", "encode_report", "has_buffered", "is_report", "read_trial", "unread",
     "write_all", "write_trial",
@@ -133,6 +133,9 @@ def write_trial(fd: int, data: bytes) -> None:
 _leftover: dict[int, bytes] = {}
 """Per trial pipe, bytes read past the message returned (the worker side): a decision and the
 next trial can both be in the pipe when the worker reads, and one ``read`` takes both."""
+BUFFERED = _leftover
+"""The same buffer, for the report path: ``fd in BUFFERED`` is `has_buffered` without a
+function call (a report looks twice per call)."""
 
 
 def read_trial(fd: int) -> bytes | None:

@@ -6,12 +6,13 @@ sent with ``wait=True`` blocks in each report until it gets its answer: ``stop()
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from runner._core.limits import Limits
 from runner._worker import protocol
-from runner._worker.protocol import ChannelCorrupted, write_trial
+from runner._worker.protocol import write_trial
 from runner._worker.watchdog import Watched
 from trials import Report
 
@@ -19,6 +20,8 @@ __all__ = ["OnReport", "ReportingWorker"]
 
 OnReport = Callable[[Report], object] | None
 """Where a running trial's reports go in the driver (``None``: nowhere)."""
+
+log = logging.getLogger(__name__)
 
 
 class ReportingWorker:
@@ -31,6 +34,8 @@ class ReportingWorker:
     _on_report: Callable[[Report], object] | None = None
     _last_report: Report | None = None
     _waits: bool = False  # the running trial's reports wait for an answer
+    stale_reports = 0
+    """Report frames dropped because their trial had answered (`_take_report`)."""
 
     def _expect_reports(self, on_report: Callable[[Report], object] | None,
                         waits: bool = False) -> None:
@@ -40,15 +45,25 @@ class ReportingWorker:
         if waits and self._send_fd is not None:
             write_trial(self._send_fd, protocol.encode_decision(self._seq + 1, protocol.WAIT))
 
-    def _take_report(self, seq: int, payload: bytes) -> None:
-        """Hand a report frame of the running trial to its ``on_report``."""
-        if seq != self._seq:
-            raise ChannelCorrupted(f"a report for trial {seq}, expected {self._seq}")
+    def _take_report(self, seq: int, payload: bytes, answered: bool = False) -> None:
+        """Hand a report frame of the running trial to its ``on_report``; one of an earlier
+        trial, or one after the trial's answer (``answered``), is dropped (a thread or a fork
+        the trial left behind): never another trial's, never a verdict."""
+        if seq != self._seq or answered:
+            self._stale_report(seq)
+            return
         report = self._last_report = protocol.decode_report(payload) or self._last_report
         if report is not None and self._on_report is not None:
             self._on_report(report)
         elif self._waits:  # nobody will decide on this report: it must not wait forever
             self.proceed()
+
+    def _stale_report(self, seq: int) -> None:
+        self.stale_reports += 1
+        if self.stale_reports == 1:
+            log.warning("dropping a report of trial %d of worker %s that came after its "
+                        "trial answered (a thread or process the trial left running); later "
+                        "ones are dropped silently and counted", seq, getattr(self, "pid", None))
 
     def stop(self) -> None:
         """Tell the running trial to stop at its next report; the watchdog kills it if it has

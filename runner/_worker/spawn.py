@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 import threading
 from typing import Any
 
-__all__ = ["SPAWNER"]
+__all__ = ["SPAWNER", "pidfd"]
 
 
 class _Spawner:
@@ -43,3 +44,11 @@ class _Spawner:
 
 
 SPAWNER = _Spawner()
+
+
+def pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` exits, where the platform has one."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None

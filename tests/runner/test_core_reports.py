@@ -129,3 +129,31 @@ def test_a_target_stopping_itself_without_a_report_is_stopped_at_crash_cost() ->
         _, value = runner.run_wrapper(TrialInfo({}))
     assert value.status == StatusType.STOPPED and value.cost == 9.0
     assert value.additional_info["stopped_at_step"] is None and not math.isnan(value.cost)
+
+
+def test_a_closed_reporter_drops_counts_and_logs_once(caplog) -> None:
+    """Once its trial answered, a reporter sends nothing: each call is counted, the first one
+    logged (a leftover thread's reports never reach the runner), and nothing is raised."""
+    calls: list[Report] = []
+    reporter = Reporter(lambda r: calls.append(r) or False)
+    reporter(1, 0.5)
+    reporter.close()
+    with caplog.at_level("WARNING", logger="runner._core.reporting"):
+        assert reporter(2, 0.4) is None and reporter(3, 0.3) is None
+    assert [r.step for r in calls] == [1] and reporter.dropped == 2
+    assert len([r for r in caplog.records if "after its trial answered" in r.message]) == 1
+    assert reporter.last is not None and reporter.last.step == 1
+
+
+def test_a_refused_report_is_not_the_last() -> None:
+    """A report its sink refuses (raises) is not taken as the trial's last report."""
+    def sink(report: Report) -> bool:
+        if report.step == 2:
+            raise ValueError("too large")
+        return False
+
+    reporter = Reporter(sink)
+    reporter(1, 0.5)
+    with pytest.raises(ValueError, match="too large"):
+        reporter(2, 0.4)
+    assert reporter.last is not None and reporter.last.step == 1

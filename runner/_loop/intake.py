@@ -1,0 +1,72 @@
+"""What running trials send the loop besides results: their intermediate reports (journaled,
+added to the trial's curve, decided on by the optimizer's ``on_report``, the decision passed
+back to the runner) and the runs the runner lost outside the trial (journaled as interrupted
+attempts). Called by the driver (driver.py) with the loop it works for."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runner._core.reporting import Decision
+from runner._loop import events
+
+if TYPE_CHECKING:
+    from runner._loop.driver import LoopDriver
+
+__all__ = ["take_interruptions", "take_reports"]
+
+
+def take_reports(loop: LoopDriver) -> int:
+    """Journal every report of a running trial ready now, add it to its curve, ask the
+    optimizer's ``on_report`` and pass its decision on (every decision, with
+    ``wait_for_decisions``); the number of reports taken."""
+    runner = loop.runner
+    n, take = 0, getattr(runner, "iter_reports", None)
+    if take is None:
+        return 0
+    on_report = getattr(loop.optimizer, "on_report", None)
+    answer_all = loop._set_wait is not None
+    for info, report in take():
+        trial = loop._pending.get(id(info))
+        if trial is None:  # a copy of the info, or a trial collected meanwhile
+            if answer_all:
+                runner.decide(info, Decision.CONTINUE)
+            continue
+        n += 1
+        loop.history.add_report(trial.info, report)
+        if loop._journal is not None:
+            loop._timed_journal(loop._journal.report, trial.trial, trial.attempt, report)
+        if on_report is None:
+            continue
+        t = loop._clock()
+        try:
+            answer = on_report(trial.info, report)
+        finally:
+            loop._account.optimizer += loop._clock() - t
+        try:
+            decision = Decision.of(answer)
+        except ValueError as exc:
+            raise ValueError(f"{type(loop.optimizer).__name__}.on_report (trial "
+                             f"{trial.trial}, step {report.step}): {exc}") from None
+        if decision is not Decision.CONTINUE:
+            trial.paused = decision is Decision.PAUSE
+            runner.decide(info, decision)
+        elif answer_all:
+            runner.decide(info, decision)
+    return n
+
+
+def take_interruptions(loop: LoopDriver) -> None:
+    """Journal each run the runner lost outside the trial and runs again (a worker, node
+    or batch job gone): an interrupted attempt, counted apart from crashes and retries."""
+    take = getattr(loop.runner, "iter_interruptions", None)
+    if take is None:
+        return
+    for info, lost in take():
+        trial = loop._pending.get(id(info))
+        if trial is None:  # a copy of the info, or a trial collected meanwhile
+            continue
+        events.interrupted(trial.trial, trial.attempt, lost.reason, lost.job, lost.requeue)
+        if loop._journal is not None:
+            loop._timed_journal(loop._journal.interrupted, trial.trial, trial.attempt,
+                                lost.reason, lost.job, lost.requeue)
