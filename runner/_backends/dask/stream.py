@@ -28,10 +28,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from runner._backends.dask import notice
 from runner._backends.dask.cluster import trial_capacity
 from runner._backends.dask.flight import Flight
 from runner._backends.dask.pilot import run_pilot
 from runner._backends.dask.reports import report_of
+from trials import StatusType
 
 __all__ = ["STREAM_DEPTH", "Pilot", "Streaming", "task_futures"]
 
@@ -129,6 +131,7 @@ class Streaming:
         self._pilots: dict[str, Pilot] = {}
         self._workers: dict[str, Any] = {}  # address -> the scheduler's identity of it
         self._names = itertools.count()
+        self._noticed: set[str] = set()  # workers whose job got a preemption notice
         self._listener = self._client.sync(self._listen)
         self._stream_address: str = str(self._listener.contact_address)
 
@@ -194,7 +197,7 @@ class Streaming:
         for pilot in self._pilots.values():
             have[pilot.worker] = have.get(pilot.worker, 0) + 1
         for address, info in workers.items():
-            if info.get("status", "running") != "running":
+            if info.get("status", "running") != "running" or address in self._noticed:
                 continue  # retiring, paused or closing: no new pilot there
             for _ in range(trial_capacity([info], self._resources) - have.get(address, 0)):
                 self._launch(address)
@@ -260,6 +263,8 @@ class Streaming:
                 self._pilot_unrun(pilot, msg["n"])
             elif op == "draining":
                 pilot.draining = True
+            elif op == "notice":
+                notice.on_notice(self, pilot, str(msg.get("signal")))
         self._pilot_gone(pilot, "its connection closed")
 
     def _pilot_result(self, pilot: Pilot, msg: Any) -> None:
@@ -267,7 +272,11 @@ class Streaming:
             flight = pilot.flights.pop(msg["n"], None)
             if flight is None:
                 return
-        self._settle(flight, pilot, pickle.loads(msg["value"]))
+        value = pickle.loads(msg["value"])
+        if flight.notice is not None and getattr(value, "status", None) is StatusType.STOPPED:
+            notice.requeue(self, flight, *flight.notice)  # paused for a notice: goes on
+            return
+        self._settle(flight, pilot, value)
 
     def _pilot_unrun(self, pilot: Pilot, n: int) -> None:
         """The pilot (draining) did not begin its trial: queue it again, no loss counted."""
