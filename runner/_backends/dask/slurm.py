@@ -239,7 +239,7 @@ class SlurmJobs:
         """Return once a worker joined; raise ``SlurmStartError`` naming the jobs if none
         does within ``timeout`` seconds, or at once when every job ended without one."""
         deadline = time.monotonic() + timeout
-        while not self._workers():
+        while not (workers := self._workers()):
             ids = self._job_ids()
             alive = _squeue(list(ids.values())) if ids else None
             ended = bool(ids) and alive is not None and not alive and len(ids) >= self.jobs
@@ -255,6 +255,9 @@ class SlurmJobs:
                     f"at {self.cluster.scheduler_address} (set interface= to a network the "
                     "compute nodes share)")
             time.sleep(0.1)
+        # the keeper may not have looked yet: a job cancelled soon after must count as one
+        # that started (replaced), not as one that failed at start
+        self._joined.update(w.get("name", "") for w in workers)
 
     def client(self) -> Any:
         """A new ``distributed.Client`` of the cluster."""
