@@ -122,6 +122,16 @@ def on_notice(runner: Any, pilot: Any, signame: str) -> None:
         requeue(runner, flight, reason, job)
 
 
+def paused(runner: Any, flight: Any, value: Any) -> bool:
+    """Whether ``value`` ends a run a notice paused (STOPPED): then ``flight`` is requeued."""
+    from trials import StatusType
+
+    if flight.notice is None or getattr(value, "status", None) is not StatusType.STOPPED:
+        return False
+    requeue(runner, flight, *flight.notice)
+    return True
+
+
 def requeue(runner: Any, flight: Any, reason: str, job: str | None) -> None:
     """``flight``, paused or abandoned for a notice: to the front of the queue, journaled as
     interrupted, no requeue of ``max_requeues`` spent."""

@@ -11,6 +11,8 @@ connection of dask's own comm layer, so dask's TLS and security apply unchanged.
       <-------------------------------- {"op": "stop", "n"}     a stop decision
       {"op": "result", "n", "value"} ------------------------>  settled exactly once
       <--------------------------------------- {"op": "ping"}   every refresh
+      {"op": "notice", "signal"} -------------------------->  its job will be killed soon
+      <----------------------------- {"op": "abandon", "n"}   kill it: requeued (notice.py)
 
 A pilot ends when the driver closes the connection or says ``close``, when it has heard
 nothing for ``DRIVER_SILENCE`` seconds (the driver is gone: its trial's process is killed),

@@ -4,8 +4,7 @@ layer, so the scheduler sees one task per slot, not one per trial.
 
     refresh (every REFRESH_INTERVAL): for each running dask worker, launch the pilots its
       slots lack (client.submit(run_pilot, pinned, with the runner's resources)); drop those
-      of workers gone; ping every connected pilot
-      (and those whose task ended or that are silent)
+      of workers gone, whose task ended or that are silent; ping every connected pilot
     listener (distributed.comm.listen, the client's scheme and security): a pilot says hello;
       from then on it holds up to one trial running (and, while trials are short, one
       waiting), or is draining
@@ -33,7 +32,6 @@ from runner._backends.dask.cluster import trial_capacity
 from runner._backends.dask.flight import Flight
 from runner._backends.dask.pilot import run_pilot
 from runner._backends.dask.reports import report_of
-from trials import StatusType
 
 __all__ = ["STREAM_DEPTH", "Pilot", "Streaming", "task_futures"]
 
@@ -111,7 +109,6 @@ class Streaming:
     _streaming: bool
     _mean_time: float
     _listener: Any = None  # set while streaming
-
     if TYPE_CHECKING:  # the runner's, declared for the type checker only
         def _dispatch(self) -> None: ...
         def _settle(self, flight: Flight, future: Any, result: Any) -> None: ...
@@ -273,10 +270,8 @@ class Streaming:
             if flight is None:
                 return
         value = pickle.loads(msg["value"])
-        if flight.notice is not None and getattr(value, "status", None) is StatusType.STOPPED:
-            notice.requeue(self, flight, *flight.notice)  # paused for a notice: goes on
-            return
-        self._settle(flight, pilot, value)
+        if not notice.paused(self, flight, value):  # paused for a notice: it goes on
+            self._settle(flight, pilot, value)
 
     def _pilot_unrun(self, pilot: Pilot, n: int) -> None:
         """The pilot (draining) did not begin its trial: queue it again, no loss counted."""
