@@ -96,3 +96,12 @@ def marked_nap(config: dict[str, Any]) -> float:
     job = os.environ.get("SLURM_JOB_ID", "none")
     (Path(config["dir"]) / f"started.{job}.{uuid.uuid4().hex}").write_text("")
     return nap(config)
+
+
+def notices_itself(config: dict[str, Any]) -> float:
+    """Sends its own process SIGUSR1, as `scancel --full --signal=USR1` would, then returns."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGUSR1)
+    time.sleep(0.2)
+    return 1.0

@@ -54,3 +54,19 @@ def test_cli_notice_signals_go_to_the_jobs() -> None:
     assert slurm_spec(_args("--notice-signals", ""), "slurm")["slurm"]["notice_signals"] == []
     with pytest.raises(UsageError, match="--notice-signals: .*'KILL'"):
         slurm_spec(_args("--notice-signals", "KILL"), "slurm")
+
+
+def test_a_supervised_trial_survives_the_notice_signals_its_job_names(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scancel --full` signals every process of the job, the trial's own too: a supervised
+    trial process ignores the signals TRIALRUNNER_NOTICE_SIGNALS names (its worker acts)."""
+    from runner import ProcessPoolRunner
+    from tests.cluster.slurm_targets import notices_itself
+    from trials import StatusType, TrialInfo
+
+    monkeypatch.setenv("TRIALRUNNER_NOTICE_SIGNALS", "SIGUSR1")
+    with ProcessPoolRunner(notices_itself, n_workers=1) as runner:
+        runner.submit_trial(TrialInfo({}))
+        runner.wait(60)
+        ((_, value),) = list(runner.iter_results())
+    assert value.status is StatusType.SUCCESS, value
