@@ -1,6 +1,7 @@
 """DaskRunner.slurm on a one-node SLURM on this host (started here, as the tests do; needs root
 or SLURM installed): time to the first worker, per-trial overhead against DaskRunner on a
-LocalCluster, and seconds from a `scancel` to the lost trial running again.
+LocalCluster, seconds from a `scancel` to the lost trial running again, and seconds from a
+preemption notice (`scancel --full --signal=USR1`) to a checkpointed trial resuming elsewhere.
 
     python -m benchmarks.bench_slurm [--quick]
 """
@@ -67,6 +68,38 @@ def _lost_to_rerun(slurm_kwargs: dict[str, Any], jobs: int, folder: Path) -> flo
     return again - t0
 
 
+def _notice_to_resume(slurm_kwargs: dict[str, Any], folder: Path) -> float:
+    """Seconds from a notice to the job running a checkpointed trial (20 steps of 0.2 s) to
+    that trial's next step beginning on the other job, from its saved step."""
+    import subprocess
+
+    from runner import DaskRunner
+    from tests.cluster.slurm_host import wait_for
+    from tests.cluster.slurm_targets import steps
+    from trials import TrialInfo
+
+    log = folder / "steps.log"
+
+    def done() -> list[list[str]]:
+        return [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+
+    info = TrialInfo({"dir": str(folder)}, additional_info={
+        "checkpoint_dir": str(folder / "checkpoint")})
+    with DaskRunner.slurm(steps, jobs=2, **slurm_kwargs) as runner:
+        runner.submit_trial(info)
+        wait_for(lambda: len(done()) >= 3, 60, "3 steps done")
+        job = done()[-1][1]
+        t0 = time.time()
+        subprocess.run(["scancel", "--full", "--signal=USR1", job], check=True)
+        wait_for(lambda: any(j != job for _, j, _ in done()), 60, "a step on the other job")
+        runner.wait(60)
+    first = min(float(t) for _, j, t in done() if j != job)
+    for path in folder.iterdir():
+        if path.is_file():
+            path.unlink()
+    return first - 0.2 - t0  # the step's line is written after its 0.2 s
+
+
 def _job_running(runner: Any) -> str:
     """The SLURM job of the worker executing the (only) trial."""
     client = runner.client
@@ -105,6 +138,7 @@ def main(argv: list[str]) -> int:
         folder = Path(tempfile.mkdtemp(prefix="bench-slurm-marks-"))
         other_worker = _lost_to_rerun(kwargs, 2, folder)
         replacement = _lost_to_rerun(kwargs, 1, folder)
+        notices = [_notice_to_resume(kwargs, folder) for _ in range(1 if quick else 3)]
     finally:
         host.cancel_all()
         host.stop()
@@ -114,6 +148,9 @@ def main(argv: list[str]) -> int:
           f"LocalCluster {1000 * local_trial:.1f} ms")
     print(f"scancel to the trial running again: {other_worker:.2f} s on the other job's "
           f"worker; {replacement:.2f} s when it waits for the replacement job")
+    print(f"notice to the checkpointed trial resuming on the other job: "
+          f"{statistics.median(notices):.2f} s (median of {len(notices)}: "
+          f"{', '.join(f'{n:.2f}' for n in notices)})")
     return 0
 
 

@@ -121,9 +121,20 @@ def _text(obj: Any) -> str:
         return f"<{type(obj).__name__} whose repr() raised>"
 
 
+def _ignore_notices() -> None:
+    """A batch job's preemption notice (``scancel --full`` signals every process of the job)
+    is for the dask worker that runs this one (runner/_backends/dask/notice.py), not the
+    trial: ignore the signals it names, SIGTERM excepted (limits stop trials with it)."""
+    for name in os.environ.get("TRIALRUNNER_NOTICE_SIGNALS", "").split(","):
+        sig = getattr(signal, name, None)
+        if isinstance(sig, signal.Signals) and sig is not signal.SIGTERM:
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def main(read_fd: int, write_fd: int, parent: int) -> None:
     """Serve trials until the driver closes the pipe."""
     _linux_setup(parent)
+    _ignore_notices()
     try:
         import resource
 

@@ -31,6 +31,10 @@ def add_slurm_options(group: Any) -> None:
                        help="--backend slurm: walltime per job; workers retire before it and a "
                             "replacement job takes over (default 01:00:00)")
     group.add_argument("--queue", metavar="Q", help="--backend slurm: the partition (-p)")
+    group.add_argument("--notice-signals", default="USR1", metavar="SIGS",
+                       help="--backend slurm: comma-separated signals that warn a job of its "
+                            "kill (its trials pause or move; docs/clusters.md), '' for none "
+                            "(default USR1)")
 
 
 def slurm_spec(args: argparse.Namespace, backend: str) -> dict[str, Any]:
@@ -38,7 +42,7 @@ def slurm_spec(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     else ``{}``; the SLURM options without ``--backend slurm`` are refused."""
     given = [f"--{n.replace('_', '-')}" for n, default in (
         ("jobs", 2), ("job_cores", 1), ("job_memory", "2GB"), ("job_walltime", "01:00:00"),
-        ("queue", None)) if getattr(args, n, default) != default]
+        ("queue", None), ("notice_signals", "USR1")) if getattr(args, n, default) != default]
     if backend != "slurm":
         if given:
             verb = "needs" if len(given) == 1 else "need"
@@ -57,9 +61,19 @@ def slurm_spec(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         parse_walltime(args.job_walltime)
     except ValueError as e:
         raise UsageError(f"--job-walltime: {e}") from None
-    return {"slurm": {"jobs": args.jobs, "cores": args.job_cores, "memory": args.job_memory,
-                      "walltime": args.job_walltime, "queue": args.queue,
-                      "log_directory": os.path.abspath(LOG_FOLDER)}}
+    spec = {"jobs": args.jobs, "cores": args.job_cores, "memory": args.job_memory,
+            "walltime": args.job_walltime, "queue": args.queue,
+            "log_directory": os.path.abspath(LOG_FOLDER)}
+    signals = getattr(args, "notice_signals", "USR1")
+    if signals != "USR1":
+        from runner._backends.dask.notice import check_notice_signals
+
+        try:
+            spec["notice_signals"] = list(check_notice_signals(
+                [s.strip() for s in signals.split(",") if s.strip()]))
+        except ValueError as e:
+            raise UsageError(f"--notice-signals: {e}") from None
+    return {"slurm": spec}
 
 
 def build_slurm_runner(target: Any, backend: Mapping[str, Any], kwargs: dict[str, Any]) -> Any:

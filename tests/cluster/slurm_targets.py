@@ -38,11 +38,70 @@ class Counter:
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         pass
 
+    def restore(self, history: Any) -> None:
+        """A resumed study: go on after the trials it finished."""
+        self.next = max([self.next, *(info.config["x"] + 1 for info, _ in history)])
+
+    def restore_pending(self, info: TrialInfo) -> None:
+        """A resumed study runs ``info`` again: do not propose it anew."""
+        self.next = max(self.next, info.config["x"] + 1)
+
+
+STEPS = 20
+
+
+def steps(config: dict[str, Any], report: Any, checkpoint: Path) -> float:
+    """20 steps of 0.2 s, each saved in ``checkpoint`` and then reported; it resumes from the
+    step saved. Each step done is a line ``<step> <SLURM job id> <time>`` in
+    ``config['dir']/steps.log``."""
+    state = checkpoint / "step"
+    step = int(state.read_text()) if state.exists() else 0
+    log = Path(config["dir"]) / "steps.log"
+    while step < STEPS:
+        time.sleep(0.2)
+        step += 1
+        state.write_text(str(step))
+        with log.open("a") as out:
+            out.write(f"{step} {os.environ.get('SLURM_JOB_ID', 'none')} {time.time()}\n")
+        report(step, float(step))
+    return float(step)
+
+
+class OneTrial:
+    """Proposes one trial of ``steps`` writing to ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.todo = [TrialInfo({"dir": str(folder)})]
+
+    def ask(self) -> TrialInfo | None:
+        return self.todo.pop() if self.todo else None
+
+    def tell(self, info: TrialInfo, value: TrialValue) -> None:
+        pass
+
 
 def finished_runs(folder: Path) -> list[tuple[int, str]]:
     """``(x, SLURM job id)`` of every execution that finished, from the marker files."""
     out = []
     for path in folder.iterdir():
+        if path.name.startswith("started.") or not path.name[0].isdigit():
+            continue
         x, job, _ = path.name.split(".")
         out.append((int(x), job))
     return out
+
+
+def marked_nap(config: dict[str, Any]) -> float:
+    """``nap``, leaving ``started.<job id>.<uuid>`` in ``config['dir']`` when it begins."""
+    job = os.environ.get("SLURM_JOB_ID", "none")
+    (Path(config["dir"]) / f"started.{job}.{uuid.uuid4().hex}").write_text("")
+    return nap(config)
+
+
+def notices_itself(config: dict[str, Any]) -> float:
+    """Sends its own process SIGUSR1, as `scancel --full --signal=USR1` would, then returns."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGUSR1)
+    time.sleep(0.2)
+    return 1.0

@@ -282,7 +282,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             if flight.done:
                 return
             flight.losses += 1
-            if flight.losses <= self._max_requeues:
+            if flight.losses - flight.notices <= self._max_requeues:  # notices are free
                 self._unstarted()
                 self._flights.discard(flight)
                 flight.future = None

@@ -18,7 +18,8 @@ Resources = Mapping[str, float]
 class Flight:
     """One submitted trial: its info, its current dask future, how often its worker was lost."""
 
-    __slots__ = ("info", "blob", "resources", "future", "losses", "done", "pin")
+    __slots__ = ("info", "blob", "resources", "future", "losses", "done", "pin", "notices",
+                 "notice")
 
     def __init__(self, info: TrialInfo, resources: Resources | None) -> None:
         self.info = info
@@ -28,6 +29,8 @@ class Flight:
         self.losses = 0
         self.done = False
         self.pin: str | None = None  # a worker without the shipment: send it along, there
+        self.notices = 0  # of the losses, those a preemption notice caused (notice.py)
+        self.notice: tuple[str, str | None] | None = None  # paused for one: (reason, job)
 
 
 def check_resources(resources: Any, name: str) -> dict[str, float] | None:

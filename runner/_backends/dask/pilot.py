@@ -11,6 +11,8 @@ connection of dask's own comm layer, so dask's TLS and security apply unchanged.
       <-------------------------------- {"op": "stop", "n"}     a stop decision
       {"op": "result", "n", "value"} ------------------------>  settled exactly once
       <--------------------------------------- {"op": "ping"}   every refresh
+      {"op": "notice", "signal"} -------------------------->  its job will be killed soon
+      <----------------------------- {"op": "abandon", "n"}   kill it: requeued (notice.py)
 
 A pilot ends when the driver closes the connection or says ``close``, when it has heard
 nothing for ``DRIVER_SILENCE`` seconds (the driver is gone: its trial's process is killed),
@@ -28,6 +30,7 @@ import threading
 import time
 from typing import Any
 
+from runner._backends.dask import notice
 from runner._backends.dask.reports import report_fields
 from runner._backends.dask.task import Shipment, Unrun, drop_entry, worker_entry
 from trials import Report, TrialValue
@@ -51,6 +54,7 @@ def run_pilot(shipment: Shipment, runner_id: str, address: str, name: str) -> st
     from distributed import get_worker
 
     dask_worker = get_worker()
+    notice.install(dask_worker)
     entry = worker_entry(shipment, runner_id)
     if isinstance(entry, Unrun):
         return "the runner was closed"
@@ -73,6 +77,7 @@ class _Pilot:
         self.heard = time.monotonic()
         self.draining = False  # no new trial begins (its worker retires)
         self.ending = False  # the driver is gone: none at all
+        self.noticed = False  # its job got a preemption notice (notice.py)
 
     async def serve(self) -> str:
         from distributed.comm import core
@@ -135,6 +140,8 @@ class _Pilot:
             self.worker.stop()
         elif op == "continue" and self.current == msg["n"]:  # a waiting report's answer
             self.worker.proceed()
+        elif op == "abandon" and self.current == msg["n"]:  # requeued for a notice
+            self.worker.kill_tree()
 
     def _trials(self, loop: asyncio.AbstractEventLoop) -> None:
         """The trial thread: run what comes in, in order; answer each."""
@@ -164,7 +171,11 @@ class _Pilot:
 
     def _check_worker(self) -> None:
         status = getattr(self.dask_worker.status, "name", "running")
-        if status in _RETIRING and not self.draining:
+        signame = notice.noticed()
+        if signame is not None and not self.noticed:  # its job will be killed soon
+            self.noticed = self.draining = True
+            self._send({"op": "notice", "signal": signame})
+        elif status in _RETIRING and not self.draining:
             self.draining = True
             self._send({"op": "draining"})
 

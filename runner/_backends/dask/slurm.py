@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runner._backends.dask.notice import check_notice_signals, job_prologue
 from runner.errors import PreflightError
 
 __all__ = ["SlurmJobs", "SlurmStartError", "lifetime_args", "lost_worker", "parse_walltime",
@@ -47,6 +48,11 @@ KEEP_INTERVAL = 1.0
 """Seconds between the keeper's looks at ``squeue``."""
 START_TIMEOUT = 300.0
 """Default seconds to wait for the first worker (a busy cluster may keep a job pending)."""
+DEATH_TIMEOUT = 30.0
+"""Seconds a job's dask worker (and nanny) goes on without its scheduler, which lives in the
+driver, before it exits and so ends its job: a SIGKILLed driver leaves no job running longer."""
+NOTICE_SIGNALS = ("SIGUSR1",)
+"""The signals that tell a job's worker it will be killed soon, by default (notice.py)."""
 RUNNER_ONLY = frozenset({"client", "n_workers"})
 """DaskRunner keywords that make no sense with SLURM jobs (the jobs are the workers)."""
 
@@ -233,7 +239,7 @@ class SlurmJobs:
         """Return once a worker joined; raise ``SlurmStartError`` naming the jobs if none
         does within ``timeout`` seconds, or at once when every job ended without one."""
         deadline = time.monotonic() + timeout
-        while not self._workers():
+        while not (workers := self._workers()):
             ids = self._job_ids()
             alive = _squeue(list(ids.values())) if ids else None
             ended = bool(ids) and alive is not None and not alive and len(ids) >= self.jobs
@@ -249,6 +255,9 @@ class SlurmJobs:
                     f"at {self.cluster.scheduler_address} (set interface= to a network the "
                     "compute nodes share)")
             time.sleep(0.1)
+        # the keeper may not have looked yet: a job cancelled soon after must count as one
+        # that started (replaced), not as one that failed at start
+        self._joined.update(w.get("name", "") for w in workers)
 
     def client(self) -> Any:
         """A new ``distributed.Client`` of the cluster."""
@@ -291,9 +300,14 @@ def start_jobs(jobs: int, cores: int, memory: str, walltime: str, queue: str | N
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     margin = kwargs.pop("lifetime_margin", None)
+    signals = check_notice_signals(kwargs.pop("notice_signals", NOTICE_SIGNALS))
     extra = list(kwargs.pop("worker_extra_args", None) or [])
     if not any(a.startswith("--lifetime") for a in extra):
         extra += lifetime_args(parse_walltime(walltime), margin)
+    if not any(a.startswith("--death-timeout") for a in extra):  # a dead driver's jobs end
+        extra += ["--death-timeout", f"{DEATH_TIMEOUT:g}"]
+    kwargs["job_script_prologue"] = [*job_prologue(signals),
+                                     *(kwargs.get("job_script_prologue") or [])]
     kwargs.setdefault("processes", 1)
     config = {"distributed.scheduler.allowed-failures": 0,
               "distributed.scheduler.active-memory-manager.start": False}
@@ -318,7 +332,10 @@ def slurm_runner(cls: Any, /, target: Any = None, *, jobs: int = 2, cores: int =
     ``close()`` ends the jobs.
 
     A job that ends (cancelled, preempted, expired, its worker retired) is replaced; workers
-    retire before the walltime (``lifetime_margin=`` seconds, default a tenth of it). Keywords
+    retire before the walltime (``lifetime_margin=`` seconds, default a tenth of it). A job
+    that gets one of ``notice_signals=`` (default ``("SIGUSR1",)``, e.g. from
+    ``#SBATCH --signal=USR1@60``) takes no new trial and pauses or requeues its running one
+    (notice.py). Workers whose driver died exit after ``DEATH_TIMEOUT`` s. Keywords
     DaskRunner takes (``max_requeues``, ``worker_timeout``, limits, ...) go to the runner,
     ``start_timeout`` (seconds for the first worker, default 300) to the wait, all others
     (``interface``, ``log_directory``, ``account``, ``job_extra_directives``, ...) to

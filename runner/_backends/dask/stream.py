@@ -4,8 +4,7 @@ layer, so the scheduler sees one task per slot, not one per trial.
 
     refresh (every REFRESH_INTERVAL): for each running dask worker, launch the pilots its
       slots lack (client.submit(run_pilot, pinned, with the runner's resources)); drop those
-      of workers gone; ping every connected pilot
-      (and those whose task ended or that are silent)
+      of workers gone, whose task ended or that are silent; ping every connected pilot
     listener (distributed.comm.listen, the client's scheme and security): a pilot says hello;
       from then on it holds up to one trial running (and, while trials are short, one
       waiting), or is draining
@@ -28,6 +27,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from runner._backends.dask import notice
 from runner._backends.dask.cluster import PilotLost, trial_capacity
 from runner._backends.dask.flight import Flight
 from runner._backends.dask.pilot import run_pilot
@@ -92,7 +92,6 @@ class Streaming:
     _streaming: bool
     _mean_time: float
     _listener: Any = None  # set while streaming
-
     if TYPE_CHECKING:  # the runner's, declared for the type checker only
         def _dispatch(self) -> None: ...
         def _settle(self, flight: Flight, future: Any, result: Any) -> None: ...
@@ -113,6 +112,7 @@ class Streaming:
         self._pilots: dict[str, Pilot] = {}
         self._workers: dict[str, Any] = {}  # address -> the scheduler's identity of it
         self._names = itertools.count()
+        self._noticed: set[str] = set()  # workers whose job got a preemption notice
         self._listener = self._client.sync(self._listen)
         self._stream_address: str = str(self._listener.contact_address)
 
@@ -178,7 +178,7 @@ class Streaming:
         for pilot in self._pilots.values():
             have[pilot.worker] = have.get(pilot.worker, 0) + 1
         for address, info in workers.items():
-            if info.get("status", "running") != "running":
+            if info.get("status", "running") != "running" or address in self._noticed:
                 continue  # retiring, paused or closing: no new pilot there
             for _ in range(trial_capacity([info], self._resources) - have.get(address, 0)):
                 self._launch(address)
@@ -244,6 +244,8 @@ class Streaming:
                 self._pilot_unrun(pilot, msg["n"])
             elif op == "draining":
                 pilot.draining = True
+            elif op == "notice":
+                notice.on_notice(self, pilot, str(msg.get("signal")))
         self._pilot_gone(pilot, "its connection closed")
 
     def _pilot_result(self, pilot: Pilot, msg: Any) -> None:
@@ -251,7 +253,9 @@ class Streaming:
             flight = pilot.flights.pop(msg["n"], None)
             if flight is None:
                 return
-        self._settle(flight, pilot, pickle.loads(msg["value"]))
+        value = pickle.loads(msg["value"])
+        if not notice.paused(self, flight, value):  # paused for a notice: it goes on
+            self._settle(flight, pilot, value)
 
     def _pilot_unrun(self, pilot: Pilot, n: int) -> None:
         """The pilot (draining) did not begin its trial: queue it again, no loss counted."""
