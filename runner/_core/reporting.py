@@ -144,9 +144,14 @@ class Reporter:
         if self.forked:
             return None
         raise TrialEndedError(
-            f"report({describe(step)}, {cost!r}) was called after its trial ended (the target "
+            f"report({_shown(step)}, {cost!r}) was called after its trial ended (the target "
             "had returned or raised): nothing receives it. Report while the target runs: not "
             "from a thread it leaves running, nor through a report kept for later")
+
+
+def _shown(step: Any) -> str:
+    """``step`` as written, unless it is an int too long to print (then described)."""
+    return describe(step) if type(step) is int and step.bit_length() > 200 else repr(step)
 
 
 class InlineReporter(Reporter):

@@ -1,22 +1,20 @@
 """What running trials send the loop besides results: their intermediate reports (journaled,
 added to the trial's curve, decided on by the optimizer's ``on_report``, the decision passed
 back to the runner) and the runs the runner lost outside the trial (journaled as interrupted
-attempts). Called by the driver (driver.py) with the loop it works for."""
+attempts). Called by the driver (driver.py) with the loop it works for (a ``LoopDriver``; not imported
+here, which would close an import cycle)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from runner._core.reporting import Decision
 from runner._loop import events
 
-if TYPE_CHECKING:
-    from runner._loop.driver import LoopDriver
-
 __all__ = ["take_interruptions", "take_reports"]
 
 
-def take_reports(loop: LoopDriver) -> int:
+def take_reports(loop: Any) -> int:
     """Journal every report of a running trial ready now, add it to its curve, ask the
     optimizer's ``on_report`` and pass its decision on (every decision, with
     ``wait_for_decisions``); the number of reports taken."""
@@ -56,7 +54,7 @@ def take_reports(loop: LoopDriver) -> int:
     return n
 
 
-def take_interruptions(loop: LoopDriver) -> None:
+def take_interruptions(loop: Any) -> None:
     """Journal each run the runner lost outside the trial and runs again (a worker, node
     or batch job gone): an interrupted attempt, counted apart from crashes and retries."""
     take = getattr(loop.runner, "iter_interruptions", None)

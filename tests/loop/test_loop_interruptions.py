@@ -56,4 +56,4 @@ def test_interruptions_are_journaled_and_counted_apart(tmp_path: Path) -> None:
     text = summary(load_study(str(journal)))
     assert "interrupted: 2 runs of 2 trials lost outside the trial" in text
     assert "batch jobs 42" in text
-    assert "0 attempts retried or cancelled" in text
+    assert "0 attempts retried, 0 cancelled" in text

@@ -10,7 +10,7 @@ import pytest
 from runner import Decision, SerialRunner, TrialStopped
 from runner._core.reporting import AsyncReporter, Reporter
 from runner._core.script import parse_report_line
-from runner.errors import PreflightError
+from runner.errors import PreflightError, TrialEndedError
 from trials import Report, StatusType, TrialInfo
 
 
@@ -133,14 +133,19 @@ def test_a_target_stopping_itself_without_a_report_is_stopped_at_crash_cost() ->
 
 def test_a_closed_reporter_drops_counts_and_logs_once(caplog) -> None:
     """Once its trial answered, a reporter sends nothing: each call is counted, the first one
-    logged (a leftover thread's reports never reach the runner), and nothing is raised."""
+    logged (a leftover thread's reports never reach the runner), and the caller is told with
+    TrialEndedError (issue 28); in a forked child the call is dropped without raising."""
     calls: list[Report] = []
     reporter = Reporter(lambda r: calls.append(r) or False)
     reporter(1, 0.5)
     reporter.close()
     with caplog.at_level("WARNING", logger="runner._core.reporting"):
-        assert reporter(2, 0.4) is None and reporter(3, 0.3) is None
+        for step, cost in ((2, 0.4), (3, 0.3)):
+            with pytest.raises(TrialEndedError, match=r"report\(2, 0.4\)|report\(3, 0.3\)"):
+                reporter(step, cost)
     assert [r.step for r in calls] == [1] and reporter.dropped == 2
+    reporter.closed_by_fork()
+    assert reporter(4, 0.2) is None and reporter.dropped == 3
     assert len([r for r in caplog.records if "after its trial answered" in r.message]) == 1
     assert reporter.last is not None and reporter.last.step == 1
 

@@ -29,6 +29,7 @@ import inspect
 import logging
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -284,18 +285,33 @@ def lost_worker(cluster: Any, exc: BaseException) -> tuple[str, str | None]:
     return f"{where} was lost: {type(exc).__name__}", job
 
 
+def _import_jobqueue() -> Any:
+    """dask-jobqueue, imported without its side effect: its ``runner`` module replaces the
+    process's SIGINT handler at import with one that calls ``sys.exit()``, so Ctrl-C would no
+    longer raise ``KeyboardInterrupt`` (the loop marks trials in flight on it). The handler
+    in place before the import is put back (on the main thread, where handlers live)."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        import dask_jobqueue
+    except ImportError as exc:
+        raise ImportError("DaskRunner.slurm() needs dask-jobqueue: pip install "
+                          "'trialrunner[slurm]'") from exc
+    finally:
+        if main and before is not None and signal.getsignal(signal.SIGINT) is not before:
+            signal.signal(signal.SIGINT, before)
+    return dask_jobqueue
+
+
 def start_jobs(jobs: int, cores: int, memory: str, walltime: str, queue: str | None,
                kwargs: dict[str, Any]) -> SlurmJobs:
     """Build the SLURMCluster (lifetimes, no dask re-runs of lost tasks) and scale it."""
     if shutil.which("sbatch") is None:
         raise PreflightError("SLURM is not installed here: no `sbatch` on PATH (run on a "
                              "cluster's login node, or install the SLURM client)")
-    try:
-        import dask
-        import dask_jobqueue
-    except ImportError as exc:
-        raise ImportError("DaskRunner.slurm() needs dask-jobqueue: pip install "
-                          "'trialrunner[slurm]'") from exc
+    dask_jobqueue = _import_jobqueue()
+    import dask
+
     for name, value in (("jobs", jobs), ("cores", cores)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
