@@ -141,13 +141,30 @@ def carries_reports(backend: Backend) -> bool:
     return not backend.name.startswith("executor")
 
 
-def configs(fixture: str, keep: Callable[[Backend], bool]) -> pytest.MarkDecorator:
+def real_time_scripts(backend: Backend) -> bool:
+    """Runs script targets on real time."""
+    return runs_scripts(backend) and real_time(backend)
+
+
+SAME_WORKER_AS_SERIAL_LIMITED = frozenset({"thread-limited"})
+"""Configurations whose trials run in the same supervised worker (``runner._worker``, driven by
+``LocalWorker``) as ``serial-limited``'s, only from threads: for a case about what happens
+inside the worker (a hostile target against its pipes, signals, limits, encoding) they repeat
+that coverage, so ``configs(..., worker_side=True)`` marks them ``exhaustive``."""
+
+
+def configs(fixture: str, keep: Callable[[Backend], bool],
+            worker_side: bool = False) -> pytest.MarkDecorator:
     """Parametrize ``fixture`` (``every_backend`` or ``any_config``) over the configurations
     ``keep`` accepts, so that a case that cannot exist on a configuration is never generated
-    (rather than generated and skipped)."""
+    (rather than generated and skipped). ``worker_side``: the case tests the supervised worker
+    itself; the configurations of ``SAME_WORKER_AS_SERIAL_LIMITED`` run only in
+    ``make test-all``."""
     base = BACKENDS + LIMITED if fixture == "any_config" else BACKENDS
-    return pytest.mark.parametrize(fixture, _params([b for b in base if keep(b)]),
-                                   indirect=True)
+    params = [pytest.param(b, id=b.name, marks=[pytest.mark.exhaustive]
+                           if worker_side and b.name in SAME_WORKER_AS_SERIAL_LIMITED else [])
+              for b in base if keep(b)]
+    return pytest.mark.parametrize(fixture, params, indirect=True)
 
 
 SHARED_ON = "serial"
@@ -158,7 +175,8 @@ forms, status rules); the other backends run one smoke case of it (``shared_code
 def shared_code(fixture: str, argnames: str, cases: list[Any], ids: list[str] | None = None,
                 keep: Callable[[Backend], bool] = lambda backend: True) -> pytest.MarkDecorator:
     """Parametrize ``fixture`` (``every_backend`` or ``any_config``) and ``argnames`` with every
-    case on ``SHARED_ON`` and the first case on each other configuration ``keep`` accepts.
+    case on ``SHARED_ON`` and the first case on each other configuration ``keep`` accepts; the
+    rest of the product is marked ``exhaustive`` (``make test-all`` runs it).
 
     For a rule decided in code every backend shares (``runner._core``: validation, return-value
     forms, status rules) the full cartesian product tests the same lines once per backend; the
@@ -168,11 +186,11 @@ def shared_code(fixture: str, argnames: str, cases: list[Any], ids: list[str] | 
     several = "," in argnames
     out = []
     for backend in filter(keep, base):
-        for case, name in zip(cases, names, strict=True):
+        for i, (case, name) in enumerate(zip(cases, names, strict=True)):
             values = case if several else (case,)
-            out.append(pytest.param(backend, *values, id=f"{backend.name}-{name}"))
-            if backend.name != SHARED_ON:
-                break
+            extra = i > 0 and backend.name != SHARED_ON
+            out.append(pytest.param(backend, *values, id=f"{backend.name}-{name}",
+                                    marks=[pytest.mark.exhaustive] if extra else []))
     return pytest.mark.parametrize(f"{fixture}, {argnames}", out, indirect=[fixture])
 
 

@@ -15,6 +15,9 @@ from faults.conftest import (
     configs,
     isolating,
     one,
+    real_limits,
+    real_time,
+    real_time_scripts,
     runs,
     runs_scripts,
     started,
@@ -95,6 +98,7 @@ def _warm(maker: FaultMaker, runner, tmp_path) -> None:
     drain(runner, n)
 
 
+@configs("every_backend", real_time)
 def test_A5_walltime(every_backend: FaultMaker, tmp_path) -> None:
     """A5: a sleeper past walltime_limit=1 is TIMEOUT within limit + 1 s, and the trial's whole
     process tree (its process and the child it started) is gone."""
@@ -122,6 +126,7 @@ def test_A5_walltime(every_backend: FaultMaker, tmp_path) -> None:
         assert again.status == StatusType.SUCCESS and again.cost == 9.0
 
 
+@configs("every_backend", real_limits)
 def test_A7_cpu_time(every_backend: FaultMaker) -> None:
     """A7: a busy loop past cpu_time_limit=0.5 is TIMEOUT whose error names the CPU-time limit."""
     with every_backend(ft.busy, cpu_time_limit=0.5) as runner:
@@ -133,7 +138,7 @@ def test_A7_cpu_time(every_backend: FaultMaker) -> None:
         assert one(runner, {"s": 0.0}).status == StatusType.SUCCESS
 
 
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_A8_orphan_child(any_config: FaultMaker, tmp_path) -> None:
     """A8: a child process the trial starts and leaves running is killed when the trial ends."""
     pidfile = tmp_path / "child"
@@ -162,7 +167,7 @@ print("cost=2.5", flush=True)
 """)
 
 
-@configs("every_backend", runs_scripts)
+@configs("every_backend", real_time_scripts)
 def test_A10_script_hangs(every_backend: FaultMaker, tmp_path) -> None:
     """A10: a script that hangs under walltime_limit=1 is TIMEOUT within limit + 1 s, the runner
     returns, and the script and its child are gone (the process group was killed)."""
@@ -176,7 +181,7 @@ def test_A10_script_hangs(every_backend: FaultMaker, tmp_path) -> None:
         wait_until(lambda: not any(alive(p) for p in pids), 1.0, f"processes {pids} to be gone")
 
 
-@configs("every_backend", runs_scripts)
+@configs("every_backend", real_time_scripts)
 def test_A10_script_grandchild_holds_stdout(every_backend: FaultMaker, tmp_path) -> None:
     """A10: a script that prints its cost and exits, leaving a grandchild that holds its stdout,
     is read at once (the runner does not wait for the grandchild: SUCCESS long before the

@@ -30,7 +30,7 @@ def _in_order(runner, target_configs):
     return values
 
 
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_H1_forked_child_never_answers_for_the_worker(any_config: FaultMaker) -> None:
     """H1: a target that forks and whose child returns into the worker's loop: every trial
     gets its own cost, none its predecessor's."""
@@ -40,7 +40,7 @@ def test_H1_forked_child_never_answers_for_the_worker(any_config: FaultMaker) ->
                                                     for i in range(4)]
 
 
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_H2_writes_to_low_descriptors_change_nothing(any_config: FaultMaker) -> None:
     """H2: junk written to descriptors 3..20 misses the worker's pipes (they sit high): each
     trial still gets its own cost."""
@@ -49,7 +49,7 @@ def test_H2_writes_to_low_descriptors_change_nothing(any_config: FaultMaker) -> 
     assert [v.cost for v in values] == [0.0, 1.0, 2.0]
 
 
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_H2_junk_in_the_result_pipe_costs_that_trial_only(any_config: FaultMaker) -> None:
     """H2: junk written straight into the result pipe (a length that claims 1.7 GB) neither
     blocks the driver nor shifts results: that trial is CRASHED "result channel corrupted", its
@@ -65,7 +65,7 @@ def test_H2_junk_in_the_result_pipe_costs_that_trial_only(any_config: FaultMaker
 
 @pytest.mark.parametrize("target", [ht.returns_on_sigterm, ht.exits_on_sigterm],
                          ids=["returns", "exits"])
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_H3_a_wall_overrun_is_timeout_whatever_the_target_does(any_config: FaultMaker,
                                                               target) -> None:
     """H3: a target whose SIGTERM handler returns a result, or calls sys.exit, after its wall
@@ -102,7 +102,7 @@ def test_H4_escaped_children_die_with_their_trial(any_config: FaultMaker, tmp_pa
     wait_until(lambda: not alive(child), 10, f"the escaped child {child} to be killed")
 
 
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_H5_a_disarmed_cpu_limit_still_holds(any_config: FaultMaker) -> None:
     """H5: a target that ignores SIGPROF/SIGXCPU and raises its own RLIMIT_CPU is TIMEOUT
     within the limit plus about a second, and the next trial is held to the limit again."""
@@ -116,7 +116,7 @@ def test_H5_a_disarmed_cpu_limit_still_holds(any_config: FaultMaker) -> None:
         assert one(runner, {"s": 4.0}).status == StatusType.TIMEOUT
 
 
-@configs("any_config", isolating_not_dask)
+@configs("any_config", isolating_not_dask, worker_side=True)
 def test_H5_a_disarmed_memory_limit_still_holds(any_config: FaultMaker) -> None:
     """H5: a target that lifts its own RLIMIT_AS and fills 1.2 GB under memory_limit=150 is
     MEMORYOUT, measured from outside."""
@@ -144,7 +144,7 @@ def test_H6_what_a_trial_leaves_does_not_reach_the_next(any_config: FaultMaker, 
     assert two_value.additional_info["pid"] != one_value.additional_info["pid"]
 
 
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_H7_values_that_break_the_worker_keep_the_cost(any_config: FaultMaker) -> None:
     """H7: info values whose __reduce__ and __repr__ raise, and a key that will not pickle:
     SUCCESS with the cost, the values degraded to text."""
@@ -172,7 +172,7 @@ def test_H9_serial_runner_with_a_limit_from_two_threads() -> None:
     assert all(value.cost == float(info.config["i"]) for info, value in results)
 
 
-@configs("any_config", isolating)
+@configs("any_config", isolating, worker_side=True)
 def test_H10_a_result_is_measured_once_decoded(any_config: FaultMaker) -> None:
     """H10: an info value whose pickle is 60 bytes but decodes to 300 MB is refused (measured
     in the worker, decoded), CRASHED saying so; the driver never holds it."""
