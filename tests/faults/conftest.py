@@ -169,7 +169,7 @@ def configs(fixture: str, keep: Callable[[Backend], bool],
 
 SHARED_ON = "serial"
 """The backend that runs every case of a rule decided in shared code (validation, return-value
-forms, status rules); the other backends run one smoke case of it (``shared_code_cases``)."""
+forms, status rules); the other backends run one smoke case of it (``shared_code``)."""
 
 
 def shared_code(fixture: str, argnames: str, cases: list[Any], ids: list[str] | None = None,
