@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: system-deps install test test-fast run lint bench docs clean
+.PHONY: system-deps install test test-all test-fast run lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,13 +22,18 @@ system-deps:
 	@timeout 600 bash .ci/setup-mpi >.venv-system-deps.log 2>&1 || echo "Open MPI not installed (see .venv-system-deps.log): the MPI executor test will be skipped"
 	@timeout 600 bash .ci/setup-chromium >>.venv-system-deps.log 2>&1 || echo "Chromium not installed (see .venv-system-deps.log): the HTML screenshot test will be skipped"
 
-## test: the whole default test suite (what CI runs)
+## test: the default test suite (what CI runs): every behaviour, without the tests marked
+## `exhaustive` (further cases of a rule the default run already tests; see docs/decisions.md)
 test: system-deps $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m 'not exhaustive'
+
+## test-all: the default suite plus the `exhaustive` tests
+test-all: system-deps $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
-## test-fast: the inner loop, slow tests left out, stop at the first failure
+## test-fast: the inner loop, slow and exhaustive tests left out, stop at the first failure
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -x -m 'not slow'
+	$(PY) -m pytest -q -x -m 'not slow and not exhaustive'
 
 ## run: the main job, an optimization on a benchmark problem, printing a result table
 run: $(STAMP)

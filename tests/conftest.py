@@ -11,24 +11,12 @@ multiprocessing's helper processes (resource tracker, forkserver), which live fo
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import psutil
 import pytest
-
-# ``tests/runner`` and ``tests/trials`` would shadow the real packages as namespace packages once
-# pytest puts ``tests/`` on sys.path; a regular package anywhere on the path wins over them.
-# Subprocesses the tests start (scripts that put ``tests/`` first on their path) get the same
-# cure through PYTHONPATH.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _ROOT not in sys.path:
-    sys.path.append(_ROOT)
-if _ROOT not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 
 LEAK_DEADLINE = 10.0
 """Seconds a test's child processes get to exit after the test before the test fails."""

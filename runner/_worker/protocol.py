@@ -240,8 +240,3 @@ class FrameReader:
         if zlib.crc32(payload) != crc:
             raise ChannelCorrupted("a result frame failed its checksum (bytes written into it)")
         return seq, payload
-
-
-def loads(payload: bytes) -> Any:
-    """Unpickle a frame's payload (driver side); the payload passed every check first."""
-    return pickle.loads(payload)

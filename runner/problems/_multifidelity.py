@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from runner.problems._problem import Problem
-from runner.problems._synthetic import config_unit, timed_runtime
+from runner.problems._runtime import config_unit, timed_runtime
 
 __all__ = ["FIDELITY", "RANK_CORRELATION", "calibrate", "learning_curves", "multi_fidelity",
            "penalty", "spearman"]

@@ -157,8 +157,7 @@ def test_demo_then_report_on_the_journal_it_wrote(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     kept = [p for p in (ROOT / "runs").rglob("*.jsonl") if p.stat().st_mtime >= started]
     journals = sorted(tmp_path.rglob("*.jsonl")) + kept  # under the folder it ran in, or ours
-    if not journals:
-        pytest.skip("this demo keeps no journal (issue 14 item 11 moves them to runs/demo/)")
+    assert journals, "the demo kept no journal (it keeps them in runs/demo/)"
     for journal in journals:
         png = journal.with_suffix(".png")
         report = cli("report", str(journal), "--plot", str(png), cwd=tmp_path)

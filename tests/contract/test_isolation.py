@@ -10,6 +10,7 @@ import psutil
 import pytest
 import targets
 
+from contract.conftest import ISOLATING
 from runner.testing import drain, wait_until
 from trials import StatusType, TrialInfo
 
@@ -94,11 +95,12 @@ def test_children_left_by_a_trial_are_killed(make_isolated, tmp_path):
         wait_until(lambda: not _alive(child), 5, f"the trial's child {child} to be killed")
 
 
+@pytest.mark.parametrize("make_isolated", [  # SerialRunner evaluates inside submit_trial:
+    pytest.param(b, id=b.name) for b in ISOLATING  # nothing runs at close()
+    if b.name != "serial-limited"], indirect=True)
 def test_close_kills_the_trial_process(make_isolated, tmp_path):
     """close() with a 60 s trial running returns within seconds; the trial is CANCELLED and its
     process is gone."""
-    if make_isolated.name == "serial-limited":
-        pytest.skip("SerialRunner evaluates inside submit_trial: nothing runs at close()")
     runner = make_isolated(targets.act)
     info = TrialInfo({"id": 0, "action": "sleep", "s": 60.0, "dir": str(tmp_path)})
     runner.submit_trial(info)

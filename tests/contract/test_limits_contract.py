@@ -8,6 +8,7 @@ import time
 import pytest
 import targets
 
+from contract.conftest import BACKENDS
 from runner import LimitError
 from runner.testing import drain
 from trials import StatusType, TrialInfo
@@ -17,10 +18,18 @@ SIMULATED = ("SimulatedRunner's limits are simulated seconds on the runtime a tr
              "tests/backends/test_simulated.py")
 
 
-def _real_limits(make_runner) -> None:
-    """Skip on a backend whose limits are not on real time."""
-    if make_runner.name == "simulated":
-        pytest.skip(SIMULATED)
+def _on(keep) -> pytest.MarkDecorator:
+    """``make_runner`` over the backends ``keep`` accepts: a case that cannot exist on a backend
+    is not generated there."""
+    return pytest.mark.parametrize("make_runner", [pytest.param(b, id=b.name) for b in BACKENDS
+                                                   if keep(b)], indirect=True)
+
+
+REAL_TIME = _on(lambda b: b.name != "simulated")
+"""Limits on real time: not on SimulatedRunner (``SIMULATED``)."""
+PROCESS_LIMITS = _on(lambda b: b.name != "simulated" and not b.async_targets)
+"""CPU and memory limits: neither on SimulatedRunner nor on AsyncioRunner, which refuses them at
+construction (``test_asyncio_refuses_process_limits``)."""
 
 
 def _then_ok(runner) -> None:
@@ -30,9 +39,9 @@ def _then_ok(runner) -> None:
     assert got is info and value.status == StatusType.SUCCESS and value.cost == 7.0, value
 
 
+@REAL_TIME
 def test_walltime_limit_is_timeout(make_runner):
     """A 30 s sleeper under walltime_limit=1 is TIMEOUT naming the limit within 3 s."""
-    _real_limits(make_runner)
     with make_runner(targets.act, walltime_limit=1, crash_cost=5.0) as runner:
         t0 = time.monotonic()
         runner.submit_trial(TrialInfo({"id": 0, "action": "sleep", "s": 30.0}))
@@ -45,9 +54,9 @@ def test_walltime_limit_is_timeout(make_runner):
         _then_ok(runner)
 
 
+@PROCESS_LIMITS
 def test_cpu_time_limit_is_timeout(make_runner):
     """A spinning target under cpu_time_limit=1 is TIMEOUT naming the CPU-time limit."""
-    _real_limits(make_runner)
     with make_runner(targets.spin, cpu_time_limit=1) as runner:
         t0 = time.monotonic()
         runner.submit_trial(TrialInfo({"s": 20.0}))
@@ -61,9 +70,9 @@ def test_cpu_time_limit_is_timeout(make_runner):
         assert value.status == StatusType.SUCCESS, value
 
 
+@PROCESS_LIMITS
 def test_memory_limit_is_memoryout(make_runner):
     """Allocating 2 GB under memory_limit=300 is MEMORYOUT naming the limit."""
-    _real_limits(make_runner)
     with make_runner(targets.allocate, memory_limit=300) as runner:
         runner.submit_trial(TrialInfo({"mb": 2048}))
         [(_, value)] = drain(runner, 1)

@@ -4,7 +4,10 @@
 * ``every_backend``: the five backends (serial, process, thread, dask, asyncio).
 * ``any_config``: those plus serial and thread runners with a limit set, which run each trial in
   a supervised process (the configurations where a trial can die alone).
-A case that cannot exist on a backend skips there, saying why (``FaultMaker.needs_process``).
+A case that cannot exist on a configuration is not generated there: ``configs(fixture, keep)``
+parametrizes the fixture over the configurations ``keep`` accepts (``isolating``,
+``runs_scripts``, ``real_limits``). ``FaultMaker.needs_process`` and friends remain for a case
+that decides at run time; such a skip says why.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import faults_targets as ft
 import psutil
 import pytest
 import targets
-from contract.conftest import BACKENDS, LIMITED, MakeRunner, _params
+from contract.conftest import BACKENDS, LIMITED, Backend, MakeRunner, _params
 
 from runner import AbstractRunner
 from trials import TrialInfo, TrialValue
@@ -108,6 +111,87 @@ def _maker(request: pytest.FixtureRequest) -> Iterator[FaultMaker]:
         yield maker
     finally:
         maker.close_all()
+
+
+def isolating(backend: Backend) -> bool:
+    """Each trial runs in a supervised process of its own (a fault can kill it alone)."""
+    return backend.isolates
+
+
+def runs_scripts(backend: Backend) -> bool:
+    """Takes a script target (AsyncioRunner takes only ``async def`` targets)."""
+    return not backend.async_targets
+
+
+def real_limits(backend: Backend) -> bool:
+    """Enforces walltime/CPU/memory limits on real processes (not AsyncioRunner, which refuses
+    memory and CPU limits: case B4; not SimulatedRunner, whose limits are simulated seconds)."""
+    return not backend.async_targets and backend.name != "simulated"
+
+
+def real_time(backend: Backend) -> bool:
+    """Trials run on real time (SimulatedRunner evaluates each trial to its end inside the call
+    that starts it; time passes only on its virtual clock)."""
+    return backend.name != "simulated"
+
+
+def carries_reports(backend: Backend) -> bool:
+    """Takes a target naming ``report`` (an ExecutorRunner refuses it at construction: tested in
+    tests/core/test_core_reports.py)."""
+    return not backend.name.startswith("executor")
+
+
+def real_time_scripts(backend: Backend) -> bool:
+    """Runs script targets on real time."""
+    return runs_scripts(backend) and real_time(backend)
+
+
+SAME_WORKER_AS_SERIAL_LIMITED = frozenset({"thread-limited"})
+"""Configurations whose trials run in the same supervised worker (``runner._worker``, driven by
+``LocalWorker``) as ``serial-limited``'s, only from threads: for a case about what happens
+inside the worker (a hostile target against its pipes, signals, limits, encoding) they repeat
+that coverage, so ``configs(..., worker_side=True)`` marks them ``exhaustive``."""
+
+
+def configs(fixture: str, keep: Callable[[Backend], bool],
+            worker_side: bool = False) -> pytest.MarkDecorator:
+    """Parametrize ``fixture`` (``every_backend`` or ``any_config``) over the configurations
+    ``keep`` accepts, so that a case that cannot exist on a configuration is never generated
+    (rather than generated and skipped). ``worker_side``: the case tests the supervised worker
+    itself; the configurations of ``SAME_WORKER_AS_SERIAL_LIMITED`` run only in
+    ``make test-all``."""
+    base = BACKENDS + LIMITED if fixture == "any_config" else BACKENDS
+    params = [pytest.param(b, id=b.name, marks=[pytest.mark.exhaustive]
+                           if worker_side and b.name in SAME_WORKER_AS_SERIAL_LIMITED else [])
+              for b in base if keep(b)]
+    return pytest.mark.parametrize(fixture, params, indirect=True)
+
+
+SHARED_ON = "serial"
+"""The backend that runs every case of a rule decided in shared code (validation, return-value
+forms, status rules); the other backends run one smoke case of it (``shared_code``)."""
+
+
+def shared_code(fixture: str, argnames: str, cases: list[Any], ids: list[str] | None = None,
+                keep: Callable[[Backend], bool] = lambda backend: True) -> pytest.MarkDecorator:
+    """Parametrize ``fixture`` (``every_backend`` or ``any_config``) and ``argnames`` with every
+    case on ``SHARED_ON`` and the first case on each other configuration ``keep`` accepts; the
+    rest of the product is marked ``exhaustive`` (``make test-all`` runs it).
+
+    For a rule decided in code every backend shares (``runner._core``: validation, return-value
+    forms, status rules) the full cartesian product tests the same lines once per backend; the
+    smoke case shows each backend reaches the shared code. Several ``argnames`` take tuples."""
+    base = BACKENDS + LIMITED if fixture == "any_config" else BACKENDS
+    names = ids or [str(i) for i in range(len(cases))]
+    several = "," in argnames
+    out = []
+    for backend in filter(keep, base):
+        for i, (case, name) in enumerate(zip(cases, names, strict=True)):
+            values = case if several else (case,)
+            extra = i > 0 and backend.name != SHARED_ON
+            out.append(pytest.param(backend, *values, id=f"{backend.name}-{name}",
+                                    marks=[pytest.mark.exhaustive] if extra else []))
+    return pytest.mark.parametrize(f"{fixture}, {argnames}", out, indirect=[fixture])
 
 
 @pytest.fixture(params=_params(BACKENDS))

@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 
-# the repository first: tests/runner and tests/trials must not shadow the packages
+# the repository (the packages) and tests/ (faults_targets) on the path
 _TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path += [os.path.dirname(_TESTS), _TESTS]
 

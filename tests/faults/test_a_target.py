@@ -8,7 +8,21 @@ import os
 import faults_targets as ft
 import targets
 
-from faults.conftest import Deadline, FaultMaker, alive, one, runs, started, worker_pids
+from faults.conftest import (
+    Deadline,
+    FaultMaker,
+    alive,
+    configs,
+    isolating,
+    one,
+    real_limits,
+    real_time,
+    real_time_scripts,
+    runs,
+    runs_scripts,
+    started,
+    worker_pids,
+)
 from runner.testing import drain, wait_until
 from trials import StatusType, TrialInfo
 
@@ -39,10 +53,10 @@ def test_A1_raises(any_config: FaultMaker, tmp_path) -> None:
         assert int(again.read_text()) == raiser and worker_pids(runner) == {raiser}
 
 
+@configs("any_config", isolating)
 def test_A2_os_exit(any_config: FaultMaker, tmp_path) -> None:
     """A2: os._exit(3) while other trials are in flight: that trial is CRASHED saying exit code 3;
     every other trial is SUCCESS and ran exactly once; the backend then runs a new batch."""
-    any_config.needs_process("os._exit(3)")
     d = str(tmp_path)
     n = any_config.n_workers + 2  # all workers busy, two more queued behind them
     with any_config(ft.gated) as runner:
@@ -84,6 +98,7 @@ def _warm(maker: FaultMaker, runner, tmp_path) -> None:
     drain(runner, n)
 
 
+@configs("every_backend", real_time)
 def test_A5_walltime(every_backend: FaultMaker, tmp_path) -> None:
     """A5: a sleeper past walltime_limit=1 is TIMEOUT within limit + 1 s, and the trial's whole
     process tree (its process and the child it started) is gone."""
@@ -111,6 +126,7 @@ def test_A5_walltime(every_backend: FaultMaker, tmp_path) -> None:
         assert again.status == StatusType.SUCCESS and again.cost == 9.0
 
 
+@configs("every_backend", real_limits)
 def test_A7_cpu_time(every_backend: FaultMaker) -> None:
     """A7: a busy loop past cpu_time_limit=0.5 is TIMEOUT whose error names the CPU-time limit."""
     with every_backend(ft.busy, cpu_time_limit=0.5) as runner:
@@ -122,9 +138,9 @@ def test_A7_cpu_time(every_backend: FaultMaker) -> None:
         assert one(runner, {"s": 0.0}).status == StatusType.SUCCESS
 
 
+@configs("any_config", isolating, worker_side=True)
 def test_A8_orphan_child(any_config: FaultMaker, tmp_path) -> None:
     """A8: a child process the trial starts and leaves running is killed when the trial ends."""
-    any_config.needs_process("a child left behind")
     pidfile = tmp_path / "child"
     with any_config(targets.spawn_orphan) as runner:
         value = one(runner, {"pidfile": str(pidfile)})
@@ -151,10 +167,10 @@ print("cost=2.5", flush=True)
 """)
 
 
+@configs("every_backend", real_time_scripts)
 def test_A10_script_hangs(every_backend: FaultMaker, tmp_path) -> None:
     """A10: a script that hangs under walltime_limit=1 is TIMEOUT within limit + 1 s, the runner
     returns, and the script and its child are gone (the process group was killed)."""
-    every_backend.no_scripts_on_asyncio()
     with every_backend(_hanging_script(tmp_path), walltime_limit=1) as runner:
         clock = Deadline()
         value = one(runner, {"x": 1})
@@ -165,11 +181,11 @@ def test_A10_script_hangs(every_backend: FaultMaker, tmp_path) -> None:
         wait_until(lambda: not any(alive(p) for p in pids), 1.0, f"processes {pids} to be gone")
 
 
+@configs("every_backend", real_time_scripts)
 def test_A10_script_grandchild_holds_stdout(every_backend: FaultMaker, tmp_path) -> None:
     """A10: a script that prints its cost and exits, leaving a grandchild that holds its stdout,
     is read at once (the runner does not wait for the grandchild: SUCCESS long before the
     30 s wall limit), and the grandchild is killed."""
-    every_backend.no_scripts_on_asyncio()
     with every_backend(_grandchild_script(tmp_path), walltime_limit=30) as runner:
         clock = Deadline()
         value = one(runner, {"x": 1})
@@ -179,10 +195,10 @@ def test_A10_script_grandchild_holds_stdout(every_backend: FaultMaker, tmp_path)
         wait_until(lambda: not alive(child), 2.0, f"grandchild {child} to be killed")
 
 
+@configs("every_backend", runs_scripts)
 def test_A10_script_grandchild_without_limits(every_backend: FaultMaker, tmp_path) -> None:
     """A10 without any limit (serial and thread runners run the script from the driver): the
     runner still returns at once and the grandchild is killed."""
-    every_backend.no_scripts_on_asyncio()
     with every_backend(_grandchild_script(tmp_path)) as runner:
         clock = Deadline()
         value = one(runner, {"x": 1})
@@ -192,10 +208,10 @@ def test_A10_script_grandchild_without_limits(every_backend: FaultMaker, tmp_pat
         wait_until(lambda: not alive(child), 2.0, f"grandchild {child} to be killed")
 
 
+@configs("any_config", runs_scripts)
 def test_A11_script_exit_status(any_config: FaultMaker, tmp_path) -> None:
     """A11: a script printing cost=1.0 then exiting with status 1 is CRASHED (crash cost, not
     1.0) with the exit status and its stderr tail in the error."""
-    any_config.no_scripts_on_asyncio()
     path = ft.script(tmp_path, "fail.py", """
 print("cost=1.0")
 print("lots of noise\\n" * 500 + "the real reason: disk quota", file=sys.stderr)

@@ -11,11 +11,12 @@ import faults_targets as ft
 import pytest
 import targets
 
-from faults.conftest import FaultMaker, one
+from faults.conftest import FaultMaker, configs, one, real_limits
 from runner import LimitError
 from trials import StatusType
 
 
+@configs("every_backend", real_limits)
 def test_B1_memory_over_limit(every_backend: FaultMaker, tmp_path) -> None:
     """B1: allocating 2 GB under memory_limit=256 is MEMORYOUT naming the limit within 1 s of
     the allocation attempt; the driver and the backend live on (the next trial succeeds)."""
@@ -32,6 +33,7 @@ def test_B1_memory_over_limit(every_backend: FaultMaker, tmp_path) -> None:
         assert every_backend.kwargs["client"].run(os.getpid) == dask_pids, "a dask worker died"
 
 
+@configs("every_backend", real_limits)
 def test_B2_children_allocate(every_backend: FaultMaker) -> None:
     """B2: the documented semantics (runner/_core/limits.py: the memory limit is per process, each
     child the trial starts may use as much again): 4 children of 200 MB each under
@@ -45,6 +47,7 @@ def test_B2_children_allocate(every_backend: FaultMaker) -> None:
         assert value.additional_info["ok"] == 0, value.additional_info
 
 
+@configs("every_backend", real_limits)
 def test_B3_large_result(every_backend: FaultMaker) -> None:
     """B3: returning a 100 MB result under memory_limit=256 is SUCCESS with the whole result:
     shipping the result back is not the target's memory."""

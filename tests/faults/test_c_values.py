@@ -11,7 +11,7 @@ import faults_targets as ft
 import pytest
 import targets
 
-from faults.conftest import FaultMaker, ListOptimizer, one, runs
+from faults.conftest import FaultMaker, ListOptimizer, one, runs, shared_code
 from runner import OptimizationLoop
 from runner.testing import drain, echo
 from trials import History, StatusType, TrialInfo, read_records
@@ -37,10 +37,11 @@ def test_C1_lambda_and_closure(every_backend: FaultMaker) -> None:
             assert value.status == StatusType.SUCCESS and value.cost == expected, value
 
 
-@pytest.mark.parametrize("cost, word", [(math.nan, "NaN"), (math.inf, "+inf"),
-                                        (-math.inf, "-inf")], ids=["nan", "+inf", "-inf"])
+@shared_code("any_config", "cost, word", [(math.nan, "NaN"), (math.inf, "+inf"),
+                                          (-math.inf, "-inf")], ids=["nan", "+inf", "-inf"])
 def test_C4_non_finite_cost(any_config: FaultMaker, cost: float, word: str) -> None:
-    """C4: a NaN, +inf or -inf cost is CRASHED with the crash cost, the error saying which."""
+    """C4: a NaN, +inf or -inf cost is CRASHED with the crash cost, the error saying which
+    (``runner._core.returns`` decides: every value on one backend, one on each other)."""
     with any_config(echo, crash_cost=5.0) as runner:
         value = one(runner, {"ret": cost})
     assert value.status == StatusType.CRASHED and value.cost == 5.0, value

@@ -16,7 +16,7 @@ import faults_targets as ft
 import psutil
 import pytest
 
-from faults.conftest import FaultMaker, ListOptimizer, alive, runs, started
+from faults.conftest import FaultMaker, ListOptimizer, alive, configs, real_time, runs, started
 from runner import OptimizationLoop, ProcessPoolRunner, RetriesExceededError, SerialRunner
 from runner.testing import wait_until
 from trials import (
@@ -67,12 +67,12 @@ def _journal_marks(journal) -> tuple[list[int], set[str]]:
     return sorted(r["trial"] for r in cancelled), {r["reason"] for r in cancelled}
 
 
+@configs("any_config", real_time)
 def test_D1_ctrl_c(any_config: FaultMaker, tmp_path) -> None:
     """D1: Ctrl-C while trials run: run() re-raises KeyboardInterrupt within 5 s, the trials in
     flight are marked cancelled in the flushed journal (its lock released), and trials running
     in worker processes are killed within 5 s."""
     maker = any_config
-    maker.needs_real_time("Ctrl-C while trials run")
     d, journal = str(tmp_path), tmp_path / "study.jsonl"
     n_flight = 1 if maker.is_serial else maker.n_workers
     runner = maker(ft.stoppable)

@@ -15,7 +15,15 @@ import psutil
 import pytest
 from contract.conftest import BACKENDS, _params
 
-from faults.conftest import FaultMaker, ListOptimizer, _maker, one
+from faults.conftest import (
+    FaultMaker,
+    ListOptimizer,
+    _maker,
+    configs,
+    one,
+    runs_scripts,
+    shared_code,
+)
 from runner import OptimizationLoop, PreflightError, RunnerClosedError, SerialRunner
 from runner.testing import drain
 from trials import (
@@ -168,10 +176,11 @@ LIMITS = [("walltime_limit", 0, "seconds"), ("walltime_limit", -1.5, "seconds"),
           ("walltime_limit", math.inf, "seconds"), ("memory_limit", math.nan, "megabytes")]
 
 
-@pytest.mark.parametrize("name, value, unit", LIMITS)
+@shared_code("every_backend", "name, value, unit", LIMITS)
 def test_G2_bad_limits(every_backend: FaultMaker, name: str, value: float, unit: str) -> None:
     """G2: a zero, negative or non-finite limit is a ValueError naming the limit and the value,
-    at construction (AsyncioRunner refuses any memory or CPU limit, naming it)."""
+    at construction (AsyncioRunner refuses any memory or CPU limit, naming it: case B4). The
+    check is ``runner._core.validation``'s: every case on one backend, one on each other."""
     maker = every_backend
     target = maker.target(ft.noop)
     if maker.is_async and name != "walltime_limit":
@@ -211,11 +220,11 @@ def test_G2_submit_after_close(every_backend: FaultMaker) -> None:
     runner.close()
 
 
-@pytest.mark.parametrize("key", ["seed", "instance", "budget"])
+@shared_code("every_backend", "key", ["seed", "instance", "budget"], keep=runs_scripts)
 def test_G2_script_config_key_collides(every_backend: FaultMaker, tmp_path, key: str) -> None:
     """G2: a config key named like a trial field cannot be passed to a script (it would become a
-    second --seed=): ValueError at submit_trial, before anything runs."""
-    every_backend.no_scripts_on_asyncio()
+    second --seed=): ValueError at submit_trial, before anything runs (``runner._core.script``:
+    every key on one backend, one on each other)."""
     path = ft.script(tmp_path, "ran.py", "open(sys.argv[0] + '.ran', 'w').close()\n"
                                         "print('cost=0')")
     with every_backend(path) as runner:
@@ -227,9 +236,9 @@ def test_G2_script_config_key_collides(every_backend: FaultMaker, tmp_path, key:
     assert (tmp_path / "ran.py.ran").exists()
 
 
+@configs("every_backend", runs_scripts)
 def test_G2_missing_script(every_backend: FaultMaker, tmp_path) -> None:
     """A script target that does not exist, or is not executable, fails at construction."""
-    every_backend.no_scripts_on_asyncio()
     missing = str(tmp_path / "nope.sh")
     with pytest.raises(PreflightError, match=f"script target '{missing}' does not exist"):
         every_backend.build(every_backend.cls, missing)
@@ -252,11 +261,12 @@ OBJECTIVES = [
 ]
 
 
-@pytest.mark.parametrize("kwargs, error, match", OBJECTIVES)
+@shared_code("every_backend", "kwargs, error, match", OBJECTIVES)
 def test_G2_bad_objectives_and_crash_cost(every_backend: FaultMaker, kwargs: dict,
                                           error: type, match: str) -> None:
     """Objective names that are empty, not strings or repeated, and crash costs of the wrong
-    length, keyed by objective names, or NaN, fail at construction naming the argument."""
+    length, keyed by objective names, or NaN, fail at construction naming the argument
+    (``runner._core.returns``: every case on one backend, one on each other)."""
     maker = every_backend
     with pytest.raises(error, match=match):
         maker.build(maker.cls, maker.target(ft.noop), **kwargs)

@@ -9,11 +9,18 @@ import time
 
 import hostile_targets as ht
 import pytest
+from contract.conftest import ISOLATING, Backend
 
-from faults.conftest import FaultMaker, alive, one
+from faults.conftest import FaultMaker, alive, configs, isolating, one
 from runner import SerialRunner
 from runner.testing import drain, wait_until
 from trials import StatusType, TrialInfo
+
+
+def isolating_not_dask(backend: Backend) -> bool:
+    """Isolating, and not the shared dask cluster: its workers hold no memory budget (F2 covers
+    dask's memory limit) and it has two workers, so the next trial may land on either."""
+    return backend.isolates and not backend.dask
 
 
 def _in_order(runner, target_configs):
@@ -23,30 +30,30 @@ def _in_order(runner, target_configs):
     return values
 
 
+@configs("any_config", isolating, worker_side=True)
 def test_H1_forked_child_never_answers_for_the_worker(any_config: FaultMaker) -> None:
     """H1: a target that forks and whose child returns into the worker's loop: every trial
     gets its own cost, none its predecessor's."""
-    any_config.needs_process("a fork in the target")
     with any_config(ht.fork_and_return, **any_config.one_worker()) as runner:
         values = _in_order(runner, [{"i": i} for i in range(4)])
     assert [(v.status, v.cost) for v in values] == [(StatusType.SUCCESS, float(i))
                                                     for i in range(4)]
 
 
+@configs("any_config", isolating, worker_side=True)
 def test_H2_writes_to_low_descriptors_change_nothing(any_config: FaultMaker) -> None:
     """H2: junk written to descriptors 3..20 misses the worker's pipes (they sit high): each
     trial still gets its own cost."""
-    any_config.needs_process("writing to the worker's descriptors")
     with any_config(ht.write_garbage_low_fds, **any_config.one_worker()) as runner:
         values = _in_order(runner, [{"i": i} for i in range(3)])
     assert [v.cost for v in values] == [0.0, 1.0, 2.0]
 
 
+@configs("any_config", isolating, worker_side=True)
 def test_H2_junk_in_the_result_pipe_costs_that_trial_only(any_config: FaultMaker) -> None:
     """H2: junk written straight into the result pipe (a length that claims 1.7 GB) neither
     blocks the driver nor shifts results: that trial is CRASHED "result channel corrupted", its
     worker replaced, the next trial gets its own cost."""
-    any_config.needs_process("writing to the worker's pipes")
     kwargs = {"walltime_limit": 30.0, **any_config.one_worker()}
     with any_config(ht.write_garbage_to_pipes, **kwargs) as runner:
         bad = one(runner, {"i": 5}, timeout=20)
@@ -58,25 +65,26 @@ def test_H2_junk_in_the_result_pipe_costs_that_trial_only(any_config: FaultMaker
 
 @pytest.mark.parametrize("target", [ht.returns_on_sigterm, ht.exits_on_sigterm],
                          ids=["returns", "exits"])
+@configs("any_config", isolating, worker_side=True)
 def test_H3_a_wall_overrun_is_timeout_whatever_the_target_does(any_config: FaultMaker,
                                                               target) -> None:
     """H3: a target whose SIGTERM handler returns a result, or calls sys.exit, after its wall
     limit is TIMEOUT on every backend."""
-    any_config.needs_process("a SIGTERM handler")
     with any_config(target, walltime_limit=0.5, grace=1.0, **any_config.one_worker()) as runner:
         value = one(runner, {})
     assert value.status == StatusType.TIMEOUT, value
     assert "walltime_limit of 0.5 s exceeded" in value.additional_info["error"]
 
 
-@pytest.mark.parametrize("then", ["sleep", "exit", "close"])
+@pytest.mark.parametrize("any_config, then", [
+    pytest.param(b, then, id=f"{b.name}-{then}") for b in ISOLATING
+    for then in ("sleep", "exit", "close")
+    # SerialRunner evaluates inside submit_trial: nothing runs at close()
+    if not (then == "close" and b.module == "runner._backends.serial")], indirect=["any_config"])
 def test_H4_escaped_children_die_with_their_trial(any_config: FaultMaker, tmp_path,
                                                  then: str) -> None:
     """H4: a child that left the trial's process group is killed when the trial ends by
     TIMEOUT, by the trial's process dying, and by close()."""
-    any_config.needs_process("a child process")
-    if then == "close" and any_config.is_serial:
-        pytest.skip("SerialRunner evaluates inside submit_trial: nothing runs at close()")
     pidfile = tmp_path / "child"
     config = {"pidfile": str(pidfile), "then": "exit" if then == "exit" else "sleep"}
     with any_config(ht.escaped_child, walltime_limit=3.0 if then != "close" else 60.0,
@@ -94,10 +102,10 @@ def test_H4_escaped_children_die_with_their_trial(any_config: FaultMaker, tmp_pa
     wait_until(lambda: not alive(child), 10, f"the escaped child {child} to be killed")
 
 
+@configs("any_config", isolating, worker_side=True)
 def test_H5_a_disarmed_cpu_limit_still_holds(any_config: FaultMaker) -> None:
     """H5: a target that ignores SIGPROF/SIGXCPU and raises its own RLIMIT_CPU is TIMEOUT
     within the limit plus about a second, and the next trial is held to the limit again."""
-    any_config.needs_process("a CPU-time limit")
     with any_config(ht.disarms_cpu_limit, cpu_time_limit=0.5,
                     **any_config.one_worker()) as runner:
         t0 = time.monotonic()
@@ -108,12 +116,10 @@ def test_H5_a_disarmed_cpu_limit_still_holds(any_config: FaultMaker) -> None:
         assert one(runner, {"s": 4.0}).status == StatusType.TIMEOUT
 
 
+@configs("any_config", isolating_not_dask, worker_side=True)
 def test_H5_a_disarmed_memory_limit_still_holds(any_config: FaultMaker) -> None:
     """H5: a target that lifts its own RLIMIT_AS and fills 1.2 GB under memory_limit=150 is
     MEMORYOUT, measured from outside."""
-    any_config.needs_process("a memory limit")
-    if any_config.is_dask:
-        pytest.skip("the shared dask cluster's workers hold no memory budget; F2 covers dask")
     with any_config(ht.disarms_memory_limit, memory_limit=150,
                     **any_config.one_worker()) as runner:
         value = one(runner, {"mb": 1200, "hold": 5.0})
@@ -124,14 +130,11 @@ def test_H5_a_disarmed_memory_limit_still_holds(any_config: FaultMaker) -> None:
 @pytest.mark.parametrize("first,second", [
     (ht.leaves_a_spinning_thread, ht.spin), (ht.lowers_nofile, ht.opens_many_files)],
     ids=["thread", "rlimit"])
+@configs("any_config", isolating_not_dask)
 def test_H6_what_a_trial_leaves_does_not_reach_the_next(any_config: FaultMaker, first,
                                                         second) -> None:
     """H6: a spinning thread or a lowered RLIMIT_NOFILE left by one trial: the worker says so
     after its answer and is replaced, and the next trial runs clean on a new worker."""
-    any_config.needs_process("a worker reused between trials")
-    if any_config.is_dask:
-        pytest.skip("the shared dask cluster has two workers: the next trial may land on either")
-
     with any_config(ht.first_then_second, cpu_time_limit=2.0,
                     **any_config.one_worker()) as runner:
         one_value = one(runner, {"which": first.__name__})
@@ -141,10 +144,10 @@ def test_H6_what_a_trial_leaves_does_not_reach_the_next(any_config: FaultMaker, 
     assert two_value.additional_info["pid"] != one_value.additional_info["pid"]
 
 
+@configs("any_config", isolating, worker_side=True)
 def test_H7_values_that_break_the_worker_keep_the_cost(any_config: FaultMaker) -> None:
     """H7: info values whose __reduce__ and __repr__ raise, and a key that will not pickle:
     SUCCESS with the cost, the values degraded to text."""
-    any_config.needs_process("the worker's own encoding")
     with any_config(ht.info_that_will_not_travel, **any_config.one_worker()) as runner:
         value = one(runner, {})
     assert value.status == StatusType.SUCCESS and value.cost == 0.25, value
@@ -169,20 +172,20 @@ def test_H9_serial_runner_with_a_limit_from_two_threads() -> None:
     assert all(value.cost == float(info.config["i"]) for info, value in results)
 
 
+@configs("any_config", isolating, worker_side=True)
 def test_H10_a_result_is_measured_once_decoded(any_config: FaultMaker) -> None:
     """H10: an info value whose pickle is 60 bytes but decodes to 300 MB is refused (measured
     in the worker, decoded), CRASHED saying so; the driver never holds it."""
-    any_config.needs_process("the worker's own encoding")
     with any_config(ht.returns_a_pickle_bomb, **any_config.one_worker()) as runner:
         value = one(runner, {"mb": 300})
     assert value.status == StatusType.CRASHED, value
     assert "once decoded" in value.additional_info["error"]
 
 
+@configs("any_config", isolating)
 def test_H6_a_recycled_worker_is_never_sent_the_next_trial(any_config: FaultMaker) -> None:
     """H6: a worker that ends itself after a dirty trial is replaced before the next trial, so
     trials queued behind it run normally (none CRASHED "exited with code 0")."""
-    any_config.needs_process("a worker reused between trials")
     with any_config(ht.leaves_a_spinning_thread, **any_config.one_worker()) as runner:
         infos = [TrialInfo({"i": i}) for i in range(4)]
         for info in infos:

@@ -9,11 +9,10 @@ import os
 from typing import Any
 
 import faults_targets as ft
-import pytest
+from contract.conftest import Backend
 
-from faults.conftest import FaultMaker, ListOptimizer
+from faults.conftest import FaultMaker, ListOptimizer, carries_reports, configs, real_time
 from runner import OptimizationLoop, continue_trial
-from runner.errors import PreflightError
 from trials import StatusType, TrialInfo, TrialValue
 
 
@@ -57,20 +56,20 @@ class PausesThenContinues:
             self.todo.append(continue_trial(info, budget=12))
 
 
+def _pauses(backend: Backend) -> bool:
+    """Not simulated (it evaluates a trial to its end when it starts, so a mid-trial pause leaves
+    its final state saved: docs/early-stopping.md) and takes report targets."""
+    return real_time(backend) and carries_reports(backend)
+
+
+@configs("any_config", _pauses)
 def test_I6_pause_then_continue(any_config: FaultMaker, tmp_path: Any) -> None:
     """I6: a "pause" ends the trial STOPPED and marked paused, its checkpoint kept; the
     continuation gets the same directory and resumes from the step the trial saved, never
     from 0; the journal says which trial it continues. (How late a decision may arrive is
     I1's business: here the loop journals and decides on a loaded CI machine, where a step of
     30 ms may pass before it does.)"""
-    if any_config.is_simulated:
-        pytest.skip("the simulated runner evaluates a trial to its end when it starts, so a "
-                    "mid-trial pause leaves its final state saved (docs/early-stopping.md)")
-    try:
-        runner = any_config(ft.trains_from_checkpoint, grace=0.25)
-    except PreflightError as exc:
-        assert "report" in str(exc)
-        pytest.skip(f"{any_config.name} refuses report targets at construction")
+    runner = any_config(ft.trains_from_checkpoint, grace=0.25)
     optimizer = PausesThenContinues()
     with runner:
         loop = OptimizationLoop(optimizer, runner, journal=tmp_path / "j.jsonl")

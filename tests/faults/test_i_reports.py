@@ -8,10 +8,9 @@ import time
 from typing import Any
 
 import faults_targets as ft
-import pytest
+from contract.conftest import Backend
 
-from faults.conftest import FaultMaker
-from runner.errors import PreflightError
+from faults.conftest import FaultMaker, carries_reports, configs, real_time
 from trials import StatusType, TrialInfo, TrialValue
 
 GRACE = 0.25
@@ -49,14 +48,10 @@ def stop_at(runner: Any, config: dict[str, Any], step: int, timeout: float = 30.
 
 
 def _build(maker: FaultMaker, target: Any, **kwargs: Any) -> Any:
-    try:
-        return maker(target, grace=GRACE, **kwargs)
-    except PreflightError as exc:
-        assert maker.name.startswith("executor"), exc
-        assert "report" in str(exc)
-        pytest.skip(f"{maker.name} refuses report targets at construction (docs/early-stopping.md)")
+    return maker(target, grace=GRACE, **kwargs)
 
 
+@configs("any_config", carries_reports)
 def test_I1_stopped_within_one_step(any_config: FaultMaker) -> None:
     """I1: a target reporting every 10 ms is stopped at the decided step or the next one,
     STOPPED with that step's cost and the step in additional_info."""
@@ -71,14 +66,18 @@ def test_I1_stopped_within_one_step(any_config: FaultMaker) -> None:
         assert latency < 1.0, f"{latency:.3f} s from the decision to the result"
 
 
+def _can_end_a_trial(backend: Backend) -> bool:
+    """Not simulated (it ends a trial itself at the decision: test I1), not a trial in the
+    driver's own thread (it cannot be killed; docs/early-stopping.md), takes report targets."""
+    return (real_time(backend) and (backend.isolates or backend.async_targets)
+            and carries_reports(backend))
+
+
+@configs("any_config", _can_end_a_trial)
 def test_I2_ignoring_the_stop(any_config: FaultMaker) -> None:
     """I2: a target that swallows TrialStopped and goes on ends within grace + 1 s of the
     decision where the backend can end it (a worker process, a coroutine), STOPPED with the
     cost of its last report; an inline thread cannot be ended (documented) and runs on."""
-    if any_config.is_simulated:
-        pytest.skip("the simulated runner ends a trial itself at the decision (test I1)")
-    if not (any_config.isolates or any_config.is_async):
-        pytest.skip("a trial in the driver's own thread cannot be killed; docs/early-stopping.md")
     for quiet in (False, True):
         with _build(any_config, ft.ignores_stop) as runner:
             value, latency, seen = stop_at(

@@ -19,7 +19,7 @@ from pathlib import Path
 import faults_targets as ft
 import pytest
 
-from faults.conftest import FaultMaker, one
+from faults.conftest import FaultMaker, configs, one, runs_scripts
 from runner.testing import drain
 from trials import Journal, StatusType, TrialInfo
 
@@ -106,11 +106,11 @@ print("cost=0.5")
 """
 
 
+@configs("every_backend", runs_scripts)
 def test_script_arguments_cannot_inject(every_backend: FaultMaker, tmp_path) -> None:
     """Script targets run without a shell: values holding $(...), backquotes, ';', '--seed=',
     spaces or a newline arrive as the text of their own --name=value argument; a command line
     with '&&' passes those words as arguments; nothing injected runs."""
-    every_backend.no_scripts_on_asyncio()
     pwn = tmp_path / "PWN"
     path = ft.script(tmp_path, "argv.py", ARGV_SCRIPT)
     config = {"a": f"$(touch {pwn})", "b": f"`touch {pwn}`", "c": f"; touch {pwn}",
@@ -139,10 +139,10 @@ print("cost=0")
 """
 
 
+@configs("every_backend", runs_scripts)
 def test_script_temp_files_are_private_and_removed(every_backend: FaultMaker, tmp_path) -> None:
     """A script's stdout and stderr go to files in a private folder made with tempfile (mode
     0700, owned by this user, holding only those two files), removed when the trial ends."""
-    every_backend.no_scripts_on_asyncio()
     path = ft.script(tmp_path, "tmp.py", TEMP_SCRIPT)
     with every_backend(path) as runner:
         assert one(runner, {}).status == StatusType.SUCCESS

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from runner.integrations.optuna import OptunaOptimizer
 from tests.cli.clihelpers import ROOT
 from trials import StatusType, TrialValue
 
-optuna = pytest.importorskip("optuna")
+optuna = pytest.importorskip("optuna", reason="the optuna extra is not installed")
+
+from runner.integrations.optuna import OptunaOptimizer  # noqa: E402
 
 
 def _study_after(complete: list[float], failed: list[float]) -> Any:

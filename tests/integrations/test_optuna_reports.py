@@ -3,12 +3,14 @@ trial, and the study records it PRUNED (issue 19)."""
 
 from __future__ import annotations
 
-import optuna
 import pytest
 
 from runner import OptimizationLoop, ProcessPoolRunner, SerialRunner
-from runner.integrations.optuna import OptunaOptimizer
 from trials import StatusType
+
+optuna = pytest.importorskip("optuna", reason="the optuna extra is not installed")
+
+from runner.integrations.optuna import OptunaOptimizer  # noqa: E402
 
 
 def learning(config, report):  # type: ignore[no-untyped-def]

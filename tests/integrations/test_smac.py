@@ -97,11 +97,11 @@ def test_run(make_smac_runner) -> None:
     assert not runner.is_running()
 
 
+@pytest.mark.parametrize("make_smac_runner", [b for b in BACKENDS if b != "serial"],
+                         indirect=True)  # serial: one worker, nothing runs in parallel
 def test_parallel_runs(make_smac_runner) -> None:
     """SMAC3 test_parallel_runs: two workers go 2 -> 1 -> 0, then back to 2 as results are
     collected; the two trials overlap in time."""
-    if make_smac_runner.backend == "serial":
-        pytest.skip("one worker: nothing runs in parallel")
     runner = make_smac_runner(target_delayed)
     assert runner.count_available_workers() == 2
     runner.submit_trial(trial(2.0))
