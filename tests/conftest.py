@@ -118,3 +118,19 @@ def devnull_stays_a_device() -> Iterator[None]:
     mode = os.stat(os.devnull).st_mode
     assert stat.S_ISCHR(mode), (f"{os.devnull} is no longer a character device; restore it: "
                                 f"rm {os.devnull} && mknod -m 666 {os.devnull} c 1 3")
+
+
+SMOKE_ONLY = {"dask-tasks": ("tests/contract/test_conformance.py",)}
+"""Configurations that run every case only in the files named (the contract itself) and are
+``exhaustive`` elsewhere: ``DaskRunner(streaming=False)`` hands trials to the same supervised
+worker as the streaming default and differs only in how a trial reaches it, which the
+contract and tests/test_dask.py cover (``make test-all`` runs the rest)."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for value in params.values():
+            keep = SMOKE_ONLY.get(getattr(value, "name", None))  # type: ignore[arg-type]
+            if keep is not None and not str(item.nodeid).startswith(keep):
+                item.add_marker(pytest.mark.exhaustive)
