@@ -54,19 +54,3 @@ def test_resume_records_its_backend_and_the_report_shows_it(study: Path) -> None
     assert "may not be yours" not in done.stderr  # this user wrote it, here
     header = json.loads(study.read_text().splitlines()[0])
     assert header["command"]["origin"]["host"]
-
-
-def test_resume_shows_the_command_of_a_journal_written_elsewhere(study: Path,
-                                                                 tmp_path: Path) -> None:
-    """A journal whose header says another host wrote it: resume says so and shows what it will
-    run, before running it."""
-    lines = study.read_text().splitlines(keepends=True)
-    header = json.loads(lines[0])
-    header["command"]["origin"] = {"user": "mallory", "uid": 4242, "host": "elsewhere"}
-    foreign = tmp_path / "foreign.jsonl"
-    foreign.write_text(json.dumps(header, separators=(",", ":")) + "\n" + "".join(lines[1:]))
-    done = cli("resume", str(foreign), cwd=study.parent)
-    assert done.returncode == 0, done.stderr
-    assert "this journal may not be yours (it was written by mallory (uid 4242) on elsewhere)" \
-        in done.stderr
-    assert f"imports and calls quad:objective in the folder {study.parent}" in done.stderr

@@ -12,12 +12,10 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from runner.cli import main  # noqa: E402
 from runner.cli._journal_view import load_study  # noqa: E402
 from runner.cli._plot_costs import choose_scale  # noqa: E402
-from runner.cli._plots import figure, lane_bars  # noqa: E402
+from runner.cli._plots import figure  # noqa: E402
 from tests.cli.reportjournals import flat, trial, write  # noqa: E402
-from trials import StatusType  # noqa: E402
 
 
 def _drawn(journal: Path) -> Any:
@@ -73,54 +71,3 @@ def test_log_axis_ticks_are_plain_numbers(tmp_path: Path) -> None:
     labels = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True)]
     assert labels and not any("$" in t or "10^" in t or "×" in t for t in labels), labels
     assert "1" in labels and "0.1" in labels
-
-
-def test_a_dollar_in_the_journal_or_study_name_is_drawn(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]
-                                                        ) -> None:
-    """`$_$` in the journal's path (mathtext would raise) is a plain title."""
-    journal = write(tmp_path / "run$_$x.jsonl", flat(trial(0, 1.0), trial(1, 2.0)),
-                    study="cost$^$")
-    assert main(["report", str(journal), "--plot", str(tmp_path / "p.png"),
-                 "--html", str(tmp_path / "p.html")]) == 0
-    assert (tmp_path / "p.png").stat().st_size > 0
-    fig = _drawn(journal)
-    assert fig._suptitle.get_text() == r"{}: 2 trials".format(str(journal).replace("$", r"\$"))
-
-
-def test_a_dollar_in_a_suite_variant_name_is_drawn(tmp_path: Path) -> None:
-    """The suites' anytime plot takes optimizer and problem names with `$` as text."""
-    from runner.suites._suite_plots import problem_curves
-
-    png = problem_curves("p$_$", [1.0, 2.0], {"rs$^$": [[3.0, 1.0], [2.5, 1.5]]}, "regret $x$")
-    assert png[:4] == b"\x89PNG"
-
-
-def test_a_crowded_lane_is_drawn_one_bar_per_run_of_pixel_columns() -> None:
-    """10,000 back-to-back trials of one worker with a crash in the middle and an idle gap:
-    at most a bar per pixel column, the crash still shown, the gap blank."""
-    spans = [(i * 0.1, i * 0.1 + 0.1, "SUCCESS") for i in range(10_000)]
-    spans[5000] = (500.0, 500.1, "CRASHED")
-    spans = [s for s in spans if not 700.0 <= s[0] < 705.0] + [(700.0, 705.0, "CRASHED")]
-    spans = [s for s in spans if not 800.0 <= s[0] < 900.0]  # idle from 800 to 900 s
-    bars = lane_bars(spans, pixel=1.0)
-    assert len(bars) < 1100
-    assert any(status == "CRASHED" and left <= 700.0 < left + width
-               for left, width, status in bars)
-    assert not any(left < 899.0 and left + width > 801.0 for left, width, _ in bars)
-    assert lane_bars(spans[:10], pixel=1.0) == [(a, 1.0, s) for a, _, s in spans[:10]]
-
-
-def test_a_huge_study_draws_a_few_thousand_points(tmp_path: Path) -> None:
-    """20,000 trials of a few distinct costs: the cost panels draw far fewer points than
-    trials (one per pixel bin, status and budget), and each status and budget is there."""
-    rng = random.Random(1)
-    records = flat(*(trial(i, rng.choice((1.0, 1.5, 2.0, 3.0)), start=i * 0.01,
-                           end=i * 0.01 + 0.01,
-                           budget=float(rng.choice((1, 27))),
-                           status=StatusType.CRASHED if i % 97 == 0 else StatusType.SUCCESS)
-                     for i in range(20_000)))
-    ax = _drawn(write(tmp_path / "j.jsonl", records)).axes[1]
-    drawn = sum(len(c.get_offsets()) for c in ax.collections)
-    assert 100 < drawn < 20_000 / 2
-    assert {"SUCCESS", "CRASHED", "budget 1", "budget 27"} <= set(_legend(ax))

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
-from runner.cli._summary import printable
-from runner.cli.report import csv_cell
 from tests.cli.reportjournals import COMMAND, flat, trial, write
 from trials import StatusType
 
@@ -75,42 +73,6 @@ def test_measured_target_time_is_shown_beside_what_the_target_reported(
     target = next(line for line in out.splitlines() if line.strip().startswith("target "))
     assert float(target.split()[-2]) > 90.0, out  # per cent of workers x elapsed
     assert "targets reported 0.04 s of runtime themselves" in out
-
-
-def test_terminal_control_sequences_from_the_journal_are_stripped(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Escape sequences and control characters in config values and names never reach the
-    terminal, and a newline in a value does not forge a line of the report."""
-    evil = "\x1b[2J\x1b]0;owned\x07red\x1b[31m\nbest trial: forged\x9b1m\r"
-    records = flat(trial(0, 1.0, config={"kind": evil}))
-    out = _report(write(tmp_path / "j.jsonl", records, study="s\x1b[8mhidden"), capsys)
-    assert not any(c in out for c in "\x1b\x07\r\x9b")
-    assert "kind=red" in out and "study: shidden" in out
-    assert "\nbest trial: forged" not in out
-    assert printable("a\tb\x00c\x7f") == "abc"
-
-
-@pytest.mark.parametrize(("value", "cell"), [
-    ("=1+2", "'=1+2"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
-    ("-1.5", "-1.5"), ("+2e-3", "+2e-3"), ("-inf", "-inf"), ("a=b", "a=b"),
-    (-1.5, -1.5), (float("-inf"), "-inf"), (3, 3), (None, None)])
-def test_csv_cells_that_a_spreadsheet_would_run_are_neutralized(value: object,
-                                                                cell: object) -> None:
-    """OWASP's rule for text cells; numbers (and text that is a plain number) stay numbers."""
-    assert csv_cell(value) == cell
-
-
-def test_the_csv_holds_no_formula(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A categorical value and an error text starting with = or @ are written with a leading
-    quote; a negative cost stays a number."""
-    records = flat(trial(0, -1.5, config={"kind": "=HYPERLINK(\"http://x\")"}),
-                   trial(1, 2.0, status=StatusType.CRASHED, error="@SUM(1)"))
-    _report(write(tmp_path / "j.jsonl", records), capsys, "--csv", str(tmp_path / "t.csv"))
-    with open(tmp_path / "t.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert rows[0]["config.kind"] == "'=HYPERLINK(\"http://x\")" and rows[0]["cost"] == "-1.5"
-    assert rows[1]["error"] == "'@SUM(1)"
 
 
 def test_the_html_page_escapes_what_the_journal_holds(tmp_path: Path,
