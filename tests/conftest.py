@@ -134,3 +134,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             keep = SMOKE_ONLY.get(getattr(value, "name", None))  # type: ignore[arg-type]
             if keep is not None and not str(item.nodeid).startswith(keep):
                 item.add_marker(pytest.mark.exhaustive)
+
+
+@pytest.fixture(autouse=True)
+def sigint_handler_is_left_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test (or a library it imports) that replaces the SIGINT handler fails, and the handler
+    is put back: Ctrl-C must stay a KeyboardInterrupt for the tests after it (a library did
+    this at import once, and every Ctrl-C test after it failed far from the cause)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before:
+        signal.signal(signal.SIGINT, before)  # type: ignore[arg-type]
+        pytest.fail(f"{request.node.nodeid} left SIGINT handled by {after!r} (was {before!r})")
