@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: system-deps install test test-all test-fast run lint bench docs clean
+.PHONY: system-deps install test test-cluster test-all test-fast run lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,18 +22,24 @@ system-deps:
 	@timeout 600 bash .ci/setup-mpi >.venv-system-deps.log 2>&1 || echo "Open MPI not installed (see .venv-system-deps.log): the MPI executor test will be skipped"
 	@timeout 600 bash .ci/setup-chromium >>.venv-system-deps.log 2>&1 || echo "Chromium not installed (see .venv-system-deps.log): the HTML screenshot test will be skipped"
 
-## test: the default test suite (what CI runs): every behaviour, without the tests marked
-## `exhaustive` (further cases of a rule the default run already tests; see docs/decisions.md)
+## test: the default test suite: every behaviour, without the tests marked `exhaustive` (further
+## cases of a rule the default run already tests; see docs/decisions.md) and without the tests
+## on a real SLURM (tests/cluster: `make test-cluster`; CI runs both, see .ci/run)
 test: system-deps $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider -m 'not exhaustive'
+	$(PY) -m pytest -q -p no:cacheprovider -m 'not exhaustive' --ignore=tests/cluster
 
-## test-all: the default suite plus the `exhaustive` tests
+## test-cluster: the tests on a one-node SLURM of this machine (tests/cluster; its fixture
+## installs slurmctld, slurmd and munge where it can, else the tests are skipped and say why)
+test-cluster: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/cluster
+
+## test-all: the default suite, the SLURM tests and the `exhaustive` tests
 test-all: system-deps $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
-## test-fast: the inner loop, slow and exhaustive tests left out, stop at the first failure
+## test-fast: the inner loop, slow, exhaustive and SLURM tests left out, stop at the first failure
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -x -m 'not slow and not exhaustive'
+	$(PY) -m pytest -q -x -m 'not slow and not exhaustive' --ignore=tests/cluster
 
 ## run: the main job, an optimization on a benchmark problem, printing a result table
 run: $(STAMP)
