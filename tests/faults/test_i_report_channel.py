@@ -16,28 +16,30 @@ from typing import Any
 import pytest
 import report_saboteurs as rs
 
-from faults.conftest import FaultMaker, ListOptimizer
+from faults.conftest import (
+    FaultMaker,
+    ListOptimizer,
+    carries_reports,
+    configs,
+    isolating,
+    real_time,
+)
 from runner import OptimizationLoop, SerialRunner
-from runner.errors import PreflightError
 from runner.testing import wait_until
 from trials import History, Report, StatusType, TrialInfo, TrialValue
 
 
+def live_reports(backend: Any) -> bool:
+    """Carries a running trial's reports as they are made (an ExecutorRunner refuses report
+    targets; SimulatedRunner replays a returned curve, its report callable goes nowhere)."""
+    return carries_reports(backend) and real_time(backend)
+
+
 def _make(maker: FaultMaker, target: Any, **kwargs: Any) -> Any:
-    """``maker``'s runner of ``target`` (its async twin on asyncio); skips where reports are
-    not carried."""
+    """``maker``'s runner of ``target`` (its async twin on asyncio)."""
     if maker.is_async:
         return maker.build(maker.cls, rs.ASYNC_TWINS[target], **kwargs)
-    try:
-        return maker(target, **kwargs)
-    except PreflightError as exc:
-        assert "report" in str(exc)
-        pytest.skip(f"{maker.name} refuses report targets at construction")
-
-
-def _no_simulated(maker: FaultMaker) -> None:
-    if maker.is_simulated:
-        pytest.skip("SimulatedRunner replays a returned curve; its report callable goes nowhere")
+    return maker(target, **kwargs)
 
 
 def _run(runner: Any, config: dict[str, Any], timeout: float = 60.0
@@ -62,12 +64,12 @@ def _run(runner: Any, config: dict[str, Any], timeout: float = 60.0
 # -- item 4: reports after the answer ------------------------------------------------------------
 
 
+@configs("any_config", live_reports)
 def test_I4_a_leftover_thread_reporting_costs_no_trial(any_config: FaultMaker) -> None:
     """I4: each trial leaves a thread that goes on reporting after it answered: every trial,
     on the same worker one after the other, is SUCCESS with its own cost (before: the next trial
     on the process pool was CRASHED "a report for trial N, expected N+1", and a report right
     after the answer made the trial's own result CRASHED "a second answer")."""
-    _no_simulated(any_config)
     with _make(any_config, rs.leaves_a_reporting_thread, **any_config.one_worker()) as runner:
         got = [_run(runner, {"i": i}) for i in range(10)]
     assert [(v.status, v.cost) for v, _ in got] == [(StatusType.SUCCESS, float(i))
@@ -76,12 +78,17 @@ def test_I4_a_leftover_thread_reporting_costs_no_trial(any_config: FaultMaker) -
         assert all(r.step == 1 or r.step >= 1000 for r in reports), value
 
 
+def live_isolated(backend: Any) -> bool:
+    """Carries live reports, each trial in a supervised process of its own (a fork in the
+    target must not hit the driver)."""
+    return live_reports(backend) and isolating(backend)
+
+
+@configs("any_config", live_isolated)
 def test_I4_a_forked_child_reporting_costs_no_trial(any_config: FaultMaker) -> None:
     """I4: each trial forks a child that goes on reporting: every trial SUCCESS with its own
     cost; the child's calls are dropped where it runs (it must not read the worker's trial pipe
     nor interleave frames with the worker's)."""
-    _no_simulated(any_config)
-    any_config.needs_process("a fork in the target")
     with _make(any_config, rs.forks_a_reporter, walltime_limit=30.0,
                **any_config.one_worker()) as runner:
         got = [_run(runner, {"i": i}) for i in range(10)]
@@ -162,12 +169,12 @@ def _readable(fd: int) -> int:
 # -- item 5: reports from several threads of one trial ------------------------------------------
 
 
+@configs("any_config", live_reports)
 @pytest.mark.parametrize("kb", [0, 8])
 def test_I5_reports_from_many_threads_all_arrive(any_config: FaultMaker, kb: int) -> None:
     """I5: 8 threads of one trial report 100 times each at once: all 800 reports arrive, each
     once, and the trial is SUCCESS (before, in a supervised worker: "concurrent poll()
     invocation", about 600 of 800 lost; with 8 KB metrics 4 of 5 trials CRASHED)."""
-    _no_simulated(any_config)
     expected = sorted(t * 1000 + k for t in range(rs.N_THREADS) for k in range(rs.PER_THREAD))
     with _make(any_config, rs.reports_from_threads, **any_config.one_worker()) as runner:
         for i in range(3 if kb else 1):
@@ -196,6 +203,7 @@ def _boom(report: Report) -> Any:
     raise RuntimeError("on_report is broken")
 
 
+@configs("any_config", live_reports)
 @pytest.mark.parametrize("decide, error, match", [
     (_boom, RuntimeError, "on_report is broken"),
     (lambda report: 42, ValueError, r"_Reporting.on_report \(trial 0, step 1\): a report "
@@ -206,7 +214,6 @@ def test_I8_an_on_report_error_fails_the_loop(any_config: FaultMaker, decide: An
     """I8: an ``on_report`` that raises or returns garbage fails the loop on every backend,
     with its own error, and the trial is not retried (before, on SerialRunner: the trial was
     CRASHED with the optimizer's error, retried, and the loop went on)."""
-    _no_simulated(any_config)
     opt = _Reporting([{"i": 0, "n": 200}], decide)
     with _make(any_config, rs.reports_n, **any_config.one_worker()) as runner:
         loop = OptimizationLoop(opt, runner, retries=2)
@@ -247,12 +254,12 @@ def test_I8_on_report_is_never_concurrent_nor_charged_to_the_trial() -> None:
 # -- item 11: a step no journal can hold ---------------------------------------------------------
 
 
+@configs("any_config", live_reports)
 def test_I11_an_absurd_step_is_refused_in_the_target(any_config: FaultMaker, tmp_path) -> None:
     """I11: ``report(10**5000, cost)`` raises ``ValueError`` in the target naming
     ``Report.step``: that trial is CRASHED with it (or goes on, if it catches it), the loop and
     the journal are fine (before, on the process pool: the journal could not encode the step
     and the whole loop failed)."""
-    _no_simulated(any_config)
     configs = [{"i": 0, "step": "10**5000"}, {"i": 1, "step": "10**400", "catch": True},
                {"i": 2, "step": "3"}]
     opt = ListOptimizer(configs)
@@ -276,11 +283,11 @@ def test_I11_an_absurd_step_is_refused_in_the_target(any_config: FaultMaker, tmp
 # -- item 12: the caps on what a report may carry ------------------------------------------------
 
 
+@configs("any_config", live_reports)
 def test_I12_report_metrics_are_capped_in_the_journal(any_config: FaultMaker, tmp_path) -> None:
     """I12: three reports with a 2 MB metric each: the journal holds a truncation marker for
     it, not 2 MB a line (before: each report was a 2 MB line; 20 MB metrics, 20 MB lines); the
     curve in memory keeps the whole value, as a result's info does."""
-    _no_simulated(any_config)
     opt = ListOptimizer([{"i": 0, "mb": 2, "reports": 3}])
     journal = tmp_path / "study.jsonl"
     with _make(any_config, rs.reports_big_metric, **any_config.one_worker()) as runner:
