@@ -208,3 +208,16 @@ class ProcessCluster:
     def close(self) -> None:
         for p in self.started:
             kill_tree(p)
+
+
+def drain(runner: Any, timeout: float = 60.0) -> list[Any]:
+    """Collect ``(info, value)`` results until nothing is queued or executing (fails after
+    ``timeout``)."""
+    out: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while runner.is_running():
+        assert time.monotonic() < deadline, f"trials still running after {timeout} s"
+        runner.wait(timeout=0.5)
+        out.extend(runner.iter_results())
+    out.extend(runner.iter_results())
+    return out

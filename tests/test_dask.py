@@ -35,14 +35,7 @@ Results = list[tuple[TrialInfo, TrialValue]]
 
 def drain(runner: DaskRunner, timeout: float = 60.0) -> Results:
     """Collect results until nothing is queued or executing (fails after ``timeout``)."""
-    out: Results = []
-    deadline = time.monotonic() + timeout
-    while runner.is_running():
-        assert time.monotonic() < deadline, f"trials still running after {timeout} s"
-        runner.wait(timeout=0.5)
-        out.extend(runner.iter_results())
-    out.extend(runner.iter_results())
-    return out
+    return h.drain(runner, timeout)
 
 
 markers = h.executions

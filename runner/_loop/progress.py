@@ -13,6 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from runner._loop.live import fmt_cost, fmt_seconds
 from runner._loop.statistics import Statistics
 from trials import History
 
@@ -30,20 +31,6 @@ if TYPE_CHECKING:
 
 
 __all__ = ["LiveDisplay", "live_info", "render_loop"]
-
-
-def _fmt_cost(cost: Any) -> str:
-    if isinstance(cost, tuple):
-        return "(" + ", ".join(f"{c:.6g}" for c in cost) + ")"
-    return f"{cost:.6g}"
-
-
-def _fmt_seconds(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, sec = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes}:{sec:02d}"
 
 
 class _Front:
@@ -79,13 +66,13 @@ def render_statistics(stats: Statistics, front_size: int | None = None) -> Rende
     from rich.table import Table
 
     if stats.best is not None:
-        best = _fmt_cost(stats.best)
+        best = fmt_cost(stats.best)
     else:
         best = f"Pareto front of {front_size}" if front_size else "-"
     grid = Table.grid(padding=(0, 2))
     for _ in range(4):
         grid.add_column()
-    grid.add_row("status", f"[bold]{stats.status}[/]", "elapsed", _fmt_seconds(stats.elapsed))
+    grid.add_row("status", f"[bold]{stats.status}[/]", "elapsed", fmt_seconds(stats.elapsed))
     grid.add_row("done", str(stats.done), "pending", str(stats.pending))
     grid.add_row("failed", str(stats.failed), "retried", str(stats.retried))
     grid.add_row("best cost", best, "trials/s", f"{stats.trials_per_second:.1f}")
@@ -96,7 +83,7 @@ def render_statistics(stats: Statistics, front_size: int | None = None) -> Rende
         if goal.unit == "trials":
             text = f"{stats.done}/{int(goal.total)} trials"
         else:
-            text = f"{_fmt_seconds(stats.elapsed)}/{_fmt_seconds(goal.total)}"
+            text = f"{fmt_seconds(stats.elapsed)}/{fmt_seconds(goal.total)}"
         bar = Table.grid(padding=(0, 1))  # a bar ends no line: give it a row of its own
         bar.add_row(ProgressBar(total=goal.total, completed=goal.completed, width=40), text)
         parts.append(bar)
