@@ -97,7 +97,7 @@ def asha_to(runner: Any, problem: Any, seed: int, mode: str, error: float,
     def reached(loop: Any) -> bool:
         return full_budget_best(loop.history, hi) <= error or target_time(loop.history) >= cap
 
-    asha = ASHA(problem.space, lo, hi, eta=3, seed=seed, n_trials=5000, mode=mode)
+    asha = ASHA(problem.space, lo, hi, eta=3, seed=seed, n_configs=5000, mode=mode)
     history = study(runner, asha, hi, goal=reached)
     return target_time(history), full_budget_best(history, hi)
 

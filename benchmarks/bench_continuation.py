@@ -71,7 +71,7 @@ def to_regret(problem: Any, seed: int, goal: float) -> tuple[float, float, float
     lo, hi = problem.fidelity
     figures = []
     for mode in ("promotion", "stopping"):
-        asha = ASHA(problem.space, lo, hi, eta=3, seed=seed, n_trials=ASHA_CAP, mode=mode)
+        asha = ASHA(problem.space, lo, hi, eta=3, seed=seed, n_configs=ASHA_CAP, mode=mode)
         regret, time = simulated_study(asha, problem, goal=goal)
         figures += [time, regret]
     return figures[0], figures[1], figures[2], figures[3]

@@ -154,7 +154,7 @@ def asha_vs_hyperband(seeds: int, n_iterations: int = 1
         hb = Hyperband(problem.space, min_budget=lo, max_budget=hi, eta=3, seed=seed,
                        n_iterations=n_iterations)
         hb_regret, hb_time = simulated_study(hb, problem)
-        asha = ASHA(problem.space, lo, hi, eta=3, seed=seed, n_trials=5000)
+        asha = ASHA(problem.space, lo, hi, eta=3, seed=seed, n_configs=5000)
         asha_regret, asha_time = simulated_study(asha, problem, goal=hb_regret)
         rows.append((seed, hb_regret, hb_time, asha_regret, asha_time))
         print(f"  {n_iterations} Hyperband iteration(s), seed {seed}: done", file=sys.stderr)

@@ -6,8 +6,7 @@ no process or thread and imports no cluster library.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from runner._backends.serial import SerialRunner
 from runner._core.checkpoints import continue_trial
@@ -16,15 +15,21 @@ from runner._core.reporting import Decision
 from runner._core.returns import Outcome
 from runner._core.script import ScriptTarget
 from runner._core.target import Target
+from runner._lazy import lazy_exports as _lazy_exports
 from runner.errors import (
     FailureRateError,
     LimitError,
     LoopError,
+    MemoryLimitWarning,
     PreflightError,
     RetriesExceededError,
     RunnerBrokenError,
     RunnerClosedError,
     RunnerError,
+    SlurmStartError,
+    StudyFailedError,
+    StudyMismatchError,
+    SuiteFileError,
     TrialEndedError,
     TrialStopped,
     WorkerStartError,
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
     from runner._backends.simulated import SimulatedRunner
     from runner._backends.threads import ThreadPoolRunner
     from runner._loop.loop import OptimizationLoop
+    from runner._loop.statistics import GoalProgress, Statistics
     from runner._loop.timings import Timings
     from runner.optimizers import Hyperband, RandomSearch, SuccessiveHalving
 
@@ -48,8 +54,10 @@ __all__ = [
     "Decision",
     "ExecutorRunner",
     "FailureRateError",
+    "GoalProgress",
     "LimitError",
     "LoopError",
+    "MemoryLimitWarning",
     "RunnerBrokenError",
     "OptimizationLoop",
     "Hyperband",
@@ -63,6 +71,11 @@ __all__ = [
     "ScriptTarget",
     "SerialRunner",
     "SimulatedRunner",
+    "SlurmStartError",
+    "Statistics",
+    "StudyFailedError",
+    "StudyMismatchError",
+    "SuiteFileError",
     "SuccessiveHalving",
     "Target",
     "ThreadPoolRunner",
@@ -82,20 +95,12 @@ _LAZY = {
     "ExecutorRunner": "runner._backends.executor",
     "OptimizationLoop": "runner._loop.loop",
     "Timings": "runner._loop.timings",
+    "Statistics": "runner._loop.statistics",
+    "GoalProgress": "runner._loop.statistics",
     "RandomSearch": "runner.optimizers",
     "Hyperband": "runner.optimizers",
     "SuccessiveHalving": "runner.optimizers",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runner' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY, __all__)

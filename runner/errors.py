@@ -1,5 +1,32 @@
-"""Every error the runners and the loop raise on misuse, rooted in builtins so ``except
-ValueError`` still works; trial failures are never exceptions, they are ``TrialValue`` data."""
+"""Every error and warning of this package, in one tree rooted in builtins so ``except
+ValueError`` still works. Trial failures are never exceptions: they are ``TrialValue`` data.
+
+::
+
+    Exception
+    ├── RunnerError                          base of everything raised here
+    │   ├── RunnerClosedError  (RuntimeError)   the user closed the runner; it takes no more trials
+    │   ├── PreflightError     (ValueError)     checked before the first trial: unusable as given
+    │   │   ├── LimitError                      a resource limit cannot be enforced here
+    │   │   ├── StudyMismatchError              a journal holds another study than the loop's
+    │   │   ├── SuiteFileError                  a suite file that cannot be run
+    │   │   └── SlurmStartError                 no dask worker came up in a SLURM job
+    │   ├── WorkerStartError   (RuntimeError)   a worker could not start or load the target
+    │   ├── LoopError          (RuntimeError)   the loop was MISUSED (started twice, ...)
+    │   ├── StudyFailedError   (RuntimeError)   the study ran and FAILED: not the caller's misuse
+    │   │   ├── RetriesExceededError            a trial crashed on every retry
+    │   │   ├── FailureRateError                too many of the last trials failed
+    │   │   └── RunnerBrokenError               the runner lost trials it had accepted
+    │   ├── TrialStopped                        raised by ``report`` in a trial told to stop
+    │   └── TrialEndedError    (RuntimeError)   ``report`` called after the trial ended
+    └── Warning
+        └── UserWarning
+            └── MemoryLimitWarning              ``memory_limit`` beyond the machine (unit?)
+
+``except LoopError`` catches misuse only; ``except StudyFailedError`` catches a study that ended
+in failure (``OptimizationLoop.run`` and ``await loop.task`` raise it). The journal's errors
+(``trials.JournalError`` and its subclasses) belong to the data model and live in ``trials``.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +35,18 @@ __all__ = [
     "RunnerClosedError",
     "PreflightError",
     "LimitError",
+    "StudyMismatchError",
+    "SuiteFileError",
+    "SlurmStartError",
     "WorkerStartError",
+    "LoopError",
+    "StudyFailedError",
     "RetriesExceededError",
     "FailureRateError",
-    "LoopError",
     "RunnerBrokenError",
-    "StudyMismatchError",
     "TrialStopped",
     "TrialEndedError",
+    "MemoryLimitWarning",
 ]
 
 
@@ -43,9 +74,13 @@ class LoopError(RunnerError, RuntimeError):
     """The optimization loop was misused (started twice, waited for before it started)."""
 
 
-class RunnerBrokenError(LoopError):
+class StudyFailedError(RunnerError, RuntimeError):
+    """The study ran and ended in failure (a trial kept crashing, too many trials failed, the
+    runner lost trials): not the caller's misuse, so not a ``LoopError``."""
+
+
+class RunnerBrokenError(StudyFailedError):
     """The runner broke under the loop (it lost trials it had accepted); not the user's misuse.
-    Subclasses ``LoopError`` so code that caught ``LoopError`` before still catches it.
     ``lost`` holds the trial ids the runner never returned."""
 
     def __init__(self, message: str, *, lost: list[int] | None = None):
@@ -53,7 +88,7 @@ class RunnerBrokenError(LoopError):
         self.lost = list(lost or [])
 
 
-class RetriesExceededError(LoopError):
+class RetriesExceededError(StudyFailedError):
     """A trial kept crashing after all its retries; ``traceback`` holds the target's last one."""
 
     def __init__(self, message: str, *, info: object = None, traceback: str | None = None):
@@ -62,7 +97,7 @@ class RetriesExceededError(LoopError):
         self.traceback = traceback
 
 
-class FailureRateError(LoopError):
+class FailureRateError(StudyFailedError):
     """More than ``max_failure_rate`` of the last ``failure_window`` finished trials failed
     (CRASHED, TIMEOUT, MEMORYOUT): the target looks broken, so the loop ended. ``failures``
     holds ``(trial id, error)`` of the failures in that window, oldest first; ``traceback`` the
@@ -78,9 +113,9 @@ class FailureRateError(LoopError):
         self.traceback = traceback
 
 
-class StudyMismatchError(LoopError, ValueError):
-    """A journal holds another study than the loop resuming it; ``differences`` maps each field
-    that differs to ``(recorded, current)``."""
+class StudyMismatchError(PreflightError):
+    """A journal holds another study than the loop resuming it (found before anything is told);
+    ``differences`` maps each field that differs to ``(recorded, current)``."""
 
     def __init__(self, message: str, *, journal: str, recorded: object, current: object,
                  differences: dict[str, tuple[object, object]]):
@@ -106,3 +141,22 @@ class TrialStopped(RunnerError):
 class TrialEndedError(RunnerError, RuntimeError):
     """A trial's ``report`` was called after the trial ended (its target had returned or
     raised): the report would reach no one."""
+
+
+class SuiteFileError(PreflightError):
+    """A suite file that cannot be run; the message names the file, line and key."""
+
+
+class SlurmStartError(PreflightError):
+    """No dask worker came up in a SLURM job: the message names each job's state and log."""
+
+
+class MemoryLimitWarning(UserWarning):
+    """``memory_limit`` is beyond what the machine has: probably given in the wrong unit.
+    ``limit_mb`` and ``have_mb`` say both (the CLI words the warning in its own terms)."""
+
+    def __init__(self, message: str, limit_mb: float | None = None,
+                 have_mb: float | None = None) -> None:
+        super().__init__(message)
+        self.limit_mb = limit_mb
+        self.have_mb = have_mb

@@ -183,7 +183,7 @@ class ExecutorRunner(BackendRunner):
             _shutdown(self._executor)
 
     def _backend_meta(self) -> dict[str, Any]:
-        return {"n_workers": self._capacity, "executor": type(self._executor).__name__}
+        return {**super()._backend_meta(), "executor": type(self._executor).__name__}
 
 
 def _shutdown(executor: Any) -> None:

@@ -356,7 +356,7 @@ class SimulatedRunner(BackendRunner):
                           additional_info=gone.additional_info)
 
     def _backend_meta(self) -> dict[str, Any]:
-        return {"n_workers": self._capacity, "runtime_key": self._runtime_key,
+        return {**super()._backend_meta(), "runtime_key": self._runtime_key,
                 "curve_key": self._curve_key,
                 "start_time": self._start_time, "charge_optimizer_time": self._charge,
                 "default_runtime": self._default_runtime}

@@ -69,6 +69,3 @@ class ThreadPoolRunner(SlotRunner):
     def _close_wait(self) -> float:
         # An inline trial cannot be stopped, so waiting for its thread would only delay close().
         return super()._close_wait() if self._isolated else 0.05
-
-    def _backend_meta(self) -> dict[str, Any]:
-        return {"n_workers": self._capacity}

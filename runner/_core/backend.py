@@ -132,6 +132,10 @@ class BackendRunner(AbstractRunner):
     def is_running(self) -> bool:
         return self._executing > 0 or bool(self._pending)
 
+    def _backend_meta(self) -> dict[str, Any]:
+        """What ``meta`` adds for this backend: its workers; a backend adds its own settings."""
+        return {"n_workers": self._capacity}
+
     def count_available_workers(self) -> int:
         return max(0, self._capacity - self._executing - len(self._pending))
 

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from runner._core.validation import check_grace, check_memory_mb, check_seconds
-from runner.errors import LimitError
+from runner.errors import LimitError, MemoryLimitWarning
 
 __all__ = ["Limits", "MIN_MEMORY_MB", "MemoryLimitWarning"]
 
@@ -61,17 +61,6 @@ def _warn_if_beyond_machine(limit_mb: float) -> None:
         "memory and swap), so it will never act; memory_limit is in megabytes (MB): for 2 GiB "
         "pass memory_limit=2048, not 2 * 1024**3", limit_mb=limit_mb, have_mb=have_mb),
         stacklevel=_caller_stacklevel())
-
-
-class MemoryLimitWarning(UserWarning):
-    """``memory_limit`` is beyond what the machine has: probably given in the wrong unit.
-    ``limit_mb`` and ``have_mb`` say both (the CLI words the warning in its own terms)."""
-
-    def __init__(self, message: str, limit_mb: float | None = None,
-                 have_mb: float | None = None) -> None:
-        super().__init__(message)
-        self.limit_mb = limit_mb
-        self.have_mb = have_mb
 
 
 def _caller_stacklevel() -> int:

@@ -14,7 +14,8 @@ The status table, once:
     it was stopped by a decision on its reports    STOPPED     stopped(), stopped_outcome()
     its host was lost more than max_requeues times CRASHED     worker_lost()
     it wrote into the result channel               CRASHED     channel_corrupted()
-    the backend could not run it at all            CRASHED     not_run()
+    the backend could not run it at all, or its    CRASHED     not_run()
+    answer cannot be taken (too big, unreadable)
 
 Two shapes: an `Outcome` where the evaluator classifies inside the trial's process (no
 times yet), and a ``TrialValue`` where a supervisor decides from outside (the trial's times are
@@ -34,7 +35,7 @@ from trials import Cost, StatusType, TrialValue
 __all__ = [
     "CPU_SIGNALS", "cancelled", "cancelled_outcome", "limit_outcome", "channel_corrupted", "cpu_time_exceeded",
     "crash_info", "died", "invalid", "memory_exceeded", "memory_outcome", "not_run",
-    "raised", "refused", "signal_name", "stopped", "stopped_outcome", "walltime_exceeded", "walltime_outcome", "worker_lost",
+    "raised", "signal_name", "stopped", "stopped_outcome", "walltime_exceeded", "walltime_outcome", "worker_lost",
 ]
 
 CLOSED = "the runner was closed"
@@ -197,19 +198,14 @@ def channel_corrupted(crash_cost: Cost, start: float | None, detail: str) -> Tri
 
 
 def not_run(crash_cost: Cost, reason: str, exc: BaseException | None = None,
-            start: float | None = None) -> TrialValue:
-    """The backend could not run the trial at all (no worker, cluster gone, unsendable)."""
+            start: float | None = None, error_type: str | None = None) -> TrialValue:
+    """The backend could not run the trial (no worker, cluster gone, unsendable), or its answer
+    arrived but cannot be taken (over the size cap, unpicklable in the driver, not a valid
+    value): ``reason`` says which. ``error_type`` names the exception behind it, by default
+    ``exc``'s type."""
     info: dict[str, Any] = {"error": reason}
-    if exc is not None:
-        info["error_type"] = type(exc).__name__
-    return _value(StatusType.CRASHED, crash_cost, start, info)
-
-
-def refused(crash_cost: Cost, start: float | None, error: str,
-            error_type: str | None = None) -> TrialValue:
-    """The trial's answer arrived but cannot be taken: over the size cap, not unpicklable in
-    the driver, or not a valid value; ``error`` says which."""
-    info: dict[str, Any] = {"error": error}
+    if error_type is None and exc is not None:
+        error_type = type(exc).__name__
     if error_type is not None:
         info["error_type"] = error_type
     return _value(StatusType.CRASHED, crash_cost, start, info)

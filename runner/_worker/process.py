@@ -291,10 +291,10 @@ class WorkerProcess(ReportingWorker):
         try:
             message = pickle.loads(payload)
         except Exception as exc:
-            return verdicts.refused(crash, start, "the result could not be unpickled in the "
-                                    f"driver: {exc!r}")
+            return verdicts.not_run(crash, "the result could not be unpickled in the "
+                                    f"driver: {exc!r}", start=start)
         if message[0] == "oversize":
-            return verdicts.refused(crash, start, message[1])
+            return verdicts.not_run(crash, message[1], start=start)
         status, cost, wall, cpu, t_start, t_end, extra = message
         if (status in (StatusType.MEMORYOUT, StatusType.TIMEOUT)  # not trusted any more
                 or self._limits.fresh_process or self._recycling is not None):  # ends itself
@@ -303,8 +303,8 @@ class WorkerProcess(ReportingWorker):
             return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status,
                               starttime=t_start, endtime=t_end, additional_info=extra)
         except (TypeError, ValueError) as exc:  # checked here, once, not in the worker too
-            return verdicts.refused(crash, start, f"the trial's value is invalid: {exc}",
-                                    type(exc).__name__)
+            return verdicts.not_run(crash, f"the trial's value is invalid: {exc}", exc,
+                                    start=start)
 
     def _judged(self, verdict: str, start: float) -> TrialValue:
         watched = self._watched

@@ -19,8 +19,8 @@ import socket
 import time
 from typing import Any
 
-from runner._loop.live import LiveInfo, Tally
-from runner._loop.statistics import GoalProgress
+from runner import GoalProgress
+from runner.lowlevel import LiveInfo, Tally
 from trials import JournalFormatError, StatusType, TrialValue
 
 __all__ = ["JournalTail"]

@@ -20,8 +20,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from runner._plot_text import plain, plain_log_ticks
 from runner.cli._journal_view import Attempt
+from runner.lowlevel import plain, plain_log_ticks
 from trials import StatusType
 
 __all__ = ["STATUS_COLOURS", "choose_scale", "costs_panel", "incumbent_trace"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runner._plot_text import plain
 from runner.cli._journal_view import Study
 from runner.cli._plot_costs import OTHER, STATUS_COLOURS, costs_panel, incumbent_trace
+from runner.lowlevel import plain
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -51,7 +51,7 @@ def slurm_spec(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     if shutil.which("sbatch") is None:
         raise UsageError("--backend slurm: SLURM is not installed here (no `sbatch` on PATH); "
                          "run on the cluster's login node")
-    from runner._backends.dask.slurm import parse_walltime
+    from runner.lowlevel import parse_walltime
 
     for name in ("jobs", "job_cores"):
         if getattr(args, name) < 1:
@@ -66,7 +66,7 @@ def slurm_spec(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             "log_directory": os.path.abspath(LOG_FOLDER)}
     signals = getattr(args, "notice_signals", "USR1")
     if signals != "USR1":
-        from runner._backends.dask.notice import check_notice_signals
+        from runner.lowlevel import check_notice_signals
 
         try:
             spec["notice_signals"] = list(check_notice_signals(

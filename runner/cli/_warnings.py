@@ -27,7 +27,7 @@ def _number(x: float) -> str:
 
 def warning_line(verb: str, message: Warning | str) -> str:
     """The text of one warning in the terms of ``verb`` (one line)."""
-    from runner._core.limits import MemoryLimitWarning
+    from runner import MemoryLimitWarning
 
     if isinstance(message, MemoryLimitWarning) and message.limit_mb is not None:
         given, example = _MEMORY_TERMS.get(verb, _DEFAULT_TERMS)

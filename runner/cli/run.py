@@ -9,6 +9,7 @@ import os
 import random
 import shlex
 import time
+import warnings
 from typing import Any
 
 from runner.cli._command import BACKENDS, COMMAND_VERSION, enter_cwd
@@ -67,8 +68,9 @@ def add_parser(verbs: Any) -> argparse.ArgumentParser:
     stop = p.add_argument_group("when to stop, what to keep")
     stop.add_argument("--n-trials", type=int, metavar="N", help="stop after N finished trials")
     stop.add_argument("--cost-goal", type=float, metavar="X", help="stop once a cost <= X")
-    stop.add_argument("--duration", type=float, metavar="S",
+    stop.add_argument("--duration-goal", type=float, metavar="S",
                       help="stop asking after S seconds (of this session)")
+    stop.add_argument("--duration", type=float, dest="old_duration", help=argparse.SUPPRESS)
     stop.add_argument("--retries", type=int, default=0, metavar="N",
                       help="re-run a crashed trial up to N times (default 0)")
     stop.add_argument("--keep-going", action="store_true",
@@ -103,6 +105,22 @@ def _positive(name: str, value: float | None, *, integer: bool = False) -> None:
         raise UsageError(f"{name} must be {'an int ' if integer else 'a number '}> 0, got {value}")
 
 
+def _renamed_duration(args: argparse.Namespace) -> None:
+    """``--duration``, the old name of ``--duration-goal`` (the loop's ``duration_goal``), works
+    for one release and warns; shown even though Python hides DeprecationWarnings by default."""
+    old = getattr(args, "old_duration", None)
+    if old is None:
+        return
+    if args.duration_goal is not None:
+        raise UsageError("--duration is the old name of --duration-goal: give only "
+                         "--duration-goal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DeprecationWarning)
+        warnings.warn("--duration is deprecated and will be removed in the next release; use "
+                      "--duration-goal (the same seconds)", DeprecationWarning, stacklevel=2)
+    args.duration_goal = old
+
+
 def _target(args: argparse.Namespace) -> dict[str, Any]:
     if (args.target is None) == (args.script is None):
         raise UsageError("give a target as MODULE:FUNCTION or --script COMMAND (exactly one)")
@@ -119,8 +137,9 @@ def _target(args: argparse.Namespace) -> dict[str, Any]:
 
 def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The header's ``command`` dict for these arguments (checked; files read now)."""
+    _renamed_duration(args)
     for name in ("workers", "walltime_limit", "cpu_time_limit", "memory_limit", "n_trials",
-                 "duration"):
+                 "duration_goal"):
         _positive("--" + name.replace("_", "-"), getattr(args, name),
                   integer=name in ("workers", "n_trials"))
     if args.retries < 0:
@@ -156,7 +175,8 @@ def command_from_args(args: argparse.Namespace) -> dict[str, Any]:
                    "memory_limit": args.memory_limit},
         "objectives": objectives,
         "crash_cost": args.crash_cost,
-        "goals": {"n_trials": args.n_trials, "cost": args.cost_goal, "duration": args.duration},
+        "goals": {"n_trials": args.n_trials, "cost": args.cost_goal,
+                  "duration": args.duration_goal},
         "retries": args.retries,
         "max_failure_rate": rate,
         "failure_window": args.failure_window,
@@ -171,7 +191,7 @@ def check_it_ends(command: dict[str, Any]) -> None:
             command["optimizer"]["options"] and
             all(v is None for v in command["goals"].values())):
         raise UsageError("random search never ends by itself: give --n-trials, --cost-goal or "
-                         "--duration")
+                         "--duration-goal")
 
 
 def _default_journal(target: dict[str, Any]) -> str:

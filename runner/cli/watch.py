@@ -79,8 +79,8 @@ def _check(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Refresh until the study ends."""
-    from runner._loop.live import render_html, render_text
     from runner.cli._journal_tail import JournalTail
+    from runner.lowlevel import render_html, render_text
     from trials import JournalError
 
     _check(args)

@@ -11,25 +11,27 @@ rung down, for a configuration in the best ``1/eta`` (rounded down) of what rung
 recorded that was not promoted yet, and asks ``runner.continue_trial(its trial,
 budget=<rung k + 1>)``, so a target that takes ``checkpoint`` resumes where it stopped; with
 none to promote it asks a new configuration at ``min_budget``. ``drop_checkpoints()`` lists a
-trial once it reached ``max_budget``, and, when the study is exhausted (``n_trials`` new
+trial once it reached ``max_budget``, and, when the study is exhausted (``n_configs`` new
 configurations asked and every trial told, so no rung changes any more), every trial that was
-not promoted; without ``n_trials`` the rest stay until the study ends (the loop removes them).
+not promoted; without ``n_configs`` the rest stay until the study ends (the loop removes them).
 
 No rung ever waits for another trial (that is the *asynchronous* part): a trial is judged on
 what has been seen, so early trials are judged leniently and later ones against a fuller rung.
-Configuration ``k`` is sampled from ``(seed, k)`` alone (``n_trials`` counts configurations,
-not continuations). On resume the rung records are rebuilt by ``restore``: from the journal's
-learning curves (stopping type) or from the told trials (promotion type).
+Configuration ``k`` is sampled from ``(seed, k)`` alone (``n_configs`` counts configurations,
+not continuations, as ``SuccessiveHalving``'s does; ``n_trials`` is its old name). On resume
+the rung records are rebuilt by ``restore``: from the journal's learning curves (stopping type)
+or from the told trials (promotion type).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from runner._core.checkpoints import continue_trial
+from runner import continue_trial
 from runner.optimizers._hyperband import _check_budgets
 from runner.optimizers._space import (
     _check_positive_int,
@@ -63,15 +65,15 @@ class ASHA:
     """Asynchronous successive halving, of the stopping or the promotion type (module doc).
 
     ``space``: a dict spec or a ConfigSpace space; rungs at ``min_budget * eta**k`` up to
-    ``max_budget``; ``n_trials``: how many configurations to start (``None``: until the loop's
-    goals stop it). Stopping type: the target must take ``budget`` (it is ``max_budget``) and
-    ``report``. Promotion type: the target takes ``budget`` and, to resume rather than restart
-    a promoted configuration, ``checkpoint``.
+    ``max_budget``; ``n_configs``: how many configurations to start (``None``: until the loop's
+    goals stop it; ``n_trials`` is its deprecated old name). Stopping type: the target must take
+    ``budget`` (it is ``max_budget``) and ``report``. Promotion type: the target takes
+    ``budget`` and, to resume rather than restart a promoted configuration, ``checkpoint``.
     """
 
     def __init__(self, space: Any, min_budget: float, max_budget: float, eta: int = 3,
-                 seed: int | None = None, *, n_trials: int | None = None,
-                 mode: str = "stopping") -> None:
+                 seed: int | None = None, *, n_configs: int | None = None,
+                 mode: str = "stopping", n_trials: int | None = None) -> None:
         """See the class doc."""
         if mode not in MODES:
             raise ValueError(f"mode must be 'stopping' or 'promotion', got {mode!r} "
@@ -81,7 +83,8 @@ class ASHA:
         self.min_budget, self.max_budget = lo, hi
         self._sampler = as_sampler(space)
         self.seed = _check_seed(seed)
-        self.n_trials = _check_positive_int("n_trials", n_trials)
+        self.n_configs = _check_positive_int("n_configs", _renamed(n_configs, n_trials))
+        """How many configurations to start (``None``: until the loop's goals stop it)."""
         rungs, b = [], lo
         while b < hi * (1 - 1e-9):
             rungs.append(b)
@@ -100,7 +103,7 @@ class ASHA:
     def ask(self) -> TrialInfo | None:
         """Promotion type: a promotion if there is one. Otherwise a new configuration (at
         ``max_budget``, or ``min_budget`` for the promotion type), or ``None`` once
-        ``n_trials`` were asked."""
+        ``n_configs`` were asked."""
         if self._promotion is not None:
             promoted = self._promotion.promote()
             if promoted is not None:
@@ -108,7 +111,7 @@ class ASHA:
         k = self._next
         while k in self._taken:
             k += 1
-        if self.n_trials is not None and k >= self.n_trials:
+        if self.n_configs is not None and k >= self.n_configs:
             return None
         self._next = k + 1
         config = self._sampler.sample(index_rng(self.seed, k))
@@ -170,7 +173,7 @@ class ASHA:
     def _exhausted(self) -> bool:
         """Promotion type: every configuration asked and told, and none left to promote."""
         assert self._promotion is not None
-        return (self.n_trials is not None and len(self._taken) >= self.n_trials
+        return (self.n_configs is not None and len(self._taken) >= self.n_configs
                 and not self._promotion.running and not self._promotion.has_candidate())
 
     def restore(self, history: Iterable[tuple[TrialInfo, TrialValue]]) -> None:
@@ -205,10 +208,30 @@ class ASHA:
             out["mode"] = self.mode
         return out
 
+    @property
+    def n_trials(self) -> int | None:
+        """Deprecated: ``n_configs`` (the same number, named as ``SuccessiveHalving`` names it)."""
+        warnings.warn("ASHA.n_trials is deprecated and will be removed in the next release; use "
+                      "ASHA.n_configs (the same number)", DeprecationWarning, stacklevel=2)
+        return self.n_configs
+
     def __repr__(self) -> str:
         mode = "" if self.mode == "stopping" else f", mode={self.mode!r}"
         return (f"ASHA({self._sampler!r}, min_budget={self.min_budget:g}, max_budget="
                 f"{self.max_budget:g}, eta={self.eta}, seed={self.seed}{mode})")
+
+
+def _renamed(n_configs: int | None, n_trials: int | None) -> int | None:
+    """``n_configs``, or the value given under its old name ``n_trials`` (with a warning)."""
+    if n_trials is None:
+        return n_configs
+    if n_configs is not None:
+        raise TypeError(f"ASHA got both n_configs={n_configs!r} and n_trials={n_trials!r}; "
+                        "n_trials is the old name of n_configs: give only n_configs")
+    warnings.warn("ASHA(n_trials=...) is deprecated and will be removed in the next release; "
+                  "pass n_configs=... (the same number: how many configurations to start)",
+                  DeprecationWarning, stacklevel=3)
+    return n_trials
 
 
 class _Promotion:

@@ -29,7 +29,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runner._core.checkpoints import continue_trial
+from runner import continue_trial
 from runner.optimizers._space import (
     _check_positive_int,
     _check_seed,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from runner._core.reporting import Decision
+from runner import Decision
 from trials import Report, TrialInfo, TrialValue
 
 __all__ = ["MedianStopping"]

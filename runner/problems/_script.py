@@ -17,7 +17,7 @@ __all__ = ["main"]
 
 
 def _make() -> Problem:
-    from runner._core.script import ScriptTarget
+    from runner import ScriptTarget
     from runner.problems._synthetic import timed_runtime
 
     target = ScriptTarget([sys.executable, "-m", "runner.problems._script"])

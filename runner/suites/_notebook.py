@@ -9,7 +9,7 @@ import html
 import time
 from typing import TYPE_CHECKING, Any
 
-from runner._loop.live import fmt_cost, fmt_seconds
+from runner.lowlevel import fmt_cost, fmt_seconds
 from runner.suites._progress import snapshot
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class SuiteWidget:
     """Context manager, as ``SuiteProgress``: shows an HTML widget, redrawn by `update`."""
 
     def __init__(self, title: str, refresh_per_second: float = 4.0) -> None:
-        from runner._loop.notebook import widgets_module
+        from runner.lowlevel import widgets_module
 
         self._title = title
         self._every = 1.0 / refresh_per_second

@@ -30,8 +30,8 @@ from typing import Any
 
 import attrs
 
-from runner._core.backend import drain
-from runner._core.target import Target
+from runner import Target
+from runner.lowlevel import drain_queue as drain
 from trials import Report, StatusType, TrialInfo, TrialValue
 
 __all__ = ["SharedPool", "StudyView", "SuiteTarget", "accepts", "suite_target"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from runner._core.waiting import check_wait_for_decisions
+from runner.lowlevel import check_wait_for_decisions
 from runner.problems import Problem
 from runner.suites._optimizers import check_reports
 from runner.suites._pool import SharedPool, SuiteTarget, accepts, suite_target
@@ -135,7 +135,7 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
     sched = Scheduler(SharedPool(shared), studies, on_pass, max_open=max_open)
     try:
         if progress:
-            from runner._loop.notebook import in_notebook
+            from runner.lowlevel import in_notebook
 
             if in_notebook():  # a line per running study under the totals, as a widget
                 from runner.suites._notebook import SuiteWidget as Display

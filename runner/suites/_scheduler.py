@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runner._loop.clock import runner_clock
-from runner._loop.loop import OptimizationLoop
+from runner import OptimizationLoop
+from runner.lowlevel import runner_clock
 from runner.problems import Problem
 from runner.suites._optimizers import build_optimizer, sends_reports
 from runner.suites._pool import SharedPool, StudyView, accepts

@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from runner.errors import SuiteFileError
 from runner.problems import Problem, get
 from runner.suites._optimizers import (
     MULTI_FIDELITY,
@@ -50,10 +51,6 @@ _TOP = {"name", "problems", "optimizers", "seeds", "n_trials", "retries", "wallt
         "wait_for_decisions"}
 _LIMITS = ("walltime_limit", "cpu_time_limit", "memory_limit")
 _STUDY_KEYS = {"n_trials", "retries", "min_budget", "max_budget", "target_seconds"}
-
-
-class SuiteFileError(ValueError):
-    """A suite file that cannot be run; the message names the file, line and key."""
 
 
 _PART = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.:\-]{0,127}")

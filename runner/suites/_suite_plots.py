@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from runner._plot_text import plain
+from runner.lowlevel import plain
 from runner.suites._stats import Cd, Stats
 
 __all__ = ["cd_diagram", "fronts", "normalized_regret", "problem_curves", "rank_over_time"]

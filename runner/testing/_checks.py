@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from runner._core.contract import AbstractRunner
+from runner import AbstractRunner
 from runner.errors import PreflightError, RunnerClosedError
 from runner.testing._helpers import drain, returns_within, wait_until
 from runner.testing._targets import (

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runner._core.contract import AbstractRunner
+from runner import AbstractRunner
 from trials import TrialInfo, TrialValue
 
 Pair = tuple[TrialInfo, TrialValue]

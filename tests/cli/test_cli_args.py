@@ -169,3 +169,21 @@ def test_suite_hands_its_arguments_over(capsys: pytest.CaptureFixture[str]) -> N
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing.toml" in err
+
+
+def test_duration_goal_is_the_loops_word_and_duration_still_works(tmp_path: Path) -> None:
+    """--duration-goal S ends a study after S seconds, as the loop's duration_goal; --duration,
+    its old name, still does for one release and warns on stderr; both at once is refused
+    (issue 29 item 7)."""
+    study_folder(tmp_path)
+    base = ("run", "quad:objective", "--keep-going", "--space", "space.toml", "--backend", "serial")
+    new = cli(*base, "--duration-goal", "0.5", "--journal", "new.jsonl", cwd=tmp_path)
+    assert new.returncode == 0, new.stderr
+    assert "deprecated" not in new.stderr
+    old = cli(*base, "--duration", "0.5", "--journal", "old.jsonl", cwd=tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert ("trialrunner run: warning: --duration is deprecated and will be removed in the next "
+            "release; use --duration-goal") in old.stderr
+    both = cli(*base, "--duration", "1", "--duration-goal", "1", cwd=tmp_path)
+    assert both.returncode == 2 and "give only --duration-goal" in both.stderr
+    assert "--duration-goal" in cli("run", "--help", cwd=tmp_path).stdout

@@ -19,7 +19,7 @@ def curved_journal(tmp_path: Path) -> Path:
     problem = get("branin-mf-lc")
     path = tmp_path / "asha.jsonl"
     with SimulatedRunner(problem.target, n_workers=4) as runner:
-        OptimizationLoop(ASHA(problem.space, 1, 27, seed=1, n_trials=20), runner,
+        OptimizationLoop(ASHA(problem.space, 1, 27, seed=1, n_configs=20), runner,
                          journal=str(path)).run()
     return path
 

@@ -29,14 +29,52 @@ def test_design_imports_work():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_all_holds_the_design_names():
-    """runner.__all__ holds every public name of DESIGN.md, and each one resolves."""
-    assert DESIGN_NAMES <= set(runner.__all__)
+# Every public name of ``runner``: DESIGN.md's, then what a user meets (errors raised or warned,
+# the objects the loop hands back, the optimizers the examples build).
+PUBLIC_NAMES = DESIGN_NAMES | {
+    "Decision", "ExecutorRunner", "Outcome", "ScriptTarget", "continue_trial", "TrialStopped",
+    "GoalProgress", "Statistics", "Timings", "Hyperband", "RandomSearch", "SuccessiveHalving",
+    "RunnerError", "RunnerClosedError", "PreflightError", "LimitError", "WorkerStartError",
+    "LoopError", "StudyMismatchError", "RunnerBrokenError", "RetriesExceededError",
+    "FailureRateError", "TrialEndedError", "MemoryLimitWarning", "StudyFailedError",
+    "SuiteFileError", "SlurmStartError",
+}
+
+
+def test_all_is_the_public_names():
+    """runner.__all__ is exactly the public names (no more, no fewer, no repeats), and each one
+    resolves."""
+    assert set(runner.__all__) == PUBLIC_NAMES
+    assert len(runner.__all__) == len(set(runner.__all__))
     for name in runner.__all__:
         if name in {"DaskRunner", "AsyncioRunner", "OptimizationLoop"}:
             continue  # resolved lazily; checked in a fresh interpreter below
         assert getattr(runner, name) is not None
     assert sorted(dir(runner)) == sorted(runner.__all__)
+
+
+def test_no_public_name_is_left_out_of_all():
+    """Every class or function ``runner`` holds under a public name is in ``__all__``: nothing
+    reaches users unlisted."""
+    import inspect
+
+    held = {name for name, value in vars(runner).items()
+            if not name.startswith("_") and (inspect.isclass(value) or inspect.isfunction(value))
+            and getattr(value, "__module__", "").startswith(("runner", "trials"))}
+    assert held <= set(runner.__all__), held - set(runner.__all__)
+
+
+def test_lowlevel_all_resolves():
+    """``runner.lowlevel`` (what the public packages use of the internals) lists each name once,
+    every one resolves, and importing it loads neither dask nor the notebook widgets."""
+    code = ("import sys\n"
+            "import runner.lowlevel as low\n"
+            "assert 'distributed' not in sys.modules and 'ipywidgets' not in sys.modules\n"
+            "assert len(low.__all__) == len(set(low.__all__))\n"
+            "for name in low.__all__:\n"
+            "    assert getattr(low, name) is not None, name\n"
+            "assert sorted(dir(low)) == sorted(low.__all__)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_unknown_attribute_is_attribute_error():
@@ -83,6 +121,32 @@ def test_error_hierarchy_is_rooted_in_builtins():
     assert issubclass(LimitError, PreflightError)
     assert issubclass(WorkerStartError, RuntimeError)
     assert issubclass(RetriesExceededError, RuntimeError)
+
+
+def test_error_tree_separates_misuse_from_a_failed_study():
+    """``LoopError`` is misuse only; a study that ran and failed is a ``StudyFailedError``; a
+    journal of another study is found before anything runs (a ``PreflightError``); errors and
+    warnings that lived elsewhere are the same objects from their old homes."""
+    from runner import errors
+    from runner._backends.dask.slurm import SlurmStartError
+    from runner._core.limits import MemoryLimitWarning
+    from runner.suites import SuiteFileError
+
+    for failed in (errors.RunnerBrokenError, errors.RetriesExceededError,
+                   errors.FailureRateError):
+        assert issubclass(failed, errors.StudyFailedError) and issubclass(failed, RuntimeError)
+        assert not issubclass(failed, errors.LoopError), failed
+    assert issubclass(errors.StudyMismatchError, errors.PreflightError)
+    assert issubclass(errors.StudyMismatchError, ValueError)
+    assert not issubclass(errors.StudyMismatchError, errors.LoopError)
+    assert errors.SuiteFileError is SuiteFileError and issubclass(SuiteFileError, ValueError)
+    assert errors.SlurmStartError is SlurmStartError
+    assert errors.MemoryLimitWarning is MemoryLimitWarning is runner.MemoryLimitWarning
+    assert issubclass(MemoryLimitWarning, UserWarning)
+    drawn = errors.__doc__ or ""
+    for name in errors.__all__:
+        assert name in drawn, f"{name} is missing from the tree drawn in runner/errors.py"
+        assert name in runner.__all__, name
 
 
 def _walk(obj, seen=None):

@@ -10,7 +10,13 @@ import time
 import pytest
 from loophelpers import CountingOptimizer
 
-from runner import LoopError, OptimizationLoop, SerialRunner, ThreadPoolRunner
+from runner import (
+    LoopError,
+    OptimizationLoop,
+    RetriesExceededError,
+    SerialRunner,
+    ThreadPoolRunner,
+)
 from trials import read_records
 
 
@@ -74,7 +80,7 @@ def test_awaiting_the_task_raises_what_failed_the_loop():
         loop = OptimizationLoop(CountingOptimizer(), SerialRunner(crash), n_trials_goal=3)
         loop.start()
         await loop.task
-    with pytest.raises(LoopError, match="bad config"):
+    with pytest.raises(RetriesExceededError, match="bad config"):
         asyncio.run(main())
 
 

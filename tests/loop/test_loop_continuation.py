@@ -184,7 +184,7 @@ def test_continuation_must_be_a_bool():
 
 
 def promotion(n_trials: int | None = None, max_budget: float = 9, seed: int = 0) -> ASHA:
-    return ASHA(SPACE, 1, max_budget, eta=3, seed=seed, n_trials=n_trials, mode="promotion")
+    return ASHA(SPACE, 1, max_budget, eta=3, seed=seed, n_configs=n_trials, mode="promotion")
 
 
 def test_asha_mode_is_validated_naming_the_parameter():
@@ -340,7 +340,7 @@ class Watched:
 
 @pytest.mark.parametrize("make", [
     lambda: Hyperband(SPACE, min_budget=1, max_budget=9, eta=3, seed=6, continuation=True),
-    lambda: ASHA(SPACE, 1, 9, eta=3, seed=6, n_trials=20, mode="promotion"),
+    lambda: ASHA(SPACE, 1, 9, eta=3, seed=6, n_configs=20, mode="promotion"),
 ], ids=["hyperband", "asha-promotion"])
 def test_promoted_trials_resume_from_their_checkpoint_through_the_loop(tmp_path, make):
     """OptimizationLoop + SerialRunner, a target that saves its step: every continuation starts
@@ -395,7 +395,7 @@ def test_hyperband_continuation_on_the_simulated_runner_costs_less_for_the_same_
 
 @pytest.mark.parametrize("make", [
     lambda: Hyperband(SPACE, min_budget=1, max_budget=9, eta=3, seed=7, continuation=True),
-    lambda: ASHA(SPACE, 1, 9, eta=3, seed=7, n_trials=20, mode="promotion"),
+    lambda: ASHA(SPACE, 1, 9, eta=3, seed=7, n_configs=20, mode="promotion"),
 ], ids=["hyperband", "asha-promotion"])
 def test_a_study_cancelled_midway_resumes_its_continuations_from_the_journal(tmp_path, make):
     """Cancelled after 12 results (checkpoints kept for the resume), then resumed from its

@@ -9,7 +9,14 @@ import time
 import pytest
 from loophelpers import CountingOptimizer, FakeClock, ListOptimizer, wait_until
 
-from runner import LoopError, OptimizationLoop, RunnerBrokenError, SerialRunner, ThreadPoolRunner
+from runner import (
+    LoopError,
+    OptimizationLoop,
+    RunnerBrokenError,
+    SerialRunner,
+    StudyFailedError,
+    ThreadPoolRunner,
+)
 from runner.optimizers import RandomSearch
 from trials import StatusType, TrialInfo
 
@@ -306,7 +313,8 @@ def test_a_runner_that_loses_trials_fails_the_loop():
     loop = OptimizationLoop(CountingOptimizer(), LosingRunner(square), n_trials_goal=3)
     with pytest.raises(RunnerBrokenError, match=r"never returned trials \[0, 1, 2\]") as err:
         loop.run()
-    assert err.value.lost == [0, 1, 2] and isinstance(err.value, LoopError)
+    assert err.value.lost == [0, 1, 2] and isinstance(err.value, StudyFailedError)
+    assert not isinstance(err.value, LoopError)  # not misuse (issue 29 item 6)
 
 
 # -- time accounting and progress --------------------------------------------------------------

@@ -184,3 +184,22 @@ def test_hyperband_resumed_from_a_journal_finishes_the_same_brackets(tmp_path):
         return (extra["bracket"], extra["rung"], extra["slot"], info.config["x"], info.budget)
 
     assert sorted(map(key, resumed.history)) == sorted(map(key, whole.history))
+
+
+def test_asha_counts_configurations_as_successive_halving_does() -> None:
+    """ASHA's ``n_configs`` is SuccessiveHalving's word for the number of configurations; the old
+    ``n_trials`` gives the same optimizer for one release, with a DeprecationWarning naming the
+    new keyword, and both at once is a TypeError (issue 29 item 7)."""
+    from runner.optimizers import ASHA
+
+    new = ASHA({"x": (0.0, 1.0)}, 1, 9, seed=2, n_configs=4)
+    with pytest.warns(DeprecationWarning, match=r"pass n_configs="):
+        old = ASHA({"x": (0.0, 1.0)}, 1, 9, seed=2, n_trials=4)
+    assert new.n_configs == old.n_configs == 4
+    asked = [[o.ask() for _ in range(5)] for o in (new, old)]
+    assert [i and i.config for i in asked[0]] == [i and i.config for i in asked[1]]
+    assert asked[0][4] is None  # the fifth configuration is not asked
+    with pytest.warns(DeprecationWarning, match=r"ASHA.n_configs"):
+        assert old.n_trials == 4
+    with pytest.raises(TypeError, match=r"both n_configs=4 and n_trials=4"):
+        ASHA({"x": (0.0, 1.0)}, 1, 9, n_configs=4, n_trials=4)

@@ -72,10 +72,10 @@ def test_resume_restores_curves_and_asha_rungs(tmp_path) -> None:
     rebuilds its rung records from them."""
     journal = str(tmp_path / "j.jsonl")
     space = {"x": (0.0, 1.0)}
-    first = ASHA(space, 1, 9, eta=3, seed=3, n_trials=6)
+    first = ASHA(space, 1, 9, eta=3, seed=3, n_configs=6)
     with SimulatedRunner(curve_target, n_workers=2) as runner:
         OptimizationLoop(first, runner, journal=journal).run()
-    second = ASHA(space, 1, 9, eta=3, seed=3, n_trials=6)
+    second = ASHA(space, 1, 9, eta=3, seed=3, n_configs=6)
     with SimulatedRunner(curve_target, n_workers=2) as runner:
         loop = OptimizationLoop(second, runner, journal=journal)
         loop.run()
@@ -87,7 +87,7 @@ def test_resume_restores_curves_and_asha_rungs(tmp_path) -> None:
 def test_asha_stops_the_worse_trials_at_each_rung() -> None:
     """ASHA asks every trial at max_budget and stops a trial at a rung unless it is in the
     best 1/eta of what reached that rung; the best configuration runs to the end."""
-    asha = ASHA({"x": (0.0, 1.0)}, 1, 27, eta=3, seed=0, n_trials=40)
+    asha = ASHA({"x": (0.0, 1.0)}, 1, 27, eta=3, seed=0, n_configs=40)
     assert asha.rungs == [1.0, 3.0, 9.0]
     with SimulatedRunner(curve_target, n_workers=4) as runner:
         loop = OptimizationLoop(asha, runner)

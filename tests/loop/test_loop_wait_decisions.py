@@ -46,7 +46,7 @@ def _stopped(loop: OptimizationLoop) -> list[TrialValue]:
 def test_asha_stops_most_of_60_instant_trials(make: Callable[[], Any]) -> None:
     """ASHA (stopping type) on 60 trials whose 27 steps take no time: with waited reports at
     least 20 are STOPPED, each at a rung (1, 3 or 9), with exactly that many reports."""
-    opt = ASHA({"x": (0.0, 1.0)}, 1, 27, eta=3, seed=0, n_trials=60)
+    opt = ASHA({"x": (0.0, 1.0)}, 1, 27, eta=3, seed=0, n_configs=60)
     with make() as r:
         loop = OptimizationLoop(opt, r, wait_for_decisions=True)
         loop.run()

@@ -108,7 +108,7 @@ def test_a_small_promotion_asha_study_continues_from_checkpoints(tmp_path: Path)
     """ASHA of the promotion type, epochs 1 and 3 (a copy of the problem with max budget 3):
     promoted configurations continue at epoch 2 and end with the cost of an uninterrupted run."""
     problem = attrs.evolve(get("mlp-digits-lc"), fidelity=(1.0, 3.0))
-    asha = ASHA(problem.space, 1, 3, eta=3, seed=0, n_trials=6, mode="promotion")
+    asha = ASHA(problem.space, 1, 3, eta=3, seed=0, n_configs=6, mode="promotion")
     loop = OptimizationLoop(asha, SerialRunner(problem.target), checkpoints=tmp_path)
     loop.run()
     assert all(value.status is StatusType.SUCCESS for _, value in loop.history)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from runner._backends.dask.notice import check_notice_signals, job_prologue
-from runner.errors import PreflightError
+from runner.errors import PreflightError, SlurmStartError
 
 __all__ = ["SlurmJobs", "SlurmStartError", "lifetime_args", "lost_worker", "parse_walltime",
            "slurm_runner", "split_kwargs", "start_jobs"]
@@ -56,10 +56,6 @@ NOTICE_SIGNALS = ("SIGUSR1",)
 """The signals that tell a job's worker it will be killed soon, by default (notice.py)."""
 RUNNER_ONLY = frozenset({"client", "n_workers"})
 """DaskRunner keywords that make no sense with SLURM jobs (the jobs are the workers)."""
-
-class SlurmStartError(PreflightError):
-    """No dask worker came up in a SLURM job: the message names each job's state and log."""
-
 
 def parse_walltime(walltime: str) -> float:
     """Seconds in a SLURM time: ``MM``, ``MM:SS``, ``HH:MM:SS``, ``D-HH``, ``D-HH:MM`` or
