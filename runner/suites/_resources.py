@@ -7,12 +7,14 @@ looks the need up by the trial's problem (its ``instance``)."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner._core.resources import Allocator, parse_capacity, parse_need
 
-__all__ = ["KEYS", "ProblemNeeds", "check_resources", "runner_resources"]
+__all__ = ["KEYS", "ProblemNeeds", "allocates", "check_resources", "mark_allocating",
+           "runner_resources"]
 
 KEYS = ("resources", "trial_resources")
 """The suite file's resource keys: both at the top; ``trial_resources`` also per problem."""
@@ -91,3 +93,24 @@ def runner_resources(resources: Mapping[str, Any] | None,
     if needs:
         kwargs["trial_resources"] = ProblemNeeds(needs)
     return kwargs
+
+
+_ALLOCATING: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Shared runners ``make_runner`` built with a suite's resources (the CLI builds its own and
+hands it to ``run_suite``)."""
+
+
+def mark_allocating(runner: Any) -> None:
+    """Remember that ``runner`` was built with the suite's resource keywords."""
+    try:
+        _ALLOCATING.add(runner)
+    except TypeError:  # not weakly referable: run_suite will warn, harmlessly
+        pass
+
+
+def allocates(runner: Any) -> bool:
+    """Whether `mark_allocating` saw ``runner``."""
+    try:
+        return runner in _ALLOCATING
+    except TypeError:
+        return False

@@ -16,7 +16,7 @@ from runner._core.waiting import check_wait_for_decisions
 from runner.problems import Problem
 from runner.suites._optimizers import check_reports
 from runner.suites._pool import SharedPool, SuiteTarget, accepts, suite_target
-from runner.suites._resources import runner_resources
+from runner.suites._resources import allocates, mark_allocating, runner_resources
 from runner.suites._results import study_row, write_csv
 from runner.suites._scheduler import Scheduler, Study
 from runner.suites._spec import SuiteSpec, check_path_parts, load_suite
@@ -66,6 +66,15 @@ def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
     target: Any = suite_target
     if "report" in taken or "checkpoint" in taken:
         target = SuiteTarget("report" in taken, "checkpoint" in taken)
+    shared_runner = _build(runner, backend, target, workers, scheduler, slurm, kwargs)
+    if resources:
+        mark_allocating(shared_runner)
+    return shared_runner
+
+
+def _build(runner: Any, backend: str, target: Any, workers: int, scheduler: str | None,
+           slurm: Mapping[str, Any] | None, kwargs: dict[str, Any]) -> Any:
+    """The runner of ``backend`` (``runner``: the package) around ``target``."""
     if backend == "process":
         return runner.ProcessPoolRunner(target, n_workers=workers, **kwargs)
     if backend == "thread":
@@ -132,7 +141,7 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
                  len(studies))
     own = runner is None
     allocation = runner_resources(spec.resources, spec.trial_resources, backend)
-    if allocation and not own:
+    if allocation and not own and not allocates(runner):
         log.warning("suite %s: its resources/trial_resources are applied only by a runner "
                     "run_suite builds; the runner given must allocate them itself", spec.name)
     shared = runner if runner is not None else make_runner(

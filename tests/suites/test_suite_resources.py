@@ -5,6 +5,9 @@ file is read, naming the key and the problem."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +111,39 @@ def test_bad_top_level_resources_and_a_backend_without_allocation(tmp_path: Path
     with pytest.raises(ValueError, match=r"sets resources and trial_resources, which the dask "
                        "backend does not allocate yet"):
         run_suite(parse_suite(SUITE), backend="dask", out=str(tmp_path / "out"), plots=False)
+
+
+def _env() -> dict[str, str]:
+    """This environment with the suite helpers and the project importable."""
+    here = Path(__file__).resolve().parent
+    path = [str(here), str(here.parents[1]), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+
+def test_the_suite_command_gives_each_problem_its_devices(tmp_path: Path) -> None:
+    """`python -m runner suite FILE --backend process` (which builds the shared runner itself)
+    applies the file's resources: every trial's journal entry has its problem's devices."""
+    suite = tmp_path / "s.toml"
+    suite.write_text(SUITE.replace("seeds = [0, 1]", "seeds = [0]"))
+    done = subprocess.run([sys.executable, "-m", "runner", "suite", str(suite), "--backend",
+                           "process", "--workers", "2", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300, env=_env())
+    assert done.returncode == 0, done.stderr
+    seen = _trials(tmp_path / "out")
+    assert len(seen) == 2 * 6
+    assert all(len(extra["resources"]["gpu"]) == (2 if p == "large" else 1) == len(
+        extra["devices"]) for p, extra in seen), seen
+
+
+def test_the_suite_command_refuses_them_on_dask(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """On --backend dask: one line on stderr, exit code 2, before anything starts."""
+    from runner.suites._cli import main
+
+    suite = tmp_path / "s.toml"
+    suite.write_text(SUITE)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(suite), "--backend", "dask", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err
+    assert "cannot start 'dask': the suite file sets resources and trial_resources" in err
