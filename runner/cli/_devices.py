@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from runner.cli._journal_view import Attempt, Study
+from runner.cli._summary import printable
 
 __all__ = ["DeviceUse", "device_lines", "device_order", "device_text", "device_uses"]
 
@@ -57,8 +58,10 @@ def _shares(path: str, attempts: Mapping[int, Attempt]) -> dict[int, dict[str, A
 
 
 def _ids(share: Mapping[str, Any], kind: str) -> list[str]:
+    """The share's ids of ``kind`` as text fit to print: a journal is data, and an id must not
+    drive the terminal (`printable`) nor push the table apart (at most 32 characters)."""
     ids = share.get(kind)
-    return [str(i) for i in ids] if isinstance(ids, list) else []
+    return [printable(i)[:32] for i in ids] if isinstance(ids, list) else []
 
 
 def device_uses(study: Study) -> list[DeviceUse]:

@@ -98,3 +98,11 @@ def test_a_real_study_on_shared_devices_reports_them(tmp_path: Path) -> None:
               for line in (tmp_path / "j.jsonl").read_text().splitlines()
               if '"type": "result"' in line or '"type":"result"' in line]
     assert len(shares) == 8 and {d for s in shares for d in s} == {"0", "1"}
+
+
+def test_device_ids_from_the_journal_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """A device id holding an escape sequence and a newline is printed without them."""
+    journal = write(tmp_path / "j.jsonl", flat(
+        _with_share(trial(0, 1.0), {"cpu": [], "gpu": ["\x1b[2Jgpu\nA"]})))
+    lines = device_lines(load_study(str(journal)))
+    assert lines[2].split()[0] == "gpuA" and not any("\x1b" in line for line in lines)
