@@ -120,3 +120,30 @@ def _find_resources(record: Any) -> Any:
             if found is not None:
                 return found
     return None
+
+
+def _modelled(config: Any, seed: int = 0) -> tuple[float, dict[str, float]]:
+    """A quadratic whose trial takes 1 to 6 virtual seconds, by its x."""
+    return config["x"] ** 2, {"runtime": 1.0 + abs(config["x"])}
+
+
+@pytest.mark.slow
+def test_smac_facade_on_the_simulated_runner_books_virtual_devices(tmp_path: Path) -> None:
+    """SMAC3's facade through SMACTargetRunner on SimulatedRunner with 4 virtual devices and 4
+    workers, {"gpu": 1}: every trial's device is recorded, and no two trials that overlap in
+    simulated time hold the same one."""
+    from runner import SimulatedRunner
+
+    sc = _scenario(tmp_path, 20)
+    with SimulatedRunner(_modelled, n_workers=4, resources={"gpu": GPUS},
+                         trial_resources={"gpu": 1}) as ours:
+        smac = HyperparameterOptimizationFacade(sc, SMACTargetRunner(ours, sc), overwrite=True,
+                                                logging_level=40)
+        smac.optimize()
+    values = list(smac.runhistory.values())
+    assert len(values) == 20
+    spans = [(v.starttime, v.endtime, v.additional_info["resources"]["gpu"]) for v in values]
+    assert all(len(g) == 1 and g[0] in GPUS for _, _, g in spans)
+    overlapping = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:]
+                   if a[0] < b[1] and b[0] < a[1]]
+    assert overlapping and all(a[2] != b[2] for a, b in overlapping), spans
