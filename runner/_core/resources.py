@@ -197,7 +197,9 @@ class Allocator:
     def __init__(self, capacity: Capacity) -> None:
         self.capacity = capacity
         self._order = {g: k for k, g in enumerate(capacity.gpus)}
-        self._free_cpus = list(capacity.cpus)
+        # free cores, the most recently freed last: a worker that frees its cores and takes
+        # the next trial gets the same cores back (see allocate)
+        self._free_cpus = list(reversed(capacity.cpus))
         self._free_gpus = list(capacity.gpus)  # devices nobody uses, in the given order
         self._used: dict[str, float] = {}  # device id -> share in use, for shared devices
         self._memory = capacity.memory
@@ -242,8 +244,12 @@ class Allocator:
             gpus, share = (device,), gpu
         cpus: tuple[int, ...] = ()
         if cpu:
-            cpus = tuple(free_cpus[:cpu])
-            del free_cpus[:cpu]
+            # the most recently freed: the pools hand the next trial to the worker that became
+            # idle last (runner/_backends/process_pool.py), which freed these, so a worker
+            # keeps its cores and is not migrated to other ones (about 90 µs of the worker's
+            # time per forced migration on a loaded 2-core machine, docs/performance.md)
+            cpus = tuple(sorted(free_cpus[-cpu:]))
+            del free_cpus[-cpu:]
         if memory and self._memory is not None:
             self._memory -= memory
         return Assignment(cpus, gpus, share, memory)
@@ -266,8 +272,7 @@ class Allocator:
         """Give back what ``allocate`` handed out."""
         cpus, gpus, share, memory = assignment
         if cpus:
-            self._free_cpus.extend(cpus)
-            self._free_cpus.sort()
+            self._free_cpus.extend(reversed(cpus))  # taken first by the next allocate
         if gpus:
             if share < 1:
                 left = self._used[gpus[0]] - share

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 
+from runner.cli._devices import device_text, device_uses
 from runner.cli._journal_view import Study
 from runner.cli._plots import png_bytes
 from runner.cli._summary import summary
@@ -25,7 +26,8 @@ img {{ max-width: 100%; border: 1px solid #ddd; }}
 <h2>Summary</h2>
 <pre>{summary}</pre>
 <h2>Plots</h2>
-<img id="plots" alt="incumbent over time and over trials; worker timeline"
+<img id="plots" alt="incumbent over time and over trials; worker timeline; device timeline
+ when trials got devices"
  src="data:image/png;base64,{png}">
 </body></html>
 """
@@ -35,10 +37,12 @@ def write_html(study: Study, path: str, *, text: str | None = None,
                png: bytes | None = None) -> None:
     """Write the report of ``study`` to ``path`` (``text``: its summary, ``png``: its figure,
     when the caller has them already)."""
-    if png is None:
-        png = png_bytes(study)
+    if text is None or png is None:
+        devices = device_uses(study)
+        text = summary(study) + device_text(study, devices) if text is None else text
+        png = png_bytes(study, devices) if png is None else png
     page = _PAGE.format(title=html.escape(f"trialrunner report: {study.path}"),
-                        summary=html.escape(summary(study) if text is None else text),
+                        summary=html.escape(text),
                         png=base64.b64encode(png).decode("ascii"))
     with open(path, "w", encoding="utf-8") as f:
         f.write(page)

@@ -1,6 +1,8 @@
 """The report's figure (matplotlib, Agg): the incumbent over time and over trials with every
 trial's cost coloured by status and sized by budget (see ``_plot_costs``), a worker timeline
-where idle gaps show as blank, and the learning curves.
+where idle gaps show as blank, a device timeline when trials got shares of devices or cores
+(``_devices``: one row per device, each bar a trial, labelled with its id when it fits), and
+the learning curves.
 
 Huge studies: the timeline draws one collection per lane and status and, in a lane with more
 trials than pixels, one bar per run of pixel columns of one status (see ``lane_bars``);
@@ -17,6 +19,8 @@ from runner.lowlevel import plain
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from runner.cli._devices import DeviceUse
 
 __all__ = ["STATUS_COLOURS", "figure", "incumbent_trace", "lane_bars", "png_bytes", "save_png"]
 
@@ -66,6 +70,17 @@ def lane_bars(spans: list[tuple[float, float, str]], pixel: float
     return bars
 
 
+def _draw_lane(ax: Any, lane: int, spans: list[tuple[float, float, str]], pixel: float,
+               **style: Any) -> None:
+    """One timeline row: ``spans`` as bars (`lane_bars`), one collection per status."""
+    by_status: dict[str, list[tuple[float, float]]] = {}
+    for left, width, status in lane_bars(spans, pixel):
+        by_status.setdefault(status, []).append((left, width))
+    for status, bars in by_status.items():
+        ax.broken_barh(bars, (lane - 0.4, 0.8), facecolors=STATUS_COLOURS.get(status, OTHER),
+                       **style)
+
+
 def _timeline(ax: Any, study: Study, t0: float) -> None:
     lanes, recorded = study.lanes()
     spans = [a.span for a in study.attempts]
@@ -74,12 +89,7 @@ def _timeline(ax: Any, study: Study, t0: float) -> None:
     for attempt, lane, (start, end) in zip(study.attempts, lanes, spans, strict=True):
         by_lane.setdefault(lane, []).append((start - t0, end - t0, attempt.status))
     for lane, group in by_lane.items():
-        by_status: dict[str, list[tuple[float, float]]] = {}
-        for left, width, status in lane_bars(group, pixel):
-            by_status.setdefault(status, []).append((left, width))
-        for status, bars in by_status.items():
-            ax.broken_barh(bars, (lane - 0.4, 0.8), facecolors=STATUS_COLOURS.get(status, OTHER),
-                           edgecolor="none")
+        _draw_lane(ax, lane, group, pixel, edgecolor="none")
     n = max(lanes) + 1 if lanes else 1
     ax.set_xlim(0, max(pixel * _PIXELS, 1e-9))
     ax.set_ylim(-0.6, n - 0.4)
@@ -88,6 +98,39 @@ def _timeline(ax: Any, study: Study, t0: float) -> None:
     ax.set_xlabel("seconds since the first trial was submitted")
     ax.set_title("worker timeline (" + ("recorded workers" if recorded else
                  "lanes derived from start/end times") + "; gaps: idle)", fontsize=9)
+    ax.grid(alpha=0.3, axis="x")
+
+
+def _device_timeline(ax: Any, study: Study, uses: list[DeviceUse], t0: float) -> None:
+    """One row per device, a bar per attempt that held it, coloured by status; each bar is
+    labelled with the trial's journal id when the row has few enough bars to read them."""
+    from runner.cli._devices import device_order
+
+    order = device_order(uses, study)  # an unused device is an empty row
+    row = {d: i for i, d in enumerate(order)}
+    end = max(u.attempt.span[1] for u in uses) - t0
+    pixel = max(end, 1e-9) / _PIXELS
+    by_row: dict[int, list[tuple[float, float, str]]] = {}
+    for use in uses:
+        lo, hi = use.attempt.span
+        by_row.setdefault(row[use.device], []).append((lo - t0, hi - t0, use.attempt.status))
+    for lane, group in by_row.items():
+        _draw_lane(ax, lane, group, pixel, edgecolor="white", linewidth=0.5)
+    labelled = [u for u in uses if (u.attempt.span[1] - u.attempt.span[0]) / pixel >= 24]
+    if len(labelled) <= 200:  # beyond that the labels are a blur: the table names the trials
+        for use in labelled:
+            lo, hi = use.attempt.span
+            ax.text((lo + hi) / 2 - t0, row[use.device], str(use.attempt.trial), ha="center",
+                    va="center", fontsize=6, color="white", clip_on=True)
+    kind = "GPU" if uses[0].kind == "gpu" else "core"
+    ax.set_xlim(0, max(end, 1e-9))
+    ax.set_ylim(-0.6, len(order) - 0.4)
+    step = 1 if len(order) <= 40 else max(1, len(order) // 20)
+    ax.set_yticks(range(0, len(order), step))
+    ax.set_yticklabels([plain(f"{kind} {d}") for d in order[::step]], fontsize=8)
+    ax.set_xlabel("seconds since the first trial was submitted")
+    ax.set_title(f"device timeline (which {kind} ran which trial; labels: trial ids; gaps: "
+                 "free)", fontsize=9)
     ax.grid(alpha=0.3, axis="x")
 
 
@@ -119,10 +162,15 @@ def _curves(ax: Any, study: Study) -> None:
     ax.grid(alpha=0.3)
 
 
-def figure(study: Study) -> Figure:
-    """The report's figure for ``study`` (a third row of learning curves when trials reported)."""
+def figure(study: Study, devices: list[DeviceUse] | None = None) -> Figure:
+    """The report's figure for ``study``: a row of learning curves when trials reported, a
+    device timeline when ``devices`` (``_devices.device_uses``; read here when ``None``)."""
     plt = _pyplot()
-    rows = 3 if study.curves else 2
+    if devices is None:
+        from runner.cli._devices import device_uses
+
+        devices = device_uses(study)
+    rows = 2 + bool(study.curves) + bool(devices)
     fig: Figure = plt.figure(figsize=(11, 4 * rows), layout="constrained")
     grid = fig.add_gridspec(rows, 2, height_ratios=[1] * rows)
     finals = study.finals
@@ -138,18 +186,20 @@ def figure(study: Study) -> Figure:
     costs_panel(ax, [float(a.trial) for a in by_id], by_id, "trial (journal id)")
     ax.set_title("incumbent over trials", fontsize=9)
     _timeline(fig.add_subplot(grid[1, :]), study, t0)
+    if devices:
+        _device_timeline(fig.add_subplot(grid[2, :]), study, devices, t0)
     if study.curves:
-        _curves(fig.add_subplot(grid[2, :]), study)
+        _curves(fig.add_subplot(grid[rows - 1, :]), study)
     fig.suptitle(plain(f"{study.path}: {len(finals)} trials"), fontsize=10)
     return fig
 
 
-def png_bytes(study: Study) -> bytes:
+def png_bytes(study: Study, devices: list[DeviceUse] | None = None) -> bytes:
     """The figure as a PNG file's bytes."""
     import io
 
     plt = _pyplot()
-    fig = figure(study)
+    fig = figure(study, devices)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, dpi=100, format="png")

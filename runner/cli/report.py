@@ -99,7 +99,10 @@ def main(args: argparse.Namespace) -> int:
         study = load_study(args.journal)
     except (JournalError, ValueError, KeyError, TypeError) as e:
         raise UsageError(f"JOURNAL: {args.journal} cannot be read: {e}") from None
-    text = summary(study, args.top)
+    from runner.cli._devices import device_text, device_uses
+
+    devices = device_uses(study)
+    text = summary(study, args.top) + device_text(study, devices)
     written = []
     if args.plot or args.html:
         try:
@@ -108,7 +111,7 @@ def main(args: argparse.Namespace) -> int:
             _pyplot()
         except ImportError as e:
             raise UsageError(str(e)) from None
-        png = png_bytes(study)
+        png = png_bytes(study, devices)
         if args.plot:
             with open(args.plot, "wb") as f:
                 f.write(png)

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from runner.cli._common import UsageError
 from runner.cli._slurm import add_slurm_options, slurm_spec
+from runner.suites._resources import runner_resources
 from runner.suites._run import BACKENDS, check_backend, make_runner, run_suite
 from runner.suites._spec import SuiteFileError, load_suite
 
@@ -104,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --backend: {' '.join(str(exc).split())}")
     try:
         shared = make_runner(args.backend, args.workers, problems, scheduler=args.scheduler,
-                             limits=spec.limits, slurm=slurm)
+                             limits=spec.limits, slurm=slurm,
+                             resources=runner_resources(spec.resources, spec.trial_resources,
+                                                        args.backend))
     except (ValueError, TypeError, OSError, RunnerError) as exc:
         parser.error(f"argument --backend: cannot start {args.backend!r}: "
                      f"{' '.join(str(exc).split())}")

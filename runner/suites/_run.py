@@ -16,6 +16,7 @@ from runner.lowlevel import check_wait_for_decisions
 from runner.problems import Problem
 from runner.suites._optimizers import check_reports
 from runner.suites._pool import SharedPool, SuiteTarget, accepts, suite_target
+from runner.suites._resources import allocates, mark_allocating, runner_resources
 from runner.suites._results import study_row, write_csv
 from runner.suites._scheduler import Scheduler, Study
 from runner.suites._spec import SuiteSpec, check_path_parts, load_suite
@@ -47,10 +48,12 @@ class SuiteResult:
 
 def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
                 scheduler: str | None = None, limits: Mapping[str, float] | None = None,
-                slurm: Mapping[str, Any] | None = None) -> Any:
+                slurm: Mapping[str, Any] | None = None,
+                resources: Mapping[str, Any] | None = None) -> Any:
     """The shared runner: ``suite_target`` on ``backend``, every problem's target shipped once
     (a `SuiteTarget` when some problem's target takes ``report`` or ``checkpoint``).
-    ``slurm``: ``DaskRunner.slurm``'s job keywords, for the slurm backend."""
+    ``slurm``: ``DaskRunner.slurm``'s job keywords, for the slurm backend; ``resources``: its
+    ``resources=``/``trial_resources=`` (``runner.suites._resources.runner_resources``)."""
     import runner
 
     if backend not in BACKENDS:
@@ -58,11 +61,20 @@ def make_runner(backend: str, workers: int, problems: Mapping[str, Problem], *,
     if scheduler is not None and backend != "dask":
         raise ValueError(f"scheduler is only for the dask backend, got backend={backend!r}")
     shared = {"suite_problems": {k: (p.target, len(p.objectives)) for k, p in problems.items()}}
-    kwargs: dict[str, Any] = {"shared_data": shared, **(limits or {})}
+    kwargs: dict[str, Any] = {"shared_data": shared, **(limits or {}), **(resources or {})}
     taken = frozenset().union(*(accepts(p.target) for p in problems.values()))
     target: Any = suite_target
     if "report" in taken or "checkpoint" in taken:
         target = SuiteTarget("report" in taken, "checkpoint" in taken)
+    shared_runner = _build(runner, backend, target, workers, scheduler, slurm, kwargs)
+    if resources:
+        mark_allocating(shared_runner)
+    return shared_runner
+
+
+def _build(runner: Any, backend: str, target: Any, workers: int, scheduler: str | None,
+           slurm: Mapping[str, Any] | None, kwargs: dict[str, Any]) -> Any:
+    """The runner of ``backend`` (``runner``: the package) around ``target``."""
     if backend == "process":
         return runner.ProcessPoolRunner(target, n_workers=workers, **kwargs)
     if backend == "thread":
@@ -128,8 +140,13 @@ def run_suite(suite: SuiteSpec | str, *, backend: str = "process", workers: int 
         log.info("%s: %d of %d studies finished in an earlier run; skipped", out, skipped,
                  len(studies))
     own = runner is None
+    allocation = runner_resources(spec.resources, spec.trial_resources, backend)
+    if allocation and not own and not allocates(runner):
+        log.warning("suite %s: its resources/trial_resources are applied only by a runner "
+                    "run_suite builds; the runner given must allocate them itself", spec.name)
     shared = runner if runner is not None else make_runner(
-        backend, workers, problems, scheduler=scheduler, limits=spec.limits)
+        backend, workers, problems, scheduler=scheduler, limits=spec.limits,
+        resources=allocation)
     if spec.wait_for_decisions and not own:  # ours can; a runner of the caller's may not
         check_wait_for_decisions(True, shared)
     sched = Scheduler(SharedPool(shared), studies, on_pass, max_open=max_open)

@@ -42,13 +42,15 @@ from runner.suites._optimizers import (
     check_settings,
     resolve,
 )
+from runner.suites._resources import KEYS as RESOURCE_KEYS
+from runner.suites._resources import check_resources
 
 __all__ = ["StudySpec", "SuiteFileError", "SuiteSpec", "check_path_parts", "load_suite",
            "parse_suite"]
 
 _TOP = {"name", "problems", "optimizers", "seeds", "n_trials", "retries", "walltime_limit",
         "cpu_time_limit", "memory_limit", "problem", "optimizer", "target_seconds",
-        "wait_for_decisions"}
+        "wait_for_decisions", *RESOURCE_KEYS}
 _LIMITS = ("walltime_limit", "cpu_time_limit", "memory_limit")
 _STUDY_KEYS = {"n_trials", "retries", "min_budget", "max_budget", "target_seconds"}
 
@@ -119,6 +121,10 @@ class SuiteSpec:
     wait_for_decisions: bool = False
     """Each report of a running trial waits until its study's optimizer decided on it
     (``OptimizationLoop(..., wait_for_decisions=True)``, docs/early-stopping.md)."""
+    resources: Mapping[str, Any] | None = None
+    """What the shared runner has (its ``resources=``, docs/resources.md); ``None``: not set."""
+    trial_resources: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    """What each problem's trials need, by problem name (``""``: every other problem's)."""
 
     def problem(self, name: str) -> Problem:
         """The problem called ``name`` in this suite."""
@@ -310,6 +316,12 @@ def _parse(text: str, where: str) -> SuiteSpec:
                     check.integer(table, key, value, 1 if key == "n_trials" else 0)
                 elif key == "target_seconds":
                     check.seconds(table, key, value)
+                elif key in RESOURCE_KEYS and (kind == "optimizer" or key == "resources"):
+                    raise check.fail(table, key, "resources is what the shared runner has (at "
+                                     "the top of the file); trial_resources is what a trial "
+                                     "needs (at the top, or per problem in [problem.X])")
+                elif key == "trial_resources":
+                    continue  # checked by check_resources, below
                 elif kind == "problem" and key not in _STUDY_KEYS:
                     raise check.fail(table, key, f"unknown problem setting; expected one of "
                                                  f"{sorted(_STUDY_KEYS)}")
@@ -318,8 +330,11 @@ def _parse(text: str, where: str) -> SuiteSpec:
     waits = data.get("wait_for_decisions", False)
     if not isinstance(waits, bool):
         raise check.fail("", "wait_for_decisions", f"expected true or false, got {waits!r}")
+    has, needs = check_resources(data, p_tables, check.fail)
+    p_tables = {k: {s: v for s, v in t.items() if s != "trial_resources"}
+                for k, t in p_tables.items()}
     spec = SuiteSpec(name, problem_names, optimizers, tuple(seeds), n_trials, retries, limits,
-                     p_tables, o_tables, seconds, waits)
+                     p_tables, o_tables, seconds, waits, has, needs)
     for study in spec.studies():
         problem = problems[study.problem]
         if resolve(study.optimizer, study.settings)[0] in MULTI_FIDELITY and \

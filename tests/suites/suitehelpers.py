@@ -81,3 +81,20 @@ def median_random(problem: Problem, *, seed: int, n_trials: int, **settings: Any
     from runner.optimizers import MedianStopping
 
     return MedianStopping(RandomSearch(problem.space, seed=seed, n_trials=n_trials))
+
+
+def devices_branin(config: Mapping[str, Any], *, budget: float | None = None,
+                   seed: int | None = None) -> tuple[float, dict[str, Any]]:
+    """Branin after a 30 ms sleep, with the device ids and cores it was given (read from its
+    own process) and when it ran: for the suite resource tests."""
+    import os
+
+    start = time.time()
+    time.sleep(0.03)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return branin(config), {"devices": [d for d in visible.split(",") if d], "t0": start,
+                            "t1": time.time(), "cores": sorted(os.sched_getaffinity(0))}
+
+
+small_model = Problem("small-model", SPACE, devices_branin, optimum=OPTIMUM)
+large_model = Problem("large-model", SPACE, devices_branin, optimum=OPTIMUM)
