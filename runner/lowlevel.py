@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from runner._core.backend import drain as drain_queue
 from runner._core.caps import JOURNAL_CAP, check_result_size
+from runner._core.resources import Allocator, parse_capacity, parse_need
 from runner._core.waiting import check_wait_for_decisions
 from runner._lazy import lazy_exports as _lazy_exports
 from runner._loop.clock import runner_clock
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JOURNAL_CAP",
+    "Allocator",
     "MAX_RESULT_BYTES",
     "LiveInfo",
     "Tally",
@@ -38,6 +40,8 @@ __all__ = [
     "fmt_cost",
     "fmt_seconds",
     "in_notebook",
+    "parse_capacity",
+    "parse_need",
     "parse_walltime",
     "plain",
     "plain_log_ticks",

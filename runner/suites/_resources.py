@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runner._core.resources import Allocator, parse_capacity, parse_need
+from runner.lowlevel import Allocator, parse_capacity, parse_need
 
 __all__ = ["KEYS", "ProblemNeeds", "allocates", "check_resources", "mark_allocating",
            "runner_resources"]
