@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from runner._core.capabilities import Optimizer, OptimizerCapabilities, Runner, RunnerExtras
 from runner._core.reporting import Decision
 from runner._loop import events, intake
 from runner._loop.checkpoints import PAUSED_KEY, Checkpoints, paused_value
@@ -48,8 +49,10 @@ class Trial:
 class LoopDriver:
     """The driver pass of ``OptimizationLoop`` (it shares the loop's state)."""
 
-    optimizer: Any
-    runner: Any
+    optimizer: Optimizer
+    runner: Runner
+    _can: OptimizerCapabilities
+    _extras: RunnerExtras
     retries: int
     raise_if_retries_exceeded: bool
     history: History
@@ -152,8 +155,8 @@ class LoopDriver:
         back (nobody decides any more: waiting reports go on)."""
         if on:  # the loop's own (the class's is only a stand-in before the loop starts)
             self._reports_lock = threading.RLock()
-        pump = getattr(self.runner, "set_report_pump", None)
-        if callable(pump):  # a runner running trials in this thread decides on reports there
+        pump = self._extras.set_report_pump
+        if pump is not None:  # a runner running trials in this thread decides on reports there
             pump(self._pump_reports if on else None)
         if self._set_wait is not None:
             self._set_wait(on)
@@ -189,8 +192,10 @@ class LoopDriver:
             self._take_reports()
         except Exception as exc:
             self._report_error = exc
-            for trial in list(self._pending.values()):
-                self.runner.decide(trial.info, Decision.STOP)
+            decide = self._extras.decide
+            if decide is not None:
+                for trial in list(self._pending.values()):
+                    decide(trial.info, Decision.STOP)
 
     def _collect(self) -> int:
         """Journal every result ready now, sync once, then history and tell the final ones
@@ -218,7 +223,7 @@ class LoopDriver:
                 break
         if n and self._journal is not None:
             self._timed_journal(self._journal.sync)
-        drop = getattr(self.optimizer, "drop_checkpoints", None)
+        drop = self._can.drop_checkpoints
         for trial_id, info, value in finals:
             best = self.history.incumbent
             self.history.append(info, value)
@@ -226,9 +231,9 @@ class LoopDriver:
                 events.new_incumbent(trial_id, (info, value))
             self._tell(info, value)
             if self._checkpoints is not None:
-                self._checkpoints.ended(info, keep=callable(drop) or bool(
+                self._checkpoints.ended(info, keep=drop is not None or bool(
                     value.additional_info.get(PAUSED_KEY)))
-                if callable(drop):
+                if drop is not None:
                     self._checkpoints.drop(drop() or ())
             self._failure_rate.add(trial_id, value)
         if error is not None:
@@ -323,8 +328,9 @@ class LoopDriver:
         opt = self.optimizer
         t = self._clock()
         try:
-            if n > 1 and callable(getattr(opt, "ask_batch", None)):
-                got = list(opt.ask_batch(n) or ())
+            ask_batch = self._can.ask_batch
+            if n > 1 and ask_batch is not None:
+                got = list(ask_batch(n) or ())
                 if len(got) < n:
                     self._exhausted = True
             else:

@@ -6,10 +6,12 @@ here, which would close an import cycle)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from runner._core.reporting import Decision
 from runner._loop import events
+from trials import TrialInfo
 
 __all__ = ["take_interruptions", "take_reports"]
 
@@ -18,17 +20,17 @@ def take_reports(loop: Any) -> int:
     """Journal every report of a running trial ready now, add it to its curve, ask the
     optimizer's ``on_report`` and pass its decision on (every decision, with
     ``wait_for_decisions``); the number of reports taken."""
-    runner = loop.runner
-    n, take = 0, getattr(runner, "iter_reports", None)
+    n, take = 0, loop._extras.iter_reports
     if take is None:
         return 0
-    on_report = getattr(loop.optimizer, "on_report", None)
+    decide = loop._extras.decide or _cannot_decide(loop.runner)
+    on_report = loop._can.on_report
     answer_all = loop._set_wait is not None
     for info, report in take():
         trial = loop._pending.get(id(info))
         if trial is None:  # a copy of the info, or a trial collected meanwhile
             if answer_all:
-                runner.decide(info, Decision.CONTINUE)
+                decide(info, Decision.CONTINUE)
             continue
         n += 1
         loop.history.add_report(trial.info, report)
@@ -48,16 +50,23 @@ def take_reports(loop: Any) -> int:
                              f"{trial.trial}, step {report.step}): {exc}") from None
         if decision is not Decision.CONTINUE:
             trial.paused = decision is Decision.PAUSE
-            runner.decide(info, decision)
+            decide(info, decision)
         elif answer_all:
-            runner.decide(info, decision)
+            decide(info, decision)
     return n
+
+
+def _cannot_decide(runner: Any) -> Callable[[TrialInfo, Decision], None]:
+    def refuse(info: TrialInfo, decision: Decision) -> None:
+        raise TypeError(f"{type(runner).__name__} sends reports (iter_reports) but has no "
+                        f"decide(info, decision) to pass the optimizer's {decision.name} on")
+    return refuse
 
 
 def take_interruptions(loop: Any) -> None:
     """Journal each run the runner lost outside the trial and runs again (a worker, node
     or batch job gone): an interrupted attempt, counted apart from crashes and retries."""
-    take = getattr(loop.runner, "iter_interruptions", None)
+    take = loop._extras.iter_interruptions
     if take is None:
         return
     for info, lost in take():

@@ -28,10 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from runner._core.capabilities import Optimizer, OptimizerCapabilities, Runner, RunnerExtras
 from runner._core.waiting import check_wait_for_decisions
 from runner._loop import aio, events
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
-from runner._loop.clock import runner_clock
 from runner._loop.driver import LoopDriver, Trial
 from runner._loop.failures import FailureRate, Failures, TracebackView
 from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
@@ -57,7 +57,7 @@ class OptimizationLoop(LoopDriver):
     """Ask ``optimizer`` for trials, evaluate them on ``runner``, tell the results, until a goal
     is met, the optimizer is exhausted, or the loop is cancelled (see docs/loop.md)."""
 
-    def __init__(self, optimizer: Any, runner: Any, *, goal: Callable[[Any], bool] | None = None,
+    def __init__(self, optimizer: Optimizer, runner: Runner, *, goal: Callable[[Any], bool] | None = None,
                  cost_goal: float | None = None, n_trials_goal: int | None = None,
                  end_time_goal: float | None = None, duration_goal: float | None = None,
                  retries: int = 0, raise_if_retries_exceeded: bool = True,
@@ -78,13 +78,14 @@ class OptimizationLoop(LoopDriver):
         (docs/loop.md). ``wait_for_decisions``: each report returns only once
         ``optimizer.on_report`` decided on it (docs/early-stopping.md); by default none waits."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
+        self._can, self._extras = OptimizerCapabilities.of(optimizer), RunnerExtras.of(runner)
         self._failure_rate = FailureRate(max_failure_rate, failure_window)  # checks them
         set_wait = check_wait_for_decisions(wait_for_decisions, runner)
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
         # A runner with its own clock (clock.py) sets the loop's time and the trials' Unix time.
-        own = runner_clock(runner)
+        own = self._extras.clock
         self._clock: Callable[[], float] = own or clock
         self._now: Callable[[], float] = own or time.time
         self._goals = make_goals(goal, cost_goal, n_trials_goal, end_time_goal, duration_goal,
@@ -93,7 +94,7 @@ class OptimizationLoop(LoopDriver):
         self.optimizer = optimizer
         self.runner = runner
         # Without on_report nothing decides, so there is nothing for a report to wait for.
-        self._set_wait = set_wait if callable(getattr(optimizer, "on_report", None)) else None
+        self._set_wait = set_wait if self._can.on_report is not None else None
         self.retries = retries
         self.raise_if_retries_exceeded = raise_if_retries_exceeded
         self.history = History()
@@ -116,13 +117,13 @@ class OptimizationLoop(LoopDriver):
         self._t0: float | None = None
         self._t1: float | None = None
         self._account = TimingAccount()
-        self._fingerprint = identity(optimizer, runner) if journal is not None else None
+        self._fingerprint = identity(optimizer, runner, self._can.fingerprint) if journal is not None else None
         self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume,
                                      self._now) if journal is not None else None)
         self._resumed = (0, 0)  # finished trials replayed, unfinished ones to run again
         self._checkpoints: Checkpoints | None = None
         try:
-            if getattr(runner, "wants_checkpoint", False):  # fails now if no dir can be made
+            if self._extras.wants_checkpoint:  # fails now if no dir can be made
                 self._checkpoints = Checkpoints(checkpoint_root, None if self._journal is None
                                                 else Path(self._journal.path), keep_checkpoints)
             if self._journal is not None:
@@ -346,8 +347,8 @@ class OptimizationLoop(LoopDriver):
         log.warning("interrupted: closing the runner and marking %d trials in flight",
                     len(self._pending))
         try:
-            if callable(getattr(self.runner, "close", None)):
-                self.runner.close()
+            if self._extras.close is not None:
+                self._extras.close()
         except Exception:
             log.exception("closing the runner failed")
         finally:
@@ -358,7 +359,7 @@ class OptimizationLoop(LoopDriver):
     def _resume(self) -> None:
         assert self._journal is not None
         plan = self._journal.resume()
-        restore_all = getattr(self.optimizer, "restore", None)
+        restore_all = self._can.restore
         replayed = History()
         for trial_id, info, value in plan.finished:
             self._known_checkpoint(trial_id, info)
@@ -367,11 +368,11 @@ class OptimizationLoop(LoopDriver):
             for report in plan.curves.get(trial_id, ()):
                 self.history.add_report(info, report)
                 replayed.add_report(info, report)
-            if callable(restore_all):
+            if restore_all is not None:
                 replayed.append(info, value)
             else:
                 self._tell(info, value)
-        if callable(restore_all) and len(replayed):  # optional: its state from what it never asked
+        if restore_all is not None and len(replayed):  # optional: its state from what it never asked
             t = self._clock()
             try:
                 restore_all(replayed)
@@ -381,17 +382,16 @@ class OptimizationLoop(LoopDriver):
                 self.log.append(("restore", replayed))
         self._n_told, self._next_id = 0, plan.next_id
         self._resumed = (len(plan.finished), len(plan.unfinished))
-        restore = getattr(self.optimizer, "restore_pending", None)
+        restore = self._can.restore_pending
         for trial_id, attempt, info in plan.unfinished:
             self._known_checkpoint(trial_id, info, unfinished=True)
-            if callable(restore):
+            if restore is not None:
                 restore(info)  # optional: lets it skip what it proposed before
             self._requeue.append(Trial(trial_id, info, attempt))
         log.info("journal %s: %d finished trials replayed, %d unfinished to run again",
                  self._journal.path, len(plan.finished), len(plan.unfinished))
 
-    def _known_checkpoint(self, trial_id: int, info: TrialInfo, unfinished: bool = False
-                          ) -> None:
+    def _known_checkpoint(self, trial_id: int, info: TrialInfo, unfinished: bool = False) -> None:
         if self._checkpoints is not None:
             self._checkpoints.known(trial_id, info, unfinished)
 

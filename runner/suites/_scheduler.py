@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from runner import OptimizerCapabilities
 from runner._loop.clock import runner_clock
 from runner._loop.loop import OptimizationLoop
 from runner.problems import Problem
@@ -155,7 +156,7 @@ class Study:
         spec = self.spec
         optimizer = build_optimizer(spec.optimizer, self.problem, spec.seed, spec.n_trials,
                                     spec.settings)
-        if callable(getattr(optimizer, "on_report", None)) and not sends_reports(
+        if OptimizerCapabilities.of(optimizer).on_report is not None and not sends_reports(
                 self.problem, callable(getattr(pool.runner, "clock", None))):
             log.warning("study %s: its optimizer decides on trials' reports (on_report), but "
                         "the trials of problem %r send none on this backend: it will stop "

@@ -190,3 +190,17 @@ def test_check_runner_names_the_failed_check():
         check_runner(lambda target, **kw: _NegativeWorkers(target, **kw), skip=others)
     with pytest.raises(ValueError, match="skip names unknown checks \\['nope'\\]"):
         check_runner(lambda target, **kw: SerialRunner(target, **kw), skip=["nope"])
+
+
+CONTRACT_NAMES = {"Optimizer", "OptimizerCapabilities", "DeclaresCapabilities", "SupportsAskBatch",
+                  "SupportsOnReport", "SupportsRestore", "SupportsRestorePending",
+                  "SupportsDropCheckpoints", "SupportsFingerprint", "Runner", "RunnerExtras",
+                  "SupportsReports", "SupportsInterruptions", "SupportsReportPump",
+                  "SupportsWaitForDecisions", "SupportsClock", "SupportsCheckpoints",
+                  "SupportsClose"}
+
+
+def test_all_holds_the_optimizer_contract():
+    """The Protocols of the optimizer contract (and the runner's extras) are public."""
+    assert CONTRACT_NAMES <= set(runner.__all__)
+    assert all(getattr(runner, name) is not None for name in CONTRACT_NAMES)
