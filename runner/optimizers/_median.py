@@ -24,8 +24,8 @@ def _scalar(cost: Any) -> float:
 class MedianStopping:
     """Wrap ``optimizer`` with the median stopping rule (asks and tells go to it, and so do
     its ``ask_batch``, ``restore``, ``restore_pending``, ``drop_checkpoints`` and
-    ``fingerprint`` when it has them: `optimizer_capabilities`): judge a trial only from step ``min_step`` on, and only once ``min_trials`` other
-    trials have reported up to that step. The wrapped optimizer's own ``on_report``, if any,
+    ``fingerprint`` when it has them: `optimizer_capabilities`): judge a trial only from step
+    ``min_step`` on, and only once ``min_trials`` other trials have reported up to that step. The wrapped optimizer's own ``on_report``, if any,
     is asked first; a stop from either stops the trial."""
 
     def __init__(self, optimizer: Optimizer, *, min_step: float = 1, min_trials: int = 3) -> None:
