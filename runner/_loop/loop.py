@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from runner._core.capabilities import Optimizer, OptimizerCapabilities, Runner, RunnerExtras
 from runner._core.waiting import check_wait_for_decisions
 from runner._loop import aio, events
+from runner._loop import resume as resuming
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
 from runner._loop.driver import Driver
 from runner._loop.failures import FailureRate, Failures, TracebackView
 from runner._loop.goals import check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
-from runner._loop.resume import apply as resume_from
 from runner._loop.signals import sigterm_as_interrupt
 from runner._loop.statistics import Statistics
 from runner._loop.study import ResumeMode, check_name, check_resume_mode, identity
@@ -129,7 +129,8 @@ class OptimizationLoop:
                 # without on_report nothing decides: there is nothing for a report to wait for
                 set_wait=set_wait if self._can.on_report is not None else None)
             if self._journal is not None:
-                self._resumed = resume_from(self._journal.resume(), self._driver)
+                self._resumed = resuming.apply(resuming.read_plan(self._journal),
+                                               self._driver)
                 logging.getLogger(__name__).info(  # (``log`` is the argument here)
                     "journal %s: %d finished trials replayed, %d unfinished to run again",
                     self._journal.path, *self._resumed)
