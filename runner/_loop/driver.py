@@ -51,7 +51,7 @@ class Trial:
         self.paused = False  # a "pause" decision was passed on for it
 
 
-@attrs.define(eq=False, kw_only=True)
+@attrs.define(eq=False, kw_only=True, repr=False)
 class Driver:
     """The driver of one ``OptimizationLoop``: given the optimizer, the runner and the books it
     keeps (the loop builds it and keeps the lifecycle), it owns what is in flight and runs the
