@@ -9,6 +9,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runner._backends.serial import SerialRunner
+from runner._core.capabilities import (
+    DeclaresCapabilities,
+    Optimizer,
+    OptimizerCapabilities,
+    Runner,
+    RunnerExtras,
+    SupportsAskBatch,
+    SupportsCheckpoints,
+    SupportsClock,
+    SupportsClose,
+    SupportsDropCheckpoints,
+    SupportsFingerprint,
+    SupportsInterruptions,
+    SupportsOnReport,
+    SupportsReportPump,
+    SupportsReports,
+    SupportsRestore,
+    SupportsRestorePending,
+    SupportsWaitForDecisions,
+)
 from runner._core.checkpoints import continue_trial
 from runner._core.contract import AbstractRunner
 from runner._core.reporting import Decision
@@ -84,6 +104,25 @@ __all__ = [
     "TrialStopped",
     "WorkerStartError",
     "continue_trial",
+    # the optimizer contract and the runner's optional extras (runner._core.capabilities)
+    "DeclaresCapabilities",
+    "Optimizer",
+    "OptimizerCapabilities",
+    "Runner",
+    "RunnerExtras",
+    "SupportsAskBatch",
+    "SupportsCheckpoints",
+    "SupportsClock",
+    "SupportsClose",
+    "SupportsDropCheckpoints",
+    "SupportsFingerprint",
+    "SupportsInterruptions",
+    "SupportsOnReport",
+    "SupportsReportPump",
+    "SupportsReports",
+    "SupportsRestore",
+    "SupportsRestorePending",
+    "SupportsWaitForDecisions",
 ]
 
 _LAZY = {

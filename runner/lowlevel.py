@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runner._core.backend import drain as drain_queue
+from runner._core.capabilities import check_optimizer
 from runner._core.caps import JOURNAL_CAP, check_result_size
 from runner._core.resources import Allocator, parse_capacity, parse_need
 from runner._core.waiting import check_wait_for_decisions
@@ -34,6 +35,7 @@ __all__ = [
     "LiveInfo",
     "Tally",
     "check_notice_signals",
+    "check_optimizer",
     "check_result_size",
     "check_wait_for_decisions",
     "drain_queue",

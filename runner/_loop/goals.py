@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from runner._core.capabilities import check_optimizer, check_runner
 from runner._loop.statistics import GoalProgress
 from trials import History, TrialInfo
 from trials._numbers import real_to_float
@@ -152,26 +153,11 @@ def make_goals(goal: Any, cost_goal: Any, n_trials_goal: Any, end_time_goal: Any
     return goals
 
 
-_RUNNER_METHODS = ("submit_trial", "iter_results", "wait", "is_running",
-                   "count_available_workers")
-
-
 def check_arguments(optimizer: Any, runner: Any, retries: Any, raise_if_retries_exceeded: Any,
                     log: Any, clock: Any) -> None:
     """Refuse what the loop cannot work with, naming the argument, the expectation, the value."""
-    for name, given in (("optimizer", optimizer), ("runner", runner)):
-        if isinstance(given, type):  # its methods are there, unbound: it would fail at run()
-            raise TypeError(f"{name} must be an instance, got the class {given.__name__} "
-                            f"itself; build one first, e.g. {given.__name__}("
-                            f"{'target, ...' if name == 'runner' else '...'})")
-    missing = [m for m in ("ask", "tell") if not callable(getattr(optimizer, m, None))]
-    if missing:
-        raise TypeError(f"optimizer must have ask() -> TrialInfo | None and tell(info, value); "
-                        f"{type(optimizer).__name__} has no {' or '.join(missing)}()")
-    missing = [m for m in _RUNNER_METHODS if not callable(getattr(runner, m, None))]
-    if missing:
-        raise TypeError(f"runner must implement the runner contract ({', '.join(_RUNNER_METHODS)}"
-                        f"); {type(runner).__name__} has no {', '.join(missing)}")
+    check_optimizer(optimizer)
+    check_runner(runner)
     if isinstance(retries, bool) or not isinstance(retries, int):
         raise TypeError(f"retries must be an int >= 0, got {_describe(retries)}")
     if retries < 0:

@@ -1,70 +1,79 @@
 """What running trials send the loop besides results: their intermediate reports (journaled,
 added to the trial's curve, decided on by the optimizer's ``on_report``, the decision passed
 back to the runner) and the runs the runner lost outside the trial (journaled as interrupted
-attempts). Called by the driver (driver.py) with the loop it works for (a ``LoopDriver``; not imported
-here, which would close an import cycle)."""
+attempts). Called by the driver (driver.py) with itself (a ``Driver``; not imported here,
+which would close an import cycle)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from runner._core.reporting import Decision
 from runner._loop import events
+from trials import TrialInfo
 
 __all__ = ["take_interruptions", "take_reports"]
 
 
-def take_reports(loop: Any) -> int:
+def take_reports(driver: Any) -> int:
     """Journal every report of a running trial ready now, add it to its curve, ask the
     optimizer's ``on_report`` and pass its decision on (every decision, with
     ``wait_for_decisions``); the number of reports taken."""
-    runner = loop.runner
-    n, take = 0, getattr(runner, "iter_reports", None)
+    n, take = 0, driver.extras.iter_reports
     if take is None:
         return 0
-    on_report = getattr(loop.optimizer, "on_report", None)
-    answer_all = loop._set_wait is not None
+    decide = driver.extras.decide or _cannot_decide(driver.runner)
+    on_report = driver.can.on_report
+    answer_all = driver.set_wait is not None
     for info, report in take():
-        trial = loop._pending.get(id(info))
+        trial = driver.pending.get(id(info))
         if trial is None:  # a copy of the info, or a trial collected meanwhile
             if answer_all:
-                runner.decide(info, Decision.CONTINUE)
+                decide(info, Decision.CONTINUE)
             continue
         n += 1
-        loop.history.add_report(trial.info, report)
-        if loop._journal is not None:
-            loop._timed_journal(loop._journal.report, trial.trial, trial.attempt, report)
+        driver.history.add_report(trial.info, report)
+        if driver.journal is not None:
+            driver.timed_journal(driver.journal.report, trial.trial, trial.attempt, report)
         if on_report is None:
             continue
-        t = loop._clock()
+        t = driver.clock()
         try:
             answer = on_report(trial.info, report)
         finally:
-            loop._account.optimizer += loop._clock() - t
+            driver.account.optimizer += driver.clock() - t
         try:
             decision = Decision.of(answer)
         except ValueError as exc:
-            raise ValueError(f"{type(loop.optimizer).__name__}.on_report (trial "
+            raise ValueError(f"{type(driver.optimizer).__name__}.on_report (trial "
                              f"{trial.trial}, step {report.step}): {exc}") from None
         if decision is not Decision.CONTINUE:
             trial.paused = decision is Decision.PAUSE
-            runner.decide(info, decision)
+            decide(info, decision)
         elif answer_all:
-            runner.decide(info, decision)
+            decide(info, decision)
     return n
 
 
-def take_interruptions(loop: Any) -> None:
+def _cannot_decide(runner: Any) -> Callable[[TrialInfo, Decision], None]:
+    def refuse(info: TrialInfo, decision: Decision) -> None:
+        raise TypeError(f"{type(runner).__name__} sends reports (iter_reports) but has no "
+                        f"decide(info, decision) to pass the optimizer's {decision.name} on")
+    return refuse
+
+
+def take_interruptions(driver: Any) -> None:
     """Journal each run the runner lost outside the trial and runs again (a worker, node
     or batch job gone): an interrupted attempt, counted apart from crashes and retries."""
-    take = getattr(loop.runner, "iter_interruptions", None)
+    take = driver.extras.iter_interruptions
     if take is None:
         return
     for info, lost in take():
-        trial = loop._pending.get(id(info))
+        trial = driver.pending.get(id(info))
         if trial is None:  # a copy of the info, or a trial collected meanwhile
             continue
         events.interrupted(trial.trial, trial.attempt, lost.reason, lost.job, lost.requeue)
-        if loop._journal is not None:
-            loop._timed_journal(loop._journal.interrupted, trial.trial, trial.attempt,
+        if driver.journal is not None:
+            driver.timed_journal(driver.journal.interrupted, trial.trial, trial.attempt,
                                 lost.reason, lost.job, lost.requeue)

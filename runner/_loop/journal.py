@@ -1,5 +1,5 @@
-"""The loop's side of the journal: the records it appends, what a resumed study replays, and
-atomic snapshots of a history.
+"""The loop's side of the journal: the records it appends (read back on resume by
+``runner/_loop/resume.py``), and atomic snapshots of a history.
 
 Records (one JSON line each, after the journal's header)::
 
@@ -33,36 +33,19 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
-
-import attrs
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from runner._core.caps import JOURNAL_CAP, JOURNAL_VALUE_BYTES
 from runner._loop.study import ResumeMode, check_study
-from trials import Journal, JournalCorruptError, Report, TrialInfo, TrialValue
+from trials import Journal, Report, TrialInfo, TrialValue
 from trials._journal import FORMAT_VERSION
 from trials._journal_files import check_replaceable
 from trials._numbers import real_to_float
 
-__all__ = ["LoopJournal", "PeriodicSaver", "Resume", "plan_resume", "write_history"]
+__all__ = ["LoopJournal", "PeriodicSaver", "write_history"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-@attrs.frozen
-class Resume:
-    """What a journal says about a study: its finished trials in the order they finished, its
-    unfinished ones in the order they were submitted, and the next free trial id."""
-
-    finished: list[tuple[int, TrialInfo, TrialValue]]
-    unfinished: list[tuple[int, int, TrialInfo]]
-    """``(trial id, last attempt number, info)``."""
-    next_id: int
-    curves: dict[int, list[Report]] = attrs.field(factory=dict)
-    """A finished trial id -> the reports of its final attempt (its learning curve)."""
 
 
 _GIVEN: weakref.WeakSet[Journal] = weakref.WeakSet()
@@ -70,80 +53,6 @@ _GIVEN: weakref.WeakSet[Journal] = weakref.WeakSet()
 held when it was opened and numbers its trials from there; a second loop on the same object
 would interleave its trials with the first's under the same ids)."""
 _GIVEN_LOCK = threading.Lock()
-
-MAX_TRIAL_ID = 2**63 - 1
-"""Largest trial id or attempt number a journal may hold (what a signed 64-bit integer holds)."""
-
-
-def _corrupt(path: str, line: int, record: Mapping[str, Any], what: str) -> JournalCorruptError:
-    return JournalCorruptError(
-        f"{path}: line {line} ({record.get('type')!r} record) {what}; a journal is never "
-        "read past a bad record: repair or remove that line by hand, then resume"
-    )
-
-
-def _field(record: Mapping[str, Any], key: str, line: int, path: str) -> Any:
-    try:
-        return record[key]
-    except KeyError:
-        raise _corrupt(path, line, record, f"has no {key!r} field") from None
-
-
-def _count(record: Mapping[str, Any], key: str, line: int, path: str) -> int:
-    value = _field(record, key, line, path)
-    if type(value) is not int or not 0 <= value <= MAX_TRIAL_ID:
-        raise _corrupt(path, line, record, f"has {key}={str(value)[:40]!r}, not an integer "
-                                           f"from 0 to 2**63-1")
-    return value
-
-
-def _read_back(path: str, line: int, record: Mapping[str, Any],
-               build: Callable[[Mapping[str, Any]], T], data: Any) -> T:
-    try:
-        return build(data)
-    except (KeyError, TypeError, ValueError) as e:
-        raise _corrupt(path, line, record, f"cannot be read back: {e!r}") from e
-
-
-def plan_resume(records: Iterable[Mapping[str, Any]], path: str = "journal") -> Resume:
-    """Read the loop's records (others are skipped, for forward compatibility). ``records`` are
-    a journal's records after its header, so record ``n`` (from 0) is on line ``n + 2``."""
-    submitted: dict[int, tuple[int, Mapping[str, Any], int]] = {}  # trial -> (attempt, info, line)
-    finished: list[tuple[int, TrialInfo, TrialValue]] = []
-    done: set[int] = set()
-    reports: dict[tuple[int, int], list[Report]] = {}
-    curves: dict[int, list[Report]] = {}
-    for line, record in enumerate(records, start=2):
-        kind = record.get("type")
-        if kind == "report":
-            key = (_count(record, "trial", line, path), _count(record, "attempt", line, path))
-            reports.setdefault(key, []).append(_read_back(
-                path, line, record, Report.from_dict, {**record, "time": record.get("t", 0.0)}))
-        elif kind == "submit":
-            trial = _count(record, "trial", line, path)
-            attempt = _count(record, "attempt", line, path)
-            info = _field(record, "info", line, path)
-            last = submitted.get(trial)
-            if last is None or attempt >= last[0]:
-                submitted[trial] = (attempt, info, line)
-        elif kind == "result" and record.get("final") is True:
-            trial = _count(record, "trial", line, path)
-            if trial not in done:  # a second final for one trial would be a bug: keep the first
-                done.add(trial)
-                info = _read_back(path, line, record, TrialInfo.from_dict,
-                                  _field(record, "info", line, path))
-                value = _read_back(path, line, record, TrialValue.from_dict,
-                                   _field(record, "value", line, path))
-                finished.append((trial, info, value))
-                curve = reports.pop((trial, record.get("attempt", -1)), None)
-                if curve:
-                    curves[trial] = curve
-    unfinished = [(t, a, _read_back(path, line, {"type": "submit"}, TrialInfo.from_dict, i))
-                  for t, (a, i, line) in sorted(submitted.items()) if t not in done]
-    ids = submitted.keys() | done
-    return Resume(finished=finished, unfinished=unfinished, next_id=max(ids, default=-1) + 1,
-                  curves=curves)
-
 
 class LoopJournal:
     """Appends the loop's records to a `trials.Journal` opened from a path (and closed by
@@ -189,10 +98,6 @@ class LoopJournal:
             except BaseException:
                 self.abandon()
                 raise
-
-    def resume(self) -> Resume:
-        """What the journal held when it was opened."""
-        return plan_resume(self.journal.records, self.path)
 
     def submit(self, trial: int, attempt: int, info: TrialInfo) -> None:
         self.journal.append({"type": "submit", "trial": trial, "attempt": attempt,

@@ -2,8 +2,10 @@
 busy, retrying crashed trials, journaling every submission and result before the optimizer is
 told, and resuming from the journal.
 
-One pass of the driver (``_drive``), repeated until it stops asking and nothing is in flight::
+One pass of the driver (``Driver.one_pass`` in driver.py: ``Driver.drive`` repeats it until it
+stops asking and nothing is in flight, ``step()`` runs it once without waiting)::
 
+    reports:  runner.iter_reports() -> journal "report", curve, optimizer.on_report -> decide
     collect:  runner.iter_results() -> journal "result" -> retry? requeue : history + tell
     goals:    any goal(loop) true -> stop asking (what is in flight still finishes)
     fill:     free = runner.count_available_workers()
@@ -23,18 +25,18 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from runner._core.capabilities import Optimizer, OptimizerCapabilities, Runner, RunnerExtras
 from runner._core.waiting import check_wait_for_decisions
 from runner._loop import aio, events
+from runner._loop import resume as resuming
 from runner._loop.checkpoints import Checkpoints, check_checkpoint_arguments
-from runner._loop.clock import runner_clock
-from runner._loop.driver import LoopDriver, Trial
+from runner._loop.driver import Driver
 from runner._loop.failures import FailureRate, Failures, TracebackView
-from runner._loop.goals import NTrialsGoal, check_arguments, goal_progress, make_goals
+from runner._loop.goals import check_arguments, goal_progress, make_goals
 from runner._loop.journal import LoopJournal, PeriodicSaver
 from runner._loop.signals import sigterm_as_interrupt
 from runner._loop.statistics import Statistics
@@ -53,12 +55,13 @@ log = logging.getLogger(__name__)
 Status = Literal["running", "cancelled", "failed", "finished"]
 
 
-class OptimizationLoop(LoopDriver):
+class OptimizationLoop:
     """Ask ``optimizer`` for trials, evaluate them on ``runner``, tell the results, until a goal
     is met, the optimizer is exhausted, or the loop is cancelled (see docs/loop.md)."""
 
-    def __init__(self, optimizer: Any, runner: Any, *, goal: Callable[[Any], bool] | None = None,
-                 cost_goal: float | None = None, n_trials_goal: int | None = None,
+    def __init__(self, optimizer: Optimizer, runner: Runner, *,
+                 goal: Callable[[Any], bool] | None = None, cost_goal: float | None = None,
+                 n_trials_goal: int | None = None,
                  end_time_goal: float | None = None, duration_goal: float | None = None,
                  retries: int = 0, raise_if_retries_exceeded: bool = True,
                  journal: str | os.PathLike[str] | Journal | None = None, log: bool = False,
@@ -78,55 +81,59 @@ class OptimizationLoop(LoopDriver):
         (docs/loop.md). ``wait_for_decisions``: each report returns only once
         ``optimizer.on_report`` decided on it (docs/early-stopping.md); by default none waits."""
         check_arguments(optimizer, runner, retries, raise_if_retries_exceeded, log, clock)
+        self._can, self._extras = OptimizerCapabilities.of(optimizer), RunnerExtras.of(runner)
         self._failure_rate = FailureRate(max_failure_rate, failure_window)  # checks them
         set_wait = check_wait_for_decisions(wait_for_decisions, runner)
         checkpoint_root = check_checkpoint_arguments(checkpoints, keep_checkpoints)
         self.study = check_name(study)
         resume = check_resume_mode(resume)
         # A runner with its own clock (clock.py) sets the loop's time and the trials' Unix time.
-        own = runner_clock(runner)
+        own = self._extras.clock
         self._clock: Callable[[], float] = own or clock
         self._now: Callable[[], float] = own or time.time
         self._goals = make_goals(goal, cost_goal, n_trials_goal, end_time_goal, duration_goal,
                                  self._clock, now=own() if own else None)
-        self._caps = [g for g in self._goals if isinstance(g, NTrialsGoal)]
         self.optimizer = optimizer
         self.runner = runner
-        # Without on_report nothing decides, so there is nothing for a report to wait for.
-        self._set_wait = set_wait if callable(getattr(optimizer, "on_report", None)) else None
         self.retries = retries
         self.raise_if_retries_exceeded = raise_if_retries_exceeded
         self.history = History()
         self.log: list[tuple[Any, ...]] | None = [] if log else None
         self._failures = Failures()
-        self._pending: dict[int, Trial] = {}  # id(submitted TrialInfo) -> trial
-        self._requeue: deque[Trial] = deque()  # to submit before asking for new trials
-        self._next_id = 0
-        self._n_told = 0  # results told in this session
-        self._n_retried = 0
-        self._exhausted = False  # ask() gave None and nothing was told since
-        self._stop_reason: str | None = None
         self._state = "new"
         self._error: BaseException | None = None
         self._cancel = threading.Event()
-        self._interrupt = False
         self._done = threading.Event()
         self.task: asyncio.Task[None] | None = None  # start() on a running event loop
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._t1: float | None = None
         self._account = TimingAccount()
-        self._fingerprint = identity(optimizer, runner) if journal is not None else None
+        self._fingerprint = (identity(optimizer, runner, self._can.fingerprint)
+                             if journal is not None else None)
         self._journal = (LoopJournal(journal, self.study, self._fingerprint, resume,
                                      self._now) if journal is not None else None)
         self._resumed = (0, 0)  # finished trials replayed, unfinished ones to run again
         self._checkpoints: Checkpoints | None = None
         try:
-            if getattr(runner, "wants_checkpoint", False):  # fails now if no dir can be made
+            if self._extras.wants_checkpoint:  # fails now if no dir can be made
                 self._checkpoints = Checkpoints(checkpoint_root, None if self._journal is None
                                                 else Path(self._journal.path), keep_checkpoints)
+            self._driver = Driver(
+                loop=self, optimizer=optimizer, runner=runner, can=self._can,
+                extras=self._extras, goals=self._goals, retries=retries,
+                raise_if_retries_exceeded=raise_if_retries_exceeded, history=self.history,
+                log=self.log, clock=self._clock, now=self._now, failures=self._failures,
+                failure_rate=self._failure_rate, account=self._account, journal=self._journal,
+                checkpoints=self._checkpoints, cancel=self._cancel,
+                # without on_report nothing decides: there is nothing for a report to wait for
+                set_wait=set_wait if self._can.on_report is not None else None)
             if self._journal is not None:
-                self._resume()
+                self._resumed = resuming.apply(resuming.read_plan(self._journal),
+                                               self._driver)
+                logging.getLogger(__name__).info(  # (``log`` is the argument here)
+                    "journal %s: %d finished trials replayed, %d unfinished to run again",
+                    self._journal.path, *self._resumed)
         except BaseException:
             if self._journal is not None:
                 self._journal.abandon()
@@ -153,7 +160,8 @@ class OptimizationLoop(LoopDriver):
     @property
     def pending_trials(self) -> list[TrialInfo]:
         """Trials submitted or waiting to be resubmitted, not yet finished."""
-        return [t.info for t in self._pending.values()] + [t.info for t in self._requeue]
+        driver = self._driver
+        return [t.info for t in driver.pending.values()] + [t.info for t in driver.requeue]
 
     def status(self) -> Status:
         """``"running"`` (also before it starts), ``"cancelled"``, ``"failed"`` or ``"finished"``."""
@@ -175,7 +183,7 @@ class OptimizationLoop(LoopDriver):
     def timings(self) -> Timings:
         """Where the time went so far: optimizer, journal, queue wait, target, transfer, idle."""
         now = self._now()
-        in_flight = sum(max(0.0, now - t.submitted) for t in list(self._pending.values()))
+        in_flight = sum(max(0.0, now - t.submitted) for t in list(self._driver.pending.values()))
         return self._account.snapshot(self.elapsed_time(), in_flight)
 
     def statistics(self) -> Statistics:
@@ -184,7 +192,7 @@ class OptimizationLoop(LoopDriver):
         incumbent = self.history.incumbent
         return Statistics(
             status=self.status(), done=len(self.history), pending=len(self.pending_trials),
-            failed=len(self._failures), retried=self._n_retried, told=self._n_told,
+            failed=len(self._failures), retried=self._driver.n_retried, told=self._driver.n_told,
             best=None if incumbent is None else incumbent[1].cost, elapsed=elapsed,
             overhead=self._account.overhead(elapsed), timings=self.timings(),
             goal=goal_progress(self._goals, len(self.history), elapsed))
@@ -254,7 +262,7 @@ class OptimizationLoop(LoopDriver):
             if not self._done.wait(timeout):
                 raise TimeoutError(f"the loop is still running after timeout={timeout} s")
         except KeyboardInterrupt:
-            self._interrupt = True
+            self._driver.interrupt = True
             self._cancel.set()
             self._done.wait()
             raise
@@ -292,7 +300,33 @@ class OptimizationLoop(LoopDriver):
         saver.start()
         return saver
 
-    # -- the driver ----------------------------------------------------------------------
+    def step(self) -> bool:
+        """One driver pass that never waits (reports, results, goals, fill), for a scheduler
+        that drives several loops in turn (``runner.suites``); starts the loop on the first
+        call. ``False`` once the loop is over: `status` says how, ``block_until_done(0)``
+        raises a failure. A ``cancel()`` ends it at the next step, marking its trials in flight
+        in the journal."""
+        if self._state == "new" and not self._begin():
+            return False
+        if self._state != "running":
+            return False
+        driver = self._driver
+        try:
+            if self._cancel.is_set():
+                driver.stop_reason = "cancelled"
+            else:
+                driver.one_pass()
+                if not driver.over():
+                    return True
+            self._end("cancelled" if driver.stop_reason == "cancelled" else "finished")
+        except Exception as exc:
+            self._error = exc
+            self._end("failed", reason=f"the loop failed: {exc!r}")
+        self._t1 = self._clock()
+        self._done.set()
+        return False
+
+    # -- the lifecycle ---------------------------------------------------------------------
 
     def _begin(self) -> bool:
         if self._state == "cancelled" and self._t0 is None:
@@ -302,7 +336,7 @@ class OptimizationLoop(LoopDriver):
                             "runs once: build a new one (on the same journal to continue)")
         self._state = "running"
         self._t0 = self._clock()
-        self._attach(True)
+        self._driver.attach(True)
         events.study_started(self.study, self.optimizer, self.runner,
                              None if self._journal is None else self._journal.path,
                              *self._resumed)
@@ -311,8 +345,8 @@ class OptimizationLoop(LoopDriver):
     def _main(self, reraise_interrupt: bool = True) -> None:
         restore = sigterm_as_interrupt()
         try:
-            self._drive()
-            self._end("cancelled" if self._stop_reason == "cancelled" else "finished")
+            self._driver.drive()
+            self._end("cancelled" if self._driver.stop_reason == "cancelled" else "finished")
         except KeyboardInterrupt:
             self._on_interrupt()
             if reraise_interrupt:
@@ -332,69 +366,29 @@ class OptimizationLoop(LoopDriver):
         (Trials waiting to be resubmitted are unfinished in the journal already.)"""
         if self._journal is not None:
             reason = reason or ("cancelled" if state == "cancelled" else state)
-            self._journal.end([(t.trial, t.attempt) for t in self._pending.values()], reason)
+            self._journal.end([(t.trial, t.attempt) for t in self._driver.pending.values()],
+                              reason)
         self._state = state
         if state == "finished" and self._checkpoints is not None:
             self._checkpoints.finish()
-        self._attach(False)
-        events.study_ended(self.study, state, reason or self._stop_reason,
-                           self._clock() - (self._t0 or 0.0), len(self.history), self._n_told,
-                           len(self._failures), self._n_retried, self.history.incumbent)
+        self._driver.attach(False)
+        driver = self._driver
+        events.study_ended(self.study, state, reason or driver.stop_reason,
+                           self._clock() - (self._t0 or 0.0), len(self.history), driver.n_told,
+                           len(self._failures), driver.n_retried, self.history.incumbent)
 
     def _on_interrupt(self) -> None:
         """Ctrl-C/SIGTERM: close the runner (kills what runs), mark the trials, close the journal."""
         log.warning("interrupted: closing the runner and marking %d trials in flight",
-                    len(self._pending))
+                    len(self._driver.pending))
         try:
-            if callable(getattr(self.runner, "close", None)):
-                self.runner.close()
+            if self._extras.close is not None:
+                self._extras.close()
         except Exception:
             log.exception("closing the runner failed")
         finally:
             self._end("cancelled", reason="interrupted")
 
-    # -- resume ----------------------------------------------------------------------------
-
-    def _resume(self) -> None:
-        assert self._journal is not None
-        plan = self._journal.resume()
-        restore_all = getattr(self.optimizer, "restore", None)
-        replayed = History()
-        for trial_id, info, value in plan.finished:
-            self._known_checkpoint(trial_id, info)
-            self.history.append(info, value)
-            self._failure_rate.add(trial_id, value)  # judged again from the next new result
-            for report in plan.curves.get(trial_id, ()):
-                self.history.add_report(info, report)
-                replayed.add_report(info, report)
-            if callable(restore_all):
-                replayed.append(info, value)
-            else:
-                self._tell(info, value)
-        if callable(restore_all) and len(replayed):  # optional: its state from what it never asked
-            t = self._clock()
-            try:
-                restore_all(replayed)
-            finally:
-                self._account.optimizer += self._clock() - t
-            if self.log is not None:
-                self.log.append(("restore", replayed))
-        self._n_told, self._next_id = 0, plan.next_id
-        self._resumed = (len(plan.finished), len(plan.unfinished))
-        restore = getattr(self.optimizer, "restore_pending", None)
-        for trial_id, attempt, info in plan.unfinished:
-            self._known_checkpoint(trial_id, info, unfinished=True)
-            if callable(restore):
-                restore(info)  # optional: lets it skip what it proposed before
-            self._requeue.append(Trial(trial_id, info, attempt))
-        log.info("journal %s: %d finished trials replayed, %d unfinished to run again",
-                 self._journal.path, len(plan.finished), len(plan.unfinished))
-
-    def _known_checkpoint(self, trial_id: int, info: TrialInfo, unfinished: bool = False
-                          ) -> None:
-        if self._checkpoints is not None:
-            self._checkpoints.known(trial_id, info, unfinished)
-
     def __repr__(self) -> str:
         return (f"<OptimizationLoop {self.status()}: {len(self.history)} done, "
-                f"{len(self._pending) + len(self._requeue)} pending, {len(self._failures)} failed>")
+                f"{len(self.pending_trials)} pending, {len(self._failures)} failed>")

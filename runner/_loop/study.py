@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from runner.errors import StudyMismatchError
@@ -44,12 +44,12 @@ def check_name(study: Any) -> str | None:
     return study
 
 
-def identity(optimizer: Any, runner: Any) -> dict[str, Any]:
+def identity(optimizer: Any, runner: Any,
+             fingerprint: Callable[[], Mapping[str, Any]] | None) -> dict[str, Any]:
     """The fingerprint of a loop's study: optimizer class and its ``fingerprint()`` (our
     optimizers give their space; any optimizer may define one), the runner's target name
     (without the enclosing function of a nested one) and objectives from its ``meta``."""
-    fingerprint = getattr(optimizer, "fingerprint", None)
-    extra = fingerprint() if callable(fingerprint) else {}
+    extra = fingerprint() if fingerprint is not None else {}
     if not isinstance(extra, Mapping):
         raise TypeError(f"{type(optimizer).__name__}.fingerprint() must return a dict, got "
                         f"{type(extra).__name__}")

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runner import OptimizationLoop
+from runner import OptimizationLoop, OptimizerCapabilities
 from runner.lowlevel import runner_clock
 from runner.problems import Problem
 from runner.suites._optimizers import build_optimizer, sends_reports
@@ -155,7 +155,7 @@ class Study:
         spec = self.spec
         optimizer = build_optimizer(spec.optimizer, self.problem, spec.seed, spec.n_trials,
                                     spec.settings)
-        if callable(getattr(optimizer, "on_report", None)) and not sends_reports(
+        if OptimizerCapabilities.of(optimizer).on_report is not None and not sends_reports(
                 self.problem, callable(getattr(pool.runner, "clock", None))):
             log.warning("study %s: its optimizer decides on trials' reports (on_report), but "
                         "the trials of problem %r send none on this backend: it will stop "

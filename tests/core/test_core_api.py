@@ -29,6 +29,14 @@ def test_design_imports_work():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+# The Protocols of the optimizer contract and the runner's optional extras.
+CONTRACT_NAMES = {"Optimizer", "OptimizerCapabilities", "DeclaresCapabilities", "SupportsAskBatch",
+                  "SupportsOnReport", "SupportsRestore", "SupportsRestorePending",
+                  "SupportsDropCheckpoints", "SupportsFingerprint", "Runner", "RunnerExtras",
+                  "SupportsReports", "SupportsInterruptions", "SupportsReportPump",
+                  "SupportsWaitForDecisions", "SupportsClock", "SupportsCheckpoints",
+                  "SupportsClose"}
+
 # Every public name of ``runner``: DESIGN.md's, then what a user meets (errors raised or warned,
 # the objects the loop hands back, the optimizers the examples build).
 PUBLIC_NAMES = DESIGN_NAMES | {
@@ -38,7 +46,7 @@ PUBLIC_NAMES = DESIGN_NAMES | {
     "LoopError", "StudyMismatchError", "RunnerBrokenError", "RetriesExceededError",
     "FailureRateError", "TrialEndedError", "MemoryLimitWarning", "StudyFailedError",
     "SuiteFileError", "SlurmStartError",
-}
+} | CONTRACT_NAMES
 
 
 def test_all_is_the_public_names():
@@ -254,3 +262,11 @@ def test_check_runner_names_the_failed_check():
         check_runner(lambda target, **kw: _NegativeWorkers(target, **kw), skip=others)
     with pytest.raises(ValueError, match="skip names unknown checks \\['nope'\\]"):
         check_runner(lambda target, **kw: SerialRunner(target, **kw), skip=["nope"])
+
+
+
+
+def test_all_holds_the_optimizer_contract():
+    """The Protocols of the optimizer contract (and the runner's extras) are public."""
+    assert CONTRACT_NAMES <= set(runner.__all__)
+    assert all(getattr(runner, name) is not None for name in CONTRACT_NAMES)

@@ -23,6 +23,8 @@ pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip insta
 pytest.importorskip("mkdocstrings", reason="the docs extra is not installed")
 
 ROLE = re.compile(r":(meth|class|func|attr|data|mod|exc|obj):`")
+PAGES = ("api.md", "optimizer-contract.md")
+"""The reference pages: the API, and the optimizer contract's Protocols."""
 _ID = re.compile(r'id="((?:runner|trials)\.[\w.]+)"')
 
 
@@ -30,7 +32,8 @@ def _documented() -> dict[str, object]:
     """``qualified name in the reference -> object``: what docs/api.md renders (``::: x.y``),
     and every public name of ``runner`` and ``trials`` under the name the page gives it."""
     out: dict[str, object] = {}
-    for line in (ROOT / "docs" / "api.md").read_text().splitlines():
+    lines = [line for page in PAGES for line in (ROOT / "docs" / page).read_text().splitlines()]
+    for line in lines:
         if line.startswith("::: "):
             path = line[4:].strip()
             module, _, name = path.rpartition(".")
@@ -90,7 +93,8 @@ def api_page(tmp_path_factory: pytest.TempPathFactory) -> str:
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=ROOT, env=env(NO_MKDOCS_2_WARNING="1"), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-    return (site / "api" / "index.html").read_text()
+    return "\n".join((site / page.removesuffix(".md") / "index.html").read_text()
+                     for page in PAGES)
 
 
 def _in_section(sections: dict[str, str], path: str, obj: object) -> tuple[str, str]:

@@ -46,7 +46,7 @@ def test_crashes_retries_incumbents_start_and_end_are_logged(
         loop = run_study()
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("runner")]
     crashes = [m for m in messages if "crashed on attempt 0" in m]
-    assert len(crashes) == loop._n_retried >= 3
+    assert len(crashes) == loop.statistics().retried >= 3
     assert all("ConnectionError('lost the database at x=" in m and "retrying (retry 1 of 1)" in m
                for m in crashes)
     assert messages[0].startswith("study 'demo' started: RandomSearch on SerialRunner")
