@@ -13,7 +13,7 @@ from runner._core import verdicts
 from runner._core.checkpoints import checkpoint_dir, trial_checkpoint
 from runner._core.limits import Limits
 from runner._core.reporting import Reporter
-from runner._core.returns import InvalidReturn, Objectives, Outcome, normalize_return
+from runner._core.returns import InvalidReturn, Objectives, Outcome, RawResult, normalize_return
 from runner._core.target import Target
 from runner._core.verdicts import crash_info
 from runner.errors import TrialStopped
@@ -189,16 +189,12 @@ class Evaluator:
     def evaluate(self, info: TrialInfo, shared: Mapping[str, Any],
                  run: RunFn | None = None, reporter: Reporter | None = None) -> TrialValue:
         """Run ``info`` here, timing wall and CPU (own and waited-for children)."""
-        status, cost, wall, cpu, start, end, extra = self.run_wrapper(info, shared, run,
-                                                                      reporter)
-        return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=start,
-                          endtime=end, additional_info=extra)
+        return self.run_wrapper(info, shared, run, reporter).to_value()
 
     def run_wrapper(self, info: TrialFields, shared: Mapping[str, Any],
-                    run: RunFn | None = None, reporter: Reporter | None = None
-                    ) -> tuple[Any, ...]:
-        """`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
-        worker process sends (status as an int): the driver builds the one ``TrialValue``."""
+                    run: RunFn | None = None, reporter: Reporter | None = None) -> RawResult:
+        """`evaluate` as the `RawResult` that a worker process sends: the driver builds the
+        one ``TrialValue``."""
         start = time.time()
         t0 = time.perf_counter()
         c0 = os.times()
@@ -223,8 +219,8 @@ class Evaluator:
             # of a ``(status, cost, runtime, info)`` return); what we measured is kept beside it.
             seconds = float(reported)
             extra["measured_time"] = wall
-        return (outcome.status, outcome.cost, seconds, max(0.0, cpu), start, start + wall,
-                extra)
+        return RawResult(outcome.status, outcome.cost, seconds, max(0.0, cpu), start,
+                         start + wall, extra)
 
     def _run_override(self, run: RunFn, info: TrialFields) -> Outcome:
         try:

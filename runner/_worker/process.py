@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 from runner._core import verdicts
 from runner._core.limits import Limits
-from runner._core.returns import Objectives
+from runner._core.returns import Objectives, RawResult
 from runner._worker import protocol
 from runner._worker.protocol import (
     NOT_RUN,
@@ -295,13 +295,12 @@ class WorkerProcess(ReportingWorker):
                                     f"driver: {exc!r}")
         if message[0] == "oversize":
             return verdicts.refused(crash, start, message[1])
-        status, cost, wall, cpu, t_start, t_end, extra = message
-        if (status in (StatusType.MEMORYOUT, StatusType.TIMEOUT)  # not trusted any more
+        raw = RawResult._make(message)
+        if (raw.status in (StatusType.MEMORYOUT, StatusType.TIMEOUT)  # not trusted any more
                 or self._limits.fresh_process or self._recycling is not None):  # ends itself
             self.kill()  # so no next trial is sent to it
         try:
-            return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status,
-                              starttime=t_start, endtime=t_end, additional_info=extra)
+            return raw.to_value()
         except (TypeError, ValueError) as exc:  # checked here, once, not in the worker too
             return verdicts.refused(crash, start, f"the trial's value is invalid: {exc}",
                                     type(exc).__name__)
