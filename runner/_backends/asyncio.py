@@ -24,17 +24,12 @@ from typing import Any
 from runner._core.backend import BackendRunner
 from runner._core.reporting import AsyncReporter, Decision
 from runner._core.returns import Outcome
-from runner._core.target import FunctionTarget
+from runner._core.target import FunctionTarget, is_async_callable
 from runner._core.validation import check_concurrency
 from runner.errors import LimitError
 from trials import TrialInfo, TrialValue
 
 __all__ = ["AsyncioRunner"]
-
-
-def _is_async_callable(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        type(fn).__call__)
 
 
 class AsyncioRunner(BackendRunner):
@@ -55,7 +50,7 @@ class AsyncioRunner(BackendRunner):
                 raise TypeError("an AsyncioRunner subclass must override run with `async def`")
         else:
             fn = self._target.fn if isinstance(self._target, FunctionTarget) else self._target
-            if not _is_async_callable(fn):
+            if not is_async_callable(fn):
                 raise TypeError(
                     f"AsyncioRunner needs an `async def` target, got {self._target.name!r}, "
                     "which is synchronous; use ThreadPoolRunner or ProcessPoolRunner for it")

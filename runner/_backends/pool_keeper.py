@@ -75,7 +75,6 @@ class PoolKeeper:
     _lock: threading.Lock
     _done: threading.Condition
     _keeper_wake: threading.Condition
-    _keeper_until: float
     _pump_lock: threading.Lock
     _slots: list[Slot]
     _idle: list[int]
@@ -124,9 +123,7 @@ class PoolKeeper:
                 if not (feed and self._pump_lock.acquire(blocking=False)):
                     left = wake_at - time.monotonic()
                     if left > 0:
-                        self._keeper_until = wake_at
                         self._keeper_wake.wait(None if wake_at == math.inf else left)
-                        self._keeper_until = math.inf
                     continue
             # trials are queued and nobody reads results: read them here, so the queue moves
             try:

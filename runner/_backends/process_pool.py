@@ -2,12 +2,12 @@
 
     submit_trial ──pipe──> an idle worker            (or the queue, when none is idle)
     wait()       <──poll── result pipes + pidfds     (the caller reads the results itself)
-    keeper thread: starts and restarts workers, signals wall-time overruns, and feeds queued
-                   trials to workers while nobody is in wait()
+    keeper thread: starts and restarts workers, and feeds queued trials to workers while
+                   nobody is in wait()      (wall-time overruns: the watchdog, watchdog.py)
 
 Why the caller reads the pipes: each hop between threads is a wake-up (50-150 µs on a VM);
-reading in ``wait()`` and writing in ``submit_trial`` leaves two hops of four, lifting a
-2-worker pool of 20 ms trials from 96.5 % to about 98 % busy (docs/performance.md).
+reading in ``wait()`` and writing in ``submit_trial`` leaves no thread hop on a trial's path,
+only the two processes' own wake-ups (docs/performance.md).
 
 A worker that dies costs exactly its trial (status from the evidence; the keeper starts a new
 worker). Targets and ``shared_data`` travel to each worker once; trials as tuples (wire.py).
@@ -37,9 +37,9 @@ from runner._backends.pool_keeper import (
     WorkerEnv,
     resolve_worker_env,
 )
-from runner._backends.slots import check_n_workers
 from runner._core import verdicts
 from runner._core.resources import Assignment
+from runner._core.validation import check_n_workers
 from runner._worker.process import WorkerProcess
 from runner._worker.protocol import NotRun
 from trials import Report, TrialInfo, TrialValue
@@ -47,7 +47,6 @@ from trials import Report, TrialInfo, TrialValue
 __all__ = ["ProcessPoolRunner", "resolve_worker_env"]
 
 log = logging.getLogger(__name__)
-
 
 
 class ProcessPoolRunner(PoolKeeper, LocalWorker):
@@ -78,7 +77,6 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         self._idle: list[int] = []
         self._pump_lock = threading.Lock()
         self._keeper_wake = threading.Condition(self._lock)
-        self._keeper_until = math.inf  # when the sleeping keeper wakes by itself
         self._waiters = 0  # threads in wait() blocked on _done (not pumping themselves)
         self._generation = 0  # bumped whenever the set of descriptors to poll changes
         self._poll_generation = -1

@@ -34,6 +34,15 @@ from runner._core import verdicts
 from runner._core.caps import is_plain_data, over_result_cap
 from runner._core.returns import RawResult
 from runner._worker import assign, protocol
+from runner._worker.protocol import (
+    RECYCLE,
+    UNRUN,
+    WAIT,
+    decode_decision,
+    encode_frame,
+    read_trial,
+    write_all,
+)
 
 if TYPE_CHECKING:
     from runner._core.evaluator import Evaluator
@@ -148,14 +157,6 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
     except (ImportError, ValueError, OSError):
         pass
     read_fd, write_fd = _move_high(read_fd), _move_high(write_fd)
-    from runner._worker.protocol import (
-        WAIT,
-        decode_decision,
-        encode_frame,
-        read_trial,
-        write_all,
-    )
-
     init = read_trial(read_fd)
     if init is None:
         return
@@ -215,15 +216,6 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> None:
     """Tell the driver this worker must be replaced; a trial it was sent meanwhile is
     answered "unrun" (the driver sends it to the new worker), then the worker ends."""
-    from runner._worker.protocol import (
-        RECYCLE,
-        UNRUN,
-        decode_decision,
-        encode_frame,
-        read_trial,
-        write_all,
-    )
-
     write_all(write_fd, encode_frame(token, seq, RECYCLE + why.encode()))
     message = read_trial(read_fd)
     while message and decode_decision(message) is not None:  # a late decision: not a trial
