@@ -233,7 +233,10 @@ class WorkerProcess:
             while (frame := reader.frame()) is not None:
                 seq, payload = frame
                 if protocol.is_report(payload):  # the trial's before its answer, else stale
-                    self._reports.take(seq, payload, answered=answer is not None)
+                    if seq == current and answer is None:
+                        self._reports.take(payload)
+                    else:
+                        self._reports.drop(seq)
                 elif payload.startswith(RECYCLE) and seq in (current, current - 1):
                     self._note_recycle(payload)
                 elif payload == UNRUN and seq == current:

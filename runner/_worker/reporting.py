@@ -64,13 +64,9 @@ class ReportRelay:
         if waits and line.fd is not None:
             write_trial(line.fd, protocol.encode_decision(line.seq + 1, protocol.WAIT))
 
-    def take(self, seq: int, payload: bytes, answered: bool = False) -> None:
-        """Hand a report frame of the running trial to its ``on_report``; one of an earlier
-        trial, or one after the trial's answer (``answered``), is dropped (a thread or a fork
-        the trial left behind): never another trial's, never a verdict."""
-        if seq != self._line.seq or answered:
-            self.drop(seq)
-            return
+    def take(self, payload: bytes) -> None:
+        """Hand a report frame of the running trial, before its answer, to its ``on_report``
+        (any other report frame is `drop`'s: never another trial's, never a verdict)."""
         report = self.last = protocol.decode_report(payload) or self.last
         if report is not None and self._on_report is not None:
             self._on_report(report)
@@ -78,7 +74,8 @@ class ReportRelay:
             self.proceed()
 
     def drop(self, seq: int) -> None:
-        """Count a stale report frame of trial ``seq`` (warned about the first time)."""
+        """Count a stale report frame of trial ``seq``: one of an earlier trial, or one after
+        its trial's answer (a thread or a fork the trial left behind); warned about once."""
         self.stale += 1
         if self.stale == 1:
             log.warning("dropping a report of trial %d of worker %s that came after its "
