@@ -14,7 +14,7 @@ class LokyExecutorRunner(ExecutorRunner):
     def __init__(self, target: Any = None, *, n_workers: int = 2, **kwargs: Any) -> None:
         import loky
 
-        from runner._backends.slots import check_n_workers
+        from runner._core.validation import check_n_workers
 
         check_n_workers(n_workers)  # before an executor is started for nothing
         super().__init__(target, loky.ProcessPoolExecutor(max_workers=n_workers),

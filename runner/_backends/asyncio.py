@@ -1,7 +1,7 @@
 """``AsyncioRunner``: ``async def`` targets run as tasks on an event loop that the runner owns in
 one background thread (no global event-loop policy is touched).
 
-    submit_trial --(call_soon_threadsafe)--> loop thread: start task if below max_concurrency
+    submit_trial --(call_soon_threadsafe)--> loop thread: start a task if below n_workers
                                              task: await target(...) under wait_for(walltime)
                                              -> _deliver(info, value) -> start the next queued
 
@@ -19,12 +19,13 @@ import functools
 import inspect
 import threading
 import time
+import warnings
 from typing import Any
 
 from runner._core.backend import BackendRunner
 from runner._core.reporting import AsyncReporter, Decision
 from runner._core.returns import Outcome
-from runner._core.target import FunctionTarget
+from runner._core.target import FunctionTarget, is_async_callable
 from runner._core.validation import check_concurrency
 from runner.errors import LimitError
 from trials import TrialInfo, TrialValue
@@ -32,30 +33,49 @@ from trials import TrialInfo, TrialValue
 __all__ = ["AsyncioRunner"]
 
 
-def _is_async_callable(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        type(fn).__call__)
+DEFAULT_N_WORKERS = 16
+"""Coroutines at once when ``n_workers`` is not given."""
+
+
+def _capacity(n_workers: Any, max_concurrency: Any) -> int:
+    """``n_workers`` validated; the deprecated ``max_concurrency`` still accepted (with a
+    ``DeprecationWarning``, and its errors naming it), never both."""
+    if max_concurrency is None:
+        return DEFAULT_N_WORKERS if n_workers is None else check_concurrency(n_workers,
+                                                                             "n_workers")
+    if n_workers is not None:
+        raise TypeError("AsyncioRunner got both n_workers and max_concurrency; give only "
+                        "n_workers (max_concurrency is its deprecated name)")
+    warnings.warn("AsyncioRunner(max_concurrency=) is deprecated and will be removed in the "
+                  "next release; use n_workers=", DeprecationWarning, stacklevel=3)
+    return check_concurrency(max_concurrency, "max_concurrency")
 
 
 class AsyncioRunner(BackendRunner):
-    """Run ``async def`` targets, at most ``max_concurrency`` at a time, on a private event loop."""
+    """Run ``async def`` targets, at most ``n_workers`` at a time, on a private event loop.
+
+    ``n_workers`` counts coroutines, not processes: bounded like other slots that are not this
+    machine's processes (65,536), not by the cores. ``max_concurrency`` is its old name,
+    deprecated."""
 
     backend = "asyncio"
 
-    def __init__(self, target: Any = None, *, max_concurrency: int = 16, **kwargs: Any) -> None:
+    def __init__(self, target: Any = None, *, n_workers: int | None = None,
+                 max_concurrency: int | None = None, **kwargs: Any) -> None:
+        capacity = _capacity(n_workers, max_concurrency)
         for name in ("memory_limit", "cpu_time_limit"):
             if kwargs.get(name) is not None:
                 raise LimitError(
                     f"AsyncioRunner cannot enforce {name}: its trials are coroutines sharing "
                     "one process; use ProcessPoolRunner (or SerialRunner) for that limit")
         super().__init__(target, **kwargs)
-        self._capacity = check_concurrency(max_concurrency, "max_concurrency")  # coroutines
+        self._capacity = capacity
         if self._overrides_run:
             if not inspect.iscoroutinefunction(type(self).run):
                 raise TypeError("an AsyncioRunner subclass must override run with `async def`")
         else:
             fn = self._target.fn if isinstance(self._target, FunctionTarget) else self._target
-            if not _is_async_callable(fn):
+            if not is_async_callable(fn):
                 raise TypeError(
                     f"AsyncioRunner needs an `async def` target, got {self._target.name!r}, "
                     "which is synchronous; use ThreadPoolRunner or ProcessPoolRunner for it")
@@ -74,7 +94,7 @@ class AsyncioRunner(BackendRunner):
         self._loop.call_soon_threadsafe(self._dispatch)
 
     def _dispatch(self) -> None:
-        """In the loop thread: start queued trials while below ``max_concurrency``."""
+        """In the loop thread: start queued trials while below ``n_workers``."""
         while (info := self._start_next()) is not None:
             task = self._loop.create_task(self._run_one(info))
             self._tasks.add(task)
@@ -137,5 +157,3 @@ class AsyncioRunner(BackendRunner):
         if not self._thread.is_alive():
             self._loop.close()
 
-    def _backend_meta(self) -> dict[str, Any]:
-        return {"max_concurrency": self._capacity}

@@ -1,13 +1,15 @@
 """``ProcessPoolRunner``: long-lived supervised worker processes, driven from the caller's thread.
 
     submit_trial ──pipe──> an idle worker            (or the queue, when none is idle)
-    wait()       <──poll── result pipes + pidfds     (the caller reads the results itself)
-    keeper thread: starts and restarts workers, signals wall-time overruns, and feeds queued
-                   trials to workers while nobody is in wait()
+    wait()       <──poll── result pipes + pidfds     (the caller reads the results itself;
+                                                      the poll: pool_poll.py)
+    keeper thread (pool_keeper.py): starts and restarts workers, and feeds queued trials to
+                   workers while nobody is in wait()  (wall-time overruns: watchdog.py)
+    the slots, their states and what these threads share: pool_slots.py
 
 Why the caller reads the pipes: each hop between threads is a wake-up (50-150 µs on a VM);
-reading in ``wait()`` and writing in ``submit_trial`` leaves two hops of four, lifting a
-2-worker pool of 20 ms trials from 96.5 % to about 98 % busy (docs/performance.md).
+reading in ``wait()`` and writing in ``submit_trial`` leaves no thread hop on a trial's path,
+only the two processes' own wake-ups (docs/performance.md).
 
 A worker that dies costs exactly its trial (status from the evidence; the keeper starts a new
 worker). Targets and ``shared_data`` travel to each worker once; trials as tuples (wire.py).
@@ -16,30 +18,28 @@ worker). Targets and ``shared_data`` travel to each worker once; trials as tuple
 from __future__ import annotations
 
 import logging
-import math
 import os
-import select
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import runner._worker.process as supervisor
 from runner._backends.allocation import TrialResources, plan_of, stamp
 from runner._backends.local import LocalWorker
-from runner._backends.pool_keeper import (
+from runner._backends.pool_keeper import PoolKeeper
+from runner._backends.pool_poll import WorkerPoll
+from runner._backends.pool_slots import (
     BROKEN,
     BUSY,
     DEAD,
     IDLE,
-    PoolKeeper,
+    PoolState,
     Slot,
     WorkerEnv,
     resolve_worker_env,
 )
-from runner._backends.slots import check_n_workers
 from runner._core import verdicts
 from runner._core.resources import Assignment
+from runner._core.validation import check_n_workers
 from runner._worker.process import WorkerProcess
 from runner._worker.protocol import NotRun
 from trials import Report, TrialInfo, TrialValue
@@ -49,8 +49,7 @@ __all__ = ["ProcessPoolRunner", "resolve_worker_env"]
 log = logging.getLogger(__name__)
 
 
-
-class ProcessPoolRunner(PoolKeeper, LocalWorker):
+class ProcessPoolRunner(LocalWorker):
     """Run trials on ``n_workers`` supervised worker processes (default: one per core).
 
     ``worker_env`` gives each worker its own environment overlay, e.g.
@@ -73,28 +72,16 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         self._plan = plan
         self._shares: dict[int, Assignment | None] = {}  # slot index -> its trial's share
         payload = self._payload()  # pre-flight: the target must survive the trip to workers
-        self._slots = [Slot(i, WorkerProcess(payload, self._objectives, self._limits, env))
-                       for i, env in enumerate(envs)]
-        self._idle: list[int] = []
-        self._pump_lock = threading.Lock()
-        self._keeper_wake = threading.Condition(self._lock)
-        self._keeper_until = math.inf  # when the sleeping keeper wakes by itself
+        slots = [Slot(i, WorkerProcess(payload, self._objectives, self._limits, env))
+                 for i, env in enumerate(envs)]
+        # shared with the keeper and the poll; the names below are the same objects
+        self._state = state = PoolState(self._lock, slots, self._pending)
+        self._slots, self._idle = state.slots, state.idle
+        self._pump_lock, self._keeper_wake = state.pump_lock, state.keeper_wake
         self._waiters = 0  # threads in wait() blocked on _done (not pumping themselves)
-        self._generation = 0  # bumped whenever the set of descriptors to poll changes
-        self._poll_generation = -1
-        self._poller: Any = None
-        self._fd_slot: dict[int, tuple[int, bool]] = {}
-        self._no_pidfd: list[int] = []
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        self._workers_started = threading.Event()
-        # The keeper starts every worker process: PR_SET_PDEATHSIG ties a worker to the thread
-        # that started it, so that thread must live as long as the runner.
-        self._keeper = threading.Thread(target=self._keep, daemon=True,
-                                        name=f"{type(self).__name__}-keeper")
+        self._poll = WorkerPoll(state)
+        self._keeper = PoolKeeper(state, self._poll, self, f"{type(self).__name__}-keeper")
         self._keeper.start()
-        self._workers_started.wait()
         errors = [s.error for s in self._slots if s.error is not None]
         if errors:
             self.close()
@@ -162,7 +149,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         return [s.worker.pid for s in self._slots]
 
     def _backend_meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {"n_workers": self._capacity}
+        meta = super()._backend_meta()
         if self._plan is not None:
             meta.update(self._plan.capacity_meta)
         return meta
@@ -249,53 +236,9 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
 
     def _pump(self, timeout: float | None) -> None:
         """Wait up to ``timeout`` for results and deaths, and handle what came."""
-        poller = self._poll_set()
-        ms = None if timeout is None else max(0, math.ceil(timeout * 1000))
-        if self._no_pidfd:
-            check = supervisor.DEATH_CHECK_MS  # read here: tests shorten it
-            ms = check if ms is None else min(ms, check)
-        ready: dict[int, bool] = {}
-        fd_slot = self._fd_slot
-        for fd, _ in poller.poll(ms):
-            if fd == self._wake_r:
-                try:
-                    os.read(fd, 4096)
-                except BlockingIOError:
-                    pass
-                continue
-            i, is_result = fd_slot[fd]
-            ready[i] = ready.get(i, False) or is_result
-        for i in self._no_pidfd:
-            if i not in ready and not self._slots[i].worker.alive:
-                ready[i] = False
-        for i, result_ready in ready.items():
-            self._handle(self._slots[i], result_ready)
-
-    def _poll_set(self) -> Any:
-        with self._lock:
-            if self._poll_generation == self._generation:
-                return self._poller
-            poller = select.poll()
-            poller.register(self._wake_r, select.POLLIN)
-            fd_slot: dict[int, tuple[int, bool]] = {}
-            no_pidfd = []
-            for slot in self._slots:
-                if slot.state not in (IDLE, BUSY, BROKEN):
-                    continue
-                fds = slot.worker.fds
-                if fds is None:
-                    continue
-                result_fd, pidfd = fds
-                poller.register(result_fd, select.POLLIN)
-                fd_slot[result_fd] = (slot.index, True)
-                if pidfd is None:
-                    no_pidfd.append(slot.index)
-                else:
-                    poller.register(pidfd, select.POLLIN)
-                    fd_slot[pidfd] = (slot.index, False)
-            self._poller, self._fd_slot, self._no_pidfd = poller, fd_slot, no_pidfd
-            self._poll_generation = self._generation
-            return poller
+        slots = self._slots
+        for i, result_ready in self._poll.ready(timeout).items():
+            self._handle(slots[i], result_ready)
 
     def _handle(self, slot: Slot, result_ready: bool) -> None:
         with self._lock:
@@ -364,14 +307,20 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
     def _mark_dead(self, slot: Slot) -> None:
         """(self._lock held) The slot's worker is gone and cleaned up: the keeper replaces it."""
         slot.state = DEAD
-        self._generation += 1
+        self._state.generation += 1
         self._keeper_wake.notify()
 
-    def _interrupt_pump(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except (BlockingIOError, OSError):
-            pass  # full (a wake-up is pending anyway) or closed
+    # -- what the keeper asks of the pool (pool_keeper.KeptPool) ------------------------------
+
+    def _start_queued(self, i: int) -> None:
+        self._dispatch(i, self._dequeue())
+
+    def _fail_queued(self, error: BaseException | None) -> None:
+        while self._pending:
+            self._record(self._dequeue(), verdicts.not_run(
+                self._objectives.crash_cost, "the runner could not run the trial: no worker "
+                f"process could be started ({error!r})", error), started=False, notify=False)
+        self._done.notify_all()
 
     # -- closing -----------------------------------------------------------------------------
 
@@ -382,7 +331,7 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
         for slot in self._slots:  # signals only: a pump still reading gets its EOF at once
             slot.worker.closing()
             slot.worker.kill_tree()
-        self._interrupt_pump()
+        self._poll.interrupt()
         # the pump lock is kept from here on: nothing polls these workers' descriptors again
         got_pump = self._pump_lock.acquire(timeout=10.0)
         for slot in self._slots:
@@ -396,5 +345,4 @@ class ProcessPoolRunner(PoolKeeper, LocalWorker):
             self._done.notify_all()
         self._cancel_pending()
         if got_pump:
-            for fd in (self._wake_r, self._wake_w):
-                os.close(fd)
+            self._poll.close()

@@ -19,10 +19,10 @@ from runner._backends.allocation import TrialResources, plan_of, stamp
 from runner._backends.local import LocalWorker
 from runner._core import verdicts
 from runner._core.resources import Assignment
-from runner._core.validation import check_n_workers  # re-exported: its home was here
+from runner._core.validation import check_n_workers
 from trials import TrialInfo, TrialValue
 
-__all__ = ["SlotRunner", "check_n_workers"]
+__all__ = ["SlotRunner"]
 
 log = logging.getLogger(__name__)
 

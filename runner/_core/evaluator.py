@@ -13,7 +13,7 @@ from runner._core import verdicts
 from runner._core.checkpoints import checkpoint_dir, trial_checkpoint
 from runner._core.limits import Limits
 from runner._core.reporting import Reporter
-from runner._core.returns import InvalidReturn, Objectives, Outcome, normalize_return
+from runner._core.returns import InvalidReturn, Objectives, Outcome, RawResult, normalize_return
 from runner._core.target import Target
 from runner._core.verdicts import crash_info
 from runner.errors import TrialStopped
@@ -89,19 +89,41 @@ class Evaluator:
                      reporter: Reporter | None) -> Outcome:
         try:
             raw = self.target(config, instance=instance, seed=seed, budget=budget, **shared)
-        except TrialStopped:
-            return self.stopped(reporter)
-        except MemoryError as exc:
-            return self._memoryout(exc)
-        except InvalidReturn as exc:  # an adapter's verdict (a script's): the message is the error
-            return verdicts.invalid(str(exc), self.objectives.crash_cost, type(exc).__name__)
         except (Exception, SystemExit) as exc:
-            if reporter is not None and reporter.stopped:  # it failed while unwinding
-                return self.stopped(reporter)
-            return verdicts.raised(exc, self.objectives.crash_cost)
+            return self.failure(exc, reporter)
+        return self.returned(raw, reporter)
+
+    def failure(self, exc: BaseException, reporter: Reporter | None,
+                stop_cancelled: Callable[[], bool] | None = None) -> Outcome:
+        """The one exception-to-status ladder of a call that raised ``exc`` (sync or async,
+        target or ``run`` override); ``stop_cancelled`` only for an awaited call, whose
+        timeout and cancellation are the runner's (`run_async`)."""
+        crash = self.objectives.crash_cost
+        if isinstance(exc, TrialStopped):
+            return self.stopped(reporter)
+        if stop_cancelled is not None:
+            import asyncio  # (imported already: the call was awaited; workers never import it)
+
+            walltime = self.limits.walltime
+            if isinstance(exc, asyncio.TimeoutError) and walltime is not None:
+                return verdicts.walltime_outcome(walltime, crash)
+            if isinstance(exc, asyncio.CancelledError):
+                return self.stopped(reporter) if stop_cancelled() else (
+                    verdicts.cancelled_outcome(crash))
+        if isinstance(exc, MemoryError):
+            return verdicts.memory_outcome(exc, self.limits.memory, crash)
+        if isinstance(exc, InvalidReturn):  # an adapter's verdict (a script's): the message
+            return verdicts.invalid(str(exc), crash, type(exc).__name__)
+        if reporter is not None and reporter.stopped:  # it failed while unwinding
+            return self.stopped(reporter)
+        return verdicts.raised(exc, crash)
+
+    def returned(self, raw: Any, reporter: Reporter | None, override: bool = False
+                 ) -> Outcome:
+        """What a call that returned ``raw`` means (``override``: a ``run`` override's)."""
         if reporter is not None and reporter.stopped:  # it caught the stop and returned
             return self.stopped(reporter)
-        return self.classify(raw)
+        return self.classify_run(raw) if override else self.classify(raw)
 
     async def run_async(self, info: TrialFields, shared: Mapping[str, Any],
                         run: RunFn | None = None, reporter: Reporter | None = None,
@@ -139,7 +161,7 @@ class Evaluator:
                           stop_cancelled: Callable[[], bool]) -> Outcome:
         import asyncio
 
-        crash, walltime = self.objectives.crash_cost, self.limits.walltime
+        walltime = self.limits.walltime
         try:
             if run is not None:
                 coro = run(info.config, instance=info.instance, budget=info.budget,
@@ -148,23 +170,9 @@ class Evaluator:
                 coro = self.target(info.config, instance=info.instance, seed=info.seed,
                                    budget=info.budget, **shared)
             raw = await (asyncio.wait_for(coro, walltime) if walltime is not None else coro)
-        except TrialStopped:
-            return self.stopped(reporter)
-        except asyncio.TimeoutError:
-            assert walltime is not None
-            return verdicts.walltime_outcome(walltime, crash)
-        except asyncio.CancelledError:
-            return self.stopped(reporter) if stop_cancelled() else verdicts.cancelled_outcome(
-                crash)
-        except MemoryError as exc:
-            return verdicts.memory_outcome(exc, None, crash)
-        except (Exception, SystemExit) as exc:
-            if reporter is not None and reporter.stopped:  # it failed while unwinding
-                return self.stopped(reporter)
-            return verdicts.raised(exc, crash)
-        if reporter is not None and reporter.stopped:  # it caught the stop and returned
-            return self.stopped(reporter)
-        return self.classify_run(raw) if run is not None else self.classify(raw)
+        except (Exception, SystemExit, asyncio.CancelledError) as exc:
+            return self.failure(exc, reporter, stop_cancelled)
+        return self.returned(raw, reporter, override=run is not None)
 
     def stopped(self, reporter: Reporter | None) -> Outcome:
         """STOPPED at the reporter's last report (the decision answered that one)."""
@@ -183,22 +191,15 @@ class Evaluator:
             outcome.additional_info.setdefault("error", f"run reported {outcome.status.name}")
         return outcome
 
-    def _memoryout(self, exc: MemoryError) -> Outcome:
-        return verdicts.memory_outcome(exc, self.limits.memory, self.objectives.crash_cost)
-
     def evaluate(self, info: TrialInfo, shared: Mapping[str, Any],
                  run: RunFn | None = None, reporter: Reporter | None = None) -> TrialValue:
         """Run ``info`` here, timing wall and CPU (own and waited-for children)."""
-        status, cost, wall, cpu, start, end, extra = self.run_wrapper(info, shared, run,
-                                                                      reporter)
-        return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status, starttime=start,
-                          endtime=end, additional_info=extra)
+        return self.run_wrapper(info, shared, run, reporter).to_value()
 
     def run_wrapper(self, info: TrialFields, shared: Mapping[str, Any],
-                    run: RunFn | None = None, reporter: Reporter | None = None
-                    ) -> tuple[Any, ...]:
-        """`evaluate` as the tuple ``(status, cost, wall, cpu, start, end, info)`` that a
-        worker process sends (status as an int): the driver builds the one ``TrialValue``."""
+                    run: RunFn | None = None, reporter: Reporter | None = None) -> RawResult:
+        """`evaluate` as the `RawResult` that a worker process sends: the driver builds the
+        one ``TrialValue``."""
         start = time.time()
         t0 = time.perf_counter()
         c0 = os.times()
@@ -223,17 +224,15 @@ class Evaluator:
             # of a ``(status, cost, runtime, info)`` return); what we measured is kept beside it.
             seconds = float(reported)
             extra["measured_time"] = wall
-        return (outcome.status, outcome.cost, seconds, max(0.0, cpu), start, start + wall,
-                extra)
+        return RawResult(outcome.status, outcome.cost, seconds, max(0.0, cpu), start,
+                         start + wall, extra)
 
     def _run_override(self, run: RunFn, info: TrialFields) -> Outcome:
         try:
             raw = run(info.config, instance=info.instance, budget=info.budget, seed=info.seed)
-        except MemoryError as exc:
-            return self._memoryout(exc)
         except (Exception, SystemExit) as exc:
-            return verdicts.raised(exc, self.objectives.crash_cost)
-        return self.classify_run(raw)
+            return self.failure(exc, None)
+        return self.returned(raw, None, override=True)
 
     def classify_run(self, raw: Any) -> Outcome:
         """Like `classify`, for what an overridden ``run`` returned: a 4-tuple's status

@@ -1,5 +1,6 @@
 """Turning whatever a target returned into ``(status, cost, info)``: every return form of the
-design, and an ``error`` that says exactly what was expected and what came."""
+design, and an ``error`` that says exactly what was expected and what came; and `RawResult`,
+the measured trial as plain data on its way to the one ``TrialValue``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from trials import Cost, StatusType
+from trials import Cost, StatusType, TrialValue
 from trials._numbers import describe, real_to_float
 
-__all__ = ["Outcome", "Objectives", "normalize_return", "InvalidReturn"]
+__all__ = ["InvalidReturn", "Objectives", "Outcome", "RawResult", "normalize_return"]
 
 
 class Outcome(NamedTuple):
@@ -21,6 +22,26 @@ class Outcome(NamedTuple):
     cost: Cost
     runtime: float | None
     additional_info: dict[str, Any]
+
+
+class RawResult(NamedTuple):
+    """One evaluated trial as ``run_wrapper`` measured it: what a worker process sends back (as
+    a plain tuple with an int status, the lightest pickle) and the driver turns into the one
+    ``TrialValue`` (`to_value`). The fields are ``TrialValue``'s."""
+
+    status: int  # a StatusType, or its int on the wire
+    cost: Cost
+    time: float
+    cpu_time: float
+    starttime: float
+    endtime: float
+    additional_info: dict[str, Any]
+
+    def to_value(self) -> TrialValue:
+        """The ``TrialValue`` (validated: ``TypeError``/``ValueError`` for a bad field)."""
+        return TrialValue(cost=self.cost, time=self.time, cpu_time=self.cpu_time,
+                          status=self.status, starttime=self.starttime, endtime=self.endtime,
+                          additional_info=self.additional_info)
 
 
 class InvalidReturn(Exception):

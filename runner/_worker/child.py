@@ -9,7 +9,7 @@ a time under the memory/CPU rlimits, sending each result back as plain data.
              seed, budget)        <--frame n--  report(step, cost): ("R", step, cost, ...)
              decision (n, stop)   --pipe----->  read at the next report: TrialStopped
              (n, wait) before trial n: each report blocks for its answer (n, stop|continue)
-                                  <--frame n--  (status, cost, time, cpu, start, end, info)
+                                  <--frame n--  RawResult as a plain tuple (returns.py)
 
 The worker is its own process group's leader and a child subreaper, so everything a trial
 starts can be found and killed with it; it dies with the driver thread that started it
@@ -28,11 +28,24 @@ import pickle
 import signal
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner._core import verdicts
 from runner._core.caps import is_plain_data, over_result_cap
+from runner._core.returns import RawResult
 from runner._worker import assign, protocol
+from runner._worker.protocol import (
+    RECYCLE,
+    UNRUN,
+    WAIT,
+    decode_decision,
+    encode_frame,
+    read_trial,
+    write_all,
+)
+
+if TYPE_CHECKING:
+    from runner._core.evaluator import Evaluator
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -84,15 +97,17 @@ def kill_children() -> None:
             return
 
 
-def encode_result(value: Any) -> bytes:
-    """Pickle a result tuple; degrade its info dict to text rather than lose the result, and
-    refuse one over the size cap. Never raises: the worker's own failure must not read as the
-    trial's death."""
-    status, cost, wall, cpu, start, end, info = value
+def encode_result(value: RawResult) -> bytes:
+    """Pickle a result as a plain tuple with an int status (lighter than the named one and the
+    enum member); degrade its info dict to text rather than lose the result, and refuse one
+    over the size cap. Never raises: the worker's own failure must not read as the trial's
+    death."""
+    info = value.additional_info
+    plain = (int(value.status), *value[1:])
     try:
-        data = pickle.dumps(tuple(value), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # an info value (or key) that does not pickle
-        data = pickle.dumps((status, cost, wall, cpu, start, end, _plain(info, exc)))
+        data = pickle.dumps((*plain[:6], _plain(info, exc)))
     # builtins only: the pickle's size is its size in the driver; objects rebuild themselves
     too_large = over_result_cap(data, 0, protocol.MAX_RESULT_BYTES, plain=is_plain_data(info))
     if too_large is not None:
@@ -142,14 +157,6 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
     except (ImportError, ValueError, OSError):
         pass
     read_fd, write_fd = _move_high(read_fd), _move_high(write_fd)
-    from runner._worker.protocol import (
-        WAIT,
-        decode_decision,
-        encode_frame,
-        read_trial,
-        write_all,
-    )
-
     init = read_trial(read_fd)
     if init is None:
         return
@@ -209,15 +216,6 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
 def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> None:
     """Tell the driver this worker must be replaced; a trial it was sent meanwhile is
     answered "unrun" (the driver sends it to the new worker), then the worker ends."""
-    from runner._worker.protocol import (
-        RECYCLE,
-        UNRUN,
-        decode_decision,
-        encode_frame,
-        read_trial,
-        write_all,
-    )
-
     write_all(write_fd, encode_frame(token, seq, RECYCLE + why.encode()))
     message = read_trial(read_fd)
     while message and decode_decision(message) is not None:  # a late decision: not a trial
@@ -226,10 +224,10 @@ def _recycle(read_fd: int, write_fd: int, token: int, seq: int, why: str) -> Non
         write_all(write_fd, encode_frame(token, seq + 1, UNRUN))
 
 
-def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, decoder: Any,
-              message: bytes, reporter: Any = None) -> list[Any]:
-    """One trial as the list ``[status, cost, wall, cpu, start, end, info]``; whatever goes
-    wrong in the worker's own code becomes that trial's CRASHED value, never a dead worker."""
+def _evaluate(evaluator: Evaluator, shared: Any, run_override: Any, applied: Any, decoder: Any,
+              message: bytes, reporter: Any = None) -> RawResult:
+    """One trial's `RawResult`; whatever goes wrong in the worker's own code becomes that
+    trial's CRASHED value, never a dead worker."""
     crash = evaluator.objectives.crash_cost
     try:
         info = decoder.decode(message)
@@ -246,17 +244,15 @@ def _evaluate(evaluator: Any, shared: Any, run_override: Any, applied: Any, deco
         outcome = verdicts.raised(exc, crash)
         outcome.additional_info["error"] = (f"the worker failed around the trial: "
                                             f"{outcome.additional_info['error']}")
-    return [int(outcome.status), outcome.cost, 0.0, 0.0, 0.0, 0.0, outcome.additional_info]
+    return RawResult(outcome.status, outcome.cost, 0.0, 0.0, 0.0, 0.0, outcome.additional_info)
 
 
-def _evaluate_in(evaluator: Any, shared: Any, run_override: Any, applied: Any, info: Any,
-                 reporter: Any) -> list[Any]:
+def _evaluate_in(evaluator: Evaluator, shared: Any, run_override: Any, applied: Any, info: Any,
+                 reporter: Any) -> RawResult:
     if applied is None:
-        status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
-    else:
-        with applied:
-            status, *rest = evaluator.run_wrapper(info, shared, run_override, reporter)
-    return [int(status), *rest]  # an int travels lighter than the enum member
+        return evaluator.run_wrapper(info, shared, run_override, reporter)
+    with applied:
+        return evaluator.run_wrapper(info, shared, run_override, reporter)
 
 
 if __name__ == "__main__":

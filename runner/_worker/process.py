@@ -25,8 +25,9 @@ from collections.abc import Mapping
 
 from runner._core import verdicts
 from runner._core.limits import Limits
-from runner._core.returns import Objectives
+from runner._core.returns import Objectives, RawResult
 from runner._worker import protocol
+from runner._worker.judged import judged_value
 from runner._worker.protocol import (
     NOT_RUN,
     RECYCLE,
@@ -36,8 +37,8 @@ from runner._worker.protocol import (
     NotRun,
     write_trial,
 )
-from runner._worker.reporting import OnReport, ReportingWorker
-from runner._worker.spawn import SPAWNER
+from runner._worker.reporting import OnReport, ReportRelay, TrialLine
+from runner._worker.spawn import SPAWNER, child_env
 from runner._worker.spawn import pidfd as _pidfd  # a module name: tests replace it
 from runner._worker.watchdog import Watched, descendants, killpg, watchdog
 from runner._worker.wire import TrialEncoder
@@ -48,14 +49,13 @@ __all__ = ["WorkerProcess"]
 
 log = logging.getLogger(__name__)
 
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT = 120.0
 """Seconds a new worker may take to import the target and report ready."""
 DEATH_CHECK_MS = 1000
 """Without a pidfd (Linux < 5.3), how often a waiting supervisor checks that its worker lives."""
 
 
-class WorkerProcess(ReportingWorker):
+class WorkerProcess:
     """A supervised worker, driven by polling: `send`, then `collect`."""
 
     def __init__(self, payload: bytes, objectives: Objectives, limits: Limits,
@@ -69,11 +69,11 @@ class WorkerProcess(ReportingWorker):
         self._env = dict(env) if env else None
         self._budget = budget
         self._proc: subprocess.Popen[bytes] | None = None
-        self._send_fd: int | None = None
         self._reader: FrameReader | None = None
         self._pidfd: int | None = None
-        self._watched: Watched | None = None
-        self._seq, self._start = 0, 0.0
+        self._line = TrialLine()  # the trial pipe, shared with the report relay
+        self._reports = ReportRelay(self._line, limits.grace)
+        self._start = 0.0
         self._recycling: str | None = None  # why the worker said it must be replaced
         self._closed = False
         self._lock = threading.Lock()
@@ -98,6 +98,19 @@ class WorkerProcess(ReportingWorker):
         proc = self._proc
         return proc is not None and proc.poll() is None
 
+    @property
+    def stale_reports(self) -> int:
+        """Report frames dropped because their trial had answered (reporting.py)."""
+        return self._reports.stale
+
+    def stop(self) -> None:
+        """Tell the running trial to stop at its next report (`ReportRelay.stop`)."""
+        self._reports.stop()
+
+    def proceed(self) -> None:
+        """Answer the running trial's waiting report with "continue"."""
+        self._reports.proceed()
+
     # -- starting ----------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -110,15 +123,10 @@ class WorkerProcess(ReportingWorker):
         a pool spawns all its workers first, then waits for each (`handshake`)."""
         r_trial, w_trial = os.pipe()
         r_result, w_result = os.pipe()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [_PACKAGE_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-        if self._env:
-            env.update(self._env)
         args = [sys.executable, "-m", "runner._worker.child", str(r_trial), str(w_result),
                 str(os.getpid())]
         try:
-            proc = SPAWNER.popen(args, pass_fds=(r_trial, w_result), env=env,
+            proc = SPAWNER.popen(args, pass_fds=(r_trial, w_result), env=child_env(self._env),
                                   start_new_session=True, stdin=subprocess.DEVNULL)
         except BaseException:
             for fd in (w_trial, r_result):
@@ -132,9 +140,10 @@ class WorkerProcess(ReportingWorker):
         watched = Watched(proc.pid, limits.grace, limits.cpu_time, limits.memory,
                           None if self._budget is None else self._budget[0])
         with self._lock:
-            self._proc, self._send_fd = proc, w_trial
-            self._reader = FrameReader(r_result, token)
-            self._pidfd, self._watched, self._seq = _pidfd(proc.pid), watched, 0
+            self._proc, self._reader = proc, FrameReader(r_result, token)
+            self._pidfd = _pidfd(proc.pid)
+            line = self._line
+            line.fd, line.seq, line.watched, line.pid = w_trial, 0, watched, proc.pid
             self._recycling = None
             self._encoder.reset()
             self.starts += 1
@@ -194,18 +203,19 @@ class WorkerProcess(ReportingWorker):
              resources: object = None) -> None:
         """Send a trial and its share of ``resources`` to the idle worker (its reports to
         ``on_report``, held if ``wait``); ``OSError`` if gone."""
-        fd, watched = self._send_fd, self._watched
+        line = self._line
+        fd, watched = line.fd, line.watched
         if fd is None or watched is None:
             raise BrokenPipeError("the worker process is gone")
         data = self._encoder.encode(info, resources)
-        self._expect_reports(on_report, wait)
+        self._reports.expect(on_report, wait)
         self._start = time.time()
-        self._seq += 1
+        line.seq += 1
         watched.begin(self._limits.walltime)
         try:
             write_trial(fd, data)
         except BaseException:
-            self._seq -= 1
+            line.seq -= 1
             watched.end()
             raise
 
@@ -213,8 +223,8 @@ class WorkerProcess(ReportingWorker):
         """The value of the trial last sent, once its result descriptor or its pidfd became
         readable; ``None`` while its answer is still on the way; `NOT_RUN` when the worker
         was being replaced and did not run it (send it again, to a new worker)."""
-        proc, reader, watched = self._proc, self._reader, self._watched
-        start = self._start
+        proc, reader, watched = self._proc, self._reader, self._line.watched
+        start, current = self._start, self._line.seq
         if proc is None or reader is None or watched is None:
             return verdicts.cancelled(self._crash_cost, start)
         answer: bytes | None = None
@@ -223,16 +233,19 @@ class WorkerProcess(ReportingWorker):
             while (frame := reader.frame()) is not None:
                 seq, payload = frame
                 if protocol.is_report(payload):  # the trial's before its answer, else stale
-                    self._take_report(seq, payload, answered=answer is not None)
-                elif payload.startswith(RECYCLE) and seq in (self._seq, self._seq - 1):
+                    if seq == current and answer is None:
+                        self._reports.take(payload)
+                    else:
+                        self._reports.drop(seq)
+                elif payload.startswith(RECYCLE) and seq in (current, current - 1):
                     self._note_recycle(payload)
-                elif payload == UNRUN and seq == self._seq:
+                elif payload == UNRUN and seq == current:
                     watched.end()
                     self.kill()
                     return NOT_RUN
-                elif seq != self._seq or answer is not None:
+                elif seq != current or answer is not None:
                     return self._corrupted(start, f"an answer for trial {seq}, expected "
-                                           f"{self._seq}" if seq != self._seq else
+                                           f"{current}" if seq != current else
                                            "a second answer")
                 else:
                     answer = payload
@@ -267,7 +280,7 @@ class WorkerProcess(ReportingWorker):
             open_ = reader.fill()
             while (frame := reader.frame()) is not None:
                 if protocol.is_report(frame[1]):  # of a trial that has answered: dropped
-                    self._stale_report(frame[0])
+                    self._reports.drop(frame[0])
                 elif frame[1].startswith(RECYCLE):
                     self._note_recycle(frame[1])
                 else:
@@ -295,37 +308,26 @@ class WorkerProcess(ReportingWorker):
                                     f"driver: {exc!r}", start=start)
         if message[0] == "oversize":
             return verdicts.not_run(crash, message[1], start=start)
-        status, cost, wall, cpu, t_start, t_end, extra = message
-        if (status in (StatusType.MEMORYOUT, StatusType.TIMEOUT)  # not trusted any more
+        raw = RawResult._make(message)
+        if (raw.status in (StatusType.MEMORYOUT, StatusType.TIMEOUT)  # not trusted any more
                 or self._limits.fresh_process or self._recycling is not None):  # ends itself
             self.kill()  # so no next trial is sent to it
         try:
-            return TrialValue(cost=cost, time=wall, cpu_time=cpu, status=status,
-                              starttime=t_start, endtime=t_end, additional_info=extra)
+            return raw.to_value()
         except (TypeError, ValueError) as exc:  # checked here, once, not in the worker too
             return verdicts.not_run(crash, f"the trial's value is invalid: {exc}", exc,
                                     start=start)
 
     def _judged(self, verdict: str, start: float) -> TrialValue:
-        watched = self._watched
-        evidence = watched.evidence if watched is not None else ""
+        watched = self._line.watched
         self.kill()
-        limits, crash = self._limits, self._crash_cost
-        if verdict == "stopped":
-            return verdicts.stopped(self._last_report, crash, start, killed=True)
-        if verdict == "walltime" and limits.walltime is not None:
-            return verdicts.walltime_exceeded(limits.walltime, crash, start)
-        if verdict == "cpu" and limits.cpu_time is not None:
-            return verdicts.cpu_time_exceeded(limits.cpu_time, crash, start, evidence)
-        if self._budget is not None and watched is not None and watched.tree_budget_hit:
-            return verdicts.memory_exceeded(crash, start, f"the trial's processes used "
-                                            f"{evidence}, over {self._budget[1]}")
-        return verdicts.memory_exceeded(crash, start, f"memory_limit of {limits.memory:g} MB "
-                                        f"exceeded ({evidence})")
+        return judged_value(verdict, watched, self._limits, self._budget, self._reports.last,
+                            self._crash_cost, start)
 
     def _corrupted(self, start: float, detail: str) -> TrialValue:
-        if self._watched is not None:
-            self._watched.end()
+        watched = self._line.watched
+        if watched is not None:
+            watched.end()
         self.kill()
         if self._closed:
             return verdicts.cancelled(self._crash_cost, start)
@@ -349,7 +351,7 @@ class WorkerProcess(ReportingWorker):
         """SIGKILL the worker, its group, its descendants and the escaped ones seen; keeps the
         descriptors (another thread may be polling them)."""
         with self._lock:
-            proc, watched = self._proc, self._watched
+            proc, watched = self._proc, self._line.watched
         if proc is None:
             return
         found = descendants(proc.pid)
@@ -382,9 +384,9 @@ class WorkerProcess(ReportingWorker):
 
     def _discard(self) -> None:
         with self._lock:
-            send_fd, reader, pidfd, watched = (self._send_fd, self._reader, self._pidfd,
-                                               self._watched)
-            self._proc = self._send_fd = self._reader = self._pidfd = self._watched = None
+            line = self._line
+            send_fd, reader, pidfd, watched = line.fd, self._reader, self._pidfd, line.watched
+            self._proc = self._reader = self._pidfd = line.fd = line.watched = line.pid = None
         if watched is not None:
             watchdog().remove(watched)
         for fd in (pidfd, send_fd, None if reader is None else reader.fd):

@@ -1,4 +1,5 @@
-"""Where worker processes are started: one long-lived thread for the whole driver process."""
+"""Where worker processes are started (one long-lived thread for the whole driver process) and
+with which environment."""
 
 from __future__ import annotations
 
@@ -6,9 +7,23 @@ import os
 import queue
 import subprocess
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SPAWNER", "pidfd"]
+__all__ = ["SPAWNER", "child_env", "pidfd"]
+
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def child_env(overlay: Mapping[str, str] | None) -> dict[str, str]:
+    """A new worker's environment: ours, with this package first on ``PYTHONPATH`` (the worker
+    runs ``-m runner._worker.child``), and the worker's own ``overlay`` on top."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [_PACKAGE_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    if overlay:
+        env.update(overlay)
+    return env
 
 
 class _Spawner:

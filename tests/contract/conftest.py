@@ -43,7 +43,7 @@ BACKENDS = [
     Backend("dask", "runner._backends.dask.driver", "DaskRunner", isolates=True, dask=True),
     Backend("dask-tasks", "runner._backends.dask.driver", "DaskRunner", {"streaming": False},
             isolates=True, dask=True),
-    Backend("asyncio", "runner._backends.asyncio", "AsyncioRunner", {"max_concurrency": 2},
+    Backend("asyncio", "runner._backends.asyncio", "AsyncioRunner", {"n_workers": 2},
             async_targets=True),
     Backend("simulated", "runner._backends.simulated", "SimulatedRunner",
             {"n_workers": 2, "start_time": None}),

@@ -89,7 +89,7 @@ def test_asyncio_refuses_process_limits(limit):
     from runner import AsyncioRunner
 
     with pytest.raises(LimitError, match=limit):
-        AsyncioRunner(targets.act_async, max_concurrency=2, **{limit: 100})
+        AsyncioRunner(targets.act_async, n_workers=2, **{limit: 100})
 
 
 def test_asyncio_refuses_sync_targets():
@@ -97,4 +97,4 @@ def test_asyncio_refuses_sync_targets():
     from runner import AsyncioRunner
 
     with pytest.raises(TypeError, match="async def"):
-        AsyncioRunner(targets.act, max_concurrency=2)
+        AsyncioRunner(targets.act, n_workers=2)

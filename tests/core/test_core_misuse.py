@@ -88,7 +88,7 @@ def test_a_report_kept_past_a_direct_run_or_an_async_trial_raises() -> None:
         await asyncio.sleep(0)
         return 0.0
 
-    with AsyncioRunner(atarget, max_concurrency=1) as runner:
+    with AsyncioRunner(atarget, n_workers=1) as runner:
         runner.submit_trial(TrialInfo({"x": 0.5}))
         runner.wait(10)
         assert [v.status for _, v in runner.iter_results()] == [StatusType.SUCCESS]

@@ -180,3 +180,20 @@ def test_death_is_noticed_without_pidfd(monkeypatch, tmp_path):
         assert "exited with code 3" in value.additional_info["error"]
     child = int(pidfile.read_text())
     wait_until(lambda: not _alive(child), 5, f"the forked child {child} to be killed")
+
+
+def test_a_result_crosses_the_pipe_as_a_plain_tuple() -> None:
+    """A `RawResult` travels as a plain tuple with an int status (no class to look up, no enum
+    to rebuild in the driver) and is named again there, to the same ``TrialValue``."""
+    import pickle
+
+    from runner._core.returns import RawResult
+    from runner._worker.child import encode_result
+
+    raw = RawResult(StatusType.TIMEOUT, 1.5, 0.25, 0.125, 100.0, 100.25, {"note": "x"})
+    data = encode_result(raw)
+    assert b"RawResult" not in data and b"StatusType" not in data
+    message = pickle.loads(data)
+    assert type(message) is tuple and type(message[0]) is int
+    value = RawResult._make(message).to_value()
+    assert value == raw.to_value() and value.status is StatusType.TIMEOUT

@@ -98,8 +98,6 @@ class FaultMaker(MakeRunner):
 
     def one_worker(self) -> dict[str, Any]:
         """Keywords giving this backend a single worker (dask: the shared cluster has two)."""
-        if self.is_async:
-            return {"max_concurrency": 1}
         if "n_workers" in self.backend.kwargs:
             return {"n_workers": 1}
         return {}

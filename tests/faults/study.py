@@ -68,7 +68,7 @@ def make_runner(backend: str):  # noqa: ANN201 - any runner
     if backend == "thread":
         return ThreadPoolRunner(ft.record, n_workers=2)
     if backend == "asyncio":
-        return AsyncioRunner(ft.record_async, max_concurrency=2)
+        return AsyncioRunner(ft.record_async, n_workers=2)
     if backend == "dask":
         return DaskRunner(ft.record, n_workers=2)
     raise SystemExit(f"unknown backend {backend!r}")

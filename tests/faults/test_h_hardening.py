@@ -146,10 +146,10 @@ def test_H8_workers_over_the_process_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (soft, hard))
 
 
-def test_H8_max_concurrency_is_bounded() -> None:
-    """H8: AsyncioRunner's ``max_concurrency`` (coroutines, not processes) has its own bound."""
-    with pytest.raises(ValueError, match=r"max_concurrency must be at most 65536"):
-        AsyncioRunner(cost_of, max_concurrency=10**6)
+def test_H8_asyncio_n_workers_is_bounded() -> None:
+    """H8: AsyncioRunner's ``n_workers`` (coroutines, not processes) has its own bound."""
+    with pytest.raises(ValueError, match=r"n_workers must be at most 65536"):
+        AsyncioRunner(cost_of, n_workers=10**6)
 
 
 @configs("every_backend", real_time)

@@ -23,7 +23,7 @@ MAKERS: dict[str, Callable[[Any], Any]] = {
     "thread-limited": lambda c: runner.ThreadPoolRunner(instant, n_workers=2,
                                                         walltime_limit=60),
     "process": lambda c: runner.ProcessPoolRunner(instant, n_workers=2),
-    "asyncio": lambda c: runner.AsyncioRunner(instant_async, max_concurrency=4),
+    "asyncio": lambda c: runner.AsyncioRunner(instant_async, n_workers=4),
     "dask": lambda c: runner.DaskRunner(instant, client=c),
 }
 

@@ -42,8 +42,8 @@ from runner._backends.dask.task import (
 )
 from runner._backends.dask.watch import ClusterWatch
 from runner._backends.local import LocalWorker
-from runner._backends.slots import check_n_workers
 from runner._core import lifecycle, verdicts
+from runner._core.validation import check_n_workers
 from runner.errors import PreflightError
 from trials import TrialInfo, TrialValue
 
