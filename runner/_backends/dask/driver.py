@@ -21,15 +21,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import numbers
-import time
 import uuid
 from concurrent.futures import Future as ConcurrentFuture
 from typing import Any
 
 import attrs
 
+from runner._backends.allocation import TrialResources
 from runner._backends.dask.cluster import connect, is_worker_loss
-from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
+from runner._backends.dask.devices import DaskNeeds
+from runner._backends.dask.flight import Flight, Resources, check_seconds
 from runner._backends.dask.reports import DaskReports
 from runner._backends.dask.slurm import lost_worker, slurm_runner
 from runner._backends.dask.stream import SHORT_TRIAL, Streaming, task_futures
@@ -44,7 +45,6 @@ from runner._backends.dask.watch import ClusterWatch
 from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
 from runner._core import lifecycle, verdicts
-from runner.errors import PreflightError
 from trials import TrialInfo, TrialValue
 
 __all__ = ["DaskRunner"]
@@ -71,13 +71,15 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     for ever); until a worker is back, new trials then fail at once and one slot is offered so
     that a loop ends. ``max_requeues``: how often a trial is re-run when the dask worker
     hosting it is lost (then it is CRASHED, "worker lost N times"); a re-run trial's value says
-    ``additional_info["requeues"]``. ``resources``: dask resource tags every trial needs, e.g.
-    ``{"GPU": 1}`` with workers started as ``dask worker ADDR --resources GPU=1`` runs one trial
-    per GPU; ``info.additional_info["resources"]`` overrides them for one trial.
+    ``additional_info["requeues"]``. ``trial_resources``: what each trial needs, ``{"cpu": 2,
+    "gpu": 1, "memory": MB}`` or a callable of the ``TrialInfo`` (``info.additional_info[
+    "resources"]`` wins), taken from the dask workers' resources (``dask worker ADDR
+    --resources "GPU=2 CPU=8"``) with specific device and core ids within each worker
+    (docs/resources.md). ``resources`` (deprecated): raw dask tags every trial takes.
 
     A scheduler the runner did not start gets ``allowed_failures = 0`` while the runner is
-    open (restored when the last DaskRunner on it closes; a driver killed without ``close()``
-    leaves it at 0), so a lost worker is reported to the runner, which re-runs and counts it.
+    open (restored when the last DaskRunner on it closes), so a lost worker is reported to the
+    runner, which re-runs and counts it.
     A dask worker's ``memory_limit`` (times the nanny's terminate fraction, 95 %, split over its
     threads) bounds each trial's resident memory: beyond it the trial is MEMORYOUT. Results
     come through the scheduler unless the Client has ``direct_to_workers=True`` (as the
@@ -87,9 +89,9 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     backend = "dask"
 
     def __init__(self, target: Any = None, *, client: Any = None, n_workers: int | None = None,
-                 max_requeues: int = 3, resources: Resources | None = None,
-                 connect_timeout: float = 10.0, worker_timeout: float | None = 30.0,
-                 security: Any = None, streaming: bool = True, **kwargs: Any) -> None:
+                 max_requeues: int = 3, trial_resources: TrialResources = None,
+                 resources: Resources | None = None, connect_timeout: float = 10.0,
+                 worker_timeout: float | None = 30.0, security: Any = None, streaming: bool = True, **kwargs: Any) -> None:
         if isinstance(max_requeues, bool) or not isinstance(max_requeues, numbers.Integral) \
                 or int(max_requeues) < 0:
             raise ValueError(f"max_requeues must be an int >= 0, got {max_requeues!r}")
@@ -101,7 +103,8 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         self._connect_timeout: float = check_seconds(connect_timeout, "connect_timeout")
         self._worker_timeout: float | None = None if worker_timeout is None else (
             check_seconds(worker_timeout, "worker_timeout", " or None"))
-        self._resources: Resources | None = check_resources(resources, "resources")
+        self._needs = DaskNeeds(resources, trial_resources)
+        self._resources: Resources | None = self._needs.tags  # a default-size trial's tags
         self._max_requeues: int = int(max_requeues)
         if not isinstance(streaming, bool):
             raise TypeError(f"streaming must be True or False, got {streaming!r}")
@@ -167,32 +170,13 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                         "may re-run a trial whose worker died up to allowed-failures times "
                         "without the runner counting it", self._address, exc)
 
-    def _wait_for_workers(self) -> None:
-        timeout = self._worker_timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            self._client.sync(self._refresh)
-            if self._capacity > 0:
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                what = (f"none of its {self._n_workers} workers has the resources "
-                        f"{self._resources}" if self._n_workers else "no worker joined")
-                raise PreflightError(
-                    f"dask scheduler at {self._address}: {what} within worker_timeout="
-                    f"{timeout:g} s; start workers with `dask worker {self._address}` (add "
-                    "`--resources GPU=1` for resource tags) or raise worker_timeout")
-            time.sleep(0.05)
-
     # -- moving trials ----------------------------------------------------------------------
 
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
-        resources = self._resources
-        if "resources" in info.additional_info:
-            resources = check_resources(info.additional_info["resources"],
-                                         "additional_info['resources']")
+        resources, need = self._needs.of(info)  # refused now if no worker can ever fit it
         try:
-            flight = Flight(info, resources)
+            flight = Flight(info, resources, need)
         except Exception as exc:  # before it runs, not after
             raise TypeError(f"submit_trial(): the TrialInfo cannot be pickled to travel to dask "
                             f"workers: {exc!r}") from exc
@@ -231,8 +215,10 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         shipment, pin = self._shipment, flight.pin
         args = (shipment.key, self._id, flight.blob) + (() if pin is None else (shipment,))
         place = {"workers": [pin], "allow_other_workers": True} if pin else {}  # "": unknown
-        # run_trial's own keyword: the trial's reports wait for their decisions
-        waits = {"waits": True} if self._channel is not None and self._waiting(flight.info) else {}
+        # run_trial's own keywords: its reports wait for their decisions; its need (devices.py)
+        waits: dict[str, Any] = {"need": flight.need} if flight.need is not None else {}
+        if self._channel is not None and self._waiting(flight.info):
+            waits["waits"] = True
         try:
             future = self._client.submit(run_trial, *args, pure=False,
                                          resources=flight.resources, **place, **waits)

@@ -314,17 +314,20 @@ class Streaming:
                 msg = {"op": "trial", "n": pilot.n, "info": flight.blob}
                 if self._waiting_locked(flight.info):  # each report waits for its decision
                     msg["wait"] = True
+                if flight.need is not None:  # ids assigned within the worker (devices.py)
+                    msg["need"] = flight.need
                 sends.append((pilot, msg))
         for pilot, msg in sends:
             self._client.loop.add_callback(self._send_trial, pilot, msg)
 
     def _free_pilot(self, flight: Flight) -> Pilot | None:
         """An idle pilot whose worker has ``flight``'s resources free or, while trials are
-        short, one running a single trial of the runner's resources (lock held)."""
+        short, one running a single trial of the runner's resources (lock held). Tags are
+        counted even for a default-size trial: a bigger one may hold its worker's share."""
         need = flight.resources
         own = need is None or need == self._resources
         for pilot in self._pilots.values():
-            if pilot.free(1) and (own or self._fits(pilot.worker, need)):
+            if pilot.free(1) and (need is None or self._fits(pilot.worker, need)):
                 return pilot
         if own and self._depth() > 1:
             for pilot in self._pilots.values():

@@ -32,6 +32,7 @@ class ClusterWatch:
     _connect_timeout: float
     _worker_timeout: float | None
     _resources: Any
+    _needs: Any
     _n_workers: int
     _capacity: int
     _spent: list[Any]
@@ -58,6 +59,25 @@ class ClusterWatch:
             raise PreflightError(f"{len(broken)} of the {len(found)} dask workers cannot run "
                                  f"these trials, e.g. {addr}: {why}")
 
+    def _wait_for_workers(self) -> None:
+        """At construction: until the workers read have a slot for a default-size trial."""
+        timeout = self._worker_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._client.sync(self._refresh)
+            if self._n_workers:  # trial_resources larger than every worker: not a wait
+                self._needs.check_default()
+            if self._capacity > 0:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                what = (f"none of its {self._n_workers} workers has the resources "
+                        f"{self._resources}" if self._n_workers else "no worker joined")
+                raise PreflightError(
+                    f"dask scheduler at {self._address}: {what} within worker_timeout="
+                    f"{timeout:g} s; start workers with `dask worker {self._address}` (add "
+                    "`--resources GPU=1` for resource tags) or raise worker_timeout")
+            time.sleep(0.05)
+
     async def _refresh_loop(self) -> None:
         while not self._closed:
             if self._client.status in ("closing", "closed"):  # reconnecting failed for good
@@ -78,13 +98,15 @@ class ClusterWatch:
         after ``worker_timeout`` without any worker, and send what now fits."""
         streaming = self._streaming
         ident = await self._client.scheduler.identity(
-            n_workers=-1 if self._resources or streaming else 0)
+            n_workers=-1 if self._needs.per_worker or streaming else 0)
         n_workers = int(ident.get("n_workers", 0))
         workers = ident.get("workers", {})
         if streaming:  # a retiring worker's slots are draining
             workers = {a: w for a, w in workers.items() if w.get("status") == "running"}
+        self._needs.saw(workers.values())
         capacity = (trial_capacity(workers.values(), self._resources)
-                    if self._resources or streaming else int(ident.get("total_threads", 0)))
+                    if self._needs.per_worker or streaming
+                    else int(ident.get("total_threads", 0)))
         with self._lock:
             self._n_workers, self._capacity = n_workers, capacity
         self._spent = []
