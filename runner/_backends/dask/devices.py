@@ -29,7 +29,7 @@ from runner._backends.dask.flight import check_resources
 from runner._core.resources import Assignment, Need, TrialNeeds, parse_need
 from trials import TrialInfo, TrialValue
 
-__all__ = ["TAGS", "DaskNeeds", "check_fits", "is_need", "largest", "run_with_share", "tags_of"]
+__all__ = ["TAGS", "DaskNeeds", "check_fits", "is_need", "job_resources", "largest", "run_with_share", "tags_of"]
 
 TAGS = {"cpu": "CPU", "gpu": "GPU", "memory": "MEMORY"}
 """A need's keys and the dask worker resources they take (``MEMORY`` in bytes, as dask's
@@ -148,6 +148,23 @@ class DaskNeeds:
         if tags is not None and need is not self.default:
             check_fits(tags, self._top, self._n_workers, trial_name(info))
         return tags, (tuple(need) if tags is not None else None)  # type: ignore[return-value]
+
+
+def job_resources(cores: int, gpus: Any, extra: Mapping[str, Any] | None,
+                  processes: int) -> list[str]:
+    """``dask worker`` options giving each worker of a batch job of ``cores`` cores and
+    ``gpus`` devices (split over ``processes`` workers) the matching resources, so that
+    ``trial_resources`` hold there as anywhere; ``extra`` adds or overrides tags."""
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
+        raise ValueError(f"gpus must be an int >= 0 (devices per job), got {gpus!r}")
+    tags: dict[str, float] = {"CPU": float(cores // max(1, processes))}
+    if gpus:
+        if processes != 1:
+            raise ValueError(f"gpus={gpus} needs processes=1 (one dask worker per job, which "
+                             f"hands out the job's devices), got processes={processes}")
+        tags["GPU"] = float(gpus)
+    tags.update(check_resources(extra, "worker_resources") or {})
+    return ["--resources", ",".join(f"{k}={v:g}" for k, v in tags.items())]
 
 
 # -- inside a dask worker ----------------------------------------------------------------------
