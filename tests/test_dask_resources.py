@@ -149,3 +149,15 @@ def test_tags_and_fit_check_without_a_cluster() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_fits({"GPU": 5}, {}, 0, "x")  # no worker read yet: nothing to say
+
+
+def test_command_line_options_reach_dask_as_trial_resources() -> None:
+    """--trial-gpus/--trial-cpus go to DaskRunner as trial_resources; --gpus is refused."""
+    from runner.cli._common import UsageError
+    from runner.cli._resources import resource_kwargs
+
+    entry = {"resources": {"resources": None, "trial_resources": {"gpu": 1, "cpu": 2}}}
+    for backend in ("dask", "slurm"):
+        assert resource_kwargs(entry, backend) == {"trial_resources": {"gpu": 1, "cpu": 2}}
+    with pytest.raises(UsageError, match="--gpus does not apply to --backend dask"):
+        resource_kwargs({"resources": {"resources": {"gpu": ["0"]}}}, "dask")
