@@ -227,10 +227,17 @@ def run_with_share(worker: Any, info: TrialInfo, need: tuple[int, float, float] 
     worker's resources for ``need``; the assignment lands in ``additional_info["resources"]``
     with the dask worker's name (``dask_worker``: the one of a pilot, whose trial thread is
     not dask's). Without a need, a plain run."""
-    if need is None:
+    mine = None
+    if need is not None:
+        with _LOCK:
+            mine = _this_worker(dask_worker)
+            try:  # never waits for what this worker can never give (dask would not place it)
+                mine.plan.allocator.check(Need(*need), "the trial")
+            except ValueError:
+                need = None
+    if need is None or mine is None:
         return worker.run(info, on_report, wait)  # type: ignore[no-any-return]
     with _LOCK:
-        mine = _this_worker(dask_worker)
         # dask (or the driver) starts a trial only where its tags are free; a fractional
         # share may still find the devices split unevenly: it waits for one to free up
         while (share := mine.plan.allocator.allocate(Need(*need))) is None:
