@@ -389,7 +389,7 @@ def test_own_local_cluster_is_closed_with_the_runner() -> None:
     assert runner.count_available_workers() == 2
     cluster = runner._cluster
     assert allowed_failures(runner.client) == 0
-    assert len(runner.client.who_has([runner._shipment])[runner._shipment.key]) == 2
+    assert len(runner.client.who_has([runner._shipping.future])[runner._shipping.future.key]) == 2
     for _ in range(3):
         runner.submit_trial(TrialInfo({"t": 60}))
     h.wait_for(lambda: any(runner.client.run(cached_pids, runner._id).values()), 30,

@@ -22,7 +22,6 @@ import asyncio
 import logging
 import numbers
 import uuid
-from concurrent.futures import Future as ConcurrentFuture
 from typing import Any
 
 import attrs
@@ -41,7 +40,7 @@ from runner._backends.dask.task import (
     close_runner,
     run_trial,
 )
-from runner._backends.dask.watch import ClusterWatch
+from runner._backends.dask.watch import ClusterView, Shipping
 from runner._backends.local import LocalWorker
 from runner._backends.slots import check_n_workers
 from runner._core import lifecycle, verdicts
@@ -58,7 +57,7 @@ CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
 
-class DaskRunner(ClusterWatch, Streaming, LocalWorker):
+class DaskRunner(Streaming, LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -103,27 +102,21 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         self._connect_timeout: float = check_seconds(connect_timeout, "connect_timeout")
         self._worker_timeout: float | None = None if worker_timeout is None else (
             check_seconds(worker_timeout, "worker_timeout", " or None"))
-        self._needs = DaskNeeds(resources, trial_resources)
+        self._needs: DaskNeeds = DaskNeeds(resources, trial_resources)
         self._resources: Resources | None = self._needs.tags  # a default-size trial's tags
         self._max_requeues: int = int(max_requeues)
         if not isinstance(streaming, bool):
             raise TypeError(f"streaming must be True or False, got {streaming!r}")
         self._streaming: bool = streaming
         super().__init__(target, **kwargs)
-        self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
-                                                 self._limits)
+        shipment = Shipment(self._payload(), self._objectives, self._limits)
         self._id: str = uuid.uuid4().hex
         self._flights: set[Flight] = set()
-        self._n_workers: int = 0
-        self._capacity = 0
-        self._workerless_since: float | None = None
-        self._gone: str | None = None  # set while no worker came back within worker_timeout
-        self._rescattering: bool = False
         self._spent: list[Any] = []  # finished futures not yet released (event loop only)
         self._mean_time: float = 1.0  # running mean of the trials' wall time: long until seen short
-        self._refresher: ConcurrentFuture[None] | None = None
         self._held: bool = False
-        self._shipment: Any = None
+        self._view: ClusterView  # the workers and their slots (watch.py), once connected
+        self._shipping: Shipping  # the evaluator on every worker
         self._channel: DaskReports | None = None  # reports, when the target takes them
         self._client: Any
         self._cluster: Any
@@ -135,7 +128,12 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             self._closed = True  # nothing to release: never connected
             lifecycle.closed(self)
             raise
-        self._address: str = str(self._client.scheduler.address)
+        self._view = ClusterView(
+            self._client, self._needs, streaming=streaming, connect_timeout=self._connect_timeout,
+            worker_timeout=self._worker_timeout, lock=self._lock, on_read=self._on_read,
+            dispatch=self._dispatch, fail_all=self._fail_all, closed=lambda: self._closed)
+        self._shipping = Shipping(self._client, shipment, self._lock, self._dispatch)
+        self._address: str = self._view.address
         lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
             if self._streaming:
@@ -143,12 +141,10 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             elif self._target.wants_report:
                 self._channel = DaskReports(self._client, self._id, self._report)
             self._hold_allowed_failures()
-            self._wait_for_workers()
-            self._probe_workers()
-            self._shipment = self._client.scatter(self._shipment_data, broadcast=True,
-                                                  hash=False)
-            self._refresher = asyncio.run_coroutine_threadsafe(
-                self._refresh_loop(), self._client.loop.asyncio_loop)
+            self._view.wait_for_workers()
+            self._view.probe(self._limits.memory is not None)
+            self._shipping.send()
+            self._view.start()
             if self._streaming:
                 self._wait_for_pilots()
         except BaseException:
@@ -170,6 +166,13 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                         "may re-run a trial whose worker died up to allowed-failures times "
                         "without the runner counting it", self._address, exc)
 
+    def _on_read(self, workers: dict[str, Any]) -> None:
+        """After each read of the workers (event loop): release the finished futures; with
+        streaming, steer the pilots."""
+        self._spent = []
+        if self._streaming:
+            self._steer(workers)
+
     # -- moving trials ----------------------------------------------------------------------
 
     def submit_trial(self, info: TrialInfo) -> None:
@@ -186,21 +189,18 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
 
     def _dispatch(self) -> None:
         """Send queued trials to dask while a slot is free (from any thread; never blocks)."""
-        if self._gone is not None:
-            self._fail_all(self._gone)
+        view, shipping = self._view, self._shipping
+        if view.gone is not None:
+            self._fail_all(view.gone)
             return
         if self._streaming:
             self._dispatch_stream()
             return
         while True:
             with self._lock:
-                window = self._capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
+                window = view.capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
                 if (self._closed or not self._pending or self._executing >= window
-                        or self._rescattering):
-                    return
-                if self._shipment.status != "finished":  # every replica was lost
-                    self._rescattering = True
-                    self._client.loop.add_callback(self._rescatter)
+                        or not shipping.ready()):  # (every replica lost: it is sent again)
                     return
                 flight = self._dequeue()
                 self._started()
@@ -212,7 +212,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         """On the client's event loop: submit the trial, wait for it, gather it, settle it."""
         if flight.done or self._closed:  # close() settles it
             return
-        shipment, pin = self._shipment, flight.pin
+        shipment, pin = self._shipping.future, flight.pin
         args = (shipment.key, self._id, flight.blob) + (() if pin is None else (shipment,))
         place = {"workers": [pin], "allow_other_workers": True} if pin else {}  # "": unknown
         # run_trial's own keywords: its reports wait for their decisions; its need (devices.py)
@@ -276,7 +276,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                 self._interrupted(flight.info, flight.losses, *lost_worker(self._cluster, exc))
                 log.info("dask lost a trial's worker (%r); requeued it (%d of %d)", exc,
                          flight.losses, self._max_requeues)
-                asyncio.ensure_future(self._refresh_quietly())
+                asyncio.ensure_future(self._view.refresh_quietly())
                 return
         n = flight.losses
         self._finish(flight, verdicts.worker_lost(self._objectives.crash_cost, n,
@@ -317,9 +317,9 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     def count_available_workers(self) -> int:
         # with every worker gone for good a trial fails at once (CRASHED, "no dask worker"):
         # offering one slot lets a loop see that and end, instead of waiting for ever
-        if self._gone:
+        if self._view.gone:
             return max(0, 1 - self._executing - len(self._pending))
-        return max(0, self._capacity * self._depth() - self._executing - len(self._pending))
+        return max(0, self._view.capacity * self._depth() - self._executing - len(self._pending))
 
     @property
     def client(self) -> Any:
@@ -327,7 +327,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         return self._client
 
     def _backend_meta(self) -> dict[str, Any]:
-        return {"scheduler": self._address, "n_workers": self._n_workers,
+        return {"scheduler": self._address, "n_workers": self._view.n_workers,
                 "max_requeues": self._max_requeues, "streaming": self._streaming}
 
     def _close(self) -> None:
@@ -366,16 +366,14 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     def _release_backend(self) -> None:
         if self._channel is not None:
             self._channel.close()
-        if self._refresher is not None:
-            self._refresher.cancel()
+        self._view.stop()
         if self._listener is not None and self._client.status == "running":
             try:
                 self._client.sync(self._end_stream, callback_timeout=CLOSE_TIMEOUT)
             except Exception as exc:
                 log.debug("ending the runner's pilots failed: %r", exc)
         try:
-            if self._shipment is not None:
-                self._shipment.release()
+            self._shipping.release()
             if self._held:
                 self._client.run_on_scheduler(allowed_failures_hold(), self._id, False)
         except Exception as exc:
