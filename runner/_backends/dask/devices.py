@@ -110,6 +110,7 @@ class DaskNeeds:
         self.default: Need = self.needs.default if self.needs is not None else Need()
         self.tags = self.raw if self.needs is None else tags_of(self.default)
         """The tags of a trial of the default size (``None``: a worker thread each)."""
+        self._default: Any = tuple(self.default) if self.needs and self.tags else None
         self.per_worker = resources is not None or trial_resources is not None
         self._top: dict[str, tuple[float, float, int]] = {}
         self._n_workers = 0
@@ -144,8 +145,10 @@ class DaskNeeds:
             return self.raw, None
         else:
             need = self.needs.of(info)
+        if need is self.default:  # checked at construction; made once
+            return self.tags, self._default
         tags = tags_of(need)
-        if tags is not None and need is not self.default:
+        if tags is not None:
             check_fits(tags, self._top, self._n_workers, trial_name(info))
         return tags, (tuple(need) if tags is not None else None)  # type: ignore[return-value]
 
@@ -169,7 +172,9 @@ def job_resources(cores: int, gpus: Any, extra: Mapping[str, Any] | None,
 
 # -- inside a dask worker ----------------------------------------------------------------------
 
-_LOCK = threading.Condition()
+_LOCK = threading.Lock()
+_FREED = threading.Condition(_LOCK)  # a trial waits on it only for a fractional share
+_WAITING = [0]
 _WORKERS: dict[str, _Worker] = {}  # dask worker address -> what it has and what is taken
 
 
@@ -195,6 +200,23 @@ class _Worker:
             has["memory"] = float(tags["MEMORY"]) / _MB
         self.plan = ResourcePlan(has, None)
         self._unbound: dict[Assignment, Any] = {}
+        self._needs: dict[tuple[int, float, float], Need | None] = {}
+
+    def need(self, wired: tuple[int, float, float]) -> Need | None:
+        """The need as sent, or ``None`` if this worker can never give it (dask would not
+        place such a trial here; if it does, the trial runs without a share, not never)."""
+        try:
+            return self._needs[wired]
+        except KeyError:
+            need: Need | None = Need(*wired)
+            try:
+                self.plan.allocator.check(need, "the trial")  # type: ignore[arg-type]
+            except ValueError:
+                need = None
+            if len(self._needs) > 4096:
+                self._needs.clear()
+            self._needs[wired] = need
+            return need
 
     def wire(self, share: Assignment) -> Any:
         """The share as the worker process applies it; core slots are not bound."""
@@ -207,16 +229,22 @@ class _Worker:
         return got
 
 
+_LAST: list[Any] = [None, None]  # the dask worker last asked about, and its _Worker
+
+
 def _this_worker(dask_worker: Any) -> _Worker:
     if dask_worker is None:
         from distributed import get_worker
 
         dask_worker = get_worker()
+    if _LAST[0] is dask_worker:
+        return _LAST[1]  # type: ignore[no-any-return]
     address = str(dask_worker.address)
     found = _WORKERS.get(address)
     if found is None:
         found = _WORKERS[address] = _Worker(str(dask_worker.name),
                                             dask_worker.state.total_resources)
+    _LAST[:] = [dask_worker, found]
     return found
 
 
@@ -227,28 +255,28 @@ def run_with_share(worker: Any, info: TrialInfo, need: tuple[int, float, float] 
     worker's resources for ``need``; the assignment lands in ``additional_info["resources"]``
     with the dask worker's name (``dask_worker``: the one of a pilot, whose trial thread is
     not dask's). Without a need, a plain run."""
-    mine = None
+    wanted = None
     if need is not None:
         with _LOCK:
             mine = _this_worker(dask_worker)
-            try:  # never waits for what this worker can never give (dask would not place it)
-                mine.plan.allocator.check(Need(*need), "the trial")
-            except ValueError:
-                need = None
-    if need is None or mine is None:
+            wanted = mine.need(need)
+            if wanted is not None:
+                # dask (or the driver) starts a trial only where its tags are free; a
+                # fractional share may find the devices split unevenly: it waits for one
+                while (share := mine.plan.allocator.allocate(wanted)) is None:
+                    _WAITING[0] += 1
+                    _FREED.wait(1.0)
+                    _WAITING[0] -= 1
+                data = mine.wire(share)
+    if wanted is None:
         return worker.run(info, on_report, wait)  # type: ignore[no-any-return]
-    with _LOCK:
-        # dask (or the driver) starts a trial only where its tags are free; a fractional
-        # share may still find the devices split unevenly: it waits for one to free up
-        while (share := mine.plan.allocator.allocate(Need(*need))) is None:
-            _LOCK.wait(1.0)
-        data = mine.wire(share)
     try:
         value: TrialValue = worker.run(info, on_report, wait, data)
     finally:
         with _LOCK:
             mine.plan.give_back(share)
-            _LOCK.notify_all()
+            if _WAITING[0]:
+                _FREED.notify_all()
     stamp(value, share)
     record = value.additional_info.get("resources")
     if isinstance(record, dict):
