@@ -8,17 +8,12 @@ DaskRunner on a LocalCluster of 2 workers started with ``GPU=2``, with and witho
 from __future__ import annotations
 
 import logging
-import statistics
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._common import drive, interleave
-
-
-def noop(config: Any) -> float:
-    """A trial that does nothing."""
-    return 0.0
+from benchmarks._common import drive, interleave, noop
+from benchmarks.bench_resources import _table
 
 
 def _run(client: Any, n: int, **kwargs: Any) -> Callable[[], float]:
@@ -38,9 +33,9 @@ def main(argv: list[str]) -> None:
     import distributed
 
     quick = "--quick" in argv
-    repeats = int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else (3 if quick
-                                                                                   else 7)
-    n = 1000 if quick else 3000
+    n, repeats = (1000, 3) if quick else (3000, 7)
+    if "--repeats" in argv:
+        repeats = int(argv[argv.index("--repeats") + 1])
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None, resources={"GPU": 2},
                                        silence_logs=logging.ERROR)
@@ -52,13 +47,7 @@ def main(argv: list[str]) -> None:
     finally:
         client.close()
         cluster.close()
-    base = statistics.median(next(iter(measured.values())))
-    print("\n| no-op trials/s, 2 dask workers | median | min | max | vs first |\n"
-          "| --- | --- | --- | --- | --- |")
-    for name, values in measured.items():
-        med = statistics.median(values)
-        print(f"| {name} | {med:.0f} | {min(values):.0f} | {max(values):.0f} | "
-              f"{100 * (med / base - 1):+.1f} % |")
+    _table("no-op trials/s, 2 dask workers", measured)
 
 
 if __name__ == "__main__":
