@@ -29,7 +29,8 @@ from runner._backends.dask.flight import check_resources
 from runner._core.resources import Assignment, Need, TrialNeeds, parse_need
 from trials import TrialInfo, TrialValue
 
-__all__ = ["TAGS", "DaskNeeds", "check_fits", "is_need", "job_resources", "largest", "run_with_share", "tags_of"]
+__all__ = ["TAGS", "DaskNeeds", "check_fits", "is_need", "job_resources", "largest",
+           "run_with_share", "tags_of"]
 
 TAGS = {"cpu": "CPU", "gpu": "GPU", "memory": "MEMORY"}
 """A need's keys and the dask worker resources they take (``MEMORY`` in bytes, as dask's
@@ -259,7 +260,7 @@ def run_with_share(worker: Any, info: TrialInfo, need: tuple[int, float, float] 
     if need is not None:
         with _LOCK:
             mine = _this_worker(dask_worker)
-            wanted = mine.need(need)
+            wanted = mine.need(tuple(need))  # type: ignore[arg-type]  # (a list off the wire)
             if wanted is not None:
                 # dask (or the driver) starts a trial only where its tags are free; a
                 # fractional share may find the devices split unevenly: it waits for one

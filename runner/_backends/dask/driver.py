@@ -77,8 +77,8 @@ class DaskRunner(Streaming, LocalWorker):
     (docs/resources.md). ``resources`` (deprecated): raw dask tags every trial takes.
 
     A scheduler the runner did not start gets ``allowed_failures = 0`` while the runner is
-    open (restored when the last DaskRunner on it closes), so a lost worker is reported to the
-    runner, which re-runs and counts it.
+    open (restored when the last DaskRunner on it closes; a driver killed without ``close()``
+    leaves it at 0), so a lost worker is reported to the runner, which re-runs and counts it.
     A dask worker's ``memory_limit`` (times the nanny's terminate fraction, 95 %, split over its
     threads) bounds each trial's resident memory: beyond it the trial is MEMORYOUT. Results
     come through the scheduler unless the Client has ``direct_to_workers=True`` (as the
@@ -90,7 +90,8 @@ class DaskRunner(Streaming, LocalWorker):
     def __init__(self, target: Any = None, *, client: Any = None, n_workers: int | None = None,
                  max_requeues: int = 3, trial_resources: TrialResources = None,
                  resources: Resources | None = None, connect_timeout: float = 10.0,
-                 worker_timeout: float | None = 30.0, security: Any = None, streaming: bool = True, **kwargs: Any) -> None:
+                 worker_timeout: float | None = 30.0, security: Any = None,
+                 streaming: bool = True, **kwargs: Any) -> None:
         if isinstance(max_requeues, bool) or not isinstance(max_requeues, numbers.Integral) \
                 or int(max_requeues) < 0:
             raise ValueError(f"max_requeues must be an int >= 0, got {max_requeues!r}")
