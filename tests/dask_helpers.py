@@ -84,6 +84,16 @@ def allocate(config: dict[str, Any]) -> float:
     return float(len(block))
 
 
+def devices(config: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """Report the device ids and thread count it saw, when it ran, on which dask worker."""
+    start = time.time()
+    time.sleep(config.get("sleep", 0.05))
+    return 0.0, {"start": start, "end": time.time(), "worker_pid": os.getppid(),
+                 "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                 "rocr": os.environ.get("ROCR_VISIBLE_DEVICES"),
+                 "omp": os.environ.get("OMP_NUM_THREADS")}
+
+
 def interval(config: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     """Report when it ran and on which dask worker (pid), for placement checks."""
     start = time.time()
@@ -127,9 +137,11 @@ def start_scheduler(port: int) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_worker(address: str, name: str, *extra: str) -> subprocess.Popen[bytes]:
+def start_worker(address: str, name: str, *extra: str,
+                 nthreads: int = 1) -> subprocess.Popen[bytes]:
     """A real ``dask worker`` (one thread, no nanny: a SIGKILL really loses it)."""
-    cmd = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+    cmd = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
+           str(nthreads),
            "--no-nanny", "--no-dashboard", "--name", name, "--host", "127.0.0.1",
            "--death-timeout", "60", *extra]
     return subprocess.Popen(cmd, env=_env(), start_new_session=True,
@@ -184,8 +196,8 @@ class ProcessCluster:
         self.started.append(self.scheduler_proc)
         return self.scheduler_proc
 
-    def worker(self, name: str) -> Any:
-        self.started.append(start_worker(self.address, name))
+    def worker(self, name: str, *extra: str, nthreads: int = 1) -> Any:
+        self.started.append(start_worker(self.address, name, *extra, nthreads=nthreads))
         return self.started[-1]
 
     def wait_workers(self, n: int, timeout: float = 120.0) -> None:

@@ -211,9 +211,9 @@ def test_close_cancels_trials_in_flight_and_leaves_the_client_open(client: Any) 
 
 
 def test_resource_tags_place_one_trial_per_device(client: Any) -> None:
-    """resources={'GPU': 1} on workers with one GPU each runs one trial per worker at a time;
-    a trial may name its own resources; unavailable resources fail at construction."""
-    with DaskRunner(h.interval, client=client, resources={"GPU": 1}) as runner:
+    """trial_resources={'gpu': 1} on workers with one GPU each runs one trial per worker at a
+    time; a trial may name its own resources; more than a worker has fails at construction."""
+    with DaskRunner(h.interval, client=client, trial_resources={"gpu": 1}) as runner:
         assert runner.count_available_workers() == 2  # 2 GPUs, though 4 threads
         for _ in range(6):
             runner.submit_trial(TrialInfo({"sleep": 0.2}))
@@ -234,8 +234,8 @@ def test_resource_tags_place_one_trial_per_device(client: Any) -> None:
         with pytest.raises(TypeError, match="the TrialInfo cannot be pickled"):
             runner.submit_trial(TrialInfo({"f": threading.Lock()}))
         assert [v.status for _, v in drain(runner)] == [StatusType.SUCCESS]
-    with pytest.raises(PreflightError, match="has the resources {'GPU': 2.0}"):
-        DaskRunner(h.interval, client=client, resources={"GPU": 2}, worker_timeout=0.5)
+    with pytest.raises(ValueError, match="needs 2 GPUs but the largest dask worker has 1 GPU"):
+        DaskRunner(h.interval, client=client, trial_resources={"gpu": 2}, worker_timeout=0.5)
 
 
 # -- real scheduler and worker processes ---------------------------------------------------------
@@ -389,7 +389,7 @@ def test_own_local_cluster_is_closed_with_the_runner() -> None:
     assert runner.count_available_workers() == 2
     cluster = runner._cluster
     assert allowed_failures(runner.client) == 0
-    assert len(runner.client.who_has([runner._shipment])[runner._shipment.key]) == 2
+    assert len(runner.client.who_has([runner._shipping.future])[runner._shipping.future.key]) == 2
     for _ in range(3):
         runner.submit_trial(TrialInfo({"t": 60}))
     h.wait_for(lambda: any(runner.client.run(cached_pids, runner._id).values()), 30,

@@ -54,7 +54,11 @@ def resource_kwargs(command: Mapping[str, Any], backend: str) -> dict[str, Any]:
     entry = command.get("resources")
     if not entry:
         return {}
-    if backend == "dask":
-        raise UsageError("--trial-cpus/--trial-gpus/--gpus are not supported with --backend "
-                         "dask yet; use --backend process (or serial/thread)")
+    if backend in ("dask", "slurm"):  # the workers' dask resources say what the runner has
+        if entry.get("resources"):
+            raise UsageError(f"--gpus does not apply to --backend {backend}: its dask workers "
+                             "have the devices they were started with (`dask worker "
+                             "--resources GPU=2`; for SLURM jobs, gpus=); give --trial-gpus")
+        return {"trial_resources": entry["trial_resources"]} if entry.get(
+            "trial_resources") else {}
     return {k: v for k, v in entry.items() if v is not None}

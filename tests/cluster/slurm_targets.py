@@ -105,3 +105,14 @@ def notices_itself(config: dict[str, Any]) -> float:
     os.kill(os.getpid(), signal.SIGUSR1)
     time.sleep(0.2)
     return 1.0
+
+
+def devices(config: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """What the trial was given: device ids, thread count, cores, and when it ran where."""
+    start = time.time()
+    time.sleep(float(config.get("sleep", 0.2)))
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return 0.0, {"start": start, "end": time.time(), "worker_pid": os.getppid(),
+                 "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                 "omp": os.environ.get("OMP_NUM_THREADS"), "cores": cores,
+                 "job": os.environ.get("SLURM_JOB_ID")}

@@ -21,15 +21,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import numbers
-import time
 import uuid
-from concurrent.futures import Future as ConcurrentFuture
 from typing import Any
 
 import attrs
 
+from runner._backends.allocation import TrialResources
 from runner._backends.dask.cluster import connect, is_worker_loss
-from runner._backends.dask.flight import Flight, Resources, check_resources, check_seconds
+from runner._backends.dask.devices import DaskNeeds
+from runner._backends.dask.flight import Flight, Resources, check_seconds
 from runner._backends.dask.reports import DaskReports
 from runner._backends.dask.slurm import lost_worker, slurm_runner
 from runner._backends.dask.stream import SHORT_TRIAL, Streaming, task_futures
@@ -40,11 +40,10 @@ from runner._backends.dask.task import (
     close_runner,
     run_trial,
 )
-from runner._backends.dask.watch import ClusterWatch
+from runner._backends.dask.watch import ClusterView, Shipping
 from runner._backends.local import LocalWorker
 from runner._core import lifecycle, verdicts
 from runner._core.validation import check_n_workers
-from runner.errors import PreflightError
 from trials import TrialInfo, TrialValue
 
 __all__ = ["DaskRunner"]
@@ -58,7 +57,7 @@ CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
 
-class DaskRunner(ClusterWatch, Streaming, LocalWorker):
+class DaskRunner(Streaming, LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -71,9 +70,11 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     for ever); until a worker is back, new trials then fail at once and one slot is offered so
     that a loop ends. ``max_requeues``: how often a trial is re-run when the dask worker
     hosting it is lost (then it is CRASHED, "worker lost N times"); a re-run trial's value says
-    ``additional_info["requeues"]``. ``resources``: dask resource tags every trial needs, e.g.
-    ``{"GPU": 1}`` with workers started as ``dask worker ADDR --resources GPU=1`` runs one trial
-    per GPU; ``info.additional_info["resources"]`` overrides them for one trial.
+    ``additional_info["requeues"]``. ``trial_resources``: what each trial needs, ``{"cpu": 2,
+    "gpu": 1, "memory": MB}`` or a callable of the ``TrialInfo`` (``info.additional_info[
+    "resources"]`` wins), taken from the dask workers' resources (``dask worker ADDR
+    --resources "GPU=2 CPU=8"``) with specific device and core ids within each worker
+    (docs/resources.md). ``resources`` (deprecated): raw dask tags every trial takes.
 
     A scheduler the runner did not start gets ``allowed_failures = 0`` while the runner is
     open (restored when the last DaskRunner on it closes; a driver killed without ``close()``
@@ -87,9 +88,10 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     backend = "dask"
 
     def __init__(self, target: Any = None, *, client: Any = None, n_workers: int | None = None,
-                 max_requeues: int = 3, resources: Resources | None = None,
-                 connect_timeout: float = 10.0, worker_timeout: float | None = 30.0,
-                 security: Any = None, streaming: bool = True, **kwargs: Any) -> None:
+                 max_requeues: int = 3, trial_resources: TrialResources = None,
+                 resources: Resources | None = None, connect_timeout: float = 10.0,
+                 worker_timeout: float | None = 30.0, security: Any = None,
+                 streaming: bool = True, **kwargs: Any) -> None:
         if isinstance(max_requeues, bool) or not isinstance(max_requeues, numbers.Integral) \
                 or int(max_requeues) < 0:
             raise ValueError(f"max_requeues must be an int >= 0, got {max_requeues!r}")
@@ -101,26 +103,21 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         self._connect_timeout: float = check_seconds(connect_timeout, "connect_timeout")
         self._worker_timeout: float | None = None if worker_timeout is None else (
             check_seconds(worker_timeout, "worker_timeout", " or None"))
-        self._resources: Resources | None = check_resources(resources, "resources")
+        self._needs: DaskNeeds = DaskNeeds(resources, trial_resources)
+        self._resources: Resources | None = self._needs.tags  # a default-size trial's tags
         self._max_requeues: int = int(max_requeues)
         if not isinstance(streaming, bool):
             raise TypeError(f"streaming must be True or False, got {streaming!r}")
         self._streaming: bool = streaming
         super().__init__(target, **kwargs)
-        self._shipment_data: Shipment = Shipment(self._payload(), self._objectives,
-                                                 self._limits)
+        shipment = Shipment(self._payload(), self._objectives, self._limits)
         self._id: str = uuid.uuid4().hex
         self._flights: set[Flight] = set()
-        self._n_workers: int = 0
-        self._capacity = 0
-        self._workerless_since: float | None = None
-        self._gone: str | None = None  # set while no worker came back within worker_timeout
-        self._rescattering: bool = False
         self._spent: list[Any] = []  # finished futures not yet released (event loop only)
         self._mean_time: float = 1.0  # running mean of the trials' wall time: long until seen short
-        self._refresher: ConcurrentFuture[None] | None = None
         self._held: bool = False
-        self._shipment: Any = None
+        self._view: ClusterView  # the workers and their slots (watch.py), once connected
+        self._shipping: Shipping  # the evaluator on every worker
         self._channel: DaskReports | None = None  # reports, when the target takes them
         self._client: Any
         self._cluster: Any
@@ -132,7 +129,12 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             self._closed = True  # nothing to release: never connected
             lifecycle.closed(self)
             raise
-        self._address: str = str(self._client.scheduler.address)
+        self._view = ClusterView(
+            self._client, self._needs, streaming=streaming, connect_timeout=self._connect_timeout,
+            worker_timeout=self._worker_timeout, lock=self._lock, on_read=self._on_read,
+            dispatch=self._dispatch, fail_all=self._fail_all, closed=lambda: self._closed)
+        self._shipping = Shipping(self._client, shipment, self._lock, self._dispatch)
+        self._address: str = self._view.address
         lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
             if self._streaming:
@@ -140,12 +142,10 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
             elif self._target.wants_report:
                 self._channel = DaskReports(self._client, self._id, self._report)
             self._hold_allowed_failures()
-            self._wait_for_workers()
-            self._probe_workers()
-            self._shipment = self._client.scatter(self._shipment_data, broadcast=True,
-                                                  hash=False)
-            self._refresher = asyncio.run_coroutine_threadsafe(
-                self._refresh_loop(), self._client.loop.asyncio_loop)
+            self._view.wait_for_workers()
+            self._view.probe(self._limits.memory is not None)
+            self._shipping.send()
+            self._view.start()
             if self._streaming:
                 self._wait_for_pilots()
         except BaseException:
@@ -167,32 +167,20 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                         "may re-run a trial whose worker died up to allowed-failures times "
                         "without the runner counting it", self._address, exc)
 
-    def _wait_for_workers(self) -> None:
-        timeout = self._worker_timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            self._client.sync(self._refresh)
-            if self._capacity > 0:
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                what = (f"none of its {self._n_workers} workers has the resources "
-                        f"{self._resources}" if self._n_workers else "no worker joined")
-                raise PreflightError(
-                    f"dask scheduler at {self._address}: {what} within worker_timeout="
-                    f"{timeout:g} s; start workers with `dask worker {self._address}` (add "
-                    "`--resources GPU=1` for resource tags) or raise worker_timeout")
-            time.sleep(0.05)
+    def _on_read(self, workers: dict[str, Any]) -> None:
+        """After each read of the workers (event loop): release the finished futures; with
+        streaming, steer the pilots."""
+        self._spent = []
+        if self._streaming:
+            self._steer(workers)
 
     # -- moving trials ----------------------------------------------------------------------
 
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
-        resources = self._resources
-        if "resources" in info.additional_info:
-            resources = check_resources(info.additional_info["resources"],
-                                         "additional_info['resources']")
+        resources, need = self._needs.of(info)  # refused now if no worker can ever fit it
         try:
-            flight = Flight(info, resources)
+            flight = Flight(info, resources, need)
         except Exception as exc:  # before it runs, not after
             raise TypeError(f"submit_trial(): the TrialInfo cannot be pickled to travel to dask "
                             f"workers: {exc!r}") from exc
@@ -202,21 +190,18 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
 
     def _dispatch(self) -> None:
         """Send queued trials to dask while a slot is free (from any thread; never blocks)."""
-        if self._gone is not None:
-            self._fail_all(self._gone)
+        view, shipping = self._view, self._shipping
+        if view.gone is not None:
+            self._fail_all(view.gone)
             return
         if self._streaming:
             self._dispatch_stream()
             return
         while True:
             with self._lock:
-                window = self._capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
+                window = view.capacity * (PREFETCH if self._mean_time < SHORT_TRIAL else 1)
                 if (self._closed or not self._pending or self._executing >= window
-                        or self._rescattering):
-                    return
-                if self._shipment.status != "finished":  # every replica was lost
-                    self._rescattering = True
-                    self._client.loop.add_callback(self._rescatter)
+                        or not shipping.ready()):  # (every replica lost: it is sent again)
                     return
                 flight = self._dequeue()
                 self._started()
@@ -228,11 +213,13 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         """On the client's event loop: submit the trial, wait for it, gather it, settle it."""
         if flight.done or self._closed:  # close() settles it
             return
-        shipment, pin = self._shipment, flight.pin
+        shipment, pin = self._shipping.future, flight.pin
         args = (shipment.key, self._id, flight.blob) + (() if pin is None else (shipment,))
         place = {"workers": [pin], "allow_other_workers": True} if pin else {}  # "": unknown
-        # run_trial's own keyword: the trial's reports wait for their decisions
-        waits = {"waits": True} if self._channel is not None and self._waiting(flight.info) else {}
+        # run_trial's own keywords: its reports wait for their decisions; its need (devices.py)
+        waits: dict[str, Any] = {"need": flight.need} if flight.need is not None else {}
+        if self._channel is not None and self._waiting(flight.info):
+            waits["waits"] = True
         try:
             future = self._client.submit(run_trial, *args, pure=False,
                                          resources=flight.resources, **place, **waits)
@@ -290,7 +277,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
                 self._interrupted(flight.info, flight.losses, *lost_worker(self._cluster, exc))
                 log.info("dask lost a trial's worker (%r); requeued it (%d of %d)", exc,
                          flight.losses, self._max_requeues)
-                asyncio.ensure_future(self._refresh_quietly())
+                asyncio.ensure_future(self._view.refresh_quietly())
                 return
         n = flight.losses
         self._finish(flight, verdicts.worker_lost(self._objectives.crash_cost, n,
@@ -331,9 +318,9 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     def count_available_workers(self) -> int:
         # with every worker gone for good a trial fails at once (CRASHED, "no dask worker"):
         # offering one slot lets a loop see that and end, instead of waiting for ever
-        if self._gone:
+        if self._view.gone:
             return max(0, 1 - self._executing - len(self._pending))
-        return max(0, self._capacity * self._depth() - self._executing - len(self._pending))
+        return max(0, self._view.capacity * self._depth() - self._executing - len(self._pending))
 
     @property
     def client(self) -> Any:
@@ -341,7 +328,7 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
         return self._client
 
     def _backend_meta(self) -> dict[str, Any]:
-        return {"scheduler": self._address, "n_workers": self._n_workers,
+        return {"scheduler": self._address, "n_workers": self._view.n_workers,
                 "max_requeues": self._max_requeues, "streaming": self._streaming}
 
     def _close(self) -> None:
@@ -380,16 +367,14 @@ class DaskRunner(ClusterWatch, Streaming, LocalWorker):
     def _release_backend(self) -> None:
         if self._channel is not None:
             self._channel.close()
-        if self._refresher is not None:
-            self._refresher.cancel()
+        self._view.stop()
         if self._listener is not None and self._client.status == "running":
             try:
                 self._client.sync(self._end_stream, callback_timeout=CLOSE_TIMEOUT)
             except Exception as exc:
                 log.debug("ending the runner's pilots failed: %r", exc)
         try:
-            if self._shipment is not None:
-                self._shipment.release()
+            self._shipping.release()
             if self._held:
                 self._client.run_on_scheduler(allowed_failures_hold(), self._id, False)
         except Exception as exc:

@@ -19,12 +19,14 @@ class Flight:
     """One submitted trial: its info, its current dask future, how often its worker was lost."""
 
     __slots__ = ("info", "blob", "resources", "future", "losses", "done", "pin", "notices",
-                 "notice")
+                 "notice", "need")
 
-    def __init__(self, info: TrialInfo, resources: Resources | None) -> None:
+    def __init__(self, info: TrialInfo, resources: Resources | None,
+                 need: tuple[int, float, float] | None = None) -> None:
         self.info = info
         self.blob = pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL)
-        self.resources = resources
+        self.resources = resources  # the dask tags it takes
+        self.need = need  # (cores, devices, MB) the dask worker assigns ids for (devices.py)
         self.future: Any = None
         self.losses = 0
         self.done = False

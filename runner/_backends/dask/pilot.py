@@ -31,6 +31,7 @@ import time
 from typing import Any
 
 from runner._backends.dask import notice
+from runner._backends.dask.devices import run_with_share
 from runner._backends.dask.reports import report_fields
 from runner._backends.dask.task import Shipment, Unrun, drop_entry, worker_entry
 from trials import Report, TrialValue
@@ -70,7 +71,7 @@ class _Pilot:
 
     def __init__(self, dask_worker: Any, worker: Any, address: str, name: str) -> None:
         self.dask_worker, self.worker, self.address, self.name = dask_worker, worker, address, name
-        self.inbox: queue.SimpleQueue[tuple[int, bytes, bool] | None] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[tuple[int, bytes, bool, Any] | None] = queue.SimpleQueue()
         self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.outstanding = 0  # trials taken and not yet answered (event loop only)
         self.current: int | None = None  # the trial running (set by the trial thread)
@@ -133,7 +134,7 @@ class _Pilot:
         op = msg.get("op")
         if op == "trial":
             self.outstanding += 1
-            self.inbox.put((msg["n"], msg["info"], bool(msg.get("wait"))))
+            self.inbox.put((msg["n"], msg["info"], bool(msg.get("wait")), msg.get("need")))
         elif op == "ping":
             self._send({"op": "pong"})
         elif op == "stop" and self.current == msg["n"]:
@@ -146,7 +147,7 @@ class _Pilot:
     def _trials(self, loop: asyncio.AbstractEventLoop) -> None:
         """The trial thread: run what comes in, in order; answer each."""
         while (item := self.inbox.get()) is not None:
-            n, blob, wait = item
+            n, blob, wait, need = item
             if self.ending:
                 continue
             if self.draining:  # taken, never begun: the driver sends it elsewhere
@@ -159,7 +160,8 @@ class _Pilot:
 
             self.current = n
             try:
-                value: TrialValue = self.worker.run(pickle.loads(blob), on_report, wait)
+                value: TrialValue = run_with_share(self.worker, pickle.loads(blob), need,
+                                                   on_report, wait, self.dask_worker)
             finally:
                 self.current = None
             loop.call_soon_threadsafe(self._answer, {

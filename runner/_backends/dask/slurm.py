@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runner._backends.dask.devices import job_resources
 from runner._backends.dask.notice import check_notice_signals, job_prologue
 from runner.errors import PreflightError, SlurmStartError
 
@@ -314,13 +315,20 @@ def start_jobs(jobs: int, cores: int, memory: str, walltime: str, queue: str | N
     margin = kwargs.pop("lifetime_margin", None)
     signals = check_notice_signals(kwargs.pop("notice_signals", NOTICE_SIGNALS))
     extra = list(kwargs.pop("worker_extra_args", None) or [])
+    kwargs.setdefault("processes", 1)
+    gpus = kwargs.pop("gpus", 0)
+    if not any(a.startswith("--resources") for a in extra):  # what each worker hands out
+        extra += job_resources(cores, gpus, kwargs.pop("worker_resources", None),
+                               kwargs["processes"])
+    if gpus:  # SLURM gives the job its devices (CUDA_VISIBLE_DEVICES: the worker's ids)
+        kwargs["job_extra_directives"] = [*(kwargs.get("job_extra_directives") or []),
+                                          f"--gres=gpu:{gpus}"]
     if not any(a.startswith("--lifetime") for a in extra):
         extra += lifetime_args(parse_walltime(walltime), margin)
     if not any(a.startswith("--death-timeout") for a in extra):  # a dead driver's jobs end
         extra += ["--death-timeout", f"{DEATH_TIMEOUT:g}"]
     kwargs["job_script_prologue"] = [*job_prologue(signals),
                                      *(kwargs.get("job_script_prologue") or [])]
-    kwargs.setdefault("processes", 1)
     config = {"distributed.scheduler.allowed-failures": 0,
               "distributed.scheduler.active-memory-manager.start": False}
     with dask.config.set(config):
@@ -347,7 +355,9 @@ def slurm_runner(cls: Any, /, target: Any = None, *, jobs: int = 2, cores: int =
     retire before the walltime (``lifetime_margin=`` seconds, default a tenth of it). A job
     that gets one of ``notice_signals=`` (default ``("SIGUSR1",)``, e.g. from
     ``#SBATCH --signal=USR1@60``) takes no new trial and pauses or requeues its running one
-    (notice.py). Workers whose driver died exit after ``DEATH_TIMEOUT`` s. Keywords
+    (notice.py). Workers whose driver died exit after ``DEATH_TIMEOUT`` s. Each worker has
+    the dask resources ``CPU`` (its cores) and, with ``gpus=N`` (``--gres=gpu:N``), ``GPU``;
+    ``worker_resources={"GPU": 2}`` adds or overrides tags (docs/resources.md). Keywords
     DaskRunner takes (``max_requeues``, ``worker_timeout``, limits, ...) go to the runner,
     ``start_timeout`` (seconds for the first worker, default 300) to the wait, all others
     (``interface``, ``log_directory``, ``account``, ``job_extra_directives``, ...) to

@@ -79,14 +79,13 @@ class Streaming:
 
     _lock: threading.Lock
     _done: threading.Condition
-    _capacity: int
     _client: Any
     _id: str
     _address: str
     _closed: bool
     _resources: Any
-    _shipment: Any
-    _rescattering: bool
+    _view: Any
+    _shipping: Any
     _flights: set[Flight]
     _pending: Any
     _streaming: bool
@@ -102,7 +101,6 @@ class Streaming:
         def _unstarted(self) -> None: ...
         def _report(self, info: Any, report: Any) -> bool: ...
         def _waiting_locked(self, info: Any) -> bool: ...
-        async def _rescatter(self) -> None: ...
 
     def _depth(self) -> int:
         """Trials each slot holds: with streaming, two while trials are short."""
@@ -121,7 +119,7 @@ class Streaming:
         that the first trials start at once."""
         with self._done:
             self._done.wait_for(lambda: self._closed or sum(
-                p.comm is not None for p in self._pilots.values()) >= self._capacity,
+                p.comm is not None for p in self._pilots.values()) >= self._view.capacity,
                 PILOT_START)
 
     async def _listen(self) -> Any:
@@ -167,12 +165,7 @@ class Streaming:
             if info is None or info.get("status") != "running":
                 pilot.draining = True
             asyncio.ensure_future(self._write(pilot, {"op": "ping"}))
-        if self._closed or self._shipment is None:  # not ready yet
-            return
-        if self._shipment.status != "finished":  # every replica was lost
-            if not self._rescattering:
-                self._rescattering = True
-                asyncio.ensure_future(self._rescatter())
+        if self._closed or not self._shipping.ready():  # not yet, or (all lost) sent again
             return
         have: dict[str, int] = {}
         for pilot in self._pilots.values():
@@ -187,7 +180,7 @@ class Streaming:
         name = f"trialrunner-pilot-{self._id}-{next(self._names)}"
         try:
             future = self._client.submit(
-                run_pilot, self._shipment, self._id, self._stream_address, name, key=name,
+                run_pilot, self._shipping.future, self._id, self._stream_address, name, key=name,
                 workers=[address], allow_other_workers=False, resources=self._resources,
                 pure=False)
         except Exception as exc:  # the client is closing
@@ -314,17 +307,20 @@ class Streaming:
                 msg = {"op": "trial", "n": pilot.n, "info": flight.blob}
                 if self._waiting_locked(flight.info):  # each report waits for its decision
                     msg["wait"] = True
+                if flight.need is not None:  # ids assigned within the worker (devices.py)
+                    msg["need"] = flight.need
                 sends.append((pilot, msg))
         for pilot, msg in sends:
             self._client.loop.add_callback(self._send_trial, pilot, msg)
 
     def _free_pilot(self, flight: Flight) -> Pilot | None:
         """An idle pilot whose worker has ``flight``'s resources free or, while trials are
-        short, one running a single trial of the runner's resources (lock held)."""
+        short, one running a single trial of the runner's resources (lock held). Tags are
+        counted even for a default-size trial: a bigger one may hold its worker's share."""
         need = flight.resources
         own = need is None or need == self._resources
         for pilot in self._pilots.values():
-            if pilot.free(1) and (own or self._fits(pilot.worker, need)):
+            if pilot.free(1) and (need is None or self._fits(pilot.worker, need)):
                 return pilot
         if own and self._depth() > 1:
             for pilot in self._pilots.values():

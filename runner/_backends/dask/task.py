@@ -110,24 +110,27 @@ def _worker_address() -> str | None:
         return None
 
 
-def run_trial(key: str, runner_id: str, info: bytes,
-              shipment: Shipment | None = None, waits: bool = False) -> TrialValue | Unrun:
+def run_trial(key: str, runner_id: str, info: bytes, shipment: Shipment | None = None,
+              waits: bool = False, need: Any = None) -> TrialValue | Unrun:
     """The dask task: evaluate the pickled ``TrialInfo`` ``info`` in this thread's cached
     ``BlockingWorker`` of runner ``runner_id``, starting one from the shipment scattered under
     ``key`` (or passed in) if needed; returns the trial's value whatever the trial did, or
     ``Unrun``. (The info travels pickled so the scheduler, which unpickles task arguments,
     neither needs this package nor spends time rebuilding it.) ``waits``: each report of the
-    trial waits for the driver's decision (runner/_backends/dask/reports.py)."""
+    trial waits for the driver's decision (runner/_backends/dask/reports.py); ``need``: the
+    trial's cores, devices and memory, given specific ids of this worker's (devices.py)."""
     entry = worker_entry(shipment if shipment is not None else key, runner_id)
     if isinstance(entry, Unrun):
         return entry
     worker, crash_cost = entry
+    from runner._backends.dask.devices import run_with_share
     from runner._backends.dask.reports import running, sink
 
     task, on_report = sink(runner_id, waits)
     try:
         with running(task, worker):
-            return worker.run(pickle.loads(info), on_report, waits and on_report is not None)
+            return run_with_share(worker, pickle.loads(info), need, on_report,
+                                  waits and on_report is not None)
     except WorkerStartError as exc:
         drop_entry(runner_id, entry)
         return verdicts.not_run(crash_cost, "the trial's worker process could not start on "
