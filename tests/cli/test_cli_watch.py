@@ -145,7 +145,8 @@ def test_a_refresh_reads_only_what_was_appended_and_waits_for_a_whole_line(tmp_p
 @pytest.mark.slow
 def test_a_refresh_of_a_100000_trial_journal_costs_what_was_appended(tmp_path):
     """After the first read of 100,000 trials, a refresh with 10 new trials (read, totals,
-    the frame drawn) takes well under 0.1 s; measured figures are printed."""
+    the frame drawn) takes well under 0.1 s of CPU (this thread's: what else the machine runs
+    does not count); measured figures are printed."""
     from runner._loop.live import render_text
 
     journal = tmp_path / "big.jsonl"
@@ -157,10 +158,10 @@ def test_a_refresh_of_a_100000_trial_journal_costs_what_was_appended(tmp_path):
     times = []
     for k in range(5):
         _write_journal(journal, 10, start=100_000 + 10 * k, header=False)
-        t = time.perf_counter()
+        t = time.thread_time()
         assert tail.refresh() == 20
         render_text(tail.snapshot())
-        times.append(time.perf_counter() - t)
+        times.append(time.thread_time() - t)
     print(f"first read {first:.2f} s ({journal.stat().st_size / 1e6:.0f} MB); refresh with 10 "
           f"new trials: best {min(times) * 1e3:.2f} ms, worst {max(times) * 1e3:.2f} ms")
     assert tail.snapshot().finished == 100_050
