@@ -27,20 +27,19 @@ system-deps:
 ## limits), so more processes than cores pay: `make test TEST_WORKERS=0` for one process.
 TEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
-SERIAL_FILES = $(shell grep -rlE 'mark\.serial' tests --include='test_*.py')
 
 # $(call run_tests,MARKS): the tests (tests/cluster aside) that pytest's -m expression MARKS
 # selects. On TEST_WORKERS processes: first all but those marked `serial`, then those alone in
-# one process (they measure wall time that other tests' load would stretch); a pass that finds
-# nothing to run (pytest's exit status 5) is no failure; both passes run, either failing fails.
+# one process (they bound the wall time of an event, which other tests' load stretches: the
+# list and why is SERIAL in tests/conftest.py); a pass that finds nothing to run (pytest's exit
+# status 5) is no failure; both passes run, and either failing fails the target.
 ifeq ($(TEST_WORKERS),0)
 run_tests = $(PYTEST) -m '$(1)' --ignore=tests/cluster
 else
 run_tests = status=0; \
 	$(PYTEST) -m '($(1)) and not serial' --ignore=tests/cluster -n $(TEST_WORKERS) \
 	  --dist worksteal || status=$$?; \
-	$(if $(SERIAL_FILES),$(PYTEST) -m '($(1)) and serial' $(SERIAL_FILES) \
-	  || [ $$? -eq 5 ] || status=1;) \
+	$(PYTEST) -m '($(1)) and serial' --ignore=tests/cluster || [ $$? -eq 5 ] || status=1; \
 	exit $$status
 endif
 
