@@ -19,7 +19,7 @@ from runner.cli import main
 from runner.cli._journal_tail import JournalTail
 
 WRITER = """
-import sys, time
+import os, sys, time
 from runner import OptimizationLoop, ThreadPoolRunner
 from runner.optimizers import RandomSearch
 
@@ -30,8 +30,14 @@ def target(config):
     return (config["x"] - 1) ** 2
 
 with ThreadPoolRunner(target, n_workers=2) as runner:
-    OptimizationLoop(RandomSearch({"x": (-5.0, 5.0)}, seed=0), runner, n_trials_goal=60,
-                     raise_if_retries_exceeded=False, journal=sys.argv[1], study="w").run()
+    loop = OptimizationLoop(RandomSearch({"x": (-5.0, 5.0)}, seed=0), runner, n_trials_goal=60,
+                            raise_if_retries_exceeded=False, journal=sys.argv[1], study="w")
+    # the first trial waits for the watcher's first frame (its HTML page), so that a loaded
+    # machine starting the watcher slowly still shows the study growing
+    deadline = time.monotonic() + 60
+    while len(sys.argv) > 2 and not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    loop.run()
 """
 
 
@@ -53,7 +59,7 @@ def test_watch_follows_a_study_another_process_writes_until_it_ends(tmp_path: Pa
     """The counts grow frame by frame, the last frame says finished with all 60 trials, the
     exit code is 0 and the HTML page ends without its reload."""
     journal, page = tmp_path / "s.jsonl", tmp_path / "s.html"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(journal)],
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(journal), str(page)],
                               stderr=subprocess.DEVNULL)
     try:
         _wait_for(lambda: os.path.exists(f"{journal}.lock"), "the writer to open its journal")
