@@ -22,11 +22,32 @@ system-deps:
 	@timeout 600 bash .ci/setup-mpi >.venv-system-deps.log 2>&1 || echo "Open MPI not installed (see .venv-system-deps.log): the MPI executor test will be skipped"
 	@timeout 600 bash .ci/setup-chromium >>.venv-system-deps.log 2>&1 || echo "Chromium not installed (see .venv-system-deps.log): the HTML screenshot test will be skipped"
 
+## TEST_WORKERS: how many processes `make test` and `make test-all` run the tests on
+## (pytest-xdist; 0 = one process, as before). The tests mostly wait (process start-up, dask,
+## limits), so more processes than cores pay: `make test TEST_WORKERS=0` for one process.
+TEST_WORKERS ?= 3
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+
+# $(call run_tests,MARKS): the tests (tests/cluster aside) that pytest's -m expression MARKS
+# selects. On TEST_WORKERS processes: first all but those marked `serial`, then those alone in
+# one process (they bound the wall time of an event, which other tests' load stretches: the
+# list and why is SERIAL in tests/conftest.py); a pass that finds nothing to run (pytest's exit
+# status 5) is no failure; both passes run, and either failing fails the target.
+ifeq ($(TEST_WORKERS),0)
+run_tests = $(PYTEST) -m '$(1)' --ignore=tests/cluster
+else
+run_tests = status=0; \
+	$(PYTEST) -m '($(1)) and not serial' --ignore=tests/cluster -n $(TEST_WORKERS) \
+	  --dist worksteal || status=$$?; \
+	$(PYTEST) -m '($(1)) and serial' --ignore=tests/cluster || [ $$? -eq 5 ] || status=1; \
+	exit $$status
+endif
+
 ## test: the default test suite: every behaviour, without the tests marked `exhaustive` (further
 ## cases of a rule the default run already tests; see docs/decisions.md) and without the tests
 ## on a real SLURM (tests/cluster: `make test-cluster`; CI runs both, see .ci/run)
 test: system-deps $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider -m 'not exhaustive' --ignore=tests/cluster
+	$(call run_tests,not exhaustive)
 
 ## test-cluster: the tests on a one-node SLURM of this machine (tests/cluster; its fixture
 ## installs slurmctld, slurmd and munge where it can, else the tests are skipped and say why)
@@ -35,7 +56,8 @@ test-cluster: $(STAMP)
 
 ## test-all: the default suite, the SLURM tests and the `exhaustive` tests
 test-all: system-deps $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(call run_tests,exhaustive or not exhaustive)
+	$(PYTEST) tests/cluster
 
 ## test-fast: the inner loop, slow, exhaustive and SLURM tests left out, stop at the first failure
 test-fast: $(STAMP)

@@ -19,7 +19,7 @@ from runner.cli import main
 from runner.cli._journal_tail import JournalTail
 
 WRITER = """
-import sys, time
+import os, sys, time
 from runner import OptimizationLoop, ThreadPoolRunner
 from runner.optimizers import RandomSearch
 
@@ -30,8 +30,14 @@ def target(config):
     return (config["x"] - 1) ** 2
 
 with ThreadPoolRunner(target, n_workers=2) as runner:
-    OptimizationLoop(RandomSearch({"x": (-5.0, 5.0)}, seed=0), runner, n_trials_goal=60,
-                     raise_if_retries_exceeded=False, journal=sys.argv[1], study="w").run()
+    loop = OptimizationLoop(RandomSearch({"x": (-5.0, 5.0)}, seed=0), runner, n_trials_goal=60,
+                            raise_if_retries_exceeded=False, journal=sys.argv[1], study="w")
+    # the first trial waits for the watcher's first frame (its HTML page), so that a loaded
+    # machine starting the watcher slowly still shows the study growing
+    deadline = time.monotonic() + 60
+    while len(sys.argv) > 2 and not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    loop.run()
 """
 
 
@@ -53,7 +59,7 @@ def test_watch_follows_a_study_another_process_writes_until_it_ends(tmp_path: Pa
     """The counts grow frame by frame, the last frame says finished with all 60 trials, the
     exit code is 0 and the HTML page ends without its reload."""
     journal, page = tmp_path / "s.jsonl", tmp_path / "s.html"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(journal)],
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(journal), str(page)],
                               stderr=subprocess.DEVNULL)
     try:
         _wait_for(lambda: os.path.exists(f"{journal}.lock"), "the writer to open its journal")
@@ -145,7 +151,8 @@ def test_a_refresh_reads_only_what_was_appended_and_waits_for_a_whole_line(tmp_p
 @pytest.mark.slow
 def test_a_refresh_of_a_100000_trial_journal_costs_what_was_appended(tmp_path):
     """After the first read of 100,000 trials, a refresh with 10 new trials (read, totals,
-    the frame drawn) takes well under 0.1 s; measured figures are printed."""
+    the frame drawn) takes well under 0.1 s of CPU (this thread's: what else the machine runs
+    does not count); measured figures are printed."""
     from runner._loop.live import render_text
 
     journal = tmp_path / "big.jsonl"
@@ -157,10 +164,10 @@ def test_a_refresh_of_a_100000_trial_journal_costs_what_was_appended(tmp_path):
     times = []
     for k in range(5):
         _write_journal(journal, 10, start=100_000 + 10 * k, header=False)
-        t = time.perf_counter()
+        t = time.thread_time()
         assert tail.refresh() == 20
         render_text(tail.snapshot())
-        times.append(time.perf_counter() - t)
+        times.append(time.thread_time() - t)
     print(f"first read {first:.2f} s ({journal.stat().st_size / 1e6:.0f} MB); refresh with 10 "
           f"new trials: best {min(times) * 1e3:.2f} ms, worst {max(times) * 1e3:.2f} ms")
     assert tail.snapshot().finished == 100_050

@@ -10,14 +10,16 @@ import html
 import importlib
 import inspect
 import re
-import subprocess
-import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
 import runner
 import trials
-from tests.cli.clihelpers import ROOT, env
+from tests.cli.clihelpers import ROOT
+
+if TYPE_CHECKING:
+    from tests.docs.conftest import Site
 
 pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install '.[docs]'")
 pytest.importorskip("mkdocstrings", reason="the docs extra is not installed")
@@ -87,13 +89,9 @@ def _signature(entry: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def api_page(tmp_path_factory: pytest.TempPathFactory) -> str:
-    site = tmp_path_factory.mktemp("site")
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT, env=env(NO_MKDOCS_2_WARNING="1"), capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-    return "\n".join((site / page.removesuffix(".md") / "index.html").read_text()
+def api_page(built_site: Site) -> str:
+    assert built_site.returncode == 0, built_site.output[-4000:]
+    return "\n".join((built_site.folder / page.removesuffix(".md") / "index.html").read_text()
                      for page in PAGES)
 
 

@@ -3,30 +3,28 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.cli.clihelpers import ROOT, env
+from tests.cli.clihelpers import ROOT
+
+if TYPE_CHECKING:
+    from tests.docs.conftest import Site
 
 pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install '.[docs]'")
 pytest.importorskip("mkdocstrings", reason="the docs extra is not installed")
 
 
 @pytest.mark.slow
-def test_site_builds_strict_without_warnings(tmp_path: Path) -> None:
+def test_site_builds_strict_without_warnings(built_site: Site) -> None:
     """mkdocs --strict exits 0 and logs no WARNING (broken links, anchors, API references)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-        cwd=ROOT, env=env(NO_MKDOCS_2_WARNING="1"), capture_output=True, text=True, timeout=240)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    output = built_site.output
+    assert built_site.returncode == 0, output[-4000:]
     assert "WARNING" not in output, output[-4000:]
-    api = (tmp_path / "api" / "index.html").read_text()
+    api = (built_site.folder / "api" / "index.html").read_text()
     assert "OptimizationLoop" in api and "submit_trial" in api  # mkdocstrings rendered
-    assert (tmp_path / "img" / "dataflow.svg").exists()
+    assert (built_site.folder / "img" / "dataflow.svg").exists()
 
 
 def test_every_page_is_in_the_nav() -> None:

@@ -4,6 +4,7 @@ target disarms them, and nothing a trial leaves behind reaches the next one."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -105,13 +106,16 @@ def test_H4_escaped_children_die_with_their_trial(any_config: FaultMaker, tmp_pa
 @configs("any_config", isolating, worker_side=True)
 def test_H5_a_disarmed_cpu_limit_still_holds(any_config: FaultMaker) -> None:
     """H5: a target that ignores SIGPROF/SIGXCPU and raises its own RLIMIT_CPU is TIMEOUT
-    within the limit plus about a second, and the next trial is held to the limit again."""
+    within the limit plus about a CPU second, and the next trial is held to the limit again.
+    The bound is on CPU seconds (what the limit counts; the wall time of 0.5 CPU seconds
+    depends on what else the machine runs), and the trial ends before its 8 s of spinning."""
     with any_config(ht.disarms_cpu_limit, cpu_time_limit=0.5,
                     **any_config.one_worker()) as runner:
-        t0 = time.monotonic()
         value = one(runner, {"s": 8.0})
         assert value.status == StatusType.TIMEOUT, value
-        assert time.monotonic() - t0 < 4.0
+        found = re.search(r"\(([\d.]+) s measured from outside\)", value.additional_info["error"])
+        assert found and float(found.group(1)) < 0.5 + 1.0, value
+        assert value.time < 8.0, value
     with any_config(ht.spin, cpu_time_limit=0.5, **any_config.one_worker()) as runner:
         assert one(runner, {"s": 4.0}).status == StatusType.TIMEOUT
 
