@@ -5,11 +5,19 @@ The share arrives with the trial as plain data ``(core ids, environment, memory 
 environment (device ids in ``CUDA_VISIBLE_DEVICES`` and the ROCm/oneAPI equivalents, thread
 counts) is laid over the worker's, the process is bound to the cores with
 ``os.sched_setaffinity`` where the OS has it, and the memory share caps the address space the
-trial may add when the runner has no ``memory_limit`` of its own. All of it is put back when the
-trial ends, so the worker's next trial starts clean (the hygiene check would put back the
-environment anyway; the affinity it does not know about): the memory cap before the result is
-serialised (`lift_memory`, as ``memory_limit``'s), the environment and the affinity by
-`put_back` once the answer is on its way, off the trial's critical path.
+trial may add when the runner has no ``memory_limit`` of its own. The memory cap is lifted
+before the result is serialised (`lift_memory`, as ``memory_limit``'s) and the environment put
+back by `put_back` once the answer is on its way, off the trial's critical path, so the next
+trial never sees a variable its own share does not set (the hygiene check compares the whole
+environment after each trial, so a variable left set would cost more than it saves).
+
+The binding to cores is kept between trials: a worker usually gets the same cores again (the
+allocator hands out the cores freed last), and binding to the cores it already has is a system
+call saved, while a worker left unbound between trials may drift to another core that the next
+binding undoes with a kernel migration (docs/performance.md). `apply` binds only when the
+trial's cores differ from the worker's binding, and gives the worker its own cores back before
+a share without cores; `unbind` does it before a trial with no share at all. If a trial changes
+the affinity itself, `put_back` notices and the next trial is bound afresh.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["apply", "lift_memory", "put_back"]
+__all__ = ["apply", "lift_memory", "put_back", "unbind"]
 
 WireShare = tuple[tuple[int, ...], dict[str, str], float]
 
@@ -28,7 +36,9 @@ if not (isinstance(_DATA, dict) and os.name == "posix"):
     _DATA = None  # not CPython's POSIX environ: go through os.environ
 _saved_env: list[tuple[Any, Any]] = []  # what the running trial's variables were before
 _saved_as: list[tuple[int, int]] = []  # the address-space limit before the memory cap
-_bound = [False]  # whether the running trial's cores were bound
+_bound: list[tuple[int, ...] | None] = [None]
+"""The cores a share bound this process to, or ``None`` when it has its own cores; ``()`` when
+the binding is not known (a trial changed it itself): the next share binds afresh."""
 
 
 def apply(share: WireShare, memory_limited: bool) -> None:
@@ -47,17 +57,40 @@ def apply(share: WireShare, memory_limited: bool) -> None:
         for k, v in pairs:
             putenv(k, v)
             data[k] = v
-    if cpus and hasattr(os, "sched_setaffinity"):
-        global _BASE_CPUS
-        try:
-            if _BASE_CPUS is None:
-                _BASE_CPUS = os.sched_getaffinity(0)
-            os.sched_setaffinity(0, cpus)
-            _bound[0] = True
-        except OSError:  # a core this process may not use (a container's cpuset)
-            pass
+    if cpus:
+        if cpus != _bound[0]:  # the same tuple each trial of a kept share: one comparison
+            _bind(cpus)
+    elif _bound[0] is not None:  # a share without cores: the worker's own again
+        unbind()
     if memory and not memory_limited:
         _cap_memory(memory)
+
+
+def _bind(cpus: tuple[int, ...]) -> None:
+    """Bind this process to ``cpus`` (where the OS has affinity and allows those cores)."""
+    global _BASE_CPUS
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    try:
+        if _BASE_CPUS is None:
+            _BASE_CPUS = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, cpus)
+    except OSError:  # a core this process may not use (a container's cpuset)
+        return
+    _bound[0] = cpus
+
+
+def unbind() -> None:
+    """Give the worker its own cores back if a share bound it (before a trial with no share
+    of cores; cheap when it is not bound)."""
+    if _bound[0] is None or _BASE_CPUS is None:
+        return
+    try:
+        os.sched_setaffinity(0, _BASE_CPUS)
+    except OSError:  # its own cores shrank under it (a cpuset changed): stay bound, try again
+        _bound[0] = ()
+        return
+    _bound[0] = None
 
 
 def _encoded(env: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -96,11 +129,15 @@ def lift_memory() -> None:
 
 
 def put_back() -> None:
-    """The worker's own variables and cores again (after the trial's answer is sent)."""
-    if _bound[0]:
-        _bound[0] = False
-        if _BASE_CPUS is not None:
-            os.sched_setaffinity(0, _BASE_CPUS)
+    """The worker's own variables again (after the trial's answer is sent). Its cores stay
+    bound for the next trial, unless the trial changed the binding itself (about 1 µs to read)."""
+    bound = _bound[0]
+    if bound:
+        try:
+            if os.sched_getaffinity(0) != set(bound):
+                _bound[0] = ()  # the trial moved it: the next share binds afresh
+        except OSError:
+            _bound[0] = ()
     if not _saved_env:
         return
     data = _DATA
