@@ -137,7 +137,7 @@ class DaskRunner(LocalWorker):
             if self._streaming:
                 self._fleet = PilotFleet(self, self._client, self._id, self._lock, self._done,
                                          resources=self._resources, view=self._view,
-                                         shipping=self._shipping, cluster=self._cluster)
+                                         shipping=self._shipping, cluster=lambda: self._cluster)
                 self._fleet.listen()
             elif self._target.wants_report:
                 self._channel = DaskReports(self._client, self._id, self._report)

@@ -104,9 +104,10 @@ def noticed() -> str | None:
 class Notices:
     """The notices the driver heard: the workers whose job got one (they take no new pilot)
     and what becomes of their trials. Given the fleet's host (``StreamHost``), the runner's
-    lock, the cluster (a ``SlurmJobs`` names the job) and how to write to a pilot."""
+    lock, how to read its cluster (a ``SlurmJobs``, set once the jobs run, names the job) and
+    how to write to a pilot."""
 
-    def __init__(self, host: StreamHost, lock: threading.Lock, cluster: Any,
+    def __init__(self, host: StreamHost, lock: threading.Lock, cluster: Callable[[], Any],
                  send: Callable[[Pilot, dict[str, Any]], None]) -> None:
         self._host, self._lock, self._cluster, self._send = host, lock, cluster, send
         self.workers: set[str] = set()  # dask worker addresses whose job got a notice
@@ -120,7 +121,7 @@ class Notices:
 
         pilot.draining = True
         self.workers.add(pilot.worker)
-        cluster, name = self._cluster, pilot.worker_name
+        cluster, name = self._cluster(), pilot.worker_name
         job = cluster.job_of(str(name)) if isinstance(cluster, SlurmJobs) and name else None
         reason = f"{PREEMPTION} ({signame})"
         with self._lock:

@@ -27,6 +27,7 @@ import logging
 import pickle
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from runner._backends.dask.cluster import PilotLost, trial_capacity
@@ -62,7 +63,7 @@ class PilotFleet:
 
     def __init__(self, host: StreamHost, client: Any, runner_id: str, lock: threading.Lock,
                  done: threading.Condition, *, resources: Resources | None, view: ClusterView,
-                 shipping: Shipping, cluster: Any) -> None:
+                 shipping: Shipping, cluster: Callable[[], Any]) -> None:
         self._host, self._client, self._id = host, client, runner_id
         self._lock, self._done, self._resources = lock, done, resources
         self._view, self._shipping = view, shipping
