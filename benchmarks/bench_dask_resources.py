@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks._common import drive, interleave, noop
-from benchmarks.bench_resources import _table
+from benchmarks.bench_resources import ratio_table
 
 
 def _run(client: Any, n: int, **kwargs: Any) -> Callable[[], float]:
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
     finally:
         client.close()
         cluster.close()
-    _table("no-op trials/s, 2 dask workers", measured)
+    print(ratio_table("no-op trials/s, 2 dask workers", measured))
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def _study(target: Callable[[Any], float], n: int, **kwargs: Any) -> Callable[[]
     return once
 
 
-def _study_table(title: str, measured: dict[str, list[float]]) -> str:
+def ratio_table(title: str, measured: dict[str, list[float]]) -> str:
     base = statistics.median(next(iter(measured.values())))
     lines = [f"| {title} | median | min | max | vs first |", "| --- | --- | --- | --- | --- |"]
     for name, values in measured.items():
@@ -211,7 +211,7 @@ def main(argv: list[str]) -> None:
                                                      trial_resources={"cpu": 1}),
     }
     print()
-    print(_study_table("numpy matmul trials/s, 2 workers, fresh pools",
+    print(ratio_table("numpy matmul trials/s, 2 workers, fresh pools",
                        interleave(study, 3 if quick else 5)))
 
 

@@ -161,8 +161,9 @@ def test_retiring_workers_pilot_drains_and_a_new_worker_gets_one(procs: Any,
         c.retire_workers([w1], close_workers=True)
         results = drain(runner, timeout=120)
         procs.worker("w3")
-        h.wait_for(lambda: len(runner._pilots) == 2 and all(
-            p.comm is not None for p in runner._pilots.values()), 60, "w3's pilot")
+        pilots = runner._fleet.pilots
+        h.wait_for(lambda: len(pilots) == 2 and all(
+            p.comm is not None for p in pilots.values()), 60, "w3's pilot")
         runner.submit_trial(TrialInfo({"i": 6, "mode": "ok", "dir": str(tmp_path)}))
         runner.submit_trial(TrialInfo({"i": 7, "mode": "ok", "dir": str(tmp_path)}))
         results += drain(runner)

@@ -1,6 +1,6 @@
 """``DaskRunner``: trials on a dask cluster, each isolated in a supervised worker process that
-the dask worker keeps between trials. Streaming (the default, ``stream.py``): one pilot task per
-worker slot takes the trials over dask's comm layer. ``streaming=False``, one task per trial:
+the dask worker keeps between trials. Streaming (the default, ``stream.py``'s ``PilotFleet``, which
+the runner owns): one pilot task per worker slot takes the trials over dask's comm layer. ``streaming=False``, one task per trial:
 
     submit_trial -> _pending (deque) --a free slot--> _fly, on the client's event loop:
                                                       client.submit(run_trial, key, id, info)
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import numbers
 import uuid
 from typing import Any
 
@@ -29,10 +28,11 @@ import attrs
 from runner._backends.allocation import TrialResources
 from runner._backends.dask.cluster import connect, is_worker_loss
 from runner._backends.dask.devices import DaskNeeds
-from runner._backends.dask.flight import Flight, Resources, check_seconds
+from runner._backends.dask.fleet import task_futures
+from runner._backends.dask.flight import Flight, Resources, check_count, check_seconds
 from runner._backends.dask.reports import DaskReports
 from runner._backends.dask.slurm import lost_worker, slurm_runner
-from runner._backends.dask.stream import SHORT_TRIAL, Streaming, task_futures
+from runner._backends.dask.stream import SHORT_TRIAL, PilotFleet
 from runner._backends.dask.task import (
     Shipment,
     Unrun,
@@ -57,7 +57,7 @@ CLOSE_TIMEOUT = 10.0
 """Seconds ``close()`` waits for the workers to end the runner's worker processes."""
 
 
-class DaskRunner(Streaming, LocalWorker):
+class DaskRunner(LocalWorker):
     """Run trials on a dask cluster, in one isolated worker process per dask worker thread.
 
     ``client``: ``None`` starts a ``LocalCluster`` of ``n_workers`` processes (default: one per
@@ -92,9 +92,7 @@ class DaskRunner(Streaming, LocalWorker):
                  resources: Resources | None = None, connect_timeout: float = 10.0,
                  worker_timeout: float | None = 30.0, security: Any = None,
                  streaming: bool = True, **kwargs: Any) -> None:
-        if isinstance(max_requeues, bool) or not isinstance(max_requeues, numbers.Integral) \
-                or int(max_requeues) < 0:
-            raise ValueError(f"max_requeues must be an int >= 0, got {max_requeues!r}")
+        self._max_requeues: int = check_count(max_requeues, "max_requeues")
         if n_workers is not None:
             n_workers = check_n_workers(n_workers)
             if client is not None:
@@ -105,7 +103,6 @@ class DaskRunner(Streaming, LocalWorker):
             check_seconds(worker_timeout, "worker_timeout", " or None"))
         self._needs: DaskNeeds = DaskNeeds(resources, trial_resources)
         self._resources: Resources | None = self._needs.tags  # a default-size trial's tags
-        self._max_requeues: int = int(max_requeues)
         if not isinstance(streaming, bool):
             raise TypeError(f"streaming must be True or False, got {streaming!r}")
         self._streaming: bool = streaming
@@ -115,10 +112,11 @@ class DaskRunner(Streaming, LocalWorker):
         self._flights: set[Flight] = set()
         self._spent: list[Any] = []  # finished futures not yet released (event loop only)
         self._mean_time: float = 1.0  # running mean of the trials' wall time: long until seen short
-        self._held: bool = False
+        self._holds_failures: bool = False
         self._view: ClusterView  # the workers and their slots (watch.py), once connected
         self._shipping: Shipping  # the evaluator on every worker
         self._channel: DaskReports | None = None  # reports, when the target takes them
+        self._fleet: PilotFleet | None = None  # the pilots, when streaming
         self._client: Any
         self._cluster: Any
         self._own_client: bool
@@ -134,11 +132,13 @@ class DaskRunner(Streaming, LocalWorker):
             worker_timeout=self._worker_timeout, lock=self._lock, on_read=self._on_read,
             dispatch=self._dispatch, fail_all=self._fail_all, closed=lambda: self._closed)
         self._shipping = Shipping(self._client, shipment, self._lock, self._dispatch)
-        self._address: str = self._view.address
         lifecycle.opened(self)  # again, now that dask is imported: close before its exit handlers
         try:
             if self._streaming:
-                self._init_streaming()
+                self._fleet = PilotFleet(self, self._client, self._id, self._lock, self._done,
+                                         resources=self._resources, view=self._view,
+                                         shipping=self._shipping, cluster=lambda: self._cluster)
+                self._fleet.listen()
             elif self._target.wants_report:
                 self._channel = DaskReports(self._client, self._id, self._report)
             self._hold_allowed_failures()
@@ -146,8 +146,8 @@ class DaskRunner(Streaming, LocalWorker):
             self._view.probe(self._limits.memory is not None)
             self._shipping.send()
             self._view.start()
-            if self._streaming:
-                self._wait_for_pilots()
+            if self._fleet is not None:
+                self._fleet.wait_for_pilots()
         except BaseException:
             self._release_backend()
             raise
@@ -161,18 +161,18 @@ class DaskRunner(Streaming, LocalWorker):
             return
         try:
             self._client.run_on_scheduler(allowed_failures_hold(), self._id, True)
-            self._held = True
+            self._holds_failures = True
         except Exception as exc:
             log.warning("could not set allowed_failures=0 on the dask scheduler at %s (%r): dask "
                         "may re-run a trial whose worker died up to allowed-failures times "
-                        "without the runner counting it", self._address, exc)
+                        "without the runner counting it", self._view.address, exc)
 
     def _on_read(self, workers: dict[str, Any]) -> None:
         """After each read of the workers (event loop): release the finished futures; with
         streaming, steer the pilots."""
         self._spent = []
-        if self._streaming:
-            self._steer(workers)
+        if self._fleet is not None:
+            self._fleet.steer(workers)
 
     # -- moving trials ----------------------------------------------------------------------
 
@@ -195,7 +195,8 @@ class DaskRunner(Streaming, LocalWorker):
             self._fail_all(view.gone)
             return
         if self._streaming:
-            self._dispatch_stream()
+            if self._fleet is not None:
+                self._fleet.dispatch()
             return
         while True:
             with self._lock:
@@ -203,9 +204,7 @@ class DaskRunner(Streaming, LocalWorker):
                 if (self._closed or not self._pending or self._executing >= window
                         or not shipping.ready()):  # (every replica lost: it is sent again)
                     return
-                flight = self._dequeue()
-                self._started()
-                self._flights.add(flight)
+                flight = self._take()
             # one wake-up of the event loop per trial; from the loop itself it is a call_soon
             self._client.loop.add_callback(self._fly, flight)
 
@@ -263,6 +262,23 @@ class DaskRunner(Streaming, LocalWorker):
                 f"the dask task failed outside the trial: {result!r}"))
         self._dispatch()
 
+    # -- the queue steps the pilot fleet takes too (``StreamHost``; lock held) ---------------
+
+    def _next_flight(self) -> Flight | None:
+        return self._pending[0] if self._pending and not self._closed else None
+
+    def _take(self) -> Flight:
+        flight: Flight = self._dequeue()
+        self._started()
+        self._flights.add(flight)
+        return flight
+
+    def _put_back(self, flight: Flight) -> None:
+        self._unstarted()
+        self._flights.discard(flight)
+        flight.future = None
+        self._enqueue(flight, front=True)
+
     def _lost(self, flight: Flight, exc: BaseException) -> None:
         """The dask worker of ``flight`` was lost: requeue it at the front, or give up."""
         with self._lock:
@@ -270,10 +286,7 @@ class DaskRunner(Streaming, LocalWorker):
                 return
             flight.losses += 1
             if flight.losses - flight.notices <= self._max_requeues:  # notices are free
-                self._unstarted()
-                self._flights.discard(flight)
-                flight.future = None
-                self._enqueue(flight, front=True)
+                self._put_back(flight)
                 self._interrupted(flight.info, flight.losses, *lost_worker(self._cluster, exc))
                 log.info("dask lost a trial's worker (%r); requeued it (%d of %d)", exc,
                          flight.losses, self._max_requeues)
@@ -320,7 +333,8 @@ class DaskRunner(Streaming, LocalWorker):
         # offering one slot lets a loop see that and end, instead of waiting for ever
         if self._view.gone:
             return max(0, 1 - self._executing - len(self._pending))
-        return max(0, self._view.capacity * self._depth() - self._executing - len(self._pending))
+        depth = 1 if self._fleet is None else self._fleet.depth()
+        return max(0, self._view.capacity * depth - self._executing - len(self._pending))
 
     @property
     def client(self) -> Any:
@@ -328,7 +342,7 @@ class DaskRunner(Streaming, LocalWorker):
         return self._client
 
     def _backend_meta(self) -> dict[str, Any]:
-        return {"scheduler": self._address, "n_workers": self._view.n_workers,
+        return {"scheduler": self._view.address, "n_workers": self._view.n_workers,
                 "max_requeues": self._max_requeues, "streaming": self._streaming}
 
     def _close(self) -> None:
@@ -353,14 +367,14 @@ class DaskRunner(Streaming, LocalWorker):
         self._release_backend()
 
     def _decide(self, info: TrialInfo, decision: Any) -> None:
-        if self._streaming:
-            self._stop_stream(info)
+        if self._fleet is not None:
+            self._fleet.stop(info)
         elif self._channel is not None:
             self._channel.stop(info)
 
     def _continue(self, info: TrialInfo) -> None:
-        if self._streaming:
-            self._stop_stream(info, "continue")
+        if self._fleet is not None:
+            self._fleet.stop(info, "continue")
         elif self._channel is not None:
             self._channel.proceed(info)
 
@@ -368,14 +382,15 @@ class DaskRunner(Streaming, LocalWorker):
         if self._channel is not None:
             self._channel.close()
         self._view.stop()
-        if self._listener is not None and self._client.status == "running":
+        fleet = self._fleet
+        if fleet is not None and fleet.listener is not None and self._client.status == "running":
             try:
-                self._client.sync(self._end_stream, callback_timeout=CLOSE_TIMEOUT)
+                self._client.sync(fleet.end, callback_timeout=CLOSE_TIMEOUT)
             except Exception as exc:
                 log.debug("ending the runner's pilots failed: %r", exc)
         try:
             self._shipping.release()
-            if self._held:
+            if self._holds_failures:
                 self._client.run_on_scheduler(allowed_failures_hold(), self._id, False)
         except Exception as exc:
             log.debug("releasing the runner's state on the dask scheduler failed: %r", exc)

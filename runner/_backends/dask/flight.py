@@ -10,7 +10,7 @@ from typing import Any
 
 from trials import TrialInfo
 
-__all__ = ["Flight", "Resources", "check_resources", "check_seconds"]
+__all__ = ["Flight", "Resources", "check_count", "check_resources", "check_seconds"]
 
 Resources = Mapping[str, float]
 
@@ -56,3 +56,9 @@ def check_seconds(value: Any, name: str, or_none: str = "") -> float:
     if not (ok and math.isfinite(float(value)) and float(value) > 0):
         raise ValueError(f"{name} must be a number of seconds > 0{or_none}, got {value!r}")
     return float(value)
+
+
+def check_count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return int(value)

@@ -8,7 +8,7 @@
       | POLL, drains (no new trial, the waiting one handed back) and tells the driver "notice"
     supervised trial processes (runner/_worker/child.py) ignore the signals the variable
       | names (SIGTERM excepted), so ``--full`` does not kill the trial itself
-    driver (stream.py -> on_notice): the worker takes no new pilot; its running trial
+    driver (stream.py -> Notices.on_notice): the worker takes no new pilot; its running trial
       - takes ``checkpoint``: told to stop at its next report; when it comes back STOPPED it
         is requeued (the checkpoint is kept: the next run resumes from the saved step)
       - does not: its process is killed now and the trial requeued at once
@@ -21,11 +21,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["NOTICE_ENV", "PREEMPTION", "check_notice_signals", "install", "job_prologue",
-           "noticed"]
+if TYPE_CHECKING:
+    from runner._backends.dask.fleet import Pilot, StreamHost
+    from runner._backends.dask.flight import Flight
+
+__all__ = ["NOTICE_ENV", "PREEMPTION", "Notices", "check_notice_signals", "install",
+           "job_prologue", "noticed"]
 
 NOTICE_ENV = "TRIALRUNNER_NOTICE_SIGNALS"
 """Environment variable of a job: the comma-separated signal names that count as a notice."""
@@ -95,55 +99,62 @@ def noticed() -> str | None:
     return _received[0] if _received else None
 
 
-# -- the driver's side (stream.py calls these on the client's event loop) ------------------------
+# -- the driver's side (the pilot fleet, stream.py, owns one; on the client's event loop) -------
 
-def on_notice(runner: Any, pilot: Any, signame: str) -> None:
-    """``pilot``'s worker got a notice: it takes no new trial or pilot; its running trial is
-    paused (it takes ``checkpoint``: stopped at its next report, then requeued) or requeued
-    now (its process killed)."""
-    from runner._backends.dask.slurm import SlurmJobs
-    from runner._core.checkpoints import checkpoint_dir
+class Notices:
+    """The notices the driver heard: the workers whose job got one (they take no new pilot)
+    and what becomes of their trials. Given the fleet's host (``StreamHost``), the runner's
+    lock, how to read its cluster (a ``SlurmJobs``, set once the jobs run, names the job) and
+    how to write to a pilot."""
 
-    pilot.draining = True
-    runner._noticed.add(pilot.worker)
-    cluster, name = runner._cluster, pilot.worker_name
-    job = cluster.job_of(str(name)) if isinstance(cluster, SlurmJobs) and name else None
-    reason = f"{PREEMPTION} ({signame})"
-    with runner._lock:
-        running = sorted(pilot.flights.items())[:1]  # those waiting come back unrun
-    for n, flight in running:
-        if checkpoint_dir(flight.info) is not None:
-            flight.notice = (reason, job)
-            runner._client.loop.add_callback(runner._write, pilot, {"op": "stop", "n": n})
-            continue
-        with runner._lock:
-            pilot.flights.pop(n, None)
-        runner._client.loop.add_callback(runner._write, pilot, {"op": "abandon", "n": n})
-        requeue(runner, flight, reason, job)
+    def __init__(self, host: StreamHost, lock: threading.Lock, cluster: Callable[[], Any],
+                 send: Callable[[Pilot, dict[str, Any]], None]) -> None:
+        self._host, self._lock, self._cluster, self._send = host, lock, cluster, send
+        self.workers: set[str] = set()  # dask worker addresses whose job got a notice
 
+    def on_notice(self, pilot: Pilot, signame: str) -> None:
+        """``pilot``'s worker got a notice: it takes no new trial or pilot; its running trial
+        is paused (it takes ``checkpoint``: stopped at its next report, then requeued) or
+        requeued now (its process killed)."""
+        from runner._backends.dask.slurm import SlurmJobs
+        from runner._core.checkpoints import checkpoint_dir
 
-def paused(runner: Any, flight: Any, value: Any) -> bool:
-    """Whether ``value`` ends a run a notice paused (STOPPED): then ``flight`` is requeued."""
-    from trials import StatusType
+        pilot.draining = True
+        self.workers.add(pilot.worker)
+        cluster, name = self._cluster(), pilot.worker_name
+        job = cluster.job_of(str(name)) if isinstance(cluster, SlurmJobs) and name else None
+        reason = f"{PREEMPTION} ({signame})"
+        with self._lock:
+            running = sorted(pilot.flights.items())[:1]  # those waiting come back unrun
+        for n, flight in running:
+            if checkpoint_dir(flight.info) is not None:
+                flight.notice = (reason, job)
+                self._send(pilot, {"op": "stop", "n": n})
+                continue
+            with self._lock:
+                pilot.flights.pop(n, None)
+            self._send(pilot, {"op": "abandon", "n": n})
+            self._requeue(flight, reason, job)
 
-    if flight.notice is None or getattr(value, "status", None) is not StatusType.STOPPED:
-        return False
-    requeue(runner, flight, *flight.notice)
-    return True
+    def paused(self, flight: Flight, value: Any) -> bool:
+        """Whether ``value`` ends a run a notice paused (STOPPED): then ``flight`` is
+        requeued."""
+        from trials import StatusType
 
+        if flight.notice is None or getattr(value, "status", None) is not StatusType.STOPPED:
+            return False
+        self._requeue(flight, *flight.notice)
+        return True
 
-def requeue(runner: Any, flight: Any, reason: str, job: str | None) -> None:
-    """``flight``, paused or abandoned for a notice: to the front of the queue, journaled as
-    interrupted, no requeue of ``max_requeues`` spent."""
-    with runner._lock:
-        if flight.done:
-            return
-        flight.losses += 1
-        flight.notices += 1
-        flight.notice = None
-        runner._unstarted()
-        runner._flights.discard(flight)
-        flight.future = None
-        runner._enqueue(flight, front=True)
-        runner._interrupted(flight.info, flight.losses, reason, job)
-    runner._dispatch()
+    def _requeue(self, flight: Flight, reason: str, job: str | None) -> None:
+        """``flight``, paused or abandoned for a notice: to the front of the queue, journaled
+        as interrupted, no requeue of ``max_requeues`` spent."""
+        with self._lock:
+            if flight.done:
+                return
+            flight.losses += 1
+            flight.notices += 1
+            flight.notice = None
+            self._host._put_back(flight)
+            self._host._interrupted(flight.info, flight.losses, reason, job)
+        self._host._dispatch()

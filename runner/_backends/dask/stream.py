@@ -1,20 +1,22 @@
-"""The driver side of streaming (the pilots are ``pilot.py``): ``DaskRunner`` keeps one pilot
+"""The driver side of streaming (the pilots are ``pilot.py``): ``PilotFleet`` keeps one pilot
 task per worker slot on the cluster and sends trials straight to idle pilots over dask's comm
-layer, so the scheduler sees one task per slot, not one per trial.
+layer, so the scheduler sees one task per slot, not one per trial. ``DaskRunner`` owns one,
+given the client, the runner's lock, its cluster view and shipment, and the runner itself only
+as a ``StreamHost`` (fleet.py): the few steps of its queue and books the fleet takes.
 
-    refresh (every REFRESH_INTERVAL): for each running dask worker, launch the pilots its
-      slots lack (client.submit(run_pilot, pinned, with the runner's resources)); drop those
-      of workers gone, whose task ended or that are silent; ping every connected pilot
+    steer (after each read of the workers): for each running dask worker, launch the pilots
+      its slots lack (client.submit(run_pilot, pinned, with the runner's resources)); drop
+      those of workers gone, whose task ended or that are silent; ping every connected pilot
     listener (distributed.comm.listen, the client's scheme and security): a pilot says hello;
       from then on it holds up to one trial running (and, while trials are short, one
       waiting), or is draining
-    _dispatch: the next queued trial -> an idle pilot whose worker has its resources free
+    dispatch: the next queued trial -> an idle pilot whose worker has its resources free
       (or, short trials, a pilot with one running)
-    a pilot's result -> _settle (exactly once, as a task's); its connection or task lost ->
-      its trial is requeued (max_requeues) as when a dask worker is lost
+    a pilot's result -> host._settle (exactly once, as a task's); its connection or task
+      lost -> its trial is requeued (max_requeues) as when a dask worker is lost
 
-Everything runs on the client's event loop except ``_dispatch_stream`` (any thread, under
-the runner's lock; it hands the sending to the loop).
+Everything runs on the client's event loop except ``dispatch`` and ``stop`` (any thread, they
+take the runner's lock and hand the sending to the loop).
 """
 
 from __future__ import annotations
@@ -25,15 +27,19 @@ import logging
 import pickle
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from runner._backends.dask import notice
 from runner._backends.dask.cluster import PilotLost, trial_capacity
-from runner._backends.dask.flight import Flight
+from runner._backends.dask.fleet import Pilot, StreamHost
+from runner._backends.dask.flight import Flight, Resources
+from runner._backends.dask.notice import Notices
 from runner._backends.dask.pilot import run_pilot
 from runner._backends.dask.reports import report_of
+from runner._backends.dask.watch import ClusterView, Shipping
+from trials import TrialInfo
 
-__all__ = ["STREAM_DEPTH", "Pilot", "Streaming", "task_futures"]
+__all__ = ["STREAM_DEPTH", "PilotFleet"]
 
 log = logging.getLogger(__name__)
 
@@ -52,73 +58,41 @@ PILOT_SILENCE = 10.0
 it for lost and requeues its trial: a machine that vanished closes no connection."""
 
 
-class Pilot:
-    """The driver's record of one pilot task: where it runs, its connection, its trial."""
+class PilotFleet:
+    """The runner's pilots: launched, connected, fed trials, and ended (see the module doc)."""
 
-    __slots__ = ("name", "worker", "worker_name", "future", "comm", "flights", "n", "draining",
-                 "ended", "heard")
-
-    def __init__(self, name: str, worker: str, future: Any) -> None:
-        self.name, self.worker, self.future = name, worker, future
-        self.worker_name: str | None = None  # the dask worker's name (a batch job's, on SLURM)
-        self.comm: Any = None  # set once the pilot said hello
-        self.flights: dict[int, Flight] = {}  # sent, by number: the first runs, others wait
-        self.n = 0  # the number of the trial last sent
-        self.draining = False
-        self.ended = False
-        self.heard = 0.0  # when it last said something (time.monotonic())
-
-    def free(self, depth: int) -> bool:
-        """Whether it takes another trial, holding at most ``depth``."""
-        return (self.comm is not None and len(self.flights) < depth and not self.draining
-                and not self.ended)
-
-
-class Streaming:
-    """The streaming half of ``DaskRunner`` (it shares the runner's state)."""
-
-    _lock: threading.Lock
-    _done: threading.Condition
-    _client: Any
-    _id: str
-    _address: str
-    _closed: bool
-    _resources: Any
-    _view: Any
-    _shipping: Any
-    _flights: set[Flight]
-    _pending: Any
-    _streaming: bool
-    _mean_time: float
-    _listener: Any = None  # set while streaming
-    if TYPE_CHECKING:  # the runner's, declared for the type checker only
-        def _dispatch(self) -> None: ...
-        def _settle(self, flight: Flight, future: Any, result: Any) -> None: ...
-        def _lost(self, flight: Flight, exc: BaseException) -> None: ...
-        def _dequeue(self) -> Any: ...
-        def _enqueue(self, item: Any, *, front: bool = False) -> None: ...
-        def _started(self) -> None: ...
-        def _unstarted(self) -> None: ...
-        def _report(self, info: Any, report: Any) -> bool: ...
-        def _waiting_locked(self, info: Any) -> bool: ...
-
-    def _depth(self) -> int:
-        """Trials each slot holds: with streaming, two while trials are short."""
-        return STREAM_DEPTH if self._streaming and self._mean_time < SHORT_TRIAL else 1
-
-    def _init_streaming(self) -> None:
+    def __init__(self, host: StreamHost, client: Any, runner_id: str, lock: threading.Lock,
+                 done: threading.Condition, *, resources: Resources | None, view: ClusterView,
+                 shipping: Shipping, cluster: Callable[[], Any]) -> None:
+        self._host, self._client, self._id = host, client, runner_id
+        self._lock, self._done, self._resources = lock, done, resources
+        self._view, self._shipping = view, shipping
         self._pilots: dict[str, Pilot] = {}
         self._workers: dict[str, Any] = {}  # address -> the scheduler's identity of it
         self._names = itertools.count()
-        self._noticed: set[str] = set()  # workers whose job got a preemption notice
-        self._listener = self._client.sync(self._listen)
-        self._stream_address: str = str(self._listener.contact_address)
+        self._notices = Notices(host, lock, cluster, self.send)
+        self.listener: Any = None  # set once listening
+        self._address = ""  # where the pilots reach the listener
 
-    def _wait_for_pilots(self) -> None:
+    @property
+    def pilots(self) -> dict[str, Pilot]:
+        """The pilots launched and not yet ended, by name."""
+        return self._pilots
+
+    def depth(self) -> int:
+        """Trials each slot holds: two while trials are short."""
+        return STREAM_DEPTH if self._host._mean_time < SHORT_TRIAL else 1
+
+    def listen(self) -> None:
+        """Start listening for the pilots (at construction)."""
+        self.listener = self._client.sync(self._listen)
+        self._address = str(self.listener.contact_address)
+
+    def wait_for_pilots(self) -> None:
         """At construction: until a pilot serves every slot (at most ``PILOT_START`` s), so
         that the first trials start at once."""
         with self._done:
-            self._done.wait_for(lambda: self._closed or sum(
+            self._done.wait_for(lambda: self._host.closed or sum(
                 p.comm is not None for p in self._pilots.values()) >= self._view.capacity,
                 PILOT_START)
 
@@ -130,7 +104,7 @@ class Streaming:
         listen: Any = core.listen  # untyped upstream
         get_ip: Any = utils.get_ip
 
-        scheme, location = parse_address(self._address)
+        scheme, location = parse_address(self._view.address)
         if scheme == "inproc":
             where = "inproc://"
         else:  # the interface this machine reaches the scheduler by: workers reach us there
@@ -143,7 +117,7 @@ class Streaming:
 
     # -- pilots coming and going (event loop) --------------------------------------------------
 
-    def _steer(self, workers: dict[str, Any]) -> None:
+    def steer(self, workers: dict[str, Any]) -> None:
         """After a read of the workers: drop the pilots of workers gone, ping the others,
         launch the pilots that running workers lack."""
         self._workers = workers
@@ -165,13 +139,13 @@ class Streaming:
             if info is None or info.get("status") != "running":
                 pilot.draining = True
             asyncio.ensure_future(self._write(pilot, {"op": "ping"}))
-        if self._closed or not self._shipping.ready():  # not yet, or (all lost) sent again
+        if self._host.closed or not self._shipping.ready():  # not yet, or (all lost) sent again
             return
         have: dict[str, int] = {}
         for pilot in self._pilots.values():
             have[pilot.worker] = have.get(pilot.worker, 0) + 1
         for address, info in workers.items():
-            if info.get("status", "running") != "running" or address in self._noticed:
+            if info.get("status", "running") != "running" or address in self._notices.workers:
                 continue  # retiring, paused or closing: no new pilot there
             for _ in range(trial_capacity([info], self._resources) - have.get(address, 0)):
                 self._launch(address)
@@ -180,7 +154,7 @@ class Streaming:
         name = f"trialrunner-pilot-{self._id}-{next(self._names)}"
         try:
             future = self._client.submit(
-                run_pilot, self._shipping.future, self._id, self._stream_address, name, key=name,
+                run_pilot, self._shipping.future, self._id, self._address, name, key=name,
                 workers=[address], allow_other_workers=False, resources=self._resources,
                 pure=False)
         except Exception as exc:  # the client is closing
@@ -193,7 +167,7 @@ class Streaming:
 
     def _pilot_ended(self, pilot: Pilot) -> None:
         status = pilot.future.status
-        if status == "error" and not pilot.ended and not self._closed:
+        if status == "error" and not pilot.ended and not self._host.closed:
             asyncio.ensure_future(self._pilot_failed(pilot))
         self._pilot_gone(pilot, f"its task ended ({status})")
 
@@ -212,14 +186,14 @@ class Streaming:
         except Exception:
             comm.abort()
             return
-        if pilot is None or pilot.ended or self._closed:
+        if pilot is None or pilot.ended or self._host.closed:
             await self._write_comm(comm, {"op": "close"})
             comm.abort()
             return
         with self._done:
             pilot.comm, pilot.heard = comm, time.monotonic()
             self._done.notify_all()
-        self._dispatch()
+        self._host._dispatch()
         while True:
             try:
                 msg = await comm.read()
@@ -232,13 +206,13 @@ class Streaming:
             elif op == "report":
                 flight = pilot.flights.get(msg["n"])
                 if flight is not None:
-                    self._report(flight.info, report_of(msg["report"]))
+                    self._host._report(flight.info, report_of(msg["report"]))
             elif op == "unrun":
                 self._pilot_unrun(pilot, msg["n"])
             elif op == "draining":
                 pilot.draining = True
             elif op == "notice":
-                notice.on_notice(self, pilot, str(msg.get("signal")))
+                self._notices.on_notice(pilot, str(msg.get("signal")))
         self._pilot_gone(pilot, "its connection closed")
 
     def _pilot_result(self, pilot: Pilot, msg: Any) -> None:
@@ -247,8 +221,8 @@ class Streaming:
             if flight is None:
                 return
         value = pickle.loads(msg["value"])
-        if not notice.paused(self, flight, value):  # paused for a notice: it goes on
-            self._settle(flight, pilot, value)
+        if not self._notices.paused(flight, value):  # paused for a notice: it goes on
+            self._host._settle(flight, pilot, value)
 
     def _pilot_unrun(self, pilot: Pilot, n: int) -> None:
         """The pilot (draining) did not begin its trial: queue it again, no loss counted."""
@@ -256,15 +230,12 @@ class Streaming:
             flight = pilot.flights.pop(n, None)
             if flight is not None:
                 self._requeue_unrun(flight)
-        self._dispatch()
+        self._host._dispatch()
 
     def _requeue_unrun(self, flight: Flight) -> None:
         """``flight`` never began: to the front of the queue, no loss counted (lock held)."""
         if not flight.done:
-            self._unstarted()
-            self._flights.discard(flight)
-            flight.future = None
-            self._enqueue(flight, front=True)
+            self._host._put_back(flight)
 
     def _pilot_gone(self, pilot: Pilot, why: str) -> None:
         """The pilot ended or was lost: forget it, requeue its trial as a lost worker's."""
@@ -282,30 +253,27 @@ class Streaming:
             pilot.comm.abort()
         if not pilot.future.done() and self._client.status == "running":
             asyncio.ensure_future(self._client.cancel([pilot.future], asynchronous=True))
-        if flight is not None and not flight.done and not self._closed:
-            self._lost(flight, PilotLost(
+        if flight is not None and not flight.done and not self._host.closed:
+            self._host._lost(flight, PilotLost(
                 f"the pilot on dask worker {pilot.worker} was lost: {why}",
                 pilot.worker_name, pilot.worker))
-        self._dispatch()
+        self._host._dispatch()
 
     # -- trials to pilots ---------------------------------------------------------------------
 
-    def _dispatch_stream(self) -> None:
+    def dispatch(self) -> None:
         """Send queued trials to idle pilots (from any thread; never blocks)."""
-        sends = []
+        host, sends = self._host, []
         with self._lock:
-            while not self._closed and self._pending:
-                flight = self._pending[0]
+            while (flight := host._next_flight()) is not None:
                 pilot = self._free_pilot(flight)
                 if pilot is None:
                     break
-                self._dequeue()
-                self._started()
-                self._flights.add(flight)
+                host._take()
                 pilot.n += 1
                 pilot.flights[pilot.n], flight.future = flight, pilot
                 msg = {"op": "trial", "n": pilot.n, "info": flight.blob}
-                if self._waiting_locked(flight.info):  # each report waits for its decision
+                if host._waiting_locked(flight.info):  # each report waits for its decision
                     msg["wait"] = True
                 if flight.need is not None:  # ids assigned within the worker (devices.py)
                     msg["need"] = flight.need
@@ -322,9 +290,9 @@ class Streaming:
         for pilot in self._pilots.values():
             if pilot.free(1) and (need is None or self._fits(pilot.worker, need)):
                 return pilot
-        if own and self._depth() > 1:
+        if own and self.depth() > 1:
             for pilot in self._pilots.values():
-                if pilot.free(self._depth()):
+                if pilot.free(self.depth()):
                     return pilot
         return None
 
@@ -346,15 +314,18 @@ class Streaming:
         except Exception as exc:
             self._pilot_gone(pilot, f"sending it a trial failed: {exc!r}")
 
-    def _stop_stream(self, info: Any, op: str = "stop") -> None:
+    def stop(self, info: TrialInfo, op: str = "stop") -> None:
         """Send a stop (or, for a waiting report, a ``continue``) for ``info`` to the pilot
         running it (any thread)."""
         with self._lock:
-            found = [(f.future, n) for f in self._flights if f.info is info
-                     and isinstance(f.future, Pilot)
-                     for n, g in f.future.flights.items() if g is f]
+            found = [(pilot, n) for pilot in self._pilots.values()
+                     for n, f in pilot.flights.items() if f.info is info and not f.done]
         for pilot, n in found:
-            self._client.loop.add_callback(self._write, pilot, {"op": op, "n": n})
+            self.send(pilot, {"op": op, "n": n})
+
+    def send(self, pilot: Pilot, msg: dict[str, Any]) -> None:
+        """Have the event loop write ``msg`` to ``pilot`` (any thread)."""
+        self._client.loop.add_callback(self._write, pilot, msg)
 
     async def _write(self, pilot: Pilot, msg: Any) -> None:
         if pilot.comm is not None:
@@ -367,7 +338,7 @@ class Streaming:
         except Exception:  # closed: its reader sees it
             pass
 
-    async def _end_stream(self) -> None:
+    async def end(self) -> None:
         """On close: tell every pilot to end, cancel their tasks, stop listening."""
         pilots = list(self._pilots.values())
         for pilot in pilots:
@@ -375,10 +346,6 @@ class Streaming:
                 await self._write_comm(pilot.comm, {"op": "close"})
         for pilot in pilots:
             self._pilot_gone(pilot, "the runner was closed")
-        if self._listener is not None:
-            self._listener.stop()
+        if self.listener is not None:
+            self.listener.stop()
 
-
-def task_futures(flights: list[Flight]) -> list[Any]:
-    """The dask futures of ``flights`` sent as tasks (not to pilots)."""
-    return [f.future for f in flights if f.future is not None and not isinstance(f.future, Pilot)]
