@@ -161,3 +161,25 @@ def test_command_line_options_reach_dask_as_trial_resources() -> None:
         assert resource_kwargs(entry, backend) == {"trial_resources": {"gpu": 1, "cpu": 2}}
     with pytest.raises(UsageError, match="--gpus does not apply to --backend dask"):
         resource_kwargs({"resources": {"resources": {"gpu": ["0"]}}}, "dask")
+
+
+def test_runner_resources_are_shared_out_over_its_own_cluster() -> None:
+    """DaskRunner(resources={"gpu": [4 ids]}) with no client: its LocalCluster's two workers
+    get two of the runner's ids each, as dask resources (GPU=2) and as their devices; a trial
+    needing two sees exactly one worker's two ids, and both workers' ids are used."""
+    ids = ["3", "5", "7", "9"]
+    with DaskRunner(h.devices, n_workers=2, resources={"gpu": ids},
+                    trial_resources={"gpu": 2}) as runner:
+        for i in range(12):
+            runner.submit_trial(TrialInfo({"i": i, "sleep": 0.05}))
+        spans = _spans(h.drain(runner, 120))
+    assert len(spans) == 12
+    assert {tuple(sorted(seen)) for *_, seen in spans} == {("3", "5"), ("7", "9")}
+
+
+def test_runner_resources_with_a_cluster_of_its_own_say_so(cluster: h.ProcessCluster) -> None:
+    """A cluster's workers say what the runner has: resources= in the runner's vocabulary
+    with client= is refused at construction, naming what to give instead."""
+    with pytest.raises(ValueError, match="resources=.*client=None.*trial_resources"):
+        DaskRunner(h.devices, client=cluster.address, resources={"gpu": ["0", "1"]},
+                   trial_resources={"gpu": 1})

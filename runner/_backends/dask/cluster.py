@@ -17,9 +17,10 @@ __all__ = ["LostWorker", "PilotLost", "connect", "is_worker_loss", "trial_capaci
 
 
 def connect(client: Any, n_workers: int | None, connect_timeout: float,
-            security: Any) -> tuple[Any, Any, bool]:
+            security: Any, specs: list[Any] | None = None) -> tuple[Any, Any, bool]:
     """``(client, cluster we started or None, whether we own the client)`` for DaskRunner's
-    ``client`` argument: start a LocalCluster, connect to an address, or check a Client."""
+    ``client`` argument: start a LocalCluster, connect to an address, or check a Client.
+    ``specs``: ``(dask resources, environment)`` per worker of our LocalCluster (devices.py)."""
     import dask
     import distributed
 
@@ -31,9 +32,11 @@ def connect(client: Any, n_workers: int | None, connect_timeout: float,
                   "distributed.scheduler.active-memory-manager.start": False}
         with dask.config.set(config):
             cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, security=security,
+                n_workers=n_workers if specs is None else 0, threads_per_worker=1,
+                processes=True, dashboard_address=None, security=security,
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # no 8787 clash
+            if specs:
+                _start_workers(cluster, specs)
         try:  # gather results straight from the workers: they are on this machine
             return Client(cluster, security=security, set_as_default=False,
                           direct_to_workers=True), cluster, True
@@ -99,3 +102,17 @@ class PilotLost(ConnectionError):
     def __init__(self, message: str, worker_name: str | None, address: str) -> None:
         super().__init__(message)
         self.last_worker = LostWorker(worker_name, address)
+
+
+def _start_workers(cluster: Any, specs: list[Any]) -> None:
+    """Start one worker per ``(resources, env)`` in ``specs`` on our LocalCluster: dask's own
+    spec of a worker, with its share of the runner's resources and its device ids."""
+    base = cluster.new_spec
+    for i, (tags, env) in enumerate(specs):
+        options = dict(base["options"], resources=tags, env=env)
+        cluster.worker_spec[i] = {"cls": base["cls"], "options": options}
+    try:
+        cluster.sync(cluster._correct_state)
+    except BaseException:
+        cluster.close()
+        raise

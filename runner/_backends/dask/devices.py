@@ -26,10 +26,10 @@ from typing import Any
 from runner._backends.allocation import ResourcePlan, TrialResources, stamp
 from runner._backends.allocation import _trial_name as trial_name
 from runner._backends.dask.flight import check_resources
-from runner._core.resources import Assignment, Need, TrialNeeds, parse_need
+from runner._core.resources import Assignment, Need, TrialNeeds, parse_capacity, parse_need
 from trials import TrialInfo, TrialValue
 
-__all__ = ["TAGS", "DaskNeeds", "check_fits", "is_need", "job_resources", "largest",
+__all__ = ["TAGS", "DaskNeeds", "WorkerSpec", "check_fits", "split_capacity", "is_need", "job_resources", "largest",
            "run_with_share", "tags_of"]
 
 TAGS = {"cpu": "CPU", "gpu": "GPU", "memory": "MEMORY"}
@@ -90,6 +90,50 @@ def check_fits(tags: Mapping[str, float] | None, top: Mapping[str, tuple[float, 
                 f"{who} needs {_amount(tag, amount)} but {where}; a trial runs on one "
                 f"worker: ask for fewer, or start workers with `dask worker ADDR --resources "
                 f"{tag}=N`")
+
+
+WorkerSpec = tuple[dict[str, float], dict[str, str]]
+"""One worker of DaskRunner's own LocalCluster: its dask resources and its environment."""
+
+
+def split_capacity(resources: Any, client: Any, n_workers: int | None
+                   ) -> tuple[Any, list[WorkerSpec] | None]:
+    """``resources=`` in the runner vocabulary (keys ``cpu``/``gpu``/``memory``: what the runner
+    has, DESIGN.md) shared out over the workers of DaskRunner's own LocalCluster: each worker
+    started with its part as dask resources and its device ids in ``CUDA_VISIBLE_DEVICES`` (so
+    the ids a trial gets are the runner's). Returns ``(raw tags or None, worker specs or
+    None)``; other ``resources`` are the deprecated raw tags, returned as they are."""
+    if not (isinstance(resources, Mapping) and resources
+            and all(k in TAGS for k in resources)):
+        return resources, None
+    if client is not None:
+        raise ValueError(
+            "DaskRunner(resources=...) says what the runner has and applies to the LocalCluster "
+            "it starts itself (client=None); a cluster's workers say what they have (`dask "
+            "worker ADDR --resources \"GPU=2 CPU=8\"`): give trial_resources= only")
+    cap = parse_capacity(resources)
+    n = n_workers or len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
+                         else range(os.cpu_count() or 1))
+
+    def part(ids: tuple[Any, ...], i: int) -> tuple[Any, ...]:
+        size, extra = divmod(len(ids), n)
+        start = i * size + min(i, extra)
+        return ids[start:start + size + (i < extra)]
+
+    specs: list[WorkerSpec] = []
+    for i in range(n):
+        tags: dict[str, float] = {}
+        env: dict[str, str] = {}
+        if "gpu" in resources:
+            gpus = part(cap.gpus, i)
+            tags["GPU"] = float(len(gpus))
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+        if "cpu" in resources:
+            tags["CPU"] = float(len(part(cap.cpus, i)))
+        if "memory" in resources and cap.memory is not None:
+            tags["MEMORY"] = cap.memory * _MB / n
+        specs.append((tags, env))
+    return None, specs
 
 
 class DaskNeeds:

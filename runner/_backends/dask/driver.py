@@ -1,6 +1,6 @@
 """``DaskRunner``: trials on a dask cluster, each isolated in a supervised worker process that
-the dask worker keeps between trials. Streaming (the default, ``stream.py``'s ``PilotFleet``, which
-the runner owns): one pilot task per worker slot takes the trials over dask's comm layer. ``streaming=False``, one task per trial:
+the dask worker keeps between trials. Streaming (the default, ``stream.py``'s ``PilotFleet``):
+one pilot task per worker slot takes the trials over dask's comm. ``streaming=False``, a task each:
 
     submit_trial -> _pending (deque) --a free slot--> _fly, on the client's event loop:
                                                       client.submit(run_trial, key, id, info)
@@ -27,7 +27,7 @@ import attrs
 
 from runner._backends.allocation import TrialResources
 from runner._backends.dask.cluster import connect, is_worker_loss
-from runner._backends.dask.devices import DaskNeeds
+from runner._backends.dask.devices import DaskNeeds, split_capacity
 from runner._backends.dask.fleet import task_futures
 from runner._backends.dask.flight import Flight, Resources, check_count, check_seconds
 from runner._backends.dask.reports import DaskReports
@@ -70,20 +70,18 @@ class DaskRunner(LocalWorker):
     for ever); until a worker is back, new trials then fail at once and one slot is offered so
     that a loop ends. ``max_requeues``: how often a trial is re-run when the dask worker
     hosting it is lost (then it is CRASHED, "worker lost N times"); a re-run trial's value says
-    ``additional_info["requeues"]``. ``trial_resources``: what each trial needs, ``{"cpu": 2,
-    "gpu": 1, "memory": MB}`` or a callable of the ``TrialInfo`` (``info.additional_info[
-    "resources"]`` wins), taken from the dask workers' resources (``dask worker ADDR
-    --resources "GPU=2 CPU=8"``) with specific device and core ids within each worker
-    (docs/resources.md). ``resources`` (deprecated): raw dask tags every trial takes.
+    ``additional_info["requeues"]``. ``trial_resources``: what each trial needs (``{"cpu": 2,
+    "gpu": 1, "memory": MB}``, a callable of the ``TrialInfo``, or ``info.additional_info[
+    "resources"]``), with ids within each dask worker (docs/resources.md). ``resources``: what
+    the runner has (``{"gpu": ["0", "1"]}``), shared out over its own LocalCluster's workers
+    (a cluster's say it: ``--resources "GPU=2 CPU=8"``); raw dask tags there are deprecated.
 
     A scheduler the runner did not start gets ``allowed_failures = 0`` while the runner is
     open (restored when the last DaskRunner on it closes; a driver killed without ``close()``
     leaves it at 0), so a lost worker is reported to the runner, which re-runs and counts it.
     A dask worker's ``memory_limit`` (times the nanny's terminate fraction, 95 %, split over its
     threads) bounds each trial's resident memory: beyond it the trial is MEMORYOUT. Results
-    come through the scheduler unless the Client has ``direct_to_workers=True`` (as the
-    runner's own cluster does).
-    """
+    come through the scheduler unless the Client has ``direct_to_workers=True`` (ours has)."""
 
     backend = "dask"
 
@@ -101,6 +99,7 @@ class DaskRunner(LocalWorker):
         self._connect_timeout: float = check_seconds(connect_timeout, "connect_timeout")
         self._worker_timeout: float | None = None if worker_timeout is None else (
             check_seconds(worker_timeout, "worker_timeout", " or None"))
+        resources, specs = split_capacity(resources, client, n_workers)  # what it has, if said
         self._needs: DaskNeeds = DaskNeeds(resources, trial_resources)
         self._resources: Resources | None = self._needs.tags  # a default-size trial's tags
         if not isinstance(streaming, bool):
@@ -122,7 +121,7 @@ class DaskRunner(LocalWorker):
         self._own_client: bool
         try:
             self._client, self._cluster, self._own_client = connect(
-                client, n_workers, self._connect_timeout, security)
+                client, n_workers, self._connect_timeout, security, specs)
         except BaseException:
             self._closed = True  # nothing to release: never connected
             lifecycle.closed(self)
