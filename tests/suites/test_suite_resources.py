@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from runner.suites import parse_suite, run_suite
-from runner.suites._spec import SuiteFileError
+from runner.suites import SuiteFileError, parse_suite, run_suite
 from trials import StatusType, read_records
 
 SUITE = """\

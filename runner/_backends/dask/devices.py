@@ -26,7 +26,14 @@ from typing import Any
 from runner._backends.allocation import ResourcePlan, TrialResources, stamp
 from runner._backends.allocation import _trial_name as trial_name
 from runner._backends.dask.flight import check_resources
-from runner._core.resources import Assignment, Need, TrialNeeds, parse_capacity, parse_need
+from runner._core.resources import (
+    Assignment,
+    Need,
+    TrialNeeds,
+    machine_capacity,
+    parse_capacity,
+    parse_need,
+)
 from trials import TrialInfo, TrialValue
 
 __all__ = ["TAGS", "DaskNeeds", "WorkerSpec", "check_fits", "split_capacity", "is_need", "job_resources", "largest",
@@ -112,8 +119,7 @@ def split_capacity(resources: Any, client: Any, n_workers: int | None
             "it starts itself (client=None); a cluster's workers say what they have (`dask "
             "worker ADDR --resources \"GPU=2 CPU=8\"`): give trial_resources= only")
     cap = parse_capacity(resources)
-    n = n_workers or len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
-                         else range(os.cpu_count() or 1))
+    n = n_workers or len(machine_capacity().cpus)  # LocalCluster's default: a worker per core
 
     def part(ids: tuple[Any, ...], i: int) -> tuple[Any, ...]:
         size, extra = divmod(len(ids), n)
