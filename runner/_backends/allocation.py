@@ -24,7 +24,7 @@ from runner._core.resources import (
 )
 from trials import TrialInfo, TrialValue
 
-__all__ = ["ResourcePlan", "TrialResources", "plan_of"]
+__all__ = ["WAIT", "ResourcePlan", "TrialResources", "WorkerShares", "plan_of"]
 
 TrialResources = Mapping[str, Any] | Callable[[TrialInfo], Mapping[str, Any]] | None
 
@@ -57,6 +57,8 @@ class ResourcePlan:
 
     def admit(self, info: TrialInfo) -> None:
         """Check ``info``'s need at submit: ``ValueError`` if the runner can never fit it."""
+        if self.needs.fixed and not info.additional_info:
+            return  # the default need, checked at construction
         need = self.needs.of(info)
         if need is not self.needs.default:  # the default was checked at construction
             try:
@@ -101,6 +103,84 @@ class ResourcePlan:
         cap = self.allocator.capacity
         return {"resources": {"cpu": list(cap.cpus), "gpu": list(cap.gpus),
                               "memory": cap.memory}}
+
+
+WAIT: Any = object()
+"""`WorkerShares.take`'s answer when the trial's share is not free now."""
+
+
+class WorkerShares:
+    """A pool's shares by worker (runner/_backends/process_pool.py): a worker keeps the share of
+    its last trial of the default need while it idles, and its next such trial runs on that
+    share again, with no allocation on the driver's side and nothing to set in the worker
+    process, whose variables and cores are still set (runner/_worker/assign.py). What idle
+    workers keep is given back as soon as a trial that does not fit needs it, so keeping never
+    holds a trial up. Not thread-safe: the pool's lock is held (`count_fitting` only reads)."""
+
+    def __init__(self, plan: ResourcePlan, n_workers: int) -> None:
+        self.plan = plan
+        self._allocator = plan.allocator
+        self._default = plan.needs.default
+        self._fixed = plan.needs.fixed
+        self._share: list[Assignment | None] = [None] * n_workers  # held by each worker
+        self._data: list[Any] = [None] * n_workers  # its share as the worker gets it
+        self._record: list[dict[str, Any] | None] = [None] * n_workers  # and as recorded
+        self._kept: set[int] = set()  # idle workers keeping a share of the default need
+        self._is_default = [False] * n_workers  # worker i's share was taken for the default
+
+    def take(self, i: int, info: TrialInfo) -> Any:
+        """The share for ``info`` on worker ``i``, as the data the worker applies (``None``:
+        nothing), or `WAIT` if it does not fit now."""
+        plan = self.plan
+        need = plan._needs.pop(id(info), None) if plan._needs else None
+        if need is None:
+            need = (self._default if self._fixed and not info.additional_info
+                    else plan.needs.of(info))
+        if i in self._kept:
+            self._kept.discard(i)
+            if need == self._default:  # the worker's own share again: nothing to do
+                return self._data[i]
+            self.drop(i)
+        got = self._allocator.allocate(need)
+        if got is None and self._kept:  # what idle workers keep goes back, then try again
+            for k in list(self._kept):
+                self.drop(k)
+            got = self._allocator.allocate(need)
+        if got is None:
+            if need is not self._default:
+                plan._needs[id(info)] = need
+            return WAIT
+        self._share[i], self._is_default[i] = got, need == self._default
+        self._record[i] = None if got is NOTHING else got.as_dict()
+        data = self._data[i] = plan.wire(got)
+        return data
+
+    def ended(self, i: int, value: TrialValue, alive: bool) -> None:
+        """Worker ``i``'s trial ended with ``value``: record its share there (and so in the
+        journal); the worker keeps it if it lives on and it is of the default need."""
+        record = self._record[i]
+        if record is not None:
+            copy = dict(record)  # the lists copied: the user may change what they get
+            copy["cpu"], copy["gpu"] = record["cpu"][:], record["gpu"][:]
+            value.additional_info["resources"] = copy
+        if alive and self._is_default[i]:
+            if self._share[i] is not None:
+                self._kept.add(i)
+        else:
+            self.drop(i)
+
+    def drop(self, i: int) -> None:
+        """Worker ``i`` is gone, or its trial goes elsewhere: its share is free."""
+        share = self._share[i]
+        if share is not None:
+            self._share[i] = self._record[i] = None
+            self._kept.discard(i)
+            self._allocator.free(share)
+
+    def count_fitting(self) -> int:
+        """How many more trials of the default size fit: on what idle workers keep, and in
+        what is free."""
+        return len(self._kept) + self._allocator.count_fitting(self._default)
 
 
 def wire(share: Assignment | None) -> Any:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runner._backends.allocation import TrialResources, plan_of, stamp
+from runner._backends.allocation import WAIT, TrialResources, WorkerShares, plan_of
 from runner._backends.local import LocalWorker
 from runner._backends.pool_keeper import PoolKeeper
 from runner._backends.pool_poll import WorkerPoll
@@ -38,7 +38,6 @@ from runner._backends.pool_slots import (
     resolve_worker_env,
 )
 from runner._core import verdicts
-from runner._core.resources import Assignment
 from runner._core.validation import check_n_workers
 from runner._worker.process import WorkerProcess
 from runner._worker.protocol import NotRun
@@ -70,7 +69,8 @@ class ProcessPoolRunner(LocalWorker):
         super().__init__(target, **kwargs)
         self._capacity = n
         self._plan = plan
-        self._shares: dict[int, Assignment | None] = {}  # slot index -> its trial's share
+        # what each worker holds, kept between trials of the same need (allocation.py)
+        self._shares = None if plan is None else WorkerShares(plan, n)
         payload = self._payload()  # pre-flight: the target must survive the trip to workers
         slots = [Slot(i, WorkerProcess(payload, self._objectives, self._limits, env))
                  for i, env in enumerate(envs)]
@@ -92,8 +92,9 @@ class ProcessPoolRunner(LocalWorker):
     def submit_trial(self, info: TrialInfo) -> None:
         self._check_submit(info)
         with self._lock:
-            if self._plan is not None:
-                self._plan.admit(info)  # refused now if it can never fit
+            plan = self._plan
+            if plan is not None and (info.additional_info or not plan.needs.fixed):
+                plan.admit(info)  # refused now if it can never fit (the default: checked)
             if self._idle and not self._pending:
                 self._dispatch(self._idle.pop(), info)
             else:
@@ -140,9 +141,9 @@ class ProcessPoolRunner(LocalWorker):
     def count_available_workers(self) -> int:
         self._pump_now()
         free = super().count_available_workers()
-        if self._plan is None or not free:
+        if self._shares is None or not free:
             return free
-        return 0 if self._pending else min(free, self._plan.count_fitting())
+        return 0 if self._pending else min(free, self._shares.count_fitting())
 
     def worker_pids(self) -> list[int | None]:
         """The pids of the worker processes now (for tests and diagnostics)."""
@@ -158,19 +159,17 @@ class ProcessPoolRunner(LocalWorker):
 
     def _dispatch(self, i: int, info: TrialInfo) -> None:
         share = None
-        if self._plan is not None:
-            share = self._plan.take(info)
-            if share is None:  # its share is not free: it waits at the head, the worker idles
+        if self._shares is not None:
+            share = self._shares.take(i, info)
+            if share is WAIT:  # its share is not free: it waits at the head, the worker idles
                 self._idle.append(i)
                 self._enqueue(info, front=True)
                 return
-            self._shares[i] = share
         slot = self._slots[i]
         slot.state, slot.info = BUSY, info
         self._started()
         try:
-            slot.worker.send(info, self._report_sink(info), self._waiting_locked(info),
-                             self._plan and self._plan.wire(share))
+            slot.worker.send(info, self._report_sink(info), self._waiting_locked(info), share)
         except OSError:  # it died while idle: the trial never started, so it goes first again
             self._give_back(i)
             slot.state, slot.info = BROKEN, None
@@ -183,13 +182,10 @@ class ProcessPoolRunner(LocalWorker):
             self._idle.append(i)
             self._record(info, self._unsendable(exc))
 
-    def _give_back(self, i: int) -> Assignment | None:
-        """(self._lock held) Free slot ``i``'s share; the share (``None`` without a plan)."""
-        if self._plan is None:
-            return None
-        share = self._shares.pop(i, None)
-        self._plan.give_back(share)
-        return share
+    def _give_back(self, i: int) -> None:
+        """(self._lock held) Free slot ``i``'s share (its trial goes elsewhere, or it died)."""
+        if self._shares is not None:
+            self._shares.drop(i)
 
     def _feed(self) -> None:
         """(self._lock held, with a plan) Start queued trials on idle workers while the head of
@@ -252,7 +248,7 @@ class ProcessPoolRunner(LocalWorker):
                     slot.info = None
                     self._unstarted()
                     self._enqueue(info, front=True)
-                    if self._plan is not None:
+                    if self._shares is not None:
                         self._give_back(slot.index)
                         self._feed()
                     if not self._closed:
@@ -263,17 +259,18 @@ class ProcessPoolRunner(LocalWorker):
             alive = slot.worker.pid is not None
             with self._lock:
                 slot.info = None
-                if self._plan is not None:
-                    stamp(value, self._give_back(slot.index))
+                if self._shares is not None:  # recorded; the worker keeps it if alive
+                    self._shares.ended(slot.index, value, alive)
                 # (Condition.notify_all costs microseconds even unheard)
                 self._record(info, value, notify=self._waiters > 0)
                 if self._closed:
                     return
-                if self._plan is not None:
+                if self._shares is not None:
                     if alive:
                         slot.state = IDLE
                         self._idle.append(slot.index)
-                    self._feed()
+                    if self._pending:
+                        self._feed()
                     if alive:
                         return
                 elif alive:
@@ -307,6 +304,7 @@ class ProcessPoolRunner(LocalWorker):
     def _mark_dead(self, slot: Slot) -> None:
         """(self._lock held) The slot's worker is gone and cleaned up: the keeper replaces it."""
         slot.state = DEAD
+        self._give_back(slot.index)
         self._state.generation += 1
         self._keeper_wake.notify()
 

@@ -27,10 +27,40 @@ import attrs
 from runner._core.validation import check_grace, check_memory_mb, check_seconds
 from runner.errors import LimitError, MemoryLimitWarning
 
-__all__ = ["Limits", "MIN_MEMORY_MB", "MemoryLimitWarning"]
+__all__ = ["Limits", "MIN_MEMORY_MB", "MemoryLimitWarning", "address_space_now"]
 
 MIN_MEMORY_MB = 16
 """Below this a Python trial cannot allocate its own frames; smaller limits are refused."""
+
+
+_STATM: list[int] = []
+"""``[pid, fd]``: this process's ``/proc/self/statm``, kept open and read again at offset 0 (one
+system call instead of three: about 4 µs a trial less); opened again in a forked child."""
+
+
+def address_space_now() -> int:
+    """This process's address space in bytes (Linux; ``OSError`` elsewhere), before a memory cap
+    is laid on top of it."""
+    pid = os.getpid()
+    if not _STATM or _STATM[0] != pid:
+        fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        if _STATM:  # a forked child: the parent's descriptor reads the parent
+            try:
+                os.close(_STATM[1])
+            except OSError:
+                pass
+        _STATM[:] = [pid, fd]
+    try:
+        pages = int(os.pread(_STATM[1], 256, 0).split()[0])
+    except ValueError as exc:
+        raise OSError(f"/proc/self/statm was not understood: {exc}") from None
+    return pages * _PAGE
+
+
+try:
+    _PAGE = os.sysconf("SC_PAGE_SIZE")
+except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+    _PAGE = 4096
 
 
 def _walltime(value: Any) -> float | None:
@@ -137,14 +167,11 @@ class AppliedLimits:
         self._limits = limits
         self._as_soft, self._as_hard = resource.getrlimit(resource.RLIMIT_AS)
         self._cpu_soft, self._cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
-        self._page = os.sysconf("SC_PAGE_SIZE")
 
     def __enter__(self) -> AppliedLimits:
         res, lim = self._resource, self._limits
         if lim.memory is not None:
-            with open("/proc/self/statm", "rb") as f:
-                vm_now = int(f.read().split()[0]) * self._page
-            cap = vm_now + int(lim.memory * 1024 * 1024)
+            cap = address_space_now() + int(lim.memory * 1024 * 1024)
             if self._as_hard != res.RLIM_INFINITY:
                 cap = min(cap, self._as_hard)
             res.setrlimit(res.RLIMIT_AS, (cap, self._as_hard))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from bisect import insort
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -180,6 +179,8 @@ class TrialNeeds:
             self._call = trial_resources
         else:
             self.default = parse_need(trial_resources, "trial_resources")
+        self.fixed = self._call is None
+        """Every trial needs `default` unless its ``additional_info`` says otherwise."""
 
     def of(self, info: Any) -> Need:
         extra = getattr(info, "additional_info", None) or {}
@@ -200,7 +201,10 @@ class Allocator:
         # free cores, the most recently freed last: a worker that frees its cores and takes
         # the next trial gets the same cores back (see allocate)
         self._free_cpus = list(reversed(capacity.cpus))
-        self._free_gpus = list(capacity.gpus)  # devices nobody uses, in the given order
+        # whole devices nobody uses, the most recently freed last, as the cores: a worker
+        # that frees its device and takes the next trial gets it back, so the device variables
+        # it has set stay as they are (runner/_worker/assign.py)
+        self._free_gpus = list(reversed(capacity.gpus))
         self._used: dict[str, float] = {}  # device id -> share in use, for shared devices
         self._memory = capacity.memory
 
@@ -234,8 +238,10 @@ class Allocator:
             n = int(gpu)
             if n > len(self._free_gpus):
                 return None
-            gpus = tuple(self._free_gpus[:n])
-            del self._free_gpus[:n]
+            free_gpus = self._free_gpus
+            gpus = tuple(free_gpus[-n:]) if n == 1 else tuple(
+                sorted(free_gpus[-n:], key=self._order.__getitem__))
+            del free_gpus[-n:]
             share = 1.0
         elif gpu > 0:
             device = self._shared_device(gpu)
@@ -261,7 +267,7 @@ class Allocator:
         if fits:
             device = max(fits, key=self._used.__getitem__)
         elif self._free_gpus:
-            device = self._free_gpus.pop(0)
+            device = self._free_gpus.pop()
             self._used[device] = 0.0
         else:
             return None
@@ -281,8 +287,7 @@ class Allocator:
                     gpus = ()
                 else:
                     del self._used[gpus[0]]
-            for g in gpus:  # back in the given order: the same devices come first again
-                insort(self._free_gpus, g, key=self._order.__getitem__)
+            self._free_gpus.extend(reversed(gpus))  # taken first by the next allocate
         if memory and self._memory is not None:
             self._memory += memory
 

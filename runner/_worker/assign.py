@@ -6,18 +6,20 @@ environment (device ids in ``CUDA_VISIBLE_DEVICES`` and the ROCm/oneAPI equivale
 counts) is laid over the worker's, the process is bound to the cores with
 ``os.sched_setaffinity`` where the OS has it, and the memory share caps the address space the
 trial may add when the runner has no ``memory_limit`` of its own. The memory cap is lifted
-before the result is serialised (`lift_memory`, as ``memory_limit``'s) and the environment put
-back by `put_back` once the answer is on its way, off the trial's critical path, so the next
-trial never sees a variable its own share does not set (the hygiene check compares the whole
-environment after each trial, so a variable left set would cost more than it saves).
+before the result is serialised (`lift_memory`, as ``memory_limit``'s).
 
-The binding to cores is kept between trials: a worker usually gets the same cores again (the
-allocator hands out the cores freed last), and binding to the cores it already has is a system
-call saved, while a worker left unbound between trials may drift to another core that the next
-binding undoes with a kernel migration (docs/performance.md). `apply` binds only when the
-trial's cores differ from the worker's binding, and gives the worker its own cores back before
-a share without cores; `unbind` does it before a trial with no share at all. If a trial changes
-the affinity itself, `put_back` notices and the next trial is bound afresh.
+Both the variables and the binding are kept between trials: a worker usually gets the same
+share again (the allocator hands out the cores and devices freed last, and the pools hand the
+next trial to the worker that became idle last), so the next trial of that share costs no
+system call at all, and a worker left unbound between trials may drift to another core that
+the next binding undoes with a kernel migration (docs/performance.md). `apply` changes only
+what differs from the share the worker holds: the worker's own variables come back before a
+different share's are laid over them, and its own cores before a share without cores;
+`release` gives both back before a trial with no share at all, so no trial ever sees a
+variable or a binding its own share does not give it. The hygiene check after each trial
+compares the environment with the worker's own plus the share it holds (`held_environment`),
+so a trial that changes one of its share's variables gets them put back. If a trial changes
+the affinity itself, `after_trial` notices and the next trial is bound afresh.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["apply", "lift_memory", "put_back", "unbind"]
+from runner._core.limits import address_space_now
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - not POSIX
+    resource = None  # type: ignore[assignment]
+
+__all__ = ["after_trial", "apply", "held_environment", "lift_memory", "release", "unbind"]
 
 WireShare = tuple[tuple[int, ...], dict[str, str], float]
 
@@ -34,7 +43,10 @@ _ENCODED: dict[int, tuple[dict[str, str], list[tuple[bytes, bytes]]]] = {}
 _DATA: Any = getattr(os.environ, "_data", None)
 if not (isinstance(_DATA, dict) and os.name == "posix"):
     _DATA = None  # not CPython's POSIX environ: go through os.environ
-_saved_env: list[tuple[Any, Any]] = []  # what the running trial's variables were before
+_saved_env: list[tuple[Any, Any]] = []  # the worker's own values of the held share's variables
+_held_env: list[dict[str, str] | None] = [None]
+"""The environment of the share whose variables are set now (the same dict object for each
+trial of a share: runner/_worker/wire.py keeps it), or ``None``."""
 _saved_as: list[tuple[int, int]] = []  # the address-space limit before the memory cap
 _bound: list[tuple[int, ...] | None] = [None]
 """The cores a share bound this process to, or ``None`` when it has its own cores; ``()`` when
@@ -43,8 +55,27 @@ the binding is not known (a trial changed it itself): the next share binds afres
 
 def apply(share: WireShare, memory_limited: bool) -> None:
     """Give the trial about to run its share: variables, cores, a memory cap (unless the
-    runner's ``memory_limit`` applies)."""
+    runner's ``memory_limit`` applies). Nothing to do for what the worker already holds."""
     cpus, env, memory = share
+    if env is not _held_env[0]:  # the same dict each trial of a held share: one comparison
+        _set_environment(env)
+    if cpus:
+        if cpus != _bound[0]:  # the same tuple each trial of a held share: one comparison
+            _bind(cpus)
+    elif _bound[0] is not None:  # a share without cores: the worker's own again
+        unbind()
+    if memory and not memory_limited:
+        _cap_memory(memory)
+
+
+def held_environment() -> dict[str, str] | None:
+    """The variables of the share the worker holds (laid over its own), or ``None``."""
+    return _held_env[0]
+
+
+def _set_environment(env: dict[str, str]) -> None:
+    """The worker's own variables back, then ``env`` laid over them."""
+    _restore_environment()
     data = _DATA
     if data is None:
         _saved_env[:] = [(k, os.environ.get(k)) for k in env]
@@ -57,13 +88,7 @@ def apply(share: WireShare, memory_limited: bool) -> None:
         for k, v in pairs:
             putenv(k, v)
             data[k] = v
-    if cpus:
-        if cpus != _bound[0]:  # the same tuple each trial of a kept share: one comparison
-            _bind(cpus)
-    elif _bound[0] is not None:  # a share without cores: the worker's own again
-        unbind()
-    if memory and not memory_limited:
-        _cap_memory(memory)
+    _held_env[0] = env
 
 
 def _bind(cpus: tuple[int, ...]) -> None:
@@ -105,15 +130,13 @@ def _encoded(env: dict[str, str]) -> list[tuple[bytes, bytes]]:
 
 
 def _cap_memory(memory: float) -> None:
+    if resource is None:
+        return  # not POSIX: the share is booked, not enforced
     try:
-        import resource
-
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        with open("/proc/self/statm", "rb") as f:
-            vm_now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (ImportError, OSError, AttributeError, ValueError):
+        cap = address_space_now() + int(memory * 2**20)
+    except (OSError, AttributeError):
         return  # not Linux: the share is booked, not enforced
-    cap = vm_now + int(memory * 2**20)
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
@@ -123,14 +146,12 @@ def _cap_memory(memory: float) -> None:
 def lift_memory() -> None:
     """Lift the trial's memory cap (before its result is serialised, as ``memory_limit``)."""
     if _saved_as:
-        import resource
-
         resource.setrlimit(resource.RLIMIT_AS, _saved_as.pop())
 
 
-def put_back() -> None:
-    """The worker's own variables again (after the trial's answer is sent). Its cores stay
-    bound for the next trial, unless the trial changed the binding itself (about 1 µs to read)."""
+def after_trial() -> None:
+    """After the trial's answer is sent: if the trial changed the binding itself, the next
+    share binds afresh (about 1 µs to read). The variables stay for the next trial."""
     bound = _bound[0]
     if bound:
         try:
@@ -138,6 +159,20 @@ def put_back() -> None:
                 _bound[0] = ()  # the trial moved it: the next share binds afresh
         except OSError:
             _bound[0] = ()
+
+
+def release() -> None:
+    """Before a trial with no share: the worker's own variables and cores again (cheap when
+    it holds no share)."""
+    if _held_env[0] is not None:
+        _restore_environment()
+    if _bound[0] is not None:
+        unbind()
+
+
+def _restore_environment() -> None:
+    """The worker's own values of the variables the held share set."""
+    _held_env[0] = None
     if not _saved_env:
         return
     data = _DATA
@@ -152,7 +187,7 @@ def put_back() -> None:
         for k, old in _saved_env:
             if old is None:
                 unsetenv(k)
-                del data[k]
+                data.pop(k, None)
             else:
                 putenv(k, old)
                 data[k] = old

@@ -204,10 +204,11 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
         if os.getpid() != me:  # a process the target forked came back here: it is not us
             os._exit(0)
         write_all(write_fd, encode_frame(token, seq, data))
-        assign.put_back()  # its devices and thread counts (its cores stay bound: assign.py)
+        assign.after_trial()  # its share stays held for the next trial of it (assign.py)
         # After the answer, while the driver takes it in: what did the trial leave behind?
         kill_children()
-        dirty = "a fresh process per trial" if limits.fresh_process else baseline.check()
+        dirty = ("a fresh process per trial" if limits.fresh_process
+                 else baseline.check(assign.held_environment()))
         if dirty is not None:
             _recycle(read_fd, write_fd, token, seq, dirty)
             return
@@ -237,7 +238,7 @@ def _evaluate(evaluator: Evaluator, shared: Any, run_override: Any, applied: Any
                 return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
             finally:
                 assign.lift_memory()
-        assign.unbind()  # no share: the worker's own cores, if a share bound it earlier
+        assign.release()  # no share: the worker's own variables and cores, if a share set them
         return _evaluate_in(evaluator, shared, run_override, applied, info, reporter)
     except MemoryError:  # outside the target, e.g. while building the value
         outcome = verdicts.memory_outcome(None, evaluator.limits.memory, crash)

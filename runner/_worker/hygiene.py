@@ -55,30 +55,52 @@ class Baseline:
         self._cwd = os.getcwd()
         self._environ = dict(os.environ)
         self._raw_environ = dict(_raw(os.environ))  # compared in C: bytes on POSIX
+        self._held: dict[int, tuple[dict[str, str], Any, dict[str, str]]] = {}
         self._umask = os.umask(0o022)
         os.umask(self._umask)
 
-    def check(self) -> str | None:
+    def check(self, held: dict[str, str] | None = None) -> str | None:
         """``None`` when the worker is as it was; else what the trial changed (and left).
-        A few microseconds (the calls run in C through ``map``): it runs after every trial,
-        once the answer is on its way."""
+        ``held``: the variables of the share the worker keeps for its next trial
+        (runner/_worker/assign.py), expected on top of its own. A few microseconds (the calls
+        run in C through ``map``): it runs after every trial, once the answer is on its way."""
+        raw_environ = self._raw_environ if held is None else self._with(held)[0]
         if (list(map(self._getrlimit, self._which)) == self._limit_values
                 and list(map(_getsignal, self._signums)) == self._handlers
                 and list(map(signal.getitimer, self._timers)) == self._no_timers
                 and threading.active_count() <= self._threads
                 and os.getcwd() == self._cwd
-                and _raw(os.environ) == self._raw_environ
+                and _raw(os.environ) == raw_environ
                 and os.umask(self._umask) == self._umask):  # put back as it is read
             return None
-        self._put_back()
+        self._put_back(held)
         return self._what_changed()
 
-    def _put_back(self) -> None:
+    def _with(self, held: dict[str, str]) -> tuple[Any, dict[str, str]]:
+        """The environment expected while ``held`` is laid over the worker's own: as stored
+        (compared) and as strings (put back); made once per share."""
+        got = self._held.get(id(held))
+        if got is None or got[0] is not held:
+            if len(self._held) > 64:  # many distinct shares: keep the memory bounded
+                self._held.clear()
+            environ = {**self._environ, **held}
+            data = getattr(os.environ, "_data", None)
+            if isinstance(data, dict):
+                encode_key, encode_value = os.environ.encodekey, os.environ.encodevalue
+                raw: Any = {encode_key(k): encode_value(v) for k, v in environ.items()}
+            else:
+                raw = environ
+            got = self._held[id(held)] = (held, raw, environ)  # held: its id stays its own
+        return got[1], got[2]
+
+    def _put_back(self, held: dict[str, str] | None) -> None:
         """What a trial may change that is simply restored, not a reason for a new worker."""
         os.umask(self._umask)
-        if _raw(os.environ) != self._raw_environ:
+        raw_environ, environ = ((self._raw_environ, self._environ) if held is None
+                                else self._with(held))
+        if _raw(os.environ) != raw_environ:
             os.environ.clear()  # unsetenv/putenv too, so child processes see the original
-            os.environ.update(self._environ)
+            os.environ.update(environ)
 
     def _what_changed(self) -> str | None:
         changed = []
